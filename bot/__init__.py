@@ -1,0 +1,1 @@
+"""youthbot core: app factory, webhook, router, storage, WeChat client, scheduler."""

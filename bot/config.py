@@ -1,0 +1,70 @@
+"""Settings: defaults in code, deployment values from the environment.
+
+This is the one place that reads the environment. Every limit WeChat imposes
+is a setting here, because WeChat changes them.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    # WeChat credentials (the official account's developer settings page).
+    wechat_token: str = "youthbot-dev-token"
+    wechat_appid: str = "wx0000000000000000"
+    wechat_secret: str = "dev-secret"
+    # 43-character EncodingAESKey; when set, safe-mode (AES) requests are accepted.
+    wechat_aes_key: str = ""
+    # Seconds a request's timestamp may differ from our clock; 0 turns the check off.
+    wechat_timestamp_tolerance: int = 300
+    # Seconds a handler may take before the webhook answers "success" and the
+    # reply goes out later as a customer-service message (WeChat waits 5 s).
+    reply_budget: float = 4.0
+    # Largest reply text in UTF-8 bytes; longer answers are paged.
+    reply_max_bytes: int = 2000
+    # Largest request body WeChat could plausibly send.
+    max_body_bytes: int = 64 * 1024
+    # How long a finished message's reply is kept for WeChat's retries (s).
+    dedupe_ttl: int = 600
+    # How long a message may stay "being handled" before a retry may run it again (s).
+    dedupe_pending_ttl: int = 30
+    # Idle minutes after which a multi-step conversation expires.
+    flow_ttl_minutes: int = 30
+    # Redis: empty means the embedded server under data_dir.
+    redis_url: str = ""
+    data_dir: Path = PROJECT_DIR / "var"
+    content_dir: Path = PROJECT_DIR / "content"
+    timezone: str = "Asia/Shanghai"
+    # Base URL of the WeChat API (a fake one in tests and demos).
+    wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    # Load the demo content from content_dir when the store is empty.
+    load_demo: bool = True
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Build settings from YOUTHBOT-style env names (WECHAT_TOKEN, REDIS_URL, ...)."""
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f.name.upper())
+            if raw is not None:
+                values[f.name] = _coerce(f, raw)
+        values.update(overrides)
+        return cls(**values)
+
+
+def _coerce(f, raw: str):
+    kind = f.type if isinstance(f.type, str) else f.type.__name__
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if kind == "Path":
+        return Path(raw)
+    return raw

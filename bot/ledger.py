@@ -1,0 +1,62 @@
+"""The message ledger: each WeChat delivery is handled once, whatever the retries.
+
+WeChat sends a message up to three times when it gets no answer within 5 s.
+The first delivery claims the message (SET NX); a retry that arrives while the
+claim is pending waits for the reply; one that arrives after gets the stored
+reply. A claim left by a crashed process expires after `pending_ttl`, so a
+later retry may run the message again.
+"""
+from __future__ import annotations
+
+import time
+
+from bot.storage import key
+
+PENDING = "\x00pending"
+DEFERRED = "\x00deferred"  # answered "success"; the reply goes out as a push
+NOTHING = "\x00nothing"
+
+
+def message_key(msg) -> str:
+    """Dedupe key: sender + MsgId for messages; sender + time + event + key for events."""
+    raw = msg._data
+    sender = raw.get("FromUserName", "")
+    if str(raw.get("MsgType", "")).lower() == "event":
+        return key("msg", sender, "e", raw.get("CreateTime", ""), raw.get("Event", ""),
+                   raw.get("EventKey") or "")
+    return key("msg", sender, raw.get("MsgId") or raw.get("CreateTime", ""))
+
+
+class MessageLedger:
+    def __init__(self, redis, done_ttl: int, pending_ttl: int):
+        self._redis = redis
+        self._done_ttl = done_ttl
+        self._pending_ttl = pending_ttl
+
+    def claim(self, msg_key: str, pipe=None) -> bool:
+        """Return True when this delivery is the first: the caller must handle it.
+
+        Pass a pipeline holding other writes to send them in the same round trip.
+        """
+        pipe = pipe if pipe is not None else self._redis.pipeline(transaction=False)
+        pipe.set(msg_key, PENDING, nx=True, ex=self._pending_ttl)
+        return bool(pipe.execute()[-1])
+
+    def record(self, msg_key: str, reply: str | None) -> None:
+        self._redis.set(msg_key, NOTHING if reply is None else reply, ex=self._done_ttl)
+
+    def defer(self, msg_key: str) -> None:
+        self._redis.set(msg_key, DEFERRED, ex=self._done_ttl)
+
+    def wait_for_reply(self, msg_key: str, timeout: float) -> str | None:
+        """Return the reply recorded by the first delivery, or None when there is none (yet)."""
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            value = self._redis.get(msg_key)
+            if value not in (PENDING,):
+                return None if value in (None, NOTHING, DEFERRED) else value
+            if time.monotonic() + delay > deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)

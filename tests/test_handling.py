@@ -1,0 +1,137 @@
+"""Each message is handled once, within the reply budget, with long answers paged."""
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pytest
+
+from bot.router import Router
+from bot.simulator import event_xml, text_xml
+
+
+@pytest.fixture
+def test_router(bot):
+    """Swap in a router with handlers the tests control."""
+    router = Router()
+    bot.router = router
+    return router
+
+
+def test_retry_after_first_finished_gets_the_same_reply_and_runs_once(wechat, test_router):
+    calls = []
+
+    @test_router.keyword("count")
+    def count(ctx):
+        calls.append(1)
+        return f"call {len(calls)}"
+
+    replies = [wechat.send("count", msg_id=777) for _ in range(3)]
+    assert replies == ["call 1"] * 3 and len(calls) == 1
+    assert wechat.send("count", msg_id=778) == "call 2"
+
+
+def test_same_msgid_from_two_users_are_two_messages(wechat, test_router):
+    test_router.keyword("who")(lambda ctx: ctx.openid)
+    assert wechat.send("who", openid="o_a", msg_id=5) == "o_a"
+    assert wechat.send("who", openid="o_b", msg_id=5) == "o_b"
+
+
+def test_retry_while_first_still_runs_does_not_run_it_again(wechat, test_router):
+    calls, started = [], threading.Event()
+
+    @test_router.keyword("slow")
+    def slow(ctx):
+        calls.append(1)
+        started.set()
+        time.sleep(0.4)
+        return "done once"
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(wechat.send, "slow", "o_alice", 900)
+        started.wait(2)
+        second = pool.submit(wechat.send, "slow", "o_alice", 900)
+        assert first.result() == "done once" and second.result() == "done once"
+    assert len(calls) == 1
+
+
+def test_event_retries_dedupe_on_sender_time_and_event(wechat, test_router):
+    calls = []
+    test_router.click("K")(lambda ctx: calls.append(1) or "clicked")
+    assert wechat.event("CLICK", key="K", create_time=1700000000) == "clicked"
+    assert wechat.event("CLICK", key="K", create_time=1700000000) == "clicked"
+    assert wechat.event("CLICK", key="K", create_time=1700000001) == "clicked"
+    assert len(calls) == 2
+
+
+def test_handler_past_the_budget_answers_success_and_pushes_the_reply(bot, wechat, test_router):
+    bot.settings = replace(bot.settings, reply_budget=0.2)
+    done = threading.Event()
+
+    @test_router.keyword("think")
+    def think(ctx):
+        time.sleep(0.5)
+        done.set()
+        return "thought it over"
+
+    t0 = time.monotonic()
+    assert wechat.send("think", msg_id=31) is None
+    assert time.monotonic() - t0 < 0.45
+    done.wait(2)
+    time.sleep(0.1)
+    assert [(p["openid"], p["text"], p["kind"]) for p in bot.outbox.pending()] == \
+        [("o_alice", "thought it over", "late_reply")]
+    assert wechat.send("think", msg_id=31) is None  # WeChat's retry: no second run, no second push
+    assert len(bot.outbox.pending()) == 1
+
+
+def test_handler_crash_gets_an_apology_not_a_500(wechat, test_router):
+    test_router.keyword("boom")(lambda ctx: 1 / 0)
+    assert "稍后再试" in wechat.send("boom")
+
+
+def test_long_reply_is_paged_under_2000_bytes(wechat, test_router):
+    lines = [f"第{i}行：四点半课堂志愿者招募，欢迎报名参加。" for i in range(200)]
+    test_router.keyword("long")(lambda ctx: "\n".join(lines))
+    test_router.keyword("更多")(lambda ctx: ctx.bot.pager.next_page(ctx.openid) or "没有更多")
+    pages = [wechat.send("long")]
+    while "更多" in pages[-1] and len(pages) < 50:
+        pages.append(wechat.send("更多"))
+    assert all(len(p.encode()) <= 2000 for p in pages)
+    assert len(pages) > 3 and "没有更多" not in pages[-1]
+    body = "\n".join(p.replace("（回复「更多」看下一页）", "").strip() for p in pages)
+    assert body.split("\n") == lines
+    assert wechat.send("更多") == "没有更多"
+
+
+def test_subscribe_welcomes_and_a_return_is_welcomed_back(bot, wechat):
+    first = wechat.event("subscribe", openid="o_new")
+    assert "欢迎关注" in first and bot.followers.is_active("o_new")
+    assert wechat.event("unsubscribe", openid="o_new") is None
+    assert not bot.followers.is_active("o_new")
+    assert "欢迎回来" in wechat.event("subscribe", openid="o_new", create_time=int(time.time()) + 2)
+
+
+def test_follow_from_a_qr_code_is_welcomed(wechat):
+    assert "欢迎关注" in wechat.event("subscribe", openid="o_qr", key="qrscene_riverclean")
+
+
+def test_any_message_records_the_last_interaction(bot, wechat):
+    before = int(time.time())
+    wechat.send("帮助", openid="o_seen")
+    assert bot.followers.last_seen("o_seen") >= before
+
+
+def test_unmatched_text_gets_help(wechat):
+    reply = wechat.send("今天天气怎么样")
+    assert "没看懂" in reply and "答题" in reply
+
+
+def test_help_from_menu_click(wechat):
+    assert "青年大学习" in wechat.event("CLICK", key="HELP")
+
+
+def test_full_width_and_spaced_keywords_match(wechat):
+    assert "青年大学习" in wechat.send("  ＨＥＬＰ ")

@@ -1,0 +1,105 @@
+"""`youthbot serve` from a clean data folder: embedded Redis, gunicorn workers, one store."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from bot.simulator import WeChatSimulator, event_xml, text_xml
+
+TOKEN = "servetoken"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(data_dir: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(DATA_DIR=str(data_dir), WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY="")
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(proc.stdout.read().decode(errors="replace"))
+
+
+def _send(port, sim, xml):
+    params, body = sim.request(xml)
+    resp = requests.post(f"http://127.0.0.1:{port}/wechat", params=params, data=body, timeout=10)
+    assert resp.status_code == 200
+    return sim.reply_text(resp.content)
+
+
+@pytest.fixture
+def served(tmp_path):
+    if os.environ.get("REDIS_URL"):
+        pytest.skip("this test is about the embedded Redis; REDIS_URL is set")
+    port = _free_port()
+    proc = _start(tmp_path, port)
+    yield tmp_path, port, proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+
+
+def _embedded(data_dir: Path) -> redis.Redis:
+    from bot.storage import embedded_socket
+
+    return redis.Redis(unix_socket_path=embedded_socket(data_dir), decode_responses=True)
+
+
+def test_serve_answers_signed_messages_from_both_workers(served):
+    data_dir, port, _ = served
+    sim = WeChatSimulator(TOKEN)
+    replies = [_send(port, sim, text_xml(f"o_user{i}", "帮助")) for i in range(20)]
+    assert all("青年大学习" in r for r in replies)
+    store = _embedded(data_dir)
+    assert store.scard("yb:followers:active") == 20
+    assert store.config_get("appendfsync")["appendfsync"] == "always"
+
+
+def test_a_killed_server_loses_nothing_it_acknowledged(served):
+    data_dir, port, proc = served
+    sim = WeChatSimulator(TOKEN)
+    assert "欢迎关注" in _send(port, sim, event_xml("o_durable", "subscribe"))
+    redis_pid = _embedded(data_dir).info("server")["process_id"]
+    os.killpg(proc.pid, signal.SIGKILL)  # gunicorn master and workers die at once,
+    os.kill(redis_pid, signal.SIGKILL)  # and so does the Redis server: only the AOF remains
+    proc.wait(10)
+    port2 = _free_port()
+    proc2 = _start(data_dir, port2)
+    try:
+        reply = _send(port2, sim, event_xml("o_durable", "subscribe", create_time=int(time.time()) + 5))
+        assert "欢迎回来" in reply
+    finally:
+        os.killpg(proc2.pid, signal.SIGTERM)
+        proc2.wait(20)
+
+
+def test_chat_talks_to_the_served_webhook_like_wechat(served):
+    from bot import chat
+
+    _, port, _ = served
+    lines, out = iter(["/follow", "帮助", "/click HELP", "/quit"]), []
+    chat.run(f"http://127.0.0.1:{port}/wechat", "o_chatter", WeChatSimulator(TOKEN),
+             input_fn=lambda prompt: next(lines), print_fn=out.append)
+    replies = [line for line in out if line.startswith("团委> ")]
+    assert len(replies) == 3
+    assert "欢迎关注" in replies[0] and "青年大学习" in replies[1] and replies[2] == replies[1]
