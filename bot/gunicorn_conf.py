@@ -17,3 +17,10 @@ def on_starting(server):
 
     prepare_master()
     server.log.info("youthbot: store at %s", os.environ["REDIS_URL"])
+
+
+def on_exit(server):
+    from bot.config import Settings
+    from bot.storage import stop_embedded
+
+    stop_embedded(Settings.from_env().data_dir)

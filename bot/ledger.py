@@ -33,14 +33,13 @@ class MessageLedger:
         self._done_ttl = done_ttl
         self._pending_ttl = pending_ttl
 
-    def claim(self, msg_key: str, pipe=None) -> bool:
-        """Return True when this delivery is the first: the caller must handle it.
+    def claim(self, msg_key: str) -> bool:
+        """Return True when this delivery is the first: the caller must handle it."""
+        return bool(self._redis.set(msg_key, PENDING, nx=True, ex=self._pending_ttl))
 
-        Pass a pipeline holding other writes to send them in the same round trip.
-        """
-        pipe = pipe if pipe is not None else self._redis.pipeline(transaction=False)
+    def queue_claim(self, pipe, msg_key: str) -> None:
+        """Queue claim() on a caller's pipeline; its result is True for the first delivery."""
         pipe.set(msg_key, PENDING, nx=True, ex=self._pending_ttl)
-        return bool(pipe.execute()[-1])
 
     def record(self, msg_key: str, reply: str | None) -> None:
         self._redis.set(msg_key, NOTHING if reply is None else reply, ex=self._done_ttl)

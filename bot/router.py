@@ -45,18 +45,30 @@ class Flow:
         self.state: str | None = None
         self.data: dict = {}
         self.expired_name: str | None = None
+        self.loaded = False
 
     def load(self) -> "Flow":
-        pipe = self._redis.pipeline(transaction=False)
+        """Read the user's flow from Redis, unless it was read already."""
+        if not self.loaded:
+            pipe = self._redis.pipeline(transaction=False)
+            self.queue_load(pipe)
+            self.apply(pipe.execute())
+        return self
+
+    def queue_load(self, pipe) -> None:
+        """Queue the two reads of load() on a caller's pipeline (2 commands)."""
         pipe.hgetall(self._key)
         pipe.get(self._last_key)
-        current, last = pipe.execute()
+
+    def apply(self, results) -> None:
+        """Take the results of the commands queue_load() queued."""
+        current, last = results
         if current:
             self.name, self.state = current["name"], current["state"]
             self.data = json.loads(current.get("data") or "{}")
         elif last:
             self.expired_name = last
-        return self
+        self.loaded = True
 
     @property
     def active(self) -> bool:

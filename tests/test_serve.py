@@ -49,8 +49,6 @@ def _send(port, sim, xml):
 
 @pytest.fixture
 def served(tmp_path):
-    if os.environ.get("REDIS_URL"):
-        pytest.skip("this test is about the embedded Redis; REDIS_URL is set")
     port = _free_port()
     proc = _start(tmp_path, port)
     yield tmp_path, port, proc
@@ -63,6 +61,10 @@ def _embedded(data_dir: Path) -> redis.Redis:
     from bot.storage import embedded_socket
 
     return redis.Redis(unix_socket_path=embedded_socket(data_dir), decode_responses=True)
+
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("REDIS_URL")),
+                                reason="about `youthbot serve` with its embedded Redis")
 
 
 def test_serve_answers_signed_messages_from_both_workers(served):

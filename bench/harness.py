@@ -1,0 +1,90 @@
+"""Shared benchmark plumbing: start servers, run wrk, take medians."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from bot.simulator import sign
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "benchtoken"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool = False, extra=()):
+    """Serve a WSGI app with gunicorn on a free port; yield the base URL."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"]
+    if config:
+        cmd += ["-c", "python:bot.gunicorn_conf"]
+    cmd += list(extra) + [app]
+    full_env = {**os.environ, "WECHAT_TOKEN": TOKEN, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **(env or {})}
+    proc = subprocess.Popen(cmd, env=full_env, cwd=ROOT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(url, proc)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+
+def _wait_up(url: str, proc) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            requests.post(url + "/wechat", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def youthbot_env(data_dir: str | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(DATA_DIR=data_dir or tempfile.mkdtemp(prefix="youthbot-bench-"), WECHAT_AES_KEY="")
+    return env
+
+
+def signed_path() -> str:
+    ts, nonce = str(int(time.time())), "12345"
+    return f"/wechat?signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}"
+
+
+def wrk(url: str, content: str, connections: int = 32, seconds: int = 8, threads: int = 2) -> dict:
+    """Run wrk with signed text messages; return rps, p50_ms, p99_ms, errors."""
+    base = int(time.time() * 1000) % 10**9 * 10**9
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(ROOT / "bench/wechat_text.lua"),
+         url, "--", signed_path(), content, str(base)],
+        capture_output=True, text=True, check=True).stdout
+    m = re.search(r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) non2xx=(\d+)", out)
+    if not m:
+        raise RuntimeError(out)
+    return {"rps": float(m[1]), "p50": float(m[2]), "p99": float(m[3]), "errors": int(m[4]) + int(m[5])}
+
+
+def median_of(runs: list[dict]) -> dict:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def fmt(name: str, r: dict) -> str:
+    return f"{name:<28} {r['rps']:>9.0f} msg/s   p50 {r['p50']:>6.2f} ms   p99 {r['p99']:>6.2f} ms   errors {r['errors']:.0f}"

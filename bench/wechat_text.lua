@@ -1,0 +1,36 @@
+-- wrk script: signed WeChat text messages, each with its own MsgId and sender.
+-- The plaintext-mode signature covers token, timestamp and nonce only, so one
+-- signed query string serves every request; bodies vary.
+-- args: path_with_query  content  msgid_base
+local counter = 0
+local tid = 0
+local next_tid = 0
+
+function setup(thread)
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
+end
+
+function init(args)
+  path = args[1]
+  content = args[2]
+  base = tonumber(args[3])
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "text/xml"
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format(
+    "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o_bench_%d_%d]]></FromUserName>" ..
+    "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
+    "<MsgId>%d</MsgId></xml>", tid, counter % 5000, os.time(), content, base + tid * 100000000 + counter)
+  return wrk.format(nil, path, nil, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f errors=%d non2xx=%d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status))
+end
