@@ -59,6 +59,64 @@ def content_load(directory):
     click.echo(f"loaded: {report}")
 
 
+@main.group()
+def quiz():
+    """Study-quiz figures for reports."""
+
+
+def _session_or_current(bot, session_id):
+    from bot import clock
+    from domain.quiz import Quiz
+
+    q = Quiz(bot.redis)
+    session = q.session(session_id) if session_id else (q.open_session(clock.now()) or q.last_closed(clock.now()))
+    if session is None:
+        raise click.ClickException(f"no session {session_id!r}; sessions: " +
+                                   ", ".join(s.id for s in q.sessions()))
+    return session
+
+
+@quiz.command("stats")
+@click.argument("session_id", required=False)
+@click.option("--list", "show_list", is_flag=True, help="also list the members who have not completed it")
+def quiz_stats(session_id, show_list):
+    """Participants, completion rate and per-branch completion of a session (default: the current one)."""
+    from bot import clock
+    from bot.export import text_table
+    from domain.profiles import Profiles
+    from domain.quiz_report import session_stats
+
+    bot = _bot()
+    st = session_stats(bot.redis, _session_or_current(bot, session_id))
+    s = st.session
+    click.echo(f"{s.id}  {s.title}  ({clock.fmt(s.opens)} – {clock.fmt(s.closes)})")
+    click.echo(f"participants {st.participants}   members {st.members}   "
+               f"completed {st.member_completers}/{st.members} ({st.completion_rate:.0%})")
+    click.echo(text_table(["rank", "branch", "members", "done", "rate", "avg"],
+                          [[b.rank, b.name, b.members, b.completers, f"{b.rate:.0%}", f"{b.average:.1f}"]
+                           for b in st.standings]))
+    click.echo(f"not completed: {len(st.not_completed)}")
+    if show_list:
+        profiles = Profiles(bot.redis)
+        people, branches = profiles.many(st.not_completed), dict(profiles.branches())
+        click.echo(text_table(["name", "branch", "openid"],
+                              [[people[o].name, branches.get(people[o].branch, ""), o] for o in st.not_completed]))
+
+
+@quiz.command("export")
+@click.argument("session_id")
+@click.option("--out", type=click.Path(dir_okay=False), help="a .csv or .xlsx file (default: SESSION.xlsx)")
+def quiz_export(session_id, out):
+    """Write every counted attempt of a session, answer by answer, to CSV or XLSX."""
+    from bot.export import write_table
+    from domain.quiz_report import export_rows
+
+    bot = _bot()
+    headers, rows = export_rows(bot.redis, _session_or_current(bot, session_id))
+    path = write_table(out or f"{session_id}.xlsx", headers, rows)
+    click.echo(f"{len(rows)} attempts written to {path}")
+
+
 def _bot():
     """Services for a CLI command, connected to the same store as the web process."""
     from bot.app import build_bot

@@ -50,11 +50,14 @@ def loader(folder: str, suffixes=(".yaml", ".yml")):
 
 def load_dir(bot, directory: Path) -> LoadReport:
     """Load every known folder below directory; raise ContentError on the first bad file."""
+    import domain.loaders  # noqa: F401  (registers the loaders)
+
     directory = Path(directory)
     if not directory.is_dir():
         raise ContentError(directory, "", "not a folder")
     counts = {}
-    for folder, fn in _loaders.items():
+    # demo/ last: its made-up members take part in what the other folders define
+    for folder, fn in sorted(_loaders.items(), key=lambda item: item[0] == "demo"):
         files = sorted(p for p in (directory / folder).glob("*") if p.suffix.lower() in fn.suffixes) \
             if (directory / folder).is_dir() else []
         counts[folder] = sum(fn(bot, path) for path in files)

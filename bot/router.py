@@ -3,7 +3,8 @@
 Handlers register with a decorator by keyword, pattern, menu click key, event
 type or conversation state. Dispatch order for a text message:
 
-1. a user inside a flow: `取消`/`退出` leaves it, anything else goes to the
+1. a user inside a flow: `取消`/`退出` leaves it; an exact command keyword
+   (`积分`, `帮助`) is answered and the flow waits; anything else goes to the
    handler of the flow's current state;
 2. keywords (exact, after normalising full-width characters and case);
 3. patterns, in registration order; the first match wins;
@@ -191,6 +192,9 @@ class Router:
             if ctx.text in self.cancel_words:
                 flow.end()
                 return ctx.t("general.cancelled")
+            command = self.keywords.get(ctx.text.lower())
+            if command is not None:  # a command word mid-flow: answer it, the flow waits
+                return command(ctx)
             handler = self.states.get(flow.state)
             if handler is not None:
                 return handler(ctx)

@@ -94,3 +94,41 @@ def wechat(client):
 @pytest.fixture
 def wechat_aes(client):
     return WeChat(client, aes=True)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real threaded HTTP server on loopback; yields its /wechat URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/wechat"
+    server.shutdown()
+
+
+def post_signed(url: str, sim: WeChatSimulator, xml: str, session=None) -> str | None:
+    """POST one signed message over HTTP and return the reply text."""
+    import requests
+
+    params, body = sim.request(xml)
+    resp = (session or requests).post(url, params=params, data=body, timeout=30)
+    assert resp.status_code == 200, resp.text
+    return sim.reply_text(resp.content)
+
+
+@pytest.fixture
+def cli(redis_url, settings):
+    """Run a `youthbot` command against the test store; returns (exit code, output)."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    def run(*args):
+        env = {"REDIS_URL": redis_url, "WECHAT_TOKEN": TOKEN, "LOAD_DEMO": "0"}
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        return result.exit_code, result.output
+    return run

@@ -93,3 +93,10 @@ def test_flow_state_has_a_ttl(say, bot):
 def test_first_matching_pattern_wins(say):
     assert say("活动 12") == "活动12"
     assert say("活动abc") == "second pattern"
+
+
+def test_a_command_word_mid_flow_is_answered_and_the_flow_waits(say, router):
+    router.keyword("积分")(lambda ctx: "你的积分")
+    say("报名")
+    assert say("积分") == "你的积分"
+    assert say("小明") == "小明，你的手机号？"

@@ -1,0 +1,100 @@
+"""People: the branch a member belongs to, and the contact details they consented to give.
+
+A profile is one Redis hash per user. Name and phone are kept only after the
+user agreed to the personal-information notice; `删除我的信息` removes them.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from bot.storage import key, user_key
+
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+BRANCHES = key("{quiz}", "branches")  # hash: branch id -> name (ordered by id)
+
+
+def branch_members_key(branch_id: str) -> str:
+    return key("{quiz}", "branch", branch_id)
+
+
+def mask_phone(phone: str) -> str:
+    """13812341234 -> 138****1234."""
+    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) == 11 else "***"
+
+
+def mask_name(name: str) -> str:
+    """张小明 -> 张*明, 李雷 -> 李*."""
+    if not name:
+        return ""
+    return name[0] + "*" if len(name) <= 2 else name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def normalize_phone(text: str) -> str | None:
+    """Return an 11-digit mainland mobile number from what the user typed, or None."""
+    digits = re.sub(r"[\s\-]", "", text or "")
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    return digits if PHONE.match(digits) else None
+
+
+def valid_name(text: str) -> bool:
+    """A real name: 2 to 20 characters, no digits or punctuation beyond · and spaces."""
+    text = (text or "").strip()
+    return 2 <= len(text) <= 20 and re.fullmatch(r"[\u4e00-\u9fffA-Za-z·\s]+", text) is not None
+
+
+@dataclass
+class Profile:
+    openid: str
+    name: str = ""
+    phone: str = ""
+    consent_at: int = 0
+    branch: str = ""
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.name and self.phone and self.consent_at)
+
+    def display_name(self) -> str:
+        """What others may see of this person on a leaderboard."""
+        return mask_name(self.name) if self.name else f"团员{self.openid[-4:]}"
+
+
+class Profiles:
+    def __init__(self, redis):
+        self._redis = redis
+
+    def get(self, openid: str) -> Profile:
+        data = self._redis.hgetall(user_key(openid, "profile"))
+        return Profile(openid, data.get("name", ""), data.get("phone", ""),
+                       int(data.get("consent_at") or 0), data.get("branch", ""))
+
+    def many(self, openids: list[str]) -> dict[str, Profile]:
+        pipe = self._redis.pipeline(transaction=False)
+        for openid in openids:
+            pipe.hgetall(user_key(openid, "profile"))
+        return {o: Profile(o, d.get("name", ""), d.get("phone", ""), int(d.get("consent_at") or 0),
+                           d.get("branch", "")) for o, d in zip(openids, pipe.execute())}
+
+    def save_contact(self, openid: str, name: str, phone: str) -> None:
+        """Keep name and phone; only after the user agreed to the notice."""
+        self._redis.hset(user_key(openid, "profile"),
+                         mapping={"name": name.strip(), "phone": phone, "consent_at": int(time.time())})
+
+    def branches(self) -> list[tuple[str, str]]:
+        return sorted(self._redis.hgetall(BRANCHES).items())
+
+    def set_branch(self, openid: str, branch_id: str) -> None:
+        old = self._redis.hget(user_key(openid, "profile"), "branch")
+        pipe = self._redis.pipeline(transaction=False)
+        if old and old != branch_id:
+            pipe.srem(branch_members_key(old), openid)
+        pipe.sadd(branch_members_key(branch_id), openid)
+        pipe.hset(user_key(openid, "profile"), "branch", branch_id)
+        pipe.execute()
+
+    def forget_contact(self, openid: str) -> None:
+        """Delete name, phone and consent; the branch (no personal data) stays for statistics."""
+        self._redis.hdel(user_key(openid, "profile"), "name", "phone", "consent_at")

@@ -1,0 +1,404 @@
+"""The weekly study quiz (青年大学习): sessions, attempts, scores, streaks, rankings.
+
+Rules, all decided here:
+- a user's first completed attempt at a session, finished before it closes, is
+  the one that counts; later attempts and late ones are practice;
+- an answer that is not a valid option is not counted (the question is asked again);
+- two answers to the same question arriving at once count once (compare-and-set
+  on the question number, in one Lua script), and the same answer repeated
+  within 2 s (a double tap) is not taken as the answer to the next question;
+- an attempt left half-way resumes at the same question for 24 hours;
+- ties rank equally (competition ranking: 1, 2, 2, 4).
+
+Keys: session data and every score live under the {quiz} hash tag, so the
+counted-result script touches one cluster slot; a user's attempt in progress
+is a hash under their own tag.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+from bot.storage import key, user_key
+from domain.profiles import BRANCHES, Profiles, branch_members_key
+
+POINTS_PER_QUESTION = 10
+ATTEMPT_TTL = 24 * 3600
+# The same answer sent again this soon after the previous one is a double tap, not
+# an answer to the next question (nobody reads a question and answers in 2 s).
+DOUBLE_TAP_SECONDS = 2
+KINDS = ("single", "multi", "judge")
+LETTERS = "ABCDEFGH"
+
+SESSIONS = key("{quiz}", "sessions")  # zset: session id -> opens (epoch seconds)
+TOTAL = key("{quiz}", "total")  # zset: openid -> cumulative points
+DONE_COUNT = key("{quiz}", "done")  # zset: openid -> sessions completed (counted)
+
+
+def session_key(sid: str) -> str:
+    return key("{quiz}", "session", sid)
+
+
+def scores_key(sid: str) -> str:
+    return key("{quiz}", "score", sid)  # zset: openid -> points in that session
+
+
+def evidence_key(sid: str) -> str:
+    return key("{quiz}", "evidence", sid)  # hash: openid -> every answer with its time
+
+
+def attempt_key(openid: str) -> str:
+    return user_key(openid, "quiz")
+
+
+@dataclass
+class Question:
+    text: str
+    kind: str  # single | multi | judge
+    options: list[str]
+    answer: str  # "B", "AC", or "T"/"F" for judge
+    explain: str = ""
+
+    def parse(self, raw: str) -> str | None:
+        """Return the canonical answer typed ("A", "AC", "T"), or None when it is no valid option."""
+        return parse_answer(raw, self.kind, len(self.options))
+
+    def lettered(self) -> list[str]:
+        if self.kind == "judge":
+            return ["对", "错"]
+        return [f"{LETTERS[i]}. {opt}" for i, opt in enumerate(self.options)]
+
+    def shown_answer(self) -> str:
+        return {"T": "对", "F": "错"}.get(self.answer, self.answer)
+
+
+@dataclass
+class Session:
+    id: str
+    title: str
+    summary: str
+    opens: float
+    closes: float
+    questions: list[Question]
+    link: str = ""
+
+    def is_open(self, now: float) -> bool:
+        return self.opens <= now < self.closes
+
+    @property
+    def max_points(self) -> int:
+        return POINTS_PER_QUESTION * len(self.questions)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> "Session":
+        data = json.loads(raw)
+        data["questions"] = [Question(**q) for q in data["questions"]]
+        return cls(**data)
+
+
+def parse_answer(raw: str, kind: str, n_options: int) -> str | None:
+    text = unicodedata.normalize("NFKC", raw or "").strip().upper()
+    if kind == "judge":
+        if text in ("对", "√", "✓", "✔", "T", "TRUE", "正确", "是", "Y", "A"):
+            return "T"
+        if text in ("错", "×", "✗", "✘", "X", "F", "FALSE", "错误", "否", "N", "B"):
+            return "F"
+        return None
+    letters = re.sub(r"[\s,，、;；/]+", "", text)
+    valid = LETTERS[:n_options]
+    if not letters or any(ch not in valid for ch in letters) or len(set(letters)) != len(letters):
+        return None
+    if kind == "single" and len(letters) != 1:
+        return None
+    return "".join(sorted(letters))
+
+
+@dataclass
+class Progress:
+    """A user's attempt in progress at one session."""
+
+    session_id: str
+    index: int  # the question to answer next
+    started: float
+    counted: bool
+    right: int = 0
+    answers: list[tuple[str, bool, float]] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """What answering one question did."""
+
+    status: str  # "answered" | "invalid" | "stale" | "gone"
+    question: Question | None = None
+    correct: bool = False
+    next_question: Question | None = None
+    next_index: int = 0
+    result: "Result | None" = None
+
+
+@dataclass
+class Result:
+    session: Session
+    points: int
+    right: int
+    seconds: int
+    counted: bool
+    rank: int | None
+    streak: int
+
+
+@dataclass
+class BranchStanding:
+    branch_id: str
+    name: str
+    members: int
+    completers: int
+    average: float
+    rank: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.completers / self.members if self.members else 0.0
+
+
+# Record one answer if it is for the question the attempt is at (compare-and-set),
+# and is not the previous answer sent again within the double-tap window.
+_ANSWER = """
+if redis.call('HGET', KEYS[1], 'session') ~= ARGV[1] then return -1 end
+local idx = tonumber(redis.call('HGET', KEYS[1], 'idx'))
+if idx ~= tonumber(ARGV[2]) then return -2 end
+local last = redis.call('HMGET', KEYS[1], 'last_text', 'last_at')
+if last[1] == ARGV[6] and tonumber(ARGV[7]) - tonumber(last[2]) < tonumber(ARGV[8]) then return -3 end
+redis.call('HSET', KEYS[1], 'idx', idx + 1, 'a' .. idx, ARGV[3], 'last_text', ARGV[6], 'last_at', ARGV[7])
+if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'right', 1) end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return idx + 1
+"""
+
+# Count a completed attempt once: the first one for this user and session wins.
+_RECORD = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZINCRBY', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZINCRBY', KEYS[3], 1, ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+return 1
+"""
+
+
+class Quiz:
+    def __init__(self, redis):
+        self._redis = redis
+        self._answer = redis.register_script(_ANSWER)
+        self._record = redis.register_script(_RECORD)
+
+    # -- sessions -------------------------------------------------------------
+    def save_session(self, session: Session) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(session_key(session.id), session.to_json())
+        pipe.zadd(SESSIONS, {session.id: session.opens})
+        pipe.execute()
+
+    def session(self, sid: str) -> Session | None:
+        raw = self._redis.get(session_key(sid))
+        return Session.from_json(raw) if raw else None
+
+    def sessions(self) -> list[Session]:
+        """All sessions, oldest first."""
+        ids = self._redis.zrange(SESSIONS, 0, -1)
+        pipe = self._redis.pipeline(transaction=False)
+        for sid in ids:
+            pipe.get(session_key(sid))
+        return [Session.from_json(raw) for raw in pipe.execute() if raw]
+
+    def open_session(self, now: float) -> Session | None:
+        """The session open now; when two overlap, the one that opened last."""
+        current = [s for s in self.sessions() if s.is_open(now)]
+        return current[-1] if current else None
+
+    def last_closed(self, now: float) -> Session | None:
+        closed = [s for s in self.sessions() if s.closes <= now]
+        return max(closed, key=lambda s: s.closes) if closed else None
+
+    def next_upcoming(self, now: float) -> Session | None:
+        later = [s for s in self.sessions() if s.opens > now]
+        return min(later, key=lambda s: s.opens) if later else None
+
+    # -- attempts -------------------------------------------------------------
+    def progress(self, openid: str) -> Progress | None:
+        data = self._redis.hgetall(attempt_key(openid))
+        if not data:
+            return None
+        idx = int(data["idx"])
+        answers = []
+        for i in range(idx):
+            given, ok, at = data[f"a{i}"].split("|")
+            answers.append((given, ok == "1", float(at)))
+        return Progress(data["session"], idx, float(data["started"]), data["counted"] == "1",
+                        int(data.get("right", 0)), answers)
+
+    def start(self, openid: str, session: Session, now: float) -> tuple[Progress, bool]:
+        """Start or resume an attempt; return (progress, resumed)."""
+        current = self.progress(openid)
+        if current and current.session_id == session.id and current.index < len(session.questions):
+            return current, True
+        if current and current.session_id == session.id:
+            self._finish(openid, session, current, now)  # a finished attempt a crash left behind
+        counted = session.is_open(now) and self._redis.zscore(scores_key(session.id), openid) is None
+        k = attempt_key(openid)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(k)
+        pipe.hset(k, mapping={"session": session.id, "idx": 0, "started": now, "counted": int(counted), "right": 0})
+        pipe.expire(k, ATTEMPT_TTL)
+        pipe.execute()
+        return Progress(session.id, 0, now, counted), False
+
+    def answer(self, openid: str, session: Session, raw: str, now: float) -> Outcome:
+        """Answer the question the user's attempt is at."""
+        progress = self.progress(openid)
+        if progress is None or progress.session_id != session.id or progress.index >= len(session.questions):
+            return Outcome("gone")
+        question = session.questions[progress.index]
+        given = question.parse(raw)
+        if given is None:
+            return Outcome("invalid", question=question, next_index=progress.index)
+        correct = given == question.answer
+        new_idx = self._answer(keys=[attempt_key(openid)],
+                               args=[session.id, progress.index, f"{given}|{int(correct)}|{now:.0f}",
+                                     int(correct), ATTEMPT_TTL, given, now, DOUBLE_TAP_SECONDS])
+        if new_idx < 0:
+            return Outcome("stale", question=question)
+        outcome = Outcome("answered", question=question, correct=correct, next_index=new_idx)
+        if new_idx < len(session.questions):
+            outcome.next_question = session.questions[new_idx]
+        else:
+            outcome.result = self._finish(openid, session, self.progress(openid), now)
+        return outcome
+
+    def _finish(self, openid: str, session: Session, progress: Progress, now: float) -> Result:
+        counted = self._count(openid, session, progress)
+        self._redis.delete(attempt_key(openid))
+        last_answer = progress.answers[-1][2] if progress.answers else now
+        rank = self.rank_in_session(session.id, openid) if counted else None
+        return Result(session, progress.right * POINTS_PER_QUESTION, progress.right,
+                      int(last_answer - progress.started), counted, rank, self.streak(openid, now))
+
+    def _count(self, openid: str, session: Session, progress: Progress) -> bool:
+        """Record the attempt's score and evidence if it is the one that counts."""
+        if not (progress.counted and progress.answers and progress.answers[-1][2] < session.closes):
+            return False
+        points = progress.right * POINTS_PER_QUESTION
+        evidence = json.dumps({"s": int(progress.started), "p": points,
+                               "a": [[g, int(ok), int(at - progress.started)] for g, ok, at in progress.answers]},
+                              separators=(",", ":"))
+        return bool(self._record(keys=[scores_key(session.id), TOTAL, DONE_COUNT, evidence_key(session.id)],
+                                 args=[openid, points, evidence]))
+
+    def record_completed(self, openid: str, session: Session, answers: list[str], started: float,
+                         seconds_each: int = 20) -> bool:
+        """Count a whole attempt at once (demo data, imports), under the same first-one-counts rule."""
+        progress = Progress(session.id, len(answers), started, session.is_open(started))
+        for i, (given, question) in enumerate(zip(answers, session.questions), start=1):
+            ok = given == question.answer
+            progress.right += ok
+            progress.answers.append((given, ok, started + i * seconds_each))
+        return self._count(openid, session, progress)
+
+    # -- scores ---------------------------------------------------------------
+    def result_of(self, openid: str, session: Session) -> tuple[int, int] | None:
+        """(points, rank) of the user's counted attempt at session, or None."""
+        points = self._redis.zscore(scores_key(session.id), openid)
+        return None if points is None else (int(points), self.rank_in_session(session.id, openid))
+
+    def rank_in_session(self, sid: str, openid: str) -> int | None:
+        return _rank(self._redis, scores_key(sid), openid)
+
+    def rank_all_time(self, openid: str) -> int | None:
+        return _rank(self._redis, TOTAL, openid)
+
+    def totals(self, openid: str) -> tuple[int, int]:
+        """(cumulative points, sessions completed)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zscore(TOTAL, openid)
+        pipe.zscore(DONE_COUNT, openid)
+        points, done = pipe.execute()
+        return int(points or 0), int(done or 0)
+
+    def top(self, zkey: str, n: int = 10) -> list[tuple[int, str, int]]:
+        """[(rank, openid, points)] of the n best, ties sharing a rank."""
+        rows = self._redis.zrevrange(zkey, 0, n - 1, withscores=True)
+        ranked, rank, previous = [], 0, None
+        for position, (openid, points) in enumerate(rows, start=1):
+            if points != previous:
+                rank, previous = position, points
+            ranked.append((rank, openid, int(points)))
+        return ranked
+
+    def streak(self, openid: str, now: float) -> int:
+        """Consecutive sessions counted, back from the latest; an open one not yet done does not break it."""
+        sessions = [s for s in self.sessions() if s.opens <= now]
+        pipe = self._redis.pipeline(transaction=False)
+        for s in sessions:
+            pipe.zscore(scores_key(s.id), openid)
+        done = [score is not None for score in pipe.execute()]
+        streak = 0
+        for s, ok in reversed(list(zip(sessions, done))):
+            if ok:
+                streak += 1
+            elif s.is_open(now) and streak == 0:
+                continue
+            else:
+                break
+        return streak
+
+    # -- branches and statistics ---------------------------------------------
+    def branch_standings(self, sid: str) -> list[BranchStanding]:
+        """Branches ranked by completion rate, then average score; ties share a rank."""
+        branches = sorted(self._redis.hgetall(BRANCHES).items())
+        standings = []
+        for bid, name in branches:
+            members = list(self._redis.smembers(branch_members_key(bid)))
+            scores = [s for s in (self._redis.zmscore(scores_key(sid), members) if members else []) if s is not None]
+            standings.append(BranchStanding(bid, name, len(members), len(scores),
+                                            sum(scores) / len(scores) if scores else 0.0))
+        standings.sort(key=lambda b: (-b.rate, -b.average, b.branch_id))
+        previous = None
+        for position, b in enumerate(standings, start=1):
+            if (b.rate, b.average) != previous:
+                b.rank, previous = position, (b.rate, b.average)
+            else:
+                b.rank = standings[position - 2].rank
+        return standings
+
+    def non_completers(self, sid: str) -> list[str]:
+        """Members of any branch who have no counted attempt at session sid."""
+        members = self.members()
+        if not members:
+            return []
+        scores = self._redis.zmscore(scores_key(sid), members)
+        return sorted(m for m, s in zip(members, scores) if s is None)
+
+    def members(self) -> list[str]:
+        bids = self._redis.hkeys(BRANCHES)
+        return sorted(self._redis.sunion([branch_members_key(b) for b in bids])) if bids else []
+
+    def participants(self, sid: str) -> list[tuple[str, int]]:
+        return [(o, int(p)) for o, p in self._redis.zrange(scores_key(sid), 0, -1, withscores=True)]
+
+    def evidence(self, sid: str, openid: str) -> dict | None:
+        raw = self._redis.hget(evidence_key(sid), openid)
+        return json.loads(raw) if raw else None
+
+
+def _rank(redis, zkey: str, openid: str) -> int | None:
+    score = redis.zscore(zkey, openid)
+    if score is None:
+        return None
+    return redis.zcount(zkey, f"({score}", "+inf") + 1
