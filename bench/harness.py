@@ -69,12 +69,12 @@ def signed_path() -> str:
     return f"/wechat?signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}"
 
 
-def wrk(url: str, content: str, connections: int = 32, seconds: int = 8, threads: int = 2) -> dict:
+def wrk(url: str, content: str, connections: int = 32, seconds: int = 8, threads: int = 2, users: int = 5000) -> dict:
     """Run wrk with signed text messages; return rps, p50_ms, p99_ms, errors."""
     base = int(time.time() * 1000) % 10**9 * 10**9
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(ROOT / "bench/wechat_text.lua"),
-         url, "--", signed_path(), content, str(base)],
+         url, "--", signed_path(), content, str(base), str(users)],
         capture_output=True, text=True, check=True).stdout
     m = re.search(r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) non2xx=(\d+)", out)
     if not m:

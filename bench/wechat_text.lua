@@ -1,7 +1,7 @@
 -- wrk script: signed WeChat text messages, each with its own MsgId and sender.
 -- The plaintext-mode signature covers token, timestamp and nonce only, so one
 -- signed query string serves every request; bodies vary.
--- args: path_with_query  content  msgid_base
+-- args: path_with_query  contents ("A|B|C": request n sends the n-th, cycling)  msgid_base  users
 local counter = 0
 local tid = 0
 local next_tid = 0
@@ -13,8 +13,10 @@ end
 
 function init(args)
   path = args[1]
-  content = args[2]
+  contents = {}
+  for c in string.gmatch(args[2], "[^|]+") do table.insert(contents, c) end
   base = tonumber(args[3])
+  users = tonumber(args[4] or "5000")
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "text/xml"
 end
@@ -24,7 +26,8 @@ function request()
   local body = string.format(
     "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o_bench_%d_%d]]></FromUserName>" ..
     "<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content>" ..
-    "<MsgId>%d</MsgId></xml>", tid, counter % 5000, os.time(), content, base + tid * 100000000 + counter)
+    "<MsgId>%d</MsgId></xml>", tid, counter % users, os.time(), contents[(math.floor(counter / users) % #contents) + 1],
+    base + tid * 100000000 + counter)
   return wrk.format(nil, path, nil, body)
 end
 

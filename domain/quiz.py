@@ -33,6 +33,11 @@ DOUBLE_TAP_SECONDS = 2
 KINDS = ("single", "multi", "judge")
 LETTERS = "ABCDEFGH"
 
+# Sessions are read on every answer and change only when staff load content; each
+# process keeps them this long (a content load shows up everywhere within it).
+SESSION_CACHE_SECONDS = 10
+_session_cache: dict[str, tuple[float, "Session"]] = {}
+
 SESSIONS = key("{quiz}", "sessions")  # zset: session id -> opens (epoch seconds)
 TOTAL = key("{quiz}", "total")  # zset: openid -> cumulative points
 DONE_COUNT = key("{quiz}", "done")  # zset: openid -> sessions completed (counted)
@@ -201,14 +206,21 @@ class Quiz:
 
     # -- sessions -------------------------------------------------------------
     def save_session(self, session: Session) -> None:
+        _session_cache.pop(session.id, None)
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(session_key(session.id), session.to_json())
         pipe.zadd(SESSIONS, {session.id: session.opens})
         pipe.execute()
 
     def session(self, sid: str) -> Session | None:
+        cached = _session_cache.get(sid)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
         raw = self._redis.get(session_key(sid))
-        return Session.from_json(raw) if raw else None
+        session = Session.from_json(raw) if raw else None
+        if session:
+            _session_cache[sid] = (time.monotonic() + SESSION_CACHE_SECONDS, session)
+        return session
 
     def sessions(self) -> list[Session]:
         """All sessions, oldest first."""
