@@ -117,6 +117,102 @@ def quiz_export(session_id, out):
     click.echo(f"{len(rows)} attempts written to {path}")
 
 
+@main.group()
+def events():
+    """Volunteer events: check-in codes, contact lists, cancelling and moving."""
+
+
+def _occurrence(bot, number):
+    from domain.events import Events
+
+    occ = Events(bot.redis).by_number(number)
+    if occ is None:
+        raise click.ClickException(f"no event number {number}")
+    return occ
+
+
+@events.command("list")
+def events_list():
+    """Upcoming events with their numbers, places taken and waitlists."""
+    from bot import clock
+    from bot.export import text_table
+    from domain.events import Events
+
+    bot = _bot()
+    ev = Events(bot.redis)
+    rows = []
+    for o in ev.upcoming(clock.now()):
+        confirmed, waiting = ev.counts(o.id)
+        rows.append([o.number, clock.fmt(o.start), o.title, f"{confirmed}/{o.capacity}", waiting])
+    click.echo(text_table(["no", "start", "title", "taken", "waitlist"], rows))
+
+
+@events.command("code")
+@click.argument("number", type=int)
+def events_code(number):
+    """Print the check-in code of event NUMBER for its organisers."""
+    from bot import clock
+
+    bot = _bot()
+    occ = _occurrence(bot, number)
+    from domain.events import Events
+
+    click.echo(f"{occ.title} {clock.fmt(occ.start)}: check-in code {Events(bot.redis).code(occ.id)}")
+
+
+@events.command("export")
+@click.argument("number", type=int)
+@click.option("--out", type=click.Path(dir_okay=False), help="a .csv or .xlsx file (default: event-N.xlsx)")
+def events_export(number, out):
+    """Write the full contact list of event NUMBER (names, phone numbers, attendance) for staff."""
+    from bot.export import write_table
+    from domain.event_report import export_rows
+
+    bot = _bot()
+    headers, rows = export_rows(bot.redis, _occurrence(bot, number))
+    path = write_table(out or f"event-{number}.xlsx", headers, rows)
+    click.echo(f"{len(rows)} people written to {path} (contains phone numbers: keep it safe)")
+
+
+@events.command("cancel")
+@click.argument("number", type=int)
+@click.option("--reason", default="", help="a short reason shown to volunteers")
+def events_cancel(number, reason):
+    """Cancel event NUMBER and tell everyone signed up."""
+    from bot import clock
+    from domain.event_report import notify_all
+    from domain.events import Events
+
+    bot = _bot()
+    occ = _occurrence(bot, number)
+    Events(bot.redis).set_status(occ, "cancelled")
+    text = bot.texts.get("volunteer.event_cancelled", title=occ.title, when=clock.fmt(occ.start),
+                         reason=reason or bot.texts.get("volunteer.no_reason"))
+    click.echo(f"cancelled; {notify_all(bot, occ, text, 'event_cancelled')} people will be told")
+
+
+@events.command("move")
+@click.argument("number", type=int)
+@click.option("--to", "new_start", required=True, help="new start, e.g. '2026-12-05 09:00'")
+def events_move(number, new_start):
+    """Move event NUMBER to a new start (same length) and tell everyone signed up."""
+    from bot import clock
+    from domain.event_report import notify_all
+    from domain.events import Events
+
+    bot = _bot()
+    occ = _occurrence(bot, number)
+    old = clock.fmt(occ.start)
+    try:
+        start = clock.parse_when(new_start)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    occ = Events(bot.redis).move(occ, start)
+    text = bot.texts.get("volunteer.event_moved", title=occ.title, old=old, new=clock.fmt(occ.start),
+                         number=occ.number)
+    click.echo(f"moved to {clock.fmt(occ.start)}; {notify_all(bot, occ, text, 'event_moved')} people will be told")
+
+
 def _bot():
     """Services for a CLI command, connected to the same store as the web process."""
     from bot.app import build_bot

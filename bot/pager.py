@@ -43,9 +43,13 @@ class Pager:
 
 
 def split_pages(text: str, limit: int) -> list[str]:
-    """Cut text into pages of at most `limit` UTF-8 bytes, at line ends where possible."""
+    """Cut text into pages of at most `limit` UTF-8 bytes, between items where possible.
+
+    An indented line belongs to the item above it (a list row and its details),
+    so a page break never separates them unless the item alone is too long.
+    """
     pages, current = [], ""
-    for line in _cut_long_lines(text.split("\n"), limit):
+    for line in _cut_long_lines(_items(text.split("\n")), limit):
         candidate = f"{current}\n{line}" if current else line
         if _size(candidate) > limit:
             pages.append(current)
@@ -55,6 +59,16 @@ def split_pages(text: str, limit: int) -> list[str]:
     if current:
         pages.append(current)
     return [p.strip("\n") for p in pages if p.strip()]
+
+
+def _items(lines: list[str]) -> list[str]:
+    items: list[str] = []
+    for line in lines:
+        if items and line.startswith((" ", "\u3000")):
+            items[-1] += "\n" + line
+        else:
+            items.append(line)
+    return items
 
 
 def _cut_long_lines(lines: list[str], limit: int):

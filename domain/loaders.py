@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import csv
 import random
+from datetime import timedelta
 from pathlib import Path
 
 from bot import clock
 from bot.content import ContentError, loader, read_yaml, require
 from bot.storage import user_key
+from domain.events import Events, Occurrence
 from domain.profiles import BRANCHES, Profiles
 from domain.quiz import KINDS, LETTERS, Question, Quiz, Session, parse_answer
 
@@ -125,6 +127,57 @@ def _sheet_rows(path: Path):
         if all(v in (None, "") for v in values):
             continue
         yield number, {f: (v.strip() if isinstance(v, str) else v) for f, v in zip(fields, values)}
+
+
+# -- volunteer events -------------------------------------------------------------
+@loader("events")
+def load_events(bot, path: Path) -> int:
+    data = read_yaml(path)
+    occurrences = occurrences_from(data, path)
+    events = Events(bot.redis)
+    for occ in occurrences:
+        events.save(occ)
+        for i in range(int(data.get("demo_signups") or 0)):  # demo only: made-up volunteers
+            events.sign_up(occ, f"o_demo_vol_{i:03d}")
+    return len(occurrences)
+
+
+def occurrences_from(data: dict, path: Path, kind: str = "volunteer") -> list[Occurrence]:
+    """One occurrence for a dated event; one per matching day for a recurring one."""
+    eid, capacity = require(data, path, "id"), require(data, path, "capacity", int)
+    if capacity < 1:
+        raise ContentError(path, "capacity", "must be at least 1")
+    req = data.get("requirements") or {}
+    if not isinstance(req, dict) or set(req) - {"min_age", "students_only"}:
+        raise ContentError(path, "requirements", "only min_age and students_only are understood")
+    deadline_h, cutoff_h = float(data.get("signup_deadline_hours", 2)), float(data.get("cancel_cutoff_hours", 24))
+    spans = _recurring_spans(data, path) if data.get("recurrence") else [(when(data, path, "start"), when(data, path, "end"))]
+    out = []
+    for start, end in spans:
+        if end <= start:
+            raise ContentError(path, "end", "must be after start")
+        out.append(Occurrence(
+            id=f"{eid}@{clock.local(start):%Y%m%d}", event_id=eid, title=require(data, path, "title"),
+            description=str(data.get("description") or "").strip(), place=require(data, path, "place"),
+            start=start, end=end, capacity=capacity, signup_deadline=start - deadline_h * 3600,
+            cancel_cutoff=start - cutoff_h * 3600, requirements=req, tags=list(data.get("tags") or []), kind=kind))
+    return out
+
+
+def _recurring_spans(data: dict, path: Path) -> list[tuple[float, float]]:
+    rec = data["recurrence"]
+    if not isinstance(rec, dict) or not rec.get("weekdays"):
+        raise ContentError(path, "recurrence.weekdays", "list the weekdays, 1 = Monday … 7 = Sunday")
+    first = clock.parse_when(f"{rec.get('from', 'today')}".split()[0] + " 00:00")
+    days = int(rec.get("days", 14))
+    spans = []
+    for d in range(days):
+        day = clock.local(first) + timedelta(days=d)
+        if day.isoweekday() in rec["weekdays"]:
+            date = f"{day:%Y-%m-%d}"
+            spans.append((clock.parse_when(f"{date} {require(data, path, 'start')}"),
+                          clock.parse_when(f"{date} {require(data, path, 'end')}")))
+    return spans
 
 
 # -- demo members and their past quiz results -----------------------------------------

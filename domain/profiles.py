@@ -52,6 +52,8 @@ class Profile:
     phone: str = ""
     consent_at: int = 0
     branch: str = ""
+    birth_year: int | None = None
+    student: bool | None = None
 
     @property
     def has_contact(self) -> bool:
@@ -67,16 +69,23 @@ class Profiles:
         self._redis = redis
 
     def get(self, openid: str) -> Profile:
-        data = self._redis.hgetall(user_key(openid, "profile"))
-        return Profile(openid, data.get("name", ""), data.get("phone", ""),
-                       int(data.get("consent_at") or 0), data.get("branch", ""))
+        return _profile(openid, self._redis.hgetall(user_key(openid, "profile")))
 
     def many(self, openids: list[str]) -> dict[str, Profile]:
         pipe = self._redis.pipeline(transaction=False)
         for openid in openids:
             pipe.hgetall(user_key(openid, "profile"))
-        return {o: Profile(o, d.get("name", ""), d.get("phone", ""), int(d.get("consent_at") or 0),
-                           d.get("branch", "")) for o, d in zip(openids, pipe.execute())}
+        return {o: _profile(o, d) for o, d in zip(openids, pipe.execute())}
+
+    def set_details(self, openid: str, birth_year: int | None = None, student: bool | None = None) -> None:
+        """Keep the details an event's requirements are checked against."""
+        values = {}
+        if birth_year is not None:
+            values["birth_year"] = birth_year
+        if student is not None:
+            values["student"] = int(student)
+        if values:
+            self._redis.hset(user_key(openid, "profile"), mapping=values)
 
     def save_contact(self, openid: str, name: str, phone: str) -> None:
         """Keep name and phone; only after the user agreed to the notice."""
@@ -96,5 +105,11 @@ class Profiles:
         pipe.execute()
 
     def forget_contact(self, openid: str) -> None:
-        """Delete name, phone and consent; the branch (no personal data) stays for statistics."""
-        self._redis.hdel(user_key(openid, "profile"), "name", "phone", "consent_at")
+        """Delete name, phone, consent and details; the branch (no personal data) stays for statistics."""
+        self._redis.hdel(user_key(openid, "profile"), "name", "phone", "consent_at", "birth_year", "student")
+
+
+def _profile(openid: str, d: dict) -> Profile:
+    return Profile(openid, d.get("name", ""), d.get("phone", ""), int(d.get("consent_at") or 0), d.get("branch", ""),
+                   int(d["birth_year"]) if d.get("birth_year") else None,
+                   None if d.get("student") in (None, "") else d["student"] == "1")

@@ -1,0 +1,32 @@
+"""Staff's view of an event: the contact list, and telling everyone about a change."""
+from __future__ import annotations
+
+from bot import clock
+from domain.events import Events, Occurrence
+from domain.profiles import Profiles
+
+
+def export_rows(redis, occ: Occurrence) -> tuple[list[str], list[list]]:
+    events, profiles = Events(redis), Profiles(redis)
+    confirmed, waiting = events.confirmed(occ.id), events.waitlist(occ.id)
+    people = profiles.many(confirmed + waiting)
+    attendance = events.attendance(occ.id)
+    headers = ["状态", "序号", "姓名", "手机号", "签到", "签退", "计入时长(小时)", "openid"]
+    rows = []
+    for status, openids in (("已报名", confirmed), ("候补", waiting)):
+        for position, openid in enumerate(openids, start=1):
+            p = people[openid]
+            came, left, minutes = attendance.get(openid, (None, None, None))
+            rows.append([status, position, p.name, p.phone, clock.fmt(came) if came else "",
+                         clock.fmt(left) if left else "", round(minutes / 60, 1) if minutes is not None else "",
+                         openid])
+    return headers, rows
+
+
+def notify_all(bot, occ: Occurrence, text: str, kind: str) -> int:
+    """Queue text for everyone signed up or waitlisted, once per person and change."""
+    events = Events(bot.redis)
+    queued = 0
+    for openid in events.confirmed(occ.id) + events.waitlist(occ.id):
+        queued += bot.outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:{int(occ.start)}:{openid}")
+    return queued

@@ -1,0 +1,313 @@
+"""Volunteer events: occurrences, sign-ups with capacity and a waitlist, check-in and hours.
+
+Rules, all decided here:
+- every sign-up and cancellation is one Lua script on the occurrence's keys, so
+  under any concurrency the confirmed count never exceeds capacity, a user holds
+  at most one place per occurrence, and the waitlist is first come, first served;
+- a cancellation before the cut-off frees the place and promotes the first on
+  the waitlist in the same step;
+- hours run from check-in to check-out, capped at the event's length; a stay
+  shorter than 60% of the event earns none.
+
+Each occurrence's keys share the hash tag {ev:<occurrence id>}; the index of
+all occurrences and their short numbers live under {events}.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+
+from bot.storage import key, user_key
+
+MIN_SHARE_FOR_HOURS = 0.6
+CHECKIN_OPENS_BEFORE = 3600  # seconds before the start that check-in is accepted
+INDEX = key("{events}", "by_start")  # zset: occurrence id -> start
+NUMBERS = key("{events}", "numbers")  # hash: short number -> occurrence id
+NUMBER_OF = key("{events}", "number_of")  # hash: occurrence id -> short number
+CODES = key("{events}", "codes")  # hash: check-in code -> occurrence id
+SEQ = key("{events}", "seq")
+
+
+def occ_key(occ_id: str, part: str) -> str:
+    return key("{ev:%s}" % occ_id, part)
+
+
+@dataclass
+class Occurrence:
+    id: str  # "<event id>@<YYYYMMDD>"
+    event_id: str
+    title: str
+    description: str
+    place: str
+    start: float
+    end: float
+    capacity: int
+    signup_deadline: float
+    cancel_cutoff: float
+    requirements: dict = field(default_factory=dict)  # min_age, students_only
+    tags: list = field(default_factory=list)
+    status: str = "open"  # open | cancelled
+    number: int = 0
+    kind: str = "volunteer"  # volunteer | job_fair
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start) // 60)
+
+    def overlaps(self, other: "Occurrence") -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass
+class Booking:
+    status: str  # confirmed | waitlisted | already_confirmed | already_waitlisted | closed
+    position: int = 0
+
+
+@dataclass
+class Refusal:
+    reason: str  # past | closed | cancelled | requirement_age | requirement_student | overlap | unknown
+    detail: str = ""
+
+
+# KEYS: confirmed zset, waitlist zset, meta hash. ARGV: openid.
+_SIGN_UP = """
+if redis.call('HGET', KEYS[3], 'status') ~= 'open' then return {'closed', 0} end
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return {'already_confirmed', redis.call('ZRANK', KEYS[1], ARGV[1]) + 1}
+end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  return {'already_waitlisted', redis.call('ZRANK', KEYS[2], ARGV[1]) + 1}
+end
+local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
+if redis.call('ZCARD', KEYS[1]) < tonumber(redis.call('HGET', KEYS[3], 'capacity')) then
+  redis.call('ZADD', KEYS[1], seq, ARGV[1])
+  return {'confirmed', redis.call('ZCARD', KEYS[1])}
+end
+redis.call('ZADD', KEYS[2], seq, ARGV[1])
+return {'waitlisted', redis.call('ZCARD', KEYS[2])}
+"""
+
+# KEYS: confirmed, waitlist, meta. ARGV: openid. Returns {was, promoted openid or ''}.
+_CANCEL = """
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then return {'waitlisted', ''} end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {'none', ''} end
+local cap = tonumber(redis.call('HGET', KEYS[3], 'capacity'))
+if redis.call('HGET', KEYS[3], 'status') == 'open' and redis.call('ZCARD', KEYS[1]) < cap then
+  local first = redis.call('ZPOPMIN', KEYS[2])
+  if first[1] then
+    redis.call('ZADD', KEYS[1], first[2], first[1])
+    return {'confirmed', first[1]}
+  end
+end
+return {'confirmed', ''}
+"""
+
+
+class Events:
+    def __init__(self, redis):
+        self._redis = redis
+        self._sign_up = redis.register_script(_SIGN_UP)
+        self._cancel = redis.register_script(_CANCEL)
+
+    # -- occurrences ------------------------------------------------------------
+    def save(self, occ: Occurrence) -> Occurrence:
+        """Create or update an occurrence; its number, code and sign-ups are kept."""
+        number = self._redis.hget(NUMBER_OF, occ.id)
+        if number is None:
+            number = self._redis.incr(SEQ)
+            if not self._redis.hsetnx(NUMBER_OF, occ.id, number):
+                number = self._redis.hget(NUMBER_OF, occ.id)  # another loader won
+            self._redis.hset(NUMBERS, number, occ.id)
+        occ.number = int(number)
+        meta = occ_key(occ.id, "meta")
+        status = self._redis.hget(meta, "status")
+        occ.status = status if status == "cancelled" else occ.status
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(meta, mapping={"data": json.dumps(asdict(occ), ensure_ascii=False), "capacity": occ.capacity,
+                                 "status": occ.status})
+        pipe.zadd(INDEX, {occ.id: occ.start})
+        pipe.execute()
+        if not self._redis.hget(meta, "code"):
+            self._assign_code(occ.id)
+        return occ
+
+    def _assign_code(self, occ_id: str) -> None:
+        while True:
+            code = f"{secrets.randbelow(10**6):06d}"
+            if self._redis.hsetnx(CODES, code, occ_id):
+                self._redis.hset(occ_key(occ_id, "meta"), "code", code)
+                return
+
+    def get(self, occ_id: str) -> Occurrence | None:
+        raw = self._redis.hget(occ_key(occ_id, "meta"), "data")
+        if not raw:
+            return None
+        occ = Occurrence(**json.loads(raw))
+        occ.status = self._redis.hget(occ_key(occ_id, "meta"), "status") or occ.status
+        return occ
+
+    def by_number(self, number: int | str) -> Occurrence | None:
+        occ_id = self._redis.hget(NUMBERS, str(number))
+        return self.get(occ_id) if occ_id else None
+
+    def upcoming(self, now: float, kind: str = "volunteer") -> list[Occurrence]:
+        """Open occurrences that have not started, soonest first."""
+        ids = self._redis.zrangebyscore(INDEX, now, "+inf")
+        return [o for o in (self.get(i) for i in ids) if o and o.status == "open" and o.kind == kind]
+
+    def counts(self, occ_id: str) -> tuple[int, int]:
+        """(confirmed, waitlisted)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zcard(occ_key(occ_id, "confirmed"))
+        pipe.zcard(occ_key(occ_id, "waitlist"))
+        return tuple(pipe.execute())
+
+    def code(self, occ_id: str) -> str:
+        return self._redis.hget(occ_key(occ_id, "meta"), "code")
+
+    # -- sign-up and cancellation -------------------------------------------------
+    def check(self, occ: Occurrence, openid: str, profile, now: float) -> Refusal | None:
+        """Why openid may not sign up for occ now, or None when they may."""
+        if occ.status == "cancelled":
+            return Refusal("cancelled")
+        if occ.start <= now:
+            return Refusal("past")
+        if occ.signup_deadline <= now:
+            return Refusal("closed")
+        req = occ.requirements or {}
+        if req.get("min_age") and profile.birth_year and \
+                time.localtime(occ.start).tm_year - profile.birth_year < int(req["min_age"]):
+            return Refusal("requirement_age", str(req["min_age"]))
+        if req.get("students_only") and profile.student is False:
+            return Refusal("requirement_student")
+        for other in self.mine(openid, now):
+            if other.id != occ.id and other.overlaps(occ):
+                return Refusal("overlap", other.title)
+        return None
+
+    def sign_up(self, occ: Occurrence, openid: str) -> Booking:
+        """Take a place or a waitlist position, atomically."""
+        self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})  # before: a crash leaves a stale entry, never a lost one
+        status, position = self._sign_up(keys=self._keys(occ.id), args=[openid])
+        if status == "closed":
+            self._redis.zrem(user_key(openid, "signups"), occ.id)
+        return Booking(status, int(position))
+
+    def cancel(self, occ: Occurrence, openid: str) -> tuple[str, str | None]:
+        """Give up a place or a waitlist position; return (what it was, openid promoted or None)."""
+        was, promoted = self._cancel(keys=self._keys(occ.id), args=[openid])
+        self._redis.zrem(user_key(openid, "signups"), occ.id)
+        return was, promoted or None
+
+    def status_of(self, occ_id: str, openid: str) -> tuple[str, int]:
+        """('confirmed', place) | ('waitlisted', position) | ('none', 0)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrank(occ_key(occ_id, "confirmed"), openid)
+        pipe.zrank(occ_key(occ_id, "waitlist"), openid)
+        confirmed, waiting = pipe.execute()
+        if confirmed is not None:
+            return "confirmed", confirmed + 1
+        if waiting is not None:
+            return "waitlisted", waiting + 1
+        return "none", 0
+
+    def mine(self, openid: str, now: float) -> list[Occurrence]:
+        """The user's upcoming occurrences where they hold a place or a waitlist position."""
+        ids = self._redis.zrangebyscore(user_key(openid, "signups"), now, "+inf")
+        mine = []
+        for occ_id in ids:
+            occ = self.get(occ_id)
+            if occ and occ.status == "open" and self.status_of(occ_id, openid)[0] != "none":
+                mine.append(occ)
+        return mine
+
+    def confirmed(self, occ_id: str) -> list[str]:
+        return self._redis.zrange(occ_key(occ_id, "confirmed"), 0, -1)
+
+    def waitlist(self, occ_id: str) -> list[str]:
+        return self._redis.zrange(occ_key(occ_id, "waitlist"), 0, -1)
+
+    def set_status(self, occ: Occurrence, status: str) -> None:
+        occ.status = status
+        self._redis.hset(occ_key(occ.id, "meta"), "status", status)
+
+    def move(self, occ: Occurrence, new_start: float) -> Occurrence:
+        """Shift an occurrence (and its deadlines) to a new start; sign-ups stay."""
+        delta = new_start - occ.start
+        occ.start, occ.end = occ.start + delta, occ.end + delta
+        occ.signup_deadline += delta
+        occ.cancel_cutoff += delta
+        self.save(occ)
+        for openid in self.confirmed(occ.id) + self.waitlist(occ.id):
+            self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})
+        return occ
+
+    def _keys(self, occ_id: str) -> list[str]:
+        return [occ_key(occ_id, "confirmed"), occ_key(occ_id, "waitlist"), occ_key(occ_id, "meta")]
+
+    # -- check-in and hours -----------------------------------------------------------
+    def check_in(self, openid: str, code: str, now: float) -> tuple[str, Occurrence | None]:
+        """('ok'|'bad_code'|'not_signed_up'|'too_early'|'over'|'already', occurrence)."""
+        occ_id = self._redis.hget(CODES, code.strip())
+        occ = self.get(occ_id) if occ_id else None
+        if occ is None:
+            return "bad_code", None
+        if self.status_of(occ.id, openid)[0] != "confirmed":
+            return "not_signed_up", occ
+        if now < occ.start - CHECKIN_OPENS_BEFORE:
+            return "too_early", occ
+        if now >= occ.end:
+            return "over", occ
+        if not self._redis.hsetnx(occ_key(occ.id, "checkin"), openid, int(now)):
+            return "already", occ
+        self._redis.set(user_key(openid, "checked_in"), occ.id, ex=24 * 3600)
+        return "ok", occ
+
+    def check_out(self, openid: str, now: float) -> tuple[str, Occurrence | None, int]:
+        """('ok'|'not_checked_in'|'already', occurrence, minutes credited)."""
+        occ_id = self._redis.get(user_key(openid, "checked_in"))
+        occ = self.get(occ_id) if occ_id else None
+        if occ is None:
+            return "not_checked_in", None, 0
+        started = int(self._redis.hget(occ_key(occ.id, "checkin"), openid))
+        if not self._redis.hsetnx(occ_key(occ.id, "checkout"), openid, int(now)):
+            return "already", occ, 0
+        minutes = credited_minutes(occ, started, now)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
+        pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
+        pipe.delete(user_key(openid, "checked_in"))
+        pipe.execute()
+        return "ok", occ, minutes
+
+    def service_record(self, openid: str) -> list[tuple[Occurrence, int]]:
+        """[(occurrence, minutes)] the user served, oldest first; stays of no credit included."""
+        rows = self._redis.zrange(user_key(openid, "served"), 0, -1, withscores=True)
+        out = [(self.get(occ_id), int(m)) for occ_id, m in rows]
+        return sorted([(o, m) for o, m in out if o], key=lambda r: r[0].start)
+
+    def attendance(self, occ_id: str) -> dict[str, tuple[int | None, int | None, int | None]]:
+        pipe = self._redis.pipeline(transaction=False)
+        for part in ("checkin", "checkout", "minutes"):
+            pipe.hgetall(occ_key(occ_id, part))
+        ins, outs, mins = pipe.execute()
+        return {o: (int(ins[o]), int(outs[o]) if o in outs else None, int(mins[o]) if o in mins else None)
+                for o in ins}
+
+    def forget_user(self, openid: str, now: float) -> list[tuple[Occurrence, str | None]]:
+        """Cancel every upcoming sign-up of openid (promoting waitlists); return [(occ, promoted)]."""
+        done = [(occ, self.cancel(occ, openid)[1]) for occ in self.mine(openid, now)]
+        self._redis.delete(user_key(openid, "signups"))
+        return done
+
+
+def credited_minutes(occ: Occurrence, checked_in: float, checked_out: float) -> int:
+    """Minutes of service: the stay within the event, none below 60% of its length."""
+    stay = min(checked_out, occ.end) - max(checked_in, occ.start)
+    length = occ.end - occ.start
+    if length <= 0 or stay < MIN_SHARE_FOR_HOURS * length:
+        return 0
+    return int(min(stay, length) // 60)

@@ -1,0 +1,168 @@
+"""The personal-information steps shared by volunteer sign-up and job interest, and their deletion.
+
+A feature that needs a name and phone calls ensure_profile(); when something is
+missing, the user walks consent -> name -> phone (-> birth year, student) and the
+feature's continuation runs at the end, as if they had just asked again.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+
+from bot import clock
+from domain.events import Events
+from domain.profiles import Profiles, mask_phone, normalize_phone, valid_name
+from handlers import router
+
+log = logging.getLogger(__name__)
+
+PHONE_TRIES = 3
+CONTINUATIONS = {}  # name -> fn(ctx, **args) run once the profile is complete
+
+
+def continuation(name: str):
+    def register(fn):
+        CONTINUATIONS[name] = fn
+        return fn
+    return register
+
+
+def ensure_profile(ctx, needs: set[str], then: str, restart: str, **args) -> str | None:
+    """Return None when the profile has what `needs` asks ("contact", "birth_year", "student"),
+    else start the profile flow and return its first question."""
+    steps = _missing(Profiles(ctx.redis).get(ctx.openid), needs)
+    if not steps:
+        return None
+    ctx.flow.start("profile", steps[0], steps=steps, then=then, args=args, restart=restart, tries=0)
+    if steps[0] == "profile.consent":
+        extra = "".join(ctx.t(f"profile.extra_{n}") for n in ("birth_year", "student") if n in needs)
+        return ctx.t("profile.notice", extra=extra)
+    return _prompt(ctx, steps[0])
+
+
+def _missing(profile, needs: set[str]) -> list[str]:
+    steps = []
+    if "contact" in needs and not profile.has_contact:
+        steps += ["profile.consent", "profile.name", "profile.phone"]
+    if "birth_year" in needs and profile.birth_year is None:
+        steps.append("profile.birth_year")
+    if "student" in needs and profile.student is None:
+        steps.append("profile.student")
+    return steps
+
+
+def _prompt(ctx, step: str) -> str:
+    return ctx.t("profile.ask_" + step.split(".")[1])
+
+
+def _advance(ctx, said: str = "") -> str:
+    """Go to the next missing step, or finish and run the continuation."""
+    steps = ctx.flow.data["steps"]
+    rest = steps[steps.index(ctx.flow.state) + 1:]
+    if rest:
+        ctx.flow.goto(rest[0], tries=0)
+        return (said + "\n" if said else "") + _prompt(ctx, rest[0])
+    then, args = ctx.flow.data["then"], ctx.flow.data["args"]
+    ctx.flow.end()
+    return (said + "\n\n" if said else "") + CONTINUATIONS[then](ctx, **args)
+
+
+@router.state("profile.consent")
+def consent(ctx):
+    """Take the user's agreement to the personal-information notice."""
+    if ctx.text in ("同意", "我同意", "好", "好的", "可以", "是"):
+        return _advance(ctx)
+    if ctx.text in ("不同意", "不", "否"):
+        ctx.flow.end()
+        return ctx.t("profile.declined")
+    return ctx.t("profile.consent_again")
+
+
+@router.state("profile.name")
+def name(ctx):
+    """Take the real name."""
+    if not valid_name(ctx.text):
+        return ctx.t("profile.name_invalid")
+    ctx.flow.data["name"] = ctx.text.strip()
+    return _advance(ctx)
+
+
+@router.state("profile.phone")
+def phone(ctx):
+    """Take an 11-digit mobile number; ask again with an example, at most three times."""
+    number = normalize_phone(ctx.text)
+    if number is None:
+        tries = ctx.flow.data.get("tries", 0) + 1
+        if tries >= PHONE_TRIES:
+            restart = ctx.flow.data["restart"]
+            ctx.flow.end()
+            return ctx.t("profile.phone_failed", restart=restart)
+        ctx.flow.goto("profile.phone", tries=tries)
+        return ctx.t("profile.phone_invalid", typed=_masked_attempt(ctx.text), left=PHONE_TRIES - tries)
+    Profiles(ctx.redis).save_contact(ctx.openid, ctx.flow.data["name"], number)
+    log.info("contact saved: openid=%s phone=%s", ctx.openid, mask_phone(number))
+    return _advance(ctx, ctx.t("profile.saved", name=ctx.flow.data["name"], phone=mask_phone(number)))
+
+
+@router.state("profile.birth_year")
+def birth_year(ctx):
+    """Take a four-digit birth year."""
+    year = int(ctx.text) if ctx.text.isdigit() and len(ctx.text) == 4 else 0
+    if not 1940 <= year <= datetime.date.today().year:
+        return ctx.t("profile.birth_year_invalid")
+    Profiles(ctx.redis).set_details(ctx.openid, birth_year=year)
+    return _advance(ctx)
+
+
+@router.state("profile.student")
+def student(ctx):
+    """Take whether the user is a student."""
+    if ctx.text not in ("是", "否", "是的", "不是"):
+        return ctx.t("profile.student_invalid")
+    Profiles(ctx.redis).set_details(ctx.openid, student=ctx.text in ("是", "是的"))
+    return _advance(ctx)
+
+
+def _masked_attempt(text: str) -> str:
+    # What was typed may be a real number with a typo: never echo it whole.
+    digits = "".join(ch for ch in text if ch.isdigit())
+    return (digits[:3] + "****" + digits[-2:]) if len(digits) >= 7 else text[:20]
+
+
+@router.keyword("删除我的信息", "删除个人信息", "删除信息")
+def forget_me(ctx):
+    """Ask for confirmation before deleting the user's personal data."""
+    ctx.flow.start("forget", "forget.confirm")
+    return ctx.t("profile.forget_confirm")
+
+
+@router.state("forget.confirm")
+def forget_confirmed(ctx):
+    """Delete the profile and upcoming sign-ups; keep anonymous counts."""
+    if ctx.text != "确认删除":
+        return ctx.t("profile.forget_again")
+    ctx.flow.end()
+    profiles = Profiles(ctx.redis)
+    had = profiles.get(ctx.openid).has_contact
+    cancelled = forget_everywhere(ctx)
+    profiles.forget_contact(ctx.openid)
+    log.info("personal data deleted: openid=%s signups_cancelled=%d", ctx.openid, len(cancelled))
+    if not had and not cancelled:
+        return ctx.t("profile.forget_nothing")
+    extra = ctx.t("profile.forget_cancelled_signups", count=len(cancelled)) if cancelled else ""
+    return ctx.t("profile.forget_done", cancelled=extra)
+
+
+def forget_everywhere(ctx) -> list:
+    """Cancel the user's upcoming sign-ups (telling anyone promoted) and withdraw job interests."""
+    from handlers.volunteer import tell_promoted
+
+    cancelled = Events(ctx.redis).forget_user(ctx.openid, clock.now())
+    for occ, promoted in cancelled:
+        tell_promoted(ctx, occ, promoted)
+    for hook in FORGET_HOOKS:
+        hook(ctx)
+    return cancelled
+
+
+FORGET_HOOKS = []  # other features' fn(ctx) that drop the user's personal data
