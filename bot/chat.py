@@ -1,6 +1,8 @@
 """`youthbot chat`: talk to a running webhook exactly as WeChat does."""
 from __future__ import annotations
 
+import threading
+
 import requests
 
 from bot.simulator import WeChatSimulator, event_xml, text_xml
@@ -34,10 +36,45 @@ class ChatSession:
         return self.send_xml(text_xml(self.openid, line))
 
 
-def run(url: str, openid: str, sim: WeChatSimulator, input_fn=input, print_fn=print) -> None:
+def watch_pushes(fake_base: str, openid: str, print_fn, stop: threading.Event) -> threading.Thread:
+    """Print what the bot pushes to openid through the fake WeChat API, as it arrives."""
+    def fetch() -> list[dict] | None:
+        try:
+            return requests.get(f"{fake_base}/_fake/messages", params={"touser": openid}, timeout=5).json()["messages"]
+        except (requests.RequestException, ValueError, KeyError):
+            return None
+
+    already = fetch()
+    seen = len(already) if already else 0  # only what arrives from now on
+
+    def loop():
+        nonlocal seen
+        while not stop.wait(1.0):
+            messages = fetch()
+            for message in (messages or [])[seen:]:
+                print_fn("\n团委(推送)> " + message["text"])
+            seen = len(messages) if messages is not None else seen
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
+def run(url: str, openid: str, sim: WeChatSimulator, input_fn=input, print_fn=print,
+        fake_base: str | None = None) -> None:
     session = ChatSession(url, openid, sim)
     print_fn(f"Chatting with {url} as {openid}{' (AES safe mode)' if sim.aes_key else ''}.")
     print_fn(HELP)
+    stop = threading.Event()
+    if fake_base:
+        watch_pushes(fake_base, openid, print_fn, stop)
+        print_fn(f"(pushes to you from the fake WeChat API at {fake_base} show up here)")
+    try:
+        _loop(session, url, input_fn, print_fn)
+    finally:
+        stop.set()
+
+
+def _loop(session, url, input_fn, print_fn) -> None:
     while True:
         try:
             line = input_fn("你> ").strip()

@@ -31,13 +31,19 @@ def serve(host, port, workers):
 @main.command()
 @click.option("--url", default="http://127.0.0.1:8000/wechat", show_default=True)
 @click.option("--openid", default="o_demo_user_0001", show_default=True, help="who you are to the bot")
-def chat(url, openid):
+@click.option("--pushes", "fake_base", default=None,
+              help="fake WeChat API to show pushes from (default: WECHAT_API_BASE_URL when it is local)")
+def chat(url, openid, fake_base):
     """Chat with a running webhook in the terminal, as WeChat would send your messages."""
     from bot import chat as chat_mod
     from bot.simulator import WeChatSimulator
 
     s = Settings.from_env()
-    chat_mod.run(url, openid, WeChatSimulator(s.wechat_token, s.wechat_aes_key, s.wechat_appid))
+    api = s.wechat_api_base_url
+    if fake_base is None and api.startswith(("http://127.0.0.1", "http://localhost")):
+        fake_base = api.split("/cgi-bin")[0]
+    chat_mod.run(url, openid, WeChatSimulator(s.wechat_token, s.wechat_aes_key, s.wechat_appid),
+                 fake_base=fake_base)
 
 
 @main.group()
@@ -211,6 +217,89 @@ def events_move(number, new_start):
     text = bot.texts.get("volunteer.event_moved", title=occ.title, old=old, new=clock.fmt(occ.start),
                          number=occ.number)
     click.echo(f"moved to {clock.fmt(occ.start)}; {notify_all(bot, occ, text, 'event_moved')} people will be told")
+
+
+@main.command()
+def scheduler():
+    """Run the scheduler: reminders, digests, the outbox (one leader among any started)."""
+    import logging
+    import signal
+    import threading
+
+    from bot import scheduler as sched
+    from bot.serving import resolve_redis_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    resolve_redis_url()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        sched.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.command("fake-wechat")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=int)
+def fake_wechat(host, port):
+    """Serve a fake WeChat API (for demos and tests); point WECHAT_API_BASE_URL at it."""
+    from bot.fake_wechat import serve
+
+    click.echo(f"fake WeChat API on http://{host}:{port}/cgi-bin/ — "
+               f"export WECHAT_API_BASE_URL=http://{host}:{port}/cgi-bin/")
+    serve(host, port)
+
+
+@main.group()
+def menu():
+    """The account's custom menu (content/menu.yaml)."""
+
+
+@menu.command("push")
+def menu_push():
+    """Send content/menu.yaml to WeChat's menu/create."""
+    import yaml
+
+    from bot.wechat_client import SharedTokenClient, WeChatError
+
+    bot = _bot()
+    s = bot.settings
+    menu_def = yaml.safe_load((s.content_dir / "menu.yaml").read_text(encoding="utf-8"))
+    client = SharedTokenClient(bot.redis, s.wechat_appid, s.wechat_secret, s.wechat_api_base_url)
+    try:
+        client.create_menu(menu_def)
+    except WeChatError as exc:
+        raise click.ClickException(f"WeChat refused the menu: {exc}")
+    click.echo(f"menu sent: {len(menu_def['button'])} buttons")
+
+
+@main.group()
+def pushes():
+    """Pushes sent through the WeChat API."""
+
+
+@pushes.command("stats")
+def pushes_stats():
+    """How many pushes were sent, skipped (and why) or failed, by kind."""
+    from bot.export import text_table
+    from bot.pushes import stats
+
+    counts = stats(_bot().redis)
+    click.echo(text_table(["what", "count"], sorted(counts.items())) if counts else "no pushes yet")
+
+
+@pushes.command("run")
+@click.argument("job")
+def pushes_run(job):
+    """Run one scheduler job now (drain_outbox, quiz_reminders, event_reminders, ...)."""
+    from bot import scheduler as sched
+    from bot.serving import resolve_redis_url
+
+    if job not in {e.job for e in sched.TIMETABLE}:
+        raise click.ClickException("jobs: " + ", ".join(e.job for e in sched.TIMETABLE))
+    resolve_redis_url()
+    click.echo(f"{job}: {sched.run_job(job)}")
 
 
 def _bot():

@@ -44,6 +44,22 @@ class Settings:
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     # Load the demo content from content_dir when the store is empty.
     load_demo: bool = True
+    # Pushes. Customer-service messages reach a user only within this many hours
+    # of their last message, and at most cs_per_window of them in that window.
+    cs_window_hours: int = 48
+    cs_per_window: int = 5
+    # No pushes in these local hours ("22:00-08:00"); they wait.
+    quiet_hours: str = "22:00-08:00"
+    # Global send rate to the WeChat API, messages per second.
+    push_rate: float = 20.0
+    # Sender threads in a fan-out (the rate limit still holds across them).
+    push_concurrency: int = 4
+    # Attempts per message on 5xx, -1, 45009, 45047, with exponential backoff from push_retry_base s.
+    push_attempts: int = 4
+    push_retry_base: float = 1.0
+    # Template messages for users outside the 48-hour window, per push kind, as JSON:
+    # {"quiz_reminder": {"template_id": "...", "fields": {"first": "text", "keyword1": "title"}}}
+    wechat_templates: str = "{}"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

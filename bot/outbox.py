@@ -1,9 +1,9 @@
 """The push seam: messages that go to a user outside a webhook reply.
 
 Anything that must reach a user later (a reply that missed WeChat's 5-second
-window, a reminder, a waitlist promotion) is enqueued here with an idempotency
-key; enqueuing the same key twice queues it once. The push sender drains the
-queue through the WeChat API.
+window, a waitlist promotion, an event change) is enqueued here with an
+idempotency key; enqueuing the same key twice queues it once. The scheduler
+drains the queue through bot.pushes (every few seconds).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 from bot.storage import key
 
 QUEUE = key("{outbox}", "queue")
+TAKEN = key("{outbox}", "taken")  # items being delivered; put back if the drainer died
 
 # Mark the key seen and queue the item in one atomic step (both keys share the
 # {outbox} hash tag, so this also runs on a Redis Cluster).
@@ -40,3 +41,22 @@ class Outbox:
 
     def pending(self) -> list[dict]:
         return [json.loads(raw) for raw in self._redis.lrange(QUEUE, 0, -1)]
+
+    def drain(self, deliver, limit: int = 1000) -> dict[str, int]:
+        """Hand queued items to deliver(item) -> status; items held by quiet hours go back."""
+        while self._redis.lmove(TAKEN, QUEUE, "RIGHT", "LEFT"):  # left by a drainer that died
+            pass
+        counts: dict[str, int] = {}
+        held = []
+        for _ in range(limit):
+            raw = self._redis.lmove(QUEUE, TAKEN, "LEFT", "RIGHT")
+            if raw is None:
+                break
+            status = deliver(json.loads(raw))
+            counts[status.split(":")[0]] = counts.get(status.split(":")[0], 0) + 1
+            if status == "quiet":
+                held.append(raw)
+            self._redis.lrem(TAKEN, 1, raw)
+        if held:
+            self._redis.rpush(QUEUE, *held)
+        return counts

@@ -7,13 +7,19 @@ from bot import storage
 from bot.config import Settings
 
 
-def prepare_master() -> Settings:
-    """Start the embedded Redis if REDIS_URL is unset, export its socket, load demo content."""
+def resolve_redis_url() -> Settings:
+    """Without REDIS_URL, find or start the embedded Redis and export its socket as REDIS_URL."""
     settings = Settings.from_env()
     if not settings.redis_url:
         socket = storage.embedded_socket(settings.data_dir)
         os.environ["REDIS_URL"] = f"unix://{socket}"
         settings = Settings.from_env()
+    return settings
+
+
+def prepare_master() -> Settings:
+    """Start the embedded Redis if REDIS_URL is unset, export its socket, load demo content."""
+    settings = resolve_redis_url()
     if settings.load_demo:
         from bot import content
         from bot.app import build_bot

@@ -397,6 +397,22 @@ class Quiz:
         scores = self._redis.zmscore(scores_key(sid), members)
         return sorted(m for m, s in zip(members, scores) if s is None)
 
+    def iter_non_completers(self, sid: str, batch: int = 500):
+        """Yield members without a counted attempt, reading members batch by batch (SSCAN)."""
+        for bid in self._redis.hkeys(BRANCHES):
+            chunk = []
+            for openid in self._redis.sscan_iter(branch_members_key(bid), count=batch):
+                chunk.append(openid)
+                if len(chunk) == batch:
+                    yield from self._without_score(sid, chunk)
+                    chunk = []
+            yield from self._without_score(sid, chunk)
+
+    def _without_score(self, sid: str, openids: list[str]):
+        if openids:
+            scores = self._redis.zmscore(scores_key(sid), openids)
+            yield from (o for o, s in zip(openids, scores) if s is None)
+
     def members(self) -> list[str]:
         bids = self._redis.hkeys(BRANCHES)
         return sorted(self._redis.sunion([branch_members_key(b) for b in bids])) if bids else []

@@ -1,6 +1,7 @@
 """Following, unfollowing, help, the menu, paging and anything nothing else matched."""
 from __future__ import annotations
 
+from bot.pushes import set_reminders
 from handlers import router
 
 
@@ -31,6 +32,20 @@ def more(ctx):
     """Send the next page of a long answer."""
     page = ctx.bot.pager.next_page(ctx.openid)
     return page if page is not None else ctx.t("general.no_more")
+
+
+@router.keyword("退订提醒", "取消提醒", "关闭提醒")
+def reminders_off(ctx):
+    """Stop quiz and event reminders for this user (notices about their own sign-ups still come)."""
+    set_reminders(ctx.redis, ctx.openid, on=False)
+    return ctx.t("pushes.reminders_off")
+
+
+@router.keyword("订阅提醒", "开启提醒", "恢复提醒")
+def reminders_on(ctx):
+    """Turn reminders back on."""
+    set_reminders(ctx.redis, ctx.openid, on=True)
+    return ctx.t("pushes.reminders_on")
 
 
 @router.fallback

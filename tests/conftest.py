@@ -132,3 +132,34 @@ def cli(redis_url, settings):
         result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
         return result.exit_code, result.output
     return run
+
+
+@pytest.fixture
+def fake_wechat():
+    """The project's fake WeChat API on a real HTTP server; yields (base URL, its state)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from bot.fake_wechat import FakeWeChat, create_fake_app
+
+    state = FakeWeChat()
+    server = make_server("127.0.0.1", 0, create_fake_app(state), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", state
+    server.shutdown()
+
+
+@pytest.fixture
+def pushing(bot, fake_wechat):
+    """The bot wired to the fake WeChat API, with fast retries; yields (deliverer, fake state)."""
+    from dataclasses import replace
+
+    from bot.pushes import Deliverer
+    from bot.wechat_client import SharedTokenClient
+
+    base, state = fake_wechat
+    bot.settings = replace(bot.settings, wechat_api_base_url=base + "/cgi-bin/", push_retry_base=0.01,
+                           quiet_hours="03:00-03:00", push_rate=1000)
+    client = SharedTokenClient(bot.redis, "wxtest", "secret", bot.settings.wechat_api_base_url)
+    return Deliverer(bot, client), state

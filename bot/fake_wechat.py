@@ -1,0 +1,153 @@
+"""A fake WeChat API server for tests and demos: `youthbot fake-wechat --port N`.
+
+Serves what youthbot calls (token, stable token, custom send, template send,
+menu create, user info), records what it received, and can be told to fail:
+
+    POST /_fake/fail   {"errcode": 40001, "times": 1}    next call(s) answer that error
+                       (any errcode, or "http": 500 for a server error)
+    GET  /_fake/messages?touser=OPENID&after=N           what was sent, after the N-th
+    GET  /_fake/stats                                    counts by endpoint
+    POST /_fake/reset
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import Counter
+
+from flask import Flask, jsonify, request
+
+
+class FakeWeChat:
+    def __init__(self, window_limit: int | None = None):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.tokens: set[str] = set()
+            self.messages: list[dict] = []
+            self.menus: list[dict] = []
+            self.failures: list[dict] = []
+            self.calls: Counter = Counter()
+
+    def new_token(self) -> str:
+        token = "FAKE_" + secrets.token_hex(64)  # real tokens are long: reserve 512 characters
+        self.tokens.add(token)
+        return token
+
+    def take_failure(self) -> dict | None:
+        with self.lock:
+            if not self.failures:
+                return None
+            failure = self.failures[0]
+            failure["times"] -= 1
+            if failure["times"] <= 0:
+                self.failures.pop(0)
+            return failure
+
+
+def create_fake_app(fake: FakeWeChat | None = None) -> Flask:
+    fake = fake or FakeWeChat()
+    app = Flask("fake_wechat")
+    app.extensions["fake_wechat"] = fake
+
+    def failure_response():
+        failure = fake.take_failure()
+        if failure is None:
+            return None
+        if failure.get("http"):
+            return "server error", int(failure["http"])
+        return jsonify(errcode=failure["errcode"], errmsg=failure.get("errmsg", "injected by fake-wechat"))
+
+    def checked(endpoint):
+        fake.calls[endpoint] += 1
+        injected = failure_response()
+        if injected is not None:
+            return injected
+        if request.args.get("access_token") not in fake.tokens:
+            return jsonify(errcode=40001, errmsg="invalid credential, access_token is invalid or not latest")
+        return None
+
+    @app.get("/cgi-bin/token")
+    def token():
+        fake.calls["token"] += 1
+        return jsonify(access_token=fake.new_token(), expires_in=7200)
+
+    @app.post("/cgi-bin/stable_token")
+    def stable_token():
+        fake.calls["stable_token"] += 1
+        body = request.get_json(silent=True) or {}
+        if body.get("force_refresh"):
+            fake.tokens.clear()
+        return jsonify(access_token=fake.new_token(), expires_in=7200)
+
+    @app.post("/cgi-bin/message/custom/send")
+    def custom_send():
+        bad = checked("custom_send")
+        if bad is not None:
+            return bad
+        body = request.get_json(force=True)
+        with fake.lock:
+            fake.messages.append({"n": len(fake.messages) + 1, "touser": body["touser"], "type": "custom",
+                                  "text": body.get("text", {}).get("content", "")})
+        return jsonify(errcode=0, errmsg="ok")
+
+    @app.post("/cgi-bin/message/template/send")
+    def template_send():
+        bad = checked("template_send")
+        if bad is not None:
+            return bad
+        body = request.get_json(force=True)
+        with fake.lock:
+            fake.messages.append({"n": len(fake.messages) + 1, "touser": body["touser"], "type": "template",
+                                  "template_id": body["template_id"], "data": body.get("data", {}),
+                                  "text": " ".join(str(v.get("value", "")) for v in body.get("data", {}).values())})
+        return jsonify(errcode=0, errmsg="ok", msgid=len(fake.messages))
+
+    @app.post("/cgi-bin/menu/create")
+    def menu_create():
+        bad = checked("menu_create")
+        if bad is not None:
+            return bad
+        fake.menus.append(request.get_json(force=True))
+        return jsonify(errcode=0, errmsg="ok")
+
+    @app.get("/cgi-bin/user/info")
+    def user_info():
+        bad = checked("user_info")
+        if bad is not None:
+            return bad
+        return jsonify(subscribe=1, openid=request.args.get("openid"), language="zh_CN")
+
+    @app.post("/_fake/fail")
+    def fail():
+        body = request.get_json(force=True)
+        with fake.lock:
+            fake.failures.append({"errcode": body.get("errcode"), "http": body.get("http"),
+                                  "times": int(body.get("times", 1))})
+        return jsonify(ok=True)
+
+    @app.get("/_fake/messages")
+    def messages():
+        after, touser = int(request.args.get("after", 0)), request.args.get("touser")
+        with fake.lock:
+            found = [m for m in fake.messages[after:] if touser in (None, m["touser"])]
+            return jsonify(messages=found, total=len(fake.messages))
+
+    @app.get("/_fake/stats")
+    def stats():
+        return jsonify(calls=dict(fake.calls), messages=len(fake.messages), menus=len(fake.menus))
+
+    @app.post("/_fake/reset")
+    def reset():
+        fake.reset()
+        return jsonify(ok=True)
+
+    return app
+
+
+def serve(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, create_fake_app(), threaded=True)

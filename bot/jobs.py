@@ -1,0 +1,120 @@
+"""What the scheduler runs. Each job is a plain function of (bot, deliverer, now).
+
+Every push a job makes has an idempotency key (kind + target + user), so a job
+that runs twice, or is killed half-way and run again, sends nobody anything
+twice and carries on where it stopped. Recipients are read in batches, never
+all at once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable, Iterator
+
+from bot import clock
+from bot.pushes import Push, in_quiet_hours, stats as push_stats
+from bot.storage import key
+from domain.events import Events
+from domain.profiles import branch_members_key
+from domain.quiz import Quiz
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+EVENT_REMINDERS = (("24h", 24 * 3600), ("2h", 2 * 3600))
+
+
+def fan_out(bot, deliverer, openids: Iterable[str], make_push, now: float) -> dict[str, int]:
+    """Deliver make_push(openid) to each openid, in batches, skipping keys already done."""
+    counts: dict[str, int] = {}
+    with ThreadPoolExecutor(max(1, bot.settings.push_concurrency)) as pool:
+        for batch in _batches(openids, BATCH):
+            pushes = [make_push(o) for o in batch]
+            todo = [p for p, done in zip(pushes, deliverer.already_done([p.idem_key for p in pushes])) if not done]
+            for status in pool.map(lambda p: deliverer.deliver(p, now), todo):
+                head = status.split(":")[0]
+                counts[head] = counts.get(head, 0) + 1
+            if counts.get("quiet"):
+                break  # quiet hours began: the rest waits for the next run
+    return counts
+
+
+def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _members(redis) -> Iterator[str]:
+    """Every member of every branch, streamed (SSCAN); a member is in one branch only."""
+    for bid in redis.hkeys(key("{quiz}", "branches")):
+        yield from redis.sscan_iter(branch_members_key(bid), count=BATCH)
+
+
+# -- the jobs ------------------------------------------------------------------------
+def drain_outbox(bot, deliverer, now: float) -> dict[str, int]:
+    """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
+    return bot.outbox.drain(lambda item: deliverer.deliver(
+        Push(item["openid"], item["text"], item["kind"], item["key"]), now))
+
+
+def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:
+    """Tell every member that this week's session is open (once per session)."""
+    session = Quiz(bot.redis).open_session(now)
+    if session is None or in_quiet_hours(bot.settings, now):
+        return {}
+    text = bot.texts.get("pushes.quiz_open", title=session.title, closes=clock.fmt(session.closes))
+    return fan_out(bot, deliverer, _members(bot.redis), lambda o: Push(
+        o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title}), now)
+
+
+def quiz_reminders(bot, deliverer, now: float) -> dict[str, int]:
+    """Remind members who have not completed the open session (once per session and day)."""
+    quiz = Quiz(bot.redis)
+    session = quiz.open_session(now)
+    if session is None or in_quiet_hours(bot.settings, now):
+        return {}
+    day = clock.local(now).strftime("%Y%m%d")
+    text = bot.texts.get("pushes.quiz_reminder", title=session.title, closes=clock.fmt(session.closes))
+    return fan_out(bot, deliverer, quiz.iter_non_completers(session.id, BATCH), lambda o: Push(
+        o, text, "quiz_reminder", f"quiz_reminder:{session.id}:{day}:{o}", {"title": session.title}), now)
+
+
+def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
+    """Remind confirmed volunteers 24 h and 2 h before the start; never after it."""
+    events = Events(bot.redis)
+    counts: dict[str, int] = {}
+    for occ in events.upcoming(now):
+        for label, before in EVENT_REMINDERS:
+            if not (occ.start - before <= now < occ.start):
+                continue
+            text = bot.texts.get(f"pushes.event_reminder_{label}", title=occ.title, when=clock.fmt(occ.start),
+                                 place=occ.place, number=occ.number)
+            result = fan_out(bot, deliverer, events.confirmed(occ.id), lambda o: Push(
+                o, text, "event_reminder", f"event_{label}:{occ.id}:{int(occ.start)}:{o}", {"title": occ.title}), now)
+            for k, v in result.items():
+                counts[k] = counts.get(k, 0) + v
+    return counts
+
+
+def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:
+    """Keep a nightly snapshot of the figures the committee reports."""
+    quiz = Quiz(bot.redis)
+    session = quiz.open_session(now) or quiz.last_closed(now)
+    snapshot = {
+        "at": int(now),
+        "followers_active": bot.redis.scard(key("followers", "active")),
+        "quiz_session": session.id if session else None,
+        "quiz_participants": len(quiz.participants(session.id)) if session else 0,
+        "quiz_members": len(quiz.members()),
+        "pushes": push_stats(bot.redis),
+    }
+    day = clock.local(now).strftime("%Y-%m-%d")
+    bot.redis.hset(key("stats", "daily"), day, json.dumps(snapshot, ensure_ascii=False))
+    return {"rollup": 1}

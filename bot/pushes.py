@@ -1,0 +1,197 @@
+"""Sending pushes through the WeChat API: once per idempotency key, by WeChat's rules.
+
+deliver() decides and records what happens to one message:
+- each idempotency key (kind + target + user) is claimed once in Redis before
+  anything is sent, so a retry, a second scheduler or a restart after a crash
+  never sends it twice (a crash between the claim and WeChat's answer leaves the
+  key "sending": it is not sent again, and `pushes stats` shows it);
+- reminders are not sent to users who opted out (`退订提醒`) or unfollowed;
+- a customer-service message goes out only within 48 h of the user's last
+  message and within the per-window count; outside, a template message if one
+  is configured for the kind, else nothing, with the reason recorded;
+- quiet hours hold everything but replies to the user's own message;
+- a global rate limit holds across processes, and 5xx, -1, 45009 and 45047 are
+  retried with exponential backoff.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItemPerSecond, storage as limits_storage, strategies
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from bot import clock
+from bot.storage import key, user_key
+from bot.wechat_client import WeChatError
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = {-1, -2, 45009, 45047}
+REMINDER_KINDS = {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"}  # what 退订提醒 stops
+ANYTIME_KINDS = {"late_reply"}  # answers to the user's own message: not held by quiet hours
+STATS = key("{push}", "stats")
+
+# Claim an idempotency key: 1 if it was free, 0 if it was claimed before.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'sending', 'kind', ARGV[1], 'openid', ARGV[2], 'at', ARGV[3])
+redis.call('HINCRBY', KEYS[2], 'sending', 1)
+return 1
+"""
+# Record how it ended (one status per key; the stats move with it).
+_FINISH = """
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reason', ARGV[2], 'errcode', ARGV[3], 'at', ARGV[4])
+redis.call('HINCRBY', KEYS[2], 'sending', -1)
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
+if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
+return 1
+"""
+
+
+def log_key(idem_key: str) -> str:
+    return key("{push}", "log", idem_key)
+
+
+def reminders_off_key(openid: str) -> str:
+    return user_key(openid, "reminders_off")
+
+
+@dataclass
+class Push:
+    openid: str
+    text: str
+    kind: str
+    idem_key: str
+    values: dict | None = None  # named values a template's fields may use
+
+
+def in_quiet_hours(settings, ts: float) -> bool:
+    start, end = (int(p.split(":")[0]) * 60 + int(p.split(":")[1]) for p in settings.quiet_hours.split("-"))
+    d = clock.local(ts)
+    minute = d.hour * 60 + d.minute
+    return (start <= minute or minute < end) if start > end else start <= minute < end
+
+
+class Deliverer:
+    def __init__(self, bot, client):
+        self.bot, self.client, self.redis, self.settings = bot, client, bot.redis, bot.settings
+        self._claim = self.redis.register_script(_CLAIM)
+        self._finish = self.redis.register_script(_FINISH)
+        self._limit = RateLimitItemPerSecond(max(1, int(self.settings.push_rate)))
+        self._limiter = strategies.MovingWindowRateLimiter(_limits_storage(self.settings.redis_url, self.redis))
+        self._templates = json.loads(self.settings.wechat_templates or "{}")
+
+    def already_done(self, idem_keys: list[str]) -> list[bool]:
+        pipe = self.redis.pipeline(transaction=False)
+        for k in idem_keys:
+            pipe.exists(log_key(k))
+        return [bool(x) for x in pipe.execute()]
+
+    def deliver(self, push: Push, now: float | None = None) -> str:
+        """Send push if the rules allow; return sent | skipped:<why> | failed:<code> | duplicate | quiet."""
+        now = now or time.time()
+        if push.kind not in ANYTIME_KINDS and in_quiet_hours(self.settings, now):
+            return "quiet"
+        if not self._claim(keys=[log_key(push.idem_key), STATS], args=[push.kind, push.openid, int(now)]):
+            return "duplicate"
+        reason = self._refusal(push, now)
+        if reason:
+            return self._end(push, "skipped", reason)
+        channel = "custom" if self._in_window(push.openid, now) else "template"
+        template = self._templates.get(push.kind)
+        if channel == "template" and not template:
+            return self._end(push, "skipped", "out_of_window")
+        try:
+            self._send_with_retries(push, channel, template)
+        except WeChatError as exc:
+            log.warning("push failed: kind=%s key=%s errcode=%s", push.kind, push.idem_key, exc.errcode)
+            return self._end(push, "failed", "", exc.errcode)
+        if channel == "custom":
+            self._count_custom(push.openid)
+        return self._end(push, "sent", channel)
+
+    def _refusal(self, push: Push, now: float) -> str:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sismember(key("followers", "active"), push.openid)
+        pipe.exists(reminders_off_key(push.openid))
+        active, off = pipe.execute()
+        if not active:
+            return "unsubscribed"
+        if off and push.kind in REMINDER_KINDS:
+            return "opted_out"
+        return ""
+
+    def _in_window(self, openid: str, now: float) -> bool:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hget(user_key(openid, "follower"), "last_seen")
+        pipe.hmget(user_key(openid, "cs"), "since", "n")
+        last_seen, (since, n) = pipe.execute()
+        if not last_seen or now - int(last_seen) > self.settings.cs_window_hours * 3600:
+            return False
+        sent = int(n or 0) if since == last_seen else 0
+        return sent < self.settings.cs_per_window
+
+    def _count_custom(self, openid: str) -> None:
+        last_seen = self.redis.hget(user_key(openid, "follower"), "last_seen")
+        k = user_key(openid, "cs")
+        if self.redis.hget(k, "since") != last_seen:
+            self.redis.hset(k, mapping={"since": last_seen, "n": 0})
+        self.redis.hincrby(k, "n", 1)
+        self.redis.expire(k, self.settings.cs_window_hours * 3600)
+
+    def _send_with_retries(self, push: Push, channel: str, template: dict | None) -> None:
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, WeChatError) and _retryable(e.errcode)),
+            wait=wait_exponential(multiplier=self.settings.push_retry_base, max=60),
+            stop=stop_after_attempt(self.settings.push_attempts), reraise=True)
+        for attempt in retrying:
+            with attempt:
+                self._wait_for_rate()
+                if channel == "custom":
+                    self.client.send_text(push.openid, push.text)
+                else:
+                    values = {"text": push.text, **(push.values or {})}
+                    data = {field: {"value": str(values.get(name, ""))} for field, name in template["fields"].items()}
+                    self.client.send_template(push.openid, template["template_id"], data)
+
+    def _wait_for_rate(self) -> None:
+        while not self._limiter.hit(self._limit, "wechat_api"):
+            reset_at = self._limiter.get_window_stats(self._limit, "wechat_api").reset_time
+            time.sleep(min(max(reset_at - time.time(), 0.001), 0.05))
+
+    def _end(self, push: Push, status: str, reason: str, errcode="") -> str:
+        self._finish(keys=[log_key(push.idem_key), STATS],
+                     args=[status, reason, "" if errcode is None else errcode, int(time.time()), push.kind])
+        return f"{status}:{reason or errcode}" if status != "sent" else "sent"
+
+
+def _retryable(code) -> bool:
+    return code in RETRYABLE or (isinstance(code, int) and 500 <= code < 600)
+
+
+def _limits_storage(redis_url: str, redis):
+    """A `limits` storage on the same Redis server (or cluster) as the bot."""
+    if redis_url.startswith("unix://"):
+        return limits_storage.storage_from_string("redis+unix://" + redis_url[len("unix://"):])
+    if redis_url:
+        return limits_storage.storage_from_string(redis_url)
+    kwargs = redis.connection_pool.connection_kwargs
+    if kwargs.get("path"):
+        return limits_storage.storage_from_string(f"redis+unix://{kwargs['path']}")
+    return limits_storage.storage_from_string(f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+                                              f"/{kwargs.get('db', 0)}")
+
+
+def stats(redis) -> dict[str, int]:
+    return {k: int(v) for k, v in redis.hgetall(STATS).items()}
+
+
+def set_reminders(redis, openid: str, on: bool) -> None:
+    if on:
+        redis.delete(reminders_off_key(openid))
+    else:
+        redis.set(reminders_off_key(openid), int(time.time()))

@@ -1,0 +1,139 @@
+"""The scheduler process (`youthbot scheduler`, the Procfile's `scheduler:`).
+
+The whole timetable is TIMETABLE below. APScheduler keeps the jobs in Redis
+(RedisJobStore), so schedules survive restarts; a Redis lock with an expiry
+elects one leader, so two schedulers started by mistake never run a job twice
+(the standby takes over when the leader's lock lapses).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot import clock
+from bot.storage import key
+
+log = logging.getLogger(__name__)
+
+LEADER = key("scheduler", "leader")
+LEADER_TTL = 30  # seconds; the leader renews every third of it
+
+
+@dataclass(frozen=True)
+class Entry:
+    job: str  # function name in bot.jobs
+    trigger: object
+    what: str
+
+
+TIMETABLE = [
+    Entry("drain_outbox", IntervalTrigger(seconds=3), "late replies, waitlist promotions, event changes"),
+    Entry("quiz_opening_notice", CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=clock.TZ),
+          "this week's quiz is open (to every member)"),
+    Entry("quiz_reminders", CronTrigger(day_of_week="thu,sat", hour=19, minute=30, timezone=clock.TZ),
+          "members who have not done this week's quiz"),
+    Entry("event_reminders", IntervalTrigger(minutes=5), "volunteers, 24 h and 2 h before the start"),
+    Entry("stats_rollup", CronTrigger(hour=2, minute=0, timezone=clock.TZ), "nightly figures snapshot"),
+]
+
+
+_runtime = {}
+
+
+def run_job(name: str) -> dict:
+    """Run one job of bot.jobs by name (what APScheduler stores: a name, not a closure)."""
+    from bot import jobs
+
+    bot, deliverer = _services()
+    result = getattr(jobs, name)(bot, deliverer, clock.now())
+    if result:
+        log.info("job %s: %s", name, result)
+    return result
+
+
+def _services():
+    if "bot" not in _runtime:
+        from bot.app import build_bot
+        from bot.pushes import Deliverer
+        from bot.wechat_client import SharedTokenClient
+
+        bot = build_bot()
+        s = bot.settings
+        client = SharedTokenClient(bot.redis, s.wechat_appid, s.wechat_secret, s.wechat_api_base_url)
+        _runtime["bot"], _runtime["deliverer"] = bot, Deliverer(bot, client)
+    return _runtime["bot"], _runtime["deliverer"]
+
+
+class Leadership:
+    """A Redis lock with an expiry: held by one scheduler, renewed while it lives."""
+
+    def __init__(self, redis, ttl: int = LEADER_TTL):
+        self.redis, self.ttl = redis, ttl
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def try_acquire(self) -> bool:
+        return bool(self.redis.set(LEADER, self.me, nx=True, ex=self.ttl))
+
+    def renew(self) -> bool:
+        """Extend the lock if it is still ours (compare and expire in one script)."""
+        return bool(self.redis.eval(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 0",
+            1, LEADER, self.me, self.ttl))
+
+    def release(self) -> None:
+        self.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+                        1, LEADER, self.me)
+
+
+def build_scheduler(redis_url: str) -> BackgroundScheduler:
+    from apscheduler.jobstores.redis import RedisJobStore
+    from redis.connection import parse_url
+
+    store = RedisJobStore(jobs_key=key("scheduler", "jobs"), run_times_key=key("scheduler", "run_times"),
+                          **_connect_args(redis_url, parse_url))
+    scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=clock.TZ,
+                                    job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
+    for entry in TIMETABLE:
+        scheduler.add_job(run_job, entry.trigger, args=[entry.job], id=entry.job, name=entry.what,
+                          replace_existing=True)
+    return scheduler
+
+
+def _connect_args(redis_url: str, parse_url) -> dict:
+    args = parse_url(redis_url)
+    args.pop("connection_class", None)
+    if "path" in args:
+        args["unix_socket_path"] = args.pop("path")
+    return args
+
+
+def run(stop: threading.Event | None = None) -> None:
+    """Wait for leadership, then run the timetable until stopped or leadership is lost."""
+    bot, _ = _services()
+    stop = stop or threading.Event()
+    leadership = Leadership(bot.redis)
+    while not stop.is_set() and not leadership.try_acquire():
+        log.info("another scheduler leads; standing by")
+        stop.wait(LEADER_TTL / 3)
+    if stop.is_set():
+        return
+    log.info("scheduler %s leads; timetable: %s", leadership.me, ", ".join(e.job for e in TIMETABLE))
+    scheduler = build_scheduler(bot.settings.redis_url)
+    scheduler.start()
+    try:
+        while not stop.wait(LEADER_TTL / 3):
+            if not leadership.renew():
+                log.error("leadership lost; stopping so that no job runs twice")
+                break
+    finally:
+        scheduler.shutdown(wait=True)
+        leadership.release()

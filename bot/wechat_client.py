@@ -1,0 +1,109 @@
+"""The WeChat API client: wechatpy's, with the access token shared through Redis.
+
+Several processes (web workers, the scheduler, the CLI) call WeChat. Each
+fetching a token on its own invalidates the others' (error 40001, the classic
+multi-worker bug), so the token lives in Redis and one process at a time
+refreshes it, under a Redis lock, from the stable-token endpoint (which does not
+invalidate tokens in use). A call that fails with 40001/42001 refreshes once and
+is retried once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session.redisstorage import RedisStorage
+
+from bot.storage import key
+
+log = logging.getLogger(__name__)
+
+TOKEN_INVALID = (40001, 42001)
+REFRESH_EARLY = 300  # refresh 5 minutes before WeChat's expiry
+LOCK = key("wechat", "token_lock")
+
+
+class WeChatError(Exception):
+    def __init__(self, errcode, errmsg=""):
+        super().__init__(f"WeChat error {errcode}: {errmsg}")
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+class SharedTokenClient(WeChatClient):
+    """wechatpy's client whose token is kept in Redis and refreshed by one process at a time."""
+
+    def __init__(self, redis, appid: str, secret: str, api_base_url: str, timeout: float = 10):
+        super().__init__(appid, secret, session=RedisStorage(redis, prefix=key("wechat")), timeout=timeout,
+                         auto_retry=False)
+        self.API_BASE_URL = api_base_url.rstrip("/") + "/"
+        self._redis = redis
+        self._http = requests.Session()
+        self._used: str | None = None  # the token this process last sent
+
+    @property
+    def access_token(self) -> str:
+        token = self.session.get(self.access_token_key)
+        if not token:
+            self.fetch_access_token()
+            token = self.session.get(self.access_token_key)
+        self._used = token
+        return token
+
+    def fetch_access_token(self, force: bool = False) -> None:
+        """Refresh the shared token, unless another process already did while we waited."""
+        lock_id = str(uuid.uuid4())
+        deadline = time.monotonic() + 15
+        while not self._redis.set(LOCK, lock_id, nx=True, px=10_000):
+            if time.monotonic() > deadline:
+                raise WeChatError(None, "token refresh lock not released")
+            time.sleep(0.05)
+        try:
+            current = self.session.get(self.access_token_key)
+            if current and (not force or current != self._used):
+                return  # a valid token is there, or another process replaced the one that failed
+            self._stable_token(force_refresh=bool(current))
+        finally:
+            if self._redis.get(LOCK) == lock_id:
+                self._redis.delete(LOCK)
+
+    def _stable_token(self, force_refresh: bool) -> None:
+        resp = self._http.post(self.API_BASE_URL + "stable_token", timeout=self.timeout, json={
+            "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
+            "force_refresh": force_refresh})
+        resp.raise_for_status()
+        data = resp.json()
+        if data.get("errcode"):
+            raise WeChatError(data["errcode"], data.get("errmsg", ""))
+        ttl = max(60, int(data.get("expires_in", 7200)) - REFRESH_EARLY)
+        self.session.set(self.access_token_key, data["access_token"], ttl)
+        log.info("access token refreshed (force=%s), valid for %ss", force_refresh, ttl)
+
+    def call(self, fn, *args, **kwargs):
+        """Run one API call; on an invalid token refresh once and retry once. Raise WeChatError."""
+        for attempt in (1, 2):
+            try:
+                return fn(*args, **kwargs)
+            except WeChatClientException as exc:
+                code = exc.errcode
+                if code is None and exc.response is not None:
+                    code = exc.response.status_code  # an HTTP error: 5xx
+                if code in TOKEN_INVALID and attempt == 1:
+                    self.fetch_access_token(force=True)
+                    continue
+                raise WeChatError(code, exc.errmsg) from exc
+            except requests.RequestException as exc:
+                raise WeChatError(-2, f"network: {exc.__class__.__name__}") from exc
+
+    # -- what the bot sends ---------------------------------------------------------
+    def send_text(self, openid: str, text: str):
+        return self.call(self.message.send_text, openid, text)
+
+    def send_template(self, openid: str, template_id: str, data: dict):
+        return self.call(self.message.send_template, openid, template_id, data)
+
+    def create_menu(self, menu: dict):
+        return self.call(self.menu.create, menu)
