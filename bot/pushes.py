@@ -1,10 +1,11 @@
 """Sending pushes through the WeChat API: once per idempotency key, by WeChat's rules.
 
 deliver() decides and records what happens to one message:
-- each idempotency key (kind + target + user) is claimed once in Redis before
-  anything is sent, so a retry, a second scheduler or a restart after a crash
-  never sends it twice (a crash between the claim and WeChat's answer leaves the
-  key "sending": it is not sent again, and `pushes stats` shows it);
+- each idempotency key (kind + target + user) is claimed once in Redis just
+  before the message is sent (after the rate limiter let it through), so a retry,
+  a second scheduler or a restart after a crash never sends it twice; a crash
+  between the claim and WeChat's answer leaves the key "sending": it is not sent
+  again (we cannot know whether WeChat got it), and `pushes stats` shows it;
 - reminders are not sent to users who opted out (`退订提醒`) or unfollowed;
 - a customer-service message goes out only within 48 h of the user's last
   message and within the per-window count; outside, a template message if one
@@ -96,52 +97,39 @@ class Deliverer:
         now = now or time.time()
         if push.kind not in ANYTIME_KINDS and in_quiet_hours(self.settings, now):
             return "quiet"
+        user = self._read(push)
+        if user.done:
+            return "duplicate"
+        reason = "unsubscribed" if not user.active else \
+            "opted_out" if user.reminders_off and push.kind in REMINDER_KINDS else ""
+        channel = "custom" if user.in_window(now, self.settings) else "template"
+        template = self._templates.get(push.kind)
+        if not reason and channel == "template" and not template:
+            reason = "out_of_window"
+        if not reason:
+            self._wait_for_rate()  # before the claim: a claimed message goes out at once
         if not self._claim(keys=[log_key(push.idem_key), STATS], args=[push.kind, push.openid, int(now)]):
             return "duplicate"
-        reason = self._refusal(push, now)
         if reason:
             return self._end(push, "skipped", reason)
-        channel = "custom" if self._in_window(push.openid, now) else "template"
-        template = self._templates.get(push.kind)
-        if channel == "template" and not template:
-            return self._end(push, "skipped", "out_of_window")
         try:
             self._send_with_retries(push, channel, template)
         except WeChatError as exc:
             log.warning("push failed: kind=%s key=%s errcode=%s", push.kind, push.idem_key, exc.errcode)
             return self._end(push, "failed", "", exc.errcode)
-        if channel == "custom":
-            self._count_custom(push.openid)
-        return self._end(push, "sent", channel)
+        return self._end(push, "sent", channel, user=user if channel == "custom" else None)
 
-    def _refusal(self, push: Push, now: float) -> str:
+    def _read(self, push: Push) -> "Recipient":
+        """What the rules need to know about the user, and whether the key is done: one round trip."""
         pipe = self.redis.pipeline(transaction=False)
+        pipe.exists(log_key(push.idem_key))
         pipe.sismember(key("followers", "active"), push.openid)
         pipe.exists(reminders_off_key(push.openid))
-        active, off = pipe.execute()
-        if not active:
-            return "unsubscribed"
-        if off and push.kind in REMINDER_KINDS:
-            return "opted_out"
-        return ""
-
-    def _in_window(self, openid: str, now: float) -> bool:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hget(user_key(openid, "follower"), "last_seen")
-        pipe.hmget(user_key(openid, "cs"), "since", "n")
-        last_seen, (since, n) = pipe.execute()
-        if not last_seen or now - int(last_seen) > self.settings.cs_window_hours * 3600:
-            return False
-        sent = int(n or 0) if since == last_seen else 0
-        return sent < self.settings.cs_per_window
-
-    def _count_custom(self, openid: str) -> None:
-        last_seen = self.redis.hget(user_key(openid, "follower"), "last_seen")
-        k = user_key(openid, "cs")
-        if self.redis.hget(k, "since") != last_seen:
-            self.redis.hset(k, mapping={"since": last_seen, "n": 0})
-        self.redis.hincrby(k, "n", 1)
-        self.redis.expire(k, self.settings.cs_window_hours * 3600)
+        pipe.hget(user_key(push.openid, "follower"), "last_seen")
+        pipe.hmget(user_key(push.openid, "cs"), "since", "n")
+        done, active, off, last_seen, (since, n) = pipe.execute()
+        sent = int(n or 0) if since is not None and since == last_seen else 0
+        return Recipient(push.openid, bool(done), bool(active), bool(off), int(last_seen or 0), sent)
 
     def _send_with_retries(self, push: Push, channel: str, template: dict | None) -> None:
         retrying = Retrying(
@@ -150,7 +138,8 @@ class Deliverer:
             stop=stop_after_attempt(self.settings.push_attempts), reraise=True)
         for attempt in retrying:
             with attempt:
-                self._wait_for_rate()
+                if attempt.retry_state.attempt_number > 1:
+                    self._wait_for_rate()
                 if channel == "custom":
                     self.client.send_text(push.openid, push.text)
                 else:
@@ -163,10 +152,34 @@ class Deliverer:
             reset_at = self._limiter.get_window_stats(self._limit, "wechat_api").reset_time
             time.sleep(min(max(reset_at - time.time(), 0.001), 0.05))
 
-    def _end(self, push: Push, status: str, reason: str, errcode="") -> str:
+    def _end(self, push: Push, status: str, reason: str, errcode="", user: "Recipient | None" = None) -> str:
+        """Record the outcome (and a customer-service message against the user's window): one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
         self._finish(keys=[log_key(push.idem_key), STATS],
-                     args=[status, reason, "" if errcode is None else errcode, int(time.time()), push.kind])
+                     args=[status, reason, "" if errcode is None else errcode, int(time.time()), push.kind],
+                     client=pipe)
+        if user is not None:
+            cs = user_key(push.openid, "cs")
+            pipe.hset(cs, mapping={"since": user.last_seen, "n": user.custom_sent + 1})
+            pipe.expire(cs, self.settings.cs_window_hours * 3600)
+        pipe.execute()
         return f"{status}:{reason or errcode}" if status != "sent" else "sent"
+
+
+@dataclass
+class Recipient:
+    """What the delivery rules need to know about one user."""
+
+    openid: str
+    done: bool  # the idempotency key was used already
+    active: bool
+    reminders_off: bool
+    last_seen: int
+    custom_sent: int  # customer-service messages since their last message
+
+    def in_window(self, now: float, settings) -> bool:
+        return bool(self.last_seen) and now - self.last_seen <= settings.cs_window_hours * 3600 \
+            and self.custom_sent < settings.cs_per_window
 
 
 def _retryable(code) -> bool:
