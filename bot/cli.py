@@ -219,6 +219,76 @@ def events_move(number, new_start):
     click.echo(f"moved to {clock.fmt(occ.start)}; {notify_all(bot, occ, text, 'event_moved')} people will be told")
 
 
+@main.group()
+def jobs():
+    """Job postings: interest lists for employers, outcomes, figures."""
+
+
+def _posting(bot, number):
+    from domain.jobs import Jobs
+
+    p = Jobs(bot.redis).by_number(number)
+    if p is None:
+        raise click.ClickException(f"no posting number {number}")
+    return p
+
+
+@jobs.command("export")
+@click.argument("number", type=int)
+@click.option("--out", type=click.Path(dir_okay=False), help="a .csv or .xlsx file (default: posting-N.xlsx)")
+def jobs_export(number, out):
+    """Write the people interested in posting NUMBER, for its employer only."""
+    from bot import clock
+    from bot.export import write_table
+    from domain.jobs import Jobs
+    from domain.profiles import Profiles
+
+    bot = _bot()
+    p = _posting(bot, number)
+    rows_in = Jobs(bot.redis).interested(p.id)
+    people = Profiles(bot.redis).many([o for o, *_ in rows_in])
+    rows = [[i, people[o].name, people[o].phone, note, outcome, clock.fmt(when), o]
+            for i, (o, when, outcome, note) in enumerate(rows_in, start=1)]
+    path = write_table(out or f"posting-{number}.xlsx", ["序号", "姓名", "手机号", "补充说明", "进度", "登记时间", "openid"],
+                       rows)
+    click.echo(f"{p.employer} · {p.title}: {len(rows)} people written to {path} (only for this employer)")
+
+
+@jobs.command("outcome")
+@click.argument("number", type=int)
+@click.argument("who")
+@click.argument("outcome", type=click.Choice(["contacted", "interviewed", "hired", "not_hired"]))
+def jobs_outcome(number, who, outcome):
+    """Record what happened for WHO (openid or mobile number) on posting NUMBER."""
+    from domain.jobs import Jobs
+    from domain.profiles import Profiles, mask_phone
+
+    bot = _bot()
+    p = _posting(bot, number)
+    interested = [o for o, *_ in Jobs(bot.redis).interested(p.id)]
+    people = Profiles(bot.redis).many(interested)
+    match = [o for o in interested if who in (o, people[o].phone)]
+    if not match:
+        raise click.ClickException(f"{who} has not registered interest in posting {number}")
+    Jobs(bot.redis).set_outcome(p.id, match[0], outcome)
+    click.echo(f"{people[match[0]].name or match[0]} ({mask_phone(people[match[0]].phone)}): {outcome}")
+
+
+@jobs.command("stats")
+def jobs_stats():
+    """Positions offered, interest registrations and hires, per category and per fair."""
+    from bot.export import text_table
+    from domain.jobs import Jobs
+
+    figures = Jobs(_bot().redis).stats()
+    for title, table in (("category", figures["category"]), ("fair", figures["fair"])):
+        rows = [[name, postings, positions, interest, hired] for name, (positions, interest, hired, postings)
+                in sorted(table.items())]
+        totals = [sum(r[i] for r in rows) for i in range(1, 5)]
+        click.echo(text_table([title, "postings", "positions", "interest", "hired"], rows + [["total"] + totals]))
+        click.echo("")
+
+
 @main.command()
 def scheduler():
     """Run the scheduler: reminders, digests, the outbox (one leader among any started)."""

@@ -25,13 +25,12 @@ BATCH = 500
 EVENT_REMINDERS = (("24h", 24 * 3600), ("2h", 2 * 3600))
 
 
-def fan_out(bot, deliverer, openids: Iterable[str], make_push, now: float) -> dict[str, int]:
-    """Deliver make_push(openid) to each openid, in batches, skipping keys already done."""
+def fan_out(bot, deliverer, pushes: Iterable[Push], now: float) -> dict[str, int]:
+    """Deliver each push (a stream, taken in batches), skipping keys already done."""
     counts: dict[str, int] = {}
     with ThreadPoolExecutor(max(1, bot.settings.push_concurrency)) as pool:
-        for batch in _batches(openids, BATCH):
-            pushes = [make_push(o) for o in batch]
-            todo = [p for p, done in zip(pushes, deliverer.already_done([p.idem_key for p in pushes])) if not done]
+        for batch in _batches(pushes, BATCH):
+            todo = [p for p, done in zip(batch, deliverer.already_done([p.idem_key for p in batch])) if not done]
             for status in pool.map(lambda p: deliverer.deliver(p, now), todo):
                 head = status.split(":")[0]
                 counts[head] = counts.get(head, 0) + 1
@@ -40,7 +39,7 @@ def fan_out(bot, deliverer, openids: Iterable[str], make_push, now: float) -> di
     return counts
 
 
-def _batches(items: Iterable[str], size: int) -> Iterator[list[str]]:
+def _batches(items: Iterable, size: int) -> Iterator[list]:
     batch = []
     for item in items:
         batch.append(item)
@@ -70,8 +69,8 @@ def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:
     if session is None or in_quiet_hours(bot.settings, now):
         return {}
     text = bot.texts.get("pushes.quiz_open", title=session.title, closes=clock.fmt(session.closes))
-    return fan_out(bot, deliverer, _members(bot.redis), lambda o: Push(
-        o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title}), now)
+    return fan_out(bot, deliverer, (Push(o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title})
+                                    for o in _members(bot.redis)), now)
 
 
 def quiz_reminders(bot, deliverer, now: float) -> dict[str, int]:
@@ -82,8 +81,9 @@ def quiz_reminders(bot, deliverer, now: float) -> dict[str, int]:
         return {}
     day = clock.local(now).strftime("%Y%m%d")
     text = bot.texts.get("pushes.quiz_reminder", title=session.title, closes=clock.fmt(session.closes))
-    return fan_out(bot, deliverer, quiz.iter_non_completers(session.id, BATCH), lambda o: Push(
-        o, text, "quiz_reminder", f"quiz_reminder:{session.id}:{day}:{o}", {"title": session.title}), now)
+    return fan_out(bot, deliverer, (Push(o, text, "quiz_reminder", f"quiz_reminder:{session.id}:{day}:{o}",
+                                         {"title": session.title}) for o in quiz.iter_non_completers(session.id, BATCH)),
+                   now)
 
 
 def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
@@ -96,11 +96,18 @@ def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
                 continue
             text = bot.texts.get(f"pushes.event_reminder_{label}", title=occ.title, when=clock.fmt(occ.start),
                                  place=occ.place, number=occ.number)
-            result = fan_out(bot, deliverer, events.confirmed(occ.id), lambda o: Push(
-                o, text, "event_reminder", f"event_{label}:{occ.id}:{int(occ.start)}:{o}", {"title": occ.title}), now)
+            result = fan_out(bot, deliverer, (Push(o, text, "event_reminder", f"event_{label}:{occ.id}:{int(occ.start)}:{o}",
+                                                   {"title": occ.title}) for o in events.confirmed(occ.id)), now)
             for k, v in result.items():
                 counts[k] = counts.get(k, 0) + v
     return counts
+
+
+def job_digest(bot, deliverer, now: float) -> dict[str, int]:
+    """Today's new postings in each subscriber's categories, one message a day at most."""
+    from domain.jobs import send_digests
+
+    return send_digests(bot, deliverer, now)
 
 
 def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:

@@ -118,6 +118,11 @@ class Context:
     def redis(self):
         return self.bot.redis
 
+    @property
+    def raw_text(self) -> str:
+        """What the user typed, only trimmed (for free text kept as written: notes)."""
+        return (_text_of(self.message) or "").strip()
+
     def t(self, key: str, **fields) -> str:
         return self.bot.texts.get(key, **fields)
 

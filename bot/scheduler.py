@@ -42,6 +42,7 @@ TIMETABLE = [
     Entry("quiz_reminders", CronTrigger(day_of_week="thu,sat", hour=19, minute=30, timezone=clock.TZ),
           "members who have not done this week's quiz"),
     Entry("event_reminders", IntervalTrigger(minutes=5), "volunteers, 24 h and 2 h before the start"),
+    Entry("job_digest", CronTrigger(hour=18, minute=0, timezone=clock.TZ), "new job postings, for subscribers"),
     Entry("stats_rollup", CronTrigger(hour=2, minute=0, timezone=clock.TZ), "nightly figures snapshot"),
 ]
 

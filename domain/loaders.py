@@ -14,6 +14,7 @@ from bot import clock
 from bot.content import ContentError, loader, read_yaml, require
 from bot.storage import user_key
 from domain.events import Events, Occurrence
+from domain.jobs import Jobs, Posting, default_expiry
 from domain.profiles import BRANCHES, Profiles
 from domain.quiz import KINDS, LETTERS, Question, Quiz, Session, parse_answer
 
@@ -109,8 +110,9 @@ def _header(field: str) -> str:
     return next((h for h, f in SHEET_COLUMNS.items() if f == field), field)
 
 
-def _sheet_rows(path: Path):
+def _sheet_rows(path: Path, columns: dict | None = None):
     """Yield (row number as the spreadsheet shows it, {field: value}) for each non-empty row."""
+    columns = columns or SHEET_COLUMNS
     if path.suffix.lower() == ".csv":
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
@@ -121,7 +123,7 @@ def _sheet_rows(path: Path):
         rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     if not rows:
         return
-    fields = [SHEET_COLUMNS.get(str(h or "").strip(), str(h or "").strip().lower()) for h in rows[0]]
+    fields = [columns.get(str(h or "").strip(), str(h or "").strip().lower()) for h in rows[0]]
     fields = [f.upper() if f.upper() in LETTERS and len(f) == 1 else f for f in fields]
     for number, values in enumerate(rows[1:], start=2):
         if all(v in (None, "") for v in values):
@@ -178,6 +180,57 @@ def _recurring_spans(data: dict, path: Path) -> list[tuple[float, float]]:
             spans.append((clock.parse_when(f"{date} {require(data, path, 'start')}"),
                           clock.parse_when(f"{date} {require(data, path, 'end')}")))
     return spans
+
+
+# -- job postings ------------------------------------------------------------------
+JOB_COLUMNS = {"编号": "id", "用人单位": "employer", "岗位": "title", "类别": "category", "薪资": "salary",
+               "工作地点": "place", "学历要求": "education", "经验要求": "experience", "招聘人数": "headcount",
+               "联系方式": "contact", "发布日期": "published", "截止日期": "expires", "状态": "status",
+               "招聘会": "fair", "岗位说明": "description"}
+JOB_STATUSES = {"open": "open", "filled": "filled", "expired": "expired", "招聘中": "open", "已招满": "filled",
+                "已过期": "expired", "": "open"}
+
+
+@loader("jobs", suffixes=(".yaml", ".yml", ".xlsx", ".csv"))
+def load_jobs(bot, path: Path) -> int:
+    jobs = Jobs(bot.redis)
+    if path.suffix.lower() in (".xlsx", ".csv"):
+        rows = list(_sheet_rows(path, JOB_COLUMNS))
+        fair_id = ""
+    else:
+        data = read_yaml(path)
+        fair_id = _load_fair(bot, data["fair"], path) if data.get("fair") else ""
+        rows = [(None, p) for p in require(data, path, "postings", list)]
+    for row_no, raw in rows:
+        jobs.save(posting_from(raw, path, row_no, fair_id))
+    return len(rows)
+
+
+def _load_fair(bot, fair: dict, path: Path) -> str:
+    occ = occurrences_from(fair, path, kind="job_fair")[0]
+    Events(bot.redis).save(occ)
+    return occ.event_id
+
+
+def posting_from(raw: dict, path: Path, row: int | None, fair_id: str) -> Posting:
+    where = "" if row else f"postings[{raw.get('id', '?')}]."
+    for field in ("id", "employer", "title", "category", "contact"):
+        if not str(raw.get(field) or "").strip():
+            raise ContentError(path, where + field, "missing", row)
+    try:
+        headcount = int(raw.get("headcount") or 1)
+    except (TypeError, ValueError):
+        raise ContentError(path, where + "headcount", f"expected a whole number, got {raw.get('headcount')!r}", row)
+    published = when(raw, path, "published", row) if raw.get("published") else clock.now()
+    expires = when(raw, path, "expires", row) if raw.get("expires") else default_expiry(published)
+    status = JOB_STATUSES.get(str(raw.get("status") or "").strip())
+    if status is None:
+        raise ContentError(path, where + "status", "use open/filled/expired (招聘中/已招满/已过期)", row)
+    text = {f: str(raw.get(f) or "").strip() for f in ("salary", "place", "education", "experience", "description")}
+    return Posting(str(raw["id"]).strip(), str(raw["employer"]).strip(), str(raw["title"]).strip(),
+                   str(raw["category"]).strip(), text["salary"] or "面议", text["place"], text["education"] or "不限",
+                   text["experience"] or "不限", headcount, str(raw["contact"]).strip(), published, expires, status,
+                   str(raw.get("fair") or fair_id), text["description"])
 
 
 # -- demo members and their past quiz results -----------------------------------------

@@ -6,4 +6,4 @@ from bot.router import Router
 
 router = Router()
 
-from handlers import general, profile, quiz, volunteer  # noqa: E402,F401  (registers handlers on import)
+from handlers import general, jobs, profile, quiz, volunteer  # noqa: E402,F401  (registers handlers on import)

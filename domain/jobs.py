@@ -1,0 +1,240 @@
+"""Job postings from the employment fairs: browse, search, interest, outcomes, alerts.
+
+Rules, all decided here:
+- a posting shows only while open and before its expiry (default 30 days after
+  publishing); interest in an expired or filled one is refused with the reason;
+- an employer only ever sees the people who registered interest in their posting
+  (export is per posting);
+- search is substring matching over title, employer, category and requirements
+  (see README: why not a tokenizer);
+- the alert digest goes to a subscriber at most once a day.
+
+Keys live under the {jobs} hash tag; a user's own list under their tag.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+
+from bot.storage import key, user_key
+
+DEFAULT_DAYS = 30
+OUTCOMES = ("registered", "contacted", "interviewed", "hired", "not_hired")
+ALL = key("{jobs}", "all")  # zset: posting id -> published
+NUMBERS = key("{jobs}", "numbers")  # hash: short number -> id
+NUMBER_OF = key("{jobs}", "number_of")
+SEQ = key("{jobs}", "seq")
+VERSION = key("{jobs}", "version")  # bumped on every change: search caches reload
+SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON list; [] = all)
+
+_cache: dict = {"version": None, "postings": []}
+
+
+def posting_key(pid: str) -> str:
+    return key("{jobs}", "posting", pid)
+
+
+def interest_key(pid: str) -> str:
+    return key("{jobs}", "interest", pid)  # zset: openid -> when
+
+
+def notes_key(pid: str) -> str:
+    return key("{jobs}", "notes", pid)  # hash: openid -> one-line note
+
+
+def outcome_key(pid: str) -> str:
+    return key("{jobs}", "outcome", pid)  # hash: openid -> outcome
+
+
+@dataclass
+class Posting:
+    id: str
+    employer: str
+    title: str
+    category: str
+    salary: str
+    place: str
+    education: str
+    experience: str
+    headcount: int
+    contact: str  # the employer's contact: for staff only, never shown to users
+    published: float
+    expires: float
+    status: str = "open"  # open | filled | expired
+    fair: str = ""  # the job-fair event this posting belongs to
+    description: str = ""
+    number: int = 0
+
+    def state(self, now: float) -> str:
+        """open | filled | expired, the expiry date applied."""
+        if self.status == "open" and now >= self.expires:
+            return "expired"
+        return self.status
+
+    def haystack(self) -> str:
+        return " ".join([self.title, self.employer, self.category, self.education, self.experience,
+                         self.description]).lower()
+
+
+class Jobs:
+    def __init__(self, redis):
+        self._redis = redis
+
+    def save(self, p: Posting) -> Posting:
+        number = self._redis.hget(NUMBER_OF, p.id)
+        if number is None:
+            number = self._redis.incr(SEQ)
+            if not self._redis.hsetnx(NUMBER_OF, p.id, number):
+                number = self._redis.hget(NUMBER_OF, p.id)
+            self._redis.hset(NUMBERS, number, p.id)
+        p.number = int(number)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.set(posting_key(p.id), json.dumps(asdict(p), ensure_ascii=False))
+        pipe.zadd(ALL, {p.id: p.published})
+        pipe.incr(VERSION)
+        pipe.execute()
+        return p
+
+    def get(self, pid: str) -> Posting | None:
+        raw = self._redis.get(posting_key(pid))
+        return Posting(**json.loads(raw)) if raw else None
+
+    def by_number(self, number) -> Posting | None:
+        pid = self._redis.hget(NUMBERS, str(number))
+        return self.get(pid) if pid else None
+
+    def all(self) -> list[Posting]:
+        """Every posting, newest first; read once per change and kept in this process."""
+        version = self._redis.get(VERSION)
+        if version != _cache["version"] or version is None:
+            ids = self._redis.zrevrange(ALL, 0, -1)
+            raws = self._redis.mget([posting_key(i) for i in ids]) if ids else []
+            _cache["postings"] = [Posting(**json.loads(r)) for r in raws if r]
+            _cache["version"] = version
+        return _cache["postings"]
+
+    def open(self, now: float, category: str | None = None) -> list[Posting]:
+        return [p for p in self.all() if p.state(now) == "open" and (category is None or p.category == category)]
+
+    def categories(self, now: float) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for p in self.open(now):
+            counts[p.category] = counts.get(p.category, 0) + 1
+        return sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+
+    def search(self, query: str, now: float) -> list[Posting]:
+        """Open postings whose title, employer, category or requirements contain every word of query."""
+        words = [w for w in query.lower().split() if w]
+        return [p for p in self.open(now) if all(w in p.haystack() for w in words)] if words else []
+
+    # -- interest ----------------------------------------------------------------
+    def register_interest(self, p: Posting, openid: str, note: str, now: float) -> str:
+        """'ok' | 'again' (already registered: the note is updated) | 'expired' | 'filled'."""
+        state = p.state(now)
+        if state != "open":
+            return state
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.zadd(interest_key(p.id), {openid: now}, nx=True)
+        pipe.hsetnx(outcome_key(p.id), openid, "registered")
+        if note:
+            pipe.hset(notes_key(p.id), openid, note[:100])
+        pipe.execute()
+        added = self._redis.zadd(user_key(openid, "jobs"), {p.id: now}, nx=True)
+        return "ok" if added else "again"
+
+    def mine(self, openid: str) -> list[tuple[Posting, str]]:
+        ids = self._redis.zrevrange(user_key(openid, "jobs"), 0, -1)
+        out = []
+        for pid in ids:
+            p = self.get(pid)
+            outcome = self._redis.hget(outcome_key(pid), openid) if p else None
+            if p and outcome:
+                out.append((p, outcome))
+        return out
+
+    def interested(self, pid: str) -> list[tuple[str, float, str, str]]:
+        """[(openid, when, outcome, note)] for one posting, first come first."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrange(interest_key(pid), 0, -1, withscores=True)
+        pipe.hgetall(outcome_key(pid))
+        pipe.hgetall(notes_key(pid))
+        rows, outcomes, notes = pipe.execute()
+        return [(o, when, outcomes.get(o, "registered"), notes.get(o, "")) for o, when in rows]
+
+    def set_outcome(self, pid: str, openid: str, outcome: str) -> bool:
+        if outcome not in OUTCOMES or self._redis.zscore(interest_key(pid), openid) is None:
+            return False
+        self._redis.hset(outcome_key(pid), openid, outcome)
+        return True
+
+    def withdraw_all(self, openid: str) -> int:
+        """Remove the user from every posting's interest list (deleting their data)."""
+        ids = self._redis.zrange(user_key(openid, "jobs"), 0, -1)
+        pipe = self._redis.pipeline(transaction=False)
+        for pid in ids:
+            pipe.zrem(interest_key(pid), openid)
+            pipe.hdel(notes_key(pid), openid)
+            pipe.hdel(outcome_key(pid), openid)
+        pipe.delete(user_key(openid, "jobs"))
+        pipe.execute()
+        return len(ids)
+
+    # -- alerts -------------------------------------------------------------------------
+    def subscribe(self, openid: str, categories: list[str]) -> None:
+        self._redis.hset(SUBSCRIBERS, openid, json.dumps(categories, ensure_ascii=False))
+
+    def unsubscribe(self, openid: str) -> bool:
+        return bool(self._redis.hdel(SUBSCRIBERS, openid))
+
+    def subscription(self, openid: str) -> list[str] | None:
+        raw = self._redis.hget(SUBSCRIBERS, openid)
+        return None if raw is None else json.loads(raw)
+
+    def iter_subscribers(self, batch: int = 500):
+        for openid, raw in self._redis.hscan_iter(SUBSCRIBERS, count=batch):
+            yield openid, json.loads(raw)
+
+    def new_since(self, since: float, now: float, categories: list[str]) -> list[Posting]:
+        return [p for p in self.open(now) if p.published > since and (not categories or p.category in categories)]
+
+    # -- figures -----------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Positions offered, interest registrations and hires, per category and per fair."""
+        by_category: dict[str, list[int]] = {}
+        by_fair: dict[str, list[int]] = {}
+        for p in self.all():
+            outcomes = list(self._redis.hvals(outcome_key(p.id)))
+            row = [p.headcount, len(outcomes), outcomes.count("hired"), 1]
+            for table, name in ((by_category, p.category), (by_fair, p.fair or "-")):
+                totals = table.setdefault(name, [0, 0, 0, 0])
+                for i, v in enumerate(row):
+                    totals[i] += v
+        return {"category": by_category, "fair": by_fair}
+
+
+def default_expiry(published: float) -> float:
+    return published + DEFAULT_DAYS * 86400
+
+
+def send_digests(bot, deliverer, now: float) -> dict[str, int]:
+    """The daily digest of new postings, one message per subscriber at most once a day."""
+    from bot.jobs import fan_out
+
+    return fan_out(bot, deliverer, digests(bot, now), now)
+
+
+def digests(bot, now: float):
+    """Yield today's digest push for each subscriber with something new in their categories."""
+    from bot import clock
+    from bot.pushes import Push
+
+    jobs = Jobs(bot.redis)
+    day = clock.local(now).strftime("%Y%m%d")
+    for openid, categories in jobs.iter_subscribers():
+        new = jobs.new_since(now - 86400, now, categories)
+        if new:
+            rows = "\n".join(bot.texts.get("jobs.digest_row", number=p.number, title=p.title, employer=p.employer,
+                                           salary=p.salary) for p in new[:8])
+            yield Push(openid, bot.texts.get("jobs.digest", count=len(new), rows=rows), "job_digest",
+                       f"job_digest:{day}:{openid}", {"count": len(new)})

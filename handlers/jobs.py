@@ -1,0 +1,157 @@
+"""Job postings in chat: browse, search, register interest, follow outcomes, alerts."""
+from __future__ import annotations
+
+from bot import clock
+from domain.events import Events
+from domain.jobs import Jobs, Posting
+from domain.profiles import Profiles, mask_phone
+from handlers import router
+from handlers.profile import FORGET_HOOKS, continuation, ensure_profile
+
+NEWEST = 8
+NOTE_MAX = 50
+
+
+@router.keyword("岗位", "招聘", "就业", "找工作", "工作", "招聘会")
+@router.click("JOBS_LIST")
+def jobs_home(ctx):
+    """Categories with counts, the fair, and the newest postings."""
+    jobs, now = Jobs(ctx.redis), clock.now()
+    postings = jobs.open(now)
+    if not postings:
+        return ctx.t("jobs.empty")
+    fair = next(iter(Events(ctx.redis).upcoming(now, kind="job_fair")), None)
+    return ctx.t("jobs.home", count=len(postings),
+                 fair=ctx.t("jobs.fair", title=fair.title, when=clock.fmt(fair.start), place=fair.place) if fair else "",
+                 categories="、".join(ctx.t("jobs.category_item", name=n, count=c) for n, c in jobs.categories(now)),
+                 rows="\n".join(_row(ctx, p) for p in postings[:NEWEST])).replace("\n\n", "\n")
+
+
+@router.pattern(r"(?:岗位|职位)\s*(\d+)")
+def job_detail(ctx):
+    """One posting's details (never the employer's contact)."""
+    p = Jobs(ctx.redis).by_number(ctx.match.group(1))
+    if p is None:
+        return ctx.t("jobs.no_such", number=ctx.match.group(1))
+    state = p.state(clock.now())
+    if state != "open":
+        return ctx.t(f"jobs.not_open_{state}", title=p.title)
+    return ctx.t("jobs.detail", number=p.number, title=p.title, employer=p.employer, salary=p.salary, place=p.place,
+                 education=p.education, experience=p.experience, headcount=p.headcount,
+                 description=p.description).replace("\n\n", "\n")
+
+
+@router.pattern(r"(?:搜|搜索|岗位|找)\s*(\D.*)")
+def job_search(ctx):
+    """Search titles, employers and requirements: `搜 司机`, `岗位 护理`."""
+    query = ctx.match.group(1).strip()
+    found = Jobs(ctx.redis).search(query, clock.now())
+    if not found:
+        return ctx.t("jobs.search_none", query=query)
+    return ctx.t("jobs.search_head", query=query, count=len(found)) + "\n" + "\n".join(_row(ctx, p) for p in found)
+
+
+@router.pattern(r"类别\s*(.+)")
+def job_category(ctx):
+    """Open postings in one category."""
+    jobs, now, category = Jobs(ctx.redis), clock.now(), ctx.match.group(1).strip()
+    postings = jobs.open(now, category)
+    if not postings:
+        return ctx.t("jobs.no_category", category=category, categories=_category_names(jobs, now))
+    return ctx.t("jobs.category_head", category=category, count=len(postings)) + "\n" + \
+        "\n".join(_row(ctx, p) for p in postings)
+
+
+@router.pattern(r"(?:投递|意向)\s*(\d+)")
+def express_interest(ctx):
+    """Register interest: profile first if need be, then an optional one-line note."""
+    return interest_continue(ctx, number=int(ctx.match.group(1)))
+
+
+@continuation("jobs_interest")
+def interest_continue(ctx, number: int):
+    p = Jobs(ctx.redis).by_number(number)
+    if p is None:
+        return ctx.t("jobs.no_such", number=number)
+    state = p.state(clock.now())
+    if state != "open":
+        return ctx.t(f"jobs.not_open_{state}", title=p.title)
+    asked = ensure_profile(ctx, {"contact"}, then="jobs_interest", restart=f"投递 {number}", number=number)
+    if asked:
+        return asked
+    ctx.flow.start("jobs_interest", "jobs.note", posting=p.id)
+    return ctx.t("jobs.ask_note")
+
+
+@router.state("jobs.note")
+def interest_note(ctx):
+    """Take the optional note and register the interest."""
+    note = "" if ctx.text in ("跳过", "不用", "无", "没有") else ctx.raw_text
+    if len(note) > NOTE_MAX:
+        return ctx.t("jobs.note_too_long")
+    jobs = Jobs(ctx.redis)
+    p = jobs.get(ctx.flow.data["posting"])
+    ctx.flow.end()
+    result = jobs.register_interest(p, ctx.openid, note, clock.now())
+    if result in ("expired", "filled"):
+        return ctx.t(f"jobs.not_open_{result}", title=p.title)
+    phone = mask_phone(Profiles(ctx.redis).get(ctx.openid).phone)
+    return ctx.t("jobs.interest_ok" if result == "ok" else "jobs.interest_again", title=p.title,
+                 employer=p.employer, phone=phone)
+
+
+@router.keyword("投递", "意向")
+def ask_number(ctx):
+    """`投递` without a posting number."""
+    return ctx.t("jobs.ask_number", word=ctx.text)
+
+
+@router.keyword("我的投递", "我的求职", "投递进度")
+@router.click("JOBS_MINE")
+def my_interests(ctx):
+    """The user's registered interests and their outcomes."""
+    mine = Jobs(ctx.redis).mine(ctx.openid)
+    if not mine:
+        return ctx.t("jobs.mine_empty")
+    now, rows = clock.now(), []
+    for p, outcome in mine:
+        status = ctx.t(f"jobs.outcome_{outcome}")
+        state = p.state(now)
+        if state != "open" and outcome not in ("hired", "not_hired"):
+            status += ctx.t("jobs.posting_closed_suffix", state=ctx.t(f"jobs.state_{state}"))
+        rows.append(ctx.t("jobs.mine_row", number=p.number, title=p.title, employer=p.employer, status=status))
+    return ctx.t("jobs.mine_head") + "\n" + "\n".join(rows)
+
+
+@router.pattern(r"订阅岗位\s*(.*)")
+def subscribe(ctx):
+    """Daily digest of new postings, in one category or all."""
+    jobs, now, category = Jobs(ctx.redis), clock.now(), ctx.match.group(1).strip()
+    known = {p.category for p in jobs.all()}
+    if category and category not in known:
+        return ctx.t("jobs.unknown_category", category=category, categories="、".join(sorted(known)))
+    jobs.subscribe(ctx.openid, [category] if category else [])
+    return ctx.t("jobs.subscribed", what=f"「{category}」" if category else ctx.t("jobs.subscribed_all"))
+
+
+@router.keyword("退订岗位", "取消订阅岗位")
+def unsubscribe(ctx):
+    """Stop the job digest."""
+    return ctx.t("jobs.unsubscribed" if Jobs(ctx.redis).unsubscribe(ctx.openid) else "jobs.not_subscribed")
+
+
+def _forget(ctx) -> None:
+    jobs = Jobs(ctx.redis)
+    jobs.withdraw_all(ctx.openid)
+    jobs.unsubscribe(ctx.openid)
+
+
+FORGET_HOOKS.append(_forget)
+
+
+def _row(ctx, p: Posting) -> str:
+    return ctx.t("jobs.row", number=p.number, title=p.title, employer=p.employer, salary=p.salary, place=p.place)
+
+
+def _category_names(jobs: Jobs, now: float) -> str:
+    return "、".join(name for name, _ in jobs.categories(now))
