@@ -89,8 +89,11 @@ class Jobs:
                 number = self._redis.hget(NUMBER_OF, p.id)
             self._redis.hset(NUMBERS, number, p.id)
         p.number = int(number)
+        data = json.dumps(asdict(p), ensure_ascii=False)
+        if self._redis.get(posting_key(p.id)) == data:
+            return p  # unchanged: loading the same file again changes nothing
         pipe = self._redis.pipeline(transaction=True)
-        pipe.set(posting_key(p.id), json.dumps(asdict(p), ensure_ascii=False))
+        pipe.set(posting_key(p.id), data)
         pipe.zadd(ALL, {p.id: p.published})
         pipe.incr(VERSION)
         pipe.execute()
