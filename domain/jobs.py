@@ -28,7 +28,7 @@ SEQ = key("{jobs}", "seq")
 VERSION = key("{jobs}", "version")  # bumped on every change: search caches reload
 SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON list; [] = all)
 
-_cache: dict = {"version": None, "postings": []}
+_cache: dict = {"version": None, "postings": [], "index": []}
 
 
 def posting_key(pid: str) -> str:
@@ -73,7 +73,7 @@ class Posting:
         return self.status
 
     def haystack(self) -> str:
-        return " ".join([self.title, self.employer, self.category, self.education, self.experience,
+        return " ".join([self.title, self.employer, self.category, self.place, self.education, self.experience,
                          self.description]).lower()
 
 
@@ -114,6 +114,7 @@ class Jobs:
             ids = self._redis.zrevrange(ALL, 0, -1)
             raws = self._redis.mget([posting_key(i) for i in ids]) if ids else []
             _cache["postings"] = [Posting(**json.loads(r)) for r in raws if r]
+            _cache["index"] = [(p.haystack(), p) for p in _cache["postings"]]
             _cache["version"] = version
         return _cache["postings"]
 
@@ -129,7 +130,13 @@ class Jobs:
     def search(self, query: str, now: float) -> list[Posting]:
         """Open postings whose title, employer, category or requirements contain every word of query."""
         words = [w for w in query.lower().split() if w]
-        return [p for p in self.open(now) if all(w in p.haystack() for w in words)] if words else []
+        if not words:
+            return []
+        self.all()  # refresh the cache if postings changed
+        candidates = _cache["index"]
+        for word in words:  # narrow word by word: plain comprehensions, no generator per posting
+            candidates = [(hay, p) for hay, p in candidates if word in hay]
+        return [p for _, p in candidates if p.state(now) == "open"]
 
     # -- interest ----------------------------------------------------------------
     def register_interest(self, p: Posting, openid: str, note: str, now: float) -> str:

@@ -9,6 +9,7 @@ from handlers import router
 from handlers.profile import FORGET_HOOKS, continuation, ensure_profile
 
 NEWEST = 8
+SHOWN_RESULTS = 15  # a search that finds more shows the newest and asks for a sharper word
 NOTE_MAX = 50
 
 
@@ -48,7 +49,9 @@ def job_search(ctx):
     found = Jobs(ctx.redis).search(query, clock.now())
     if not found:
         return ctx.t("jobs.search_none", query=query)
-    return ctx.t("jobs.search_head", query=query, count=len(found)) + "\n" + "\n".join(_row(ctx, p) for p in found)
+    text = ctx.t("jobs.search_head", query=query, count=len(found)) + "\n" + \
+        "\n".join(_row(ctx, p) for p in found[:SHOWN_RESULTS])
+    return text + ("\n" + ctx.t("jobs.search_more", shown=SHOWN_RESULTS) if len(found) > SHOWN_RESULTS else "")
 
 
 @router.pattern(r"类别\s*(.+)")
