@@ -204,7 +204,7 @@ class Router:
             if handler is not None:
                 return handler(ctx)
             flow.end()  # a state from an older version of the code: start afresh
-        handler = self._match_command(ctx)
+        handler = self.match_command(ctx)
         if handler is not None:
             return handler(ctx)
         if flow.expired_name:
@@ -214,7 +214,8 @@ class Router:
             return ctx.t("general.nothing_to_cancel")
         return self.fallback_handler(ctx) if self.fallback_handler else None
 
-    def _match_command(self, ctx: Context) -> Optional[Handler]:
+    def match_command(self, ctx: Context) -> Optional[Handler]:
+        """The keyword or pattern handler for ctx.text, or None (sets ctx.match for patterns)."""
         handler = self.keywords.get(ctx.text.lower())
         if handler is not None:
             return handler

@@ -34,6 +34,9 @@ def answer(ctx):
         ctx.flow.end()
         return ctx.t("quiz.gone")
     if outcome.status == "invalid":
+        command = ctx.bot.router.match_command(ctx)  # "搜 司机" mid-quiz: answer it, the quiz waits
+        if command is not None:
+            return command(ctx)
         return ctx.t("quiz.invalid", how=_how(ctx, outcome.question)) + "\n\n" + \
             _question(ctx, session, outcome.next_index)
     if outcome.status == "stale":

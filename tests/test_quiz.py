@@ -111,6 +111,13 @@ def test_a_command_mid_quiz_is_answered_and_the_quiz_waits(wechat, quiz):
     assert "回答正确" in wechat.send("B")
 
 
+def test_a_command_with_arguments_mid_quiz_is_answered_too(wechat, quiz):
+    make_session(quiz)
+    wechat.send("答题")
+    assert "没有编号为99的活动" in wechat.send("活动 99")
+    assert "回答正确" in wechat.send("B")
+
+
 def test_every_counted_answer_is_kept_with_its_time(wechat, quiz):
     make_session(quiz)
     for text in ["答题", "B", "AB", "错"]:
