@@ -28,6 +28,8 @@ NUMBERS = key("{events}", "numbers")  # hash: short number -> occurrence id
 NUMBER_OF = key("{events}", "number_of")  # hash: occurrence id -> short number
 CODES = key("{events}", "codes")  # hash: check-in code -> occurrence id
 SEQ = key("{events}", "seq")
+CERTIFICATES = key("certificates")  # hash: record number -> openid|issued|minutes
+CERT_SEQ = key("certificates", "seq")
 
 
 def occ_key(occ_id: str, part: str) -> str:
@@ -288,6 +290,15 @@ class Events:
         rows = self._redis.zrange(user_key(openid, "served"), 0, -1, withscores=True)
         out = [(self.get(occ_id), int(m)) for occ_id, m in rows]
         return sorted([(o, m) for o, m in out if o], key=lambda r: r[0].start)
+
+    def issue_certificate(self, openid: str, minutes: int, now: float) -> str:
+        """Number a service record and keep who it was for, so the committee can verify it."""
+        from bot import clock
+
+        number = self._redis.incr(CERT_SEQ)
+        record_no = f"TW{clock.local(now):%Y%m%d}-{number:05d}"
+        self._redis.hset(CERTIFICATES, record_no, f"{openid}|{int(now)}|{minutes}")
+        return record_no
 
     def attendance(self, occ_id: str) -> dict[str, tuple[int | None, int | None, int | None]]:
         pipe = self._redis.pipeline(transaction=False)

@@ -173,10 +173,7 @@ def certificate(ctx):
         return ctx.t("volunteer.hours_empty")
     if not profile.name:
         return ctx.t("volunteer.certificate_needs_name")
-    number = ctx.redis.incr("yb:certificates:seq")
-    today = clock.local(clock.now())
-    record_no = f"TW{today:%Y%m%d}-{number:05d}"
-    ctx.redis.hset("yb:certificates", record_no, f"{ctx.openid}|{int(clock.now())}|{sum(m for _, m in record)}")
+    record_no = Events(ctx.redis).issue_certificate(ctx.openid, sum(m for _, m in record), clock.now())
     rows = [ctx.t("volunteer.certificate_row", date=clock.fmt_date(o.start), title=o.title, hours=_hours(m))
             for o, m in record]
     return ctx.t("volunteer.certificate", record=record_no, name=profile.name, count=len(record),
