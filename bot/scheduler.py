@@ -99,7 +99,8 @@ def build_scheduler(redis_url: str) -> BackgroundScheduler:
     from apscheduler.jobstores.redis import RedisJobStore
     from redis.connection import parse_url
 
-    store = RedisJobStore(jobs_key=key("scheduler", "jobs"), run_times_key=key("scheduler", "run_times"),
+    # APScheduler updates both keys in one MULTI: one hash tag keeps them in one cluster slot
+    store = RedisJobStore(jobs_key=key("{scheduler}", "jobs"), run_times_key=key("{scheduler}", "run_times"),
                           **_connect_args(redis_url, parse_url))
     scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=clock.TZ,
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})

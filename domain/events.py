@@ -127,7 +127,7 @@ class Events:
         meta = occ_key(occ.id, "meta")
         status = self._redis.hget(meta, "status")
         occ.status = status if status == "cancelled" else occ.status
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline(transaction=False)  # two hash tags: no MULTI on a cluster
         pipe.hset(meta, mapping={"data": json.dumps(asdict(occ), ensure_ascii=False), "capacity": occ.capacity,
                                  "status": occ.status})
         pipe.zadd(INDEX, {occ.id: occ.start})

@@ -196,7 +196,7 @@ def test_the_timetable_lives_in_redis_and_a_restart_does_not_double_it(bot, redi
         scheduler.start(paused=True)
         assert sorted(j.id for j in scheduler.get_jobs()) == sorted(e.job for e in TIMETABLE)
         scheduler.shutdown(wait=False)
-    assert bot.redis.hlen("yb:scheduler:jobs") == len(TIMETABLE)
+    assert bot.redis.hlen("yb:{scheduler}:jobs") == len(TIMETABLE)
 
 
 def test_menu_push_sends_the_content_menu(cli, fake_wechat, monkeypatch):
