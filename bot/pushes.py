@@ -153,16 +153,16 @@ class Deliverer:
             time.sleep(min(max(reset_at - time.time(), 0.001), 0.05))
 
     def _end(self, push: Push, status: str, reason: str, errcode="", user: "Recipient | None" = None) -> str:
-        """Record the outcome (and a customer-service message against the user's window): one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
+        """Record the outcome, and a customer-service message against the user's window."""
+        # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
         self._finish(keys=[log_key(push.idem_key), STATS],
-                     args=[status, reason, "" if errcode is None else errcode, int(time.time()), push.kind],
-                     client=pipe)
+                     args=[status, reason, "" if errcode is None else errcode, int(time.time()), push.kind])
         if user is not None:
             cs = user_key(push.openid, "cs")
+            pipe = self.redis.pipeline(transaction=False)
             pipe.hset(cs, mapping={"since": user.last_seen, "n": user.custom_sent + 1})
             pipe.expire(cs, self.settings.cs_window_hours * 3600)
-        pipe.execute()
+            pipe.execute()
         return f"{status}:{reason or errcode}" if status != "sent" else "sent"
 
 

@@ -100,14 +100,41 @@ def build_scheduler(redis_url: str) -> BackgroundScheduler:
     from redis.connection import parse_url
 
     # APScheduler updates both keys in one MULTI: one hash tag keeps them in one cluster slot
-    store = RedisJobStore(jobs_key=key("{scheduler}", "jobs"), run_times_key=key("{scheduler}", "run_times"),
-                          **_connect_args(redis_url, parse_url))
+    keys = dict(jobs_key=key("{scheduler}", "jobs"), run_times_key=key("{scheduler}", "run_times"))
+    if redis_url.startswith("redis+cluster://"):
+        store = RedisJobStore(**keys)
+        store.redis = _ClusterForJobStore(redis_url)
+    else:
+        store = RedisJobStore(**keys, **_connect_args(redis_url, parse_url))
     scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=clock.TZ,
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
     for entry in TIMETABLE:
         scheduler.add_job(run_job, entry.trigger, args=[entry.job], id=entry.job, name=entry.what,
                           replace_existing=True)
     return scheduler
+
+
+class _ClusterForJobStore:
+    """A Redis Cluster client shaped as APScheduler's job store expects (pipeline(), then multi())."""
+
+    def __init__(self, redis_url: str):
+        from redis.cluster import RedisCluster
+
+        self._cluster = RedisCluster.from_url(redis_url.replace("redis+cluster://", "redis://"))
+
+    def pipeline(self):
+        pipe = self._cluster.pipeline(transaction=True)  # the keys share one slot
+        pipe.multi = lambda: None  # already transactional
+        return pipe
+
+    @property
+    def connection_pool(self):  # the job store disconnects its pool on shutdown
+        from types import SimpleNamespace
+
+        return SimpleNamespace(disconnect=self._cluster.close)
+
+    def __getattr__(self, name):
+        return getattr(self._cluster, name)
 
 
 def _connect_args(redis_url: str, parse_url) -> dict:
