@@ -158,11 +158,10 @@ def events_list():
 def events_code(number):
     """Print the check-in code of event NUMBER for its organisers."""
     from bot import clock
+    from domain.events import Events
 
     bot = _bot()
     occ = _occurrence(bot, number)
-    from domain.events import Events
-
     click.echo(f"{occ.title} {clock.fmt(occ.start)}: check-in code {Events(bot.redis).code(occ.id)}")
 
 
