@@ -135,3 +135,14 @@ def test_help_from_menu_click(wechat):
 
 def test_full_width_and_spaced_keywords_match(wechat):
     assert "青年大学习" in wechat.send("  ＨＥＬＰ ")
+
+
+def test_every_menu_button_has_a_handler(bot, wechat):
+    import yaml
+
+    menu = yaml.safe_load((bot.settings.content_dir / "menu.yaml").read_text(encoding="utf-8"))
+    keys = [b["key"] for group in menu["button"] for b in group.get("sub_button", [group]) if b.get("type") == "click"]
+    assert len(keys) == 9
+    for i, k in enumerate(keys):
+        reply = wechat.event("CLICK", key=k, create_time=1_700_000_000 + i)
+        assert reply and "没看懂" not in reply, k
