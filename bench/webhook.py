@@ -28,7 +28,8 @@ def main():
     ap.add_argument("--appendfsync", default="always", choices=["always", "everysec", "no"],
                     help="the embedded Redis's fsync policy (youthbot runs with always)")
     args = ap.parse_args()
-    extra = ["-k", args.worker_class] + (["--threads", str(args.threads)] if args.worker_class == "gthread" else [])
+    extra = ["-k", args.worker_class] + (["--threads", str(args.threads)] if args.worker_class == "gthread" else []) \
+        + (["--worker-connections", "64"] if args.worker_class == "gevent" else [])
     base_runs, bot_runs = [], []
     env = youthbot_env()
     with gunicorn("echo_app:app", extra=extra) as echo_url, \
