@@ -33,10 +33,6 @@ class MessageLedger:
         self._done_ttl = done_ttl
         self._pending_ttl = pending_ttl
 
-    def claim(self, msg_key: str) -> bool:
-        """Return True when this delivery is the first: the caller must handle it."""
-        return bool(self._redis.set(msg_key, PENDING, nx=True, ex=self._pending_ttl))
-
     def queue_claim(self, pipe, msg_key: str) -> None:
         """Queue claim() on a caller's pipeline; its result is True for the first delivery."""
         pipe.set(msg_key, PENDING, nx=True, ex=self._pending_ttl)

@@ -31,11 +31,6 @@ class Texts:
     def has(self, key: str) -> bool:
         return key in self._entries
 
-    def words(self, key: str) -> list[str]:
-        """Return a list-valued entry (keywords, option lists)."""
-        value = self._entries[key]
-        return list(value) if isinstance(value, list) else [value]
-
 
 def _flatten(prefix: str, data, out: dict) -> None:
     if isinstance(data, dict):

@@ -20,14 +20,12 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from bot.storage import key, user_key
+from domain.numbers import ShortNumbers
 
 MIN_SHARE_FOR_HOURS = 0.6
 CHECKIN_OPENS_BEFORE = 3600  # seconds before the start that check-in is accepted
 INDEX = key("{events}", "by_start")  # zset: occurrence id -> start
-NUMBERS = key("{events}", "numbers")  # hash: short number -> occurrence id
-NUMBER_OF = key("{events}", "number_of")  # hash: occurrence id -> short number
 CODES = key("{events}", "codes")  # hash: check-in code -> occurrence id
-SEQ = key("{events}", "seq")
 CERTIFICATES = key("certificates")  # hash: record number -> openid|issued|minutes
 CERT_SEQ = key("certificates", "seq")
 
@@ -113,17 +111,12 @@ class Events:
         self._redis = redis
         self._sign_up = redis.register_script(_SIGN_UP)
         self._cancel = redis.register_script(_CANCEL)
+        self._numbers = ShortNumbers(redis, "{events}")
 
     # -- occurrences ------------------------------------------------------------
     def save(self, occ: Occurrence) -> Occurrence:
         """Create or update an occurrence; its number, code and sign-ups are kept."""
-        number = self._redis.hget(NUMBER_OF, occ.id)
-        if number is None:
-            number = self._redis.incr(SEQ)
-            if not self._redis.hsetnx(NUMBER_OF, occ.id, number):
-                number = self._redis.hget(NUMBER_OF, occ.id)  # another loader won
-            self._redis.hset(NUMBERS, number, occ.id)
-        occ.number = int(number)
+        occ.number = self._numbers.assign(occ.id)
         meta = occ_key(occ.id, "meta")
         status = self._redis.hget(meta, "status")
         occ.status = status if status == "cancelled" else occ.status
@@ -152,7 +145,7 @@ class Events:
         return occ
 
     def by_number(self, number: int | str) -> Occurrence | None:
-        occ_id = self._redis.hget(NUMBERS, str(number))
+        occ_id = self._numbers.lookup(number)
         return self.get(occ_id) if occ_id else None
 
     def upcoming(self, now: float, kind: str = "volunteer") -> list[Occurrence]:

@@ -18,13 +18,11 @@ import time
 from dataclasses import asdict, dataclass
 
 from bot.storage import key, user_key
+from domain.numbers import ShortNumbers
 
 DEFAULT_DAYS = 30
 OUTCOMES = ("registered", "contacted", "interviewed", "hired", "not_hired")
 ALL = key("{jobs}", "all")  # zset: posting id -> published
-NUMBERS = key("{jobs}", "numbers")  # hash: short number -> id
-NUMBER_OF = key("{jobs}", "number_of")
-SEQ = key("{jobs}", "seq")
 VERSION = key("{jobs}", "version")  # bumped on every change: search caches reload
 SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON list; [] = all)
 
@@ -80,15 +78,10 @@ class Posting:
 class Jobs:
     def __init__(self, redis):
         self._redis = redis
+        self._numbers = ShortNumbers(redis, "{jobs}")
 
     def save(self, p: Posting) -> Posting:
-        number = self._redis.hget(NUMBER_OF, p.id)
-        if number is None:
-            number = self._redis.incr(SEQ)
-            if not self._redis.hsetnx(NUMBER_OF, p.id, number):
-                number = self._redis.hget(NUMBER_OF, p.id)
-            self._redis.hset(NUMBERS, number, p.id)
-        p.number = int(number)
+        p.number = self._numbers.assign(p.id)
         data = json.dumps(asdict(p), ensure_ascii=False)
         if self._redis.get(posting_key(p.id)) == data:
             return p  # unchanged: loading the same file again changes nothing
@@ -104,7 +97,7 @@ class Jobs:
         return Posting(**json.loads(raw)) if raw else None
 
     def by_number(self, number) -> Posting | None:
-        pid = self._redis.hget(NUMBERS, str(number))
+        pid = self._numbers.lookup(number)
         return self.get(pid) if pid else None
 
     def all(self) -> list[Posting]:

@@ -390,12 +390,8 @@ class Quiz:
         return standings
 
     def non_completers(self, sid: str) -> list[str]:
-        """Members of any branch who have no counted attempt at session sid."""
-        members = self.members()
-        if not members:
-            return []
-        scores = self._redis.zmscore(scores_key(sid), members)
-        return sorted(m for m, s in zip(members, scores) if s is None)
+        """Members of any branch who have no counted attempt at session sid, sorted."""
+        return sorted(set(self.iter_non_completers(sid)))
 
     def iter_non_completers(self, sid: str, batch: int = 500):
         """Yield members without a counted attempt, reading members batch by batch (SSCAN)."""
