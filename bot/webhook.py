@@ -23,8 +23,8 @@ from bot import handling
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
 
-NOTHING = "success"
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)  # WeChat's "no reply": it neither retries nor shows anything
+NOTHING = "success"  # WeChat's "no reply": it neither retries nor shows anything
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class BadMessage(Exception):
