@@ -137,12 +137,14 @@ class Events:
                 return
 
     def get(self, occ_id: str) -> Occurrence | None:
-        raw = self._redis.hget(occ_key(occ_id, "meta"), "data")
-        if not raw:
-            return None
-        occ = Occurrence(**json.loads(raw))
-        occ.status = self._redis.hget(occ_key(occ_id, "meta"), "status") or occ.status
-        return occ
+        return _occurrence(*self._redis.hmget(occ_key(occ_id, "meta"), "data", "status"))
+
+    def get_many(self, occ_ids: list[str]) -> list[Occurrence | None]:
+        """Several occurrences in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for occ_id in occ_ids:
+            pipe.hmget(occ_key(occ_id, "meta"), "data", "status")
+        return [_occurrence(*row) for row in pipe.execute()]
 
     def by_number(self, number: int | str) -> Occurrence | None:
         occ_id = self._numbers.lookup(number)
@@ -151,7 +153,7 @@ class Events:
     def upcoming(self, now: float, kind: str = "volunteer") -> list[Occurrence]:
         """Open occurrences that have not started, soonest first."""
         ids = self._redis.zrangebyscore(INDEX, now, "+inf")
-        return [o for o in (self.get(i) for i in ids) if o and o.status == "open" and o.kind == kind]
+        return [o for o in self.get_many(ids) if o and o.status == "open" and o.kind == kind]
 
     def counts(self, occ_id: str) -> tuple[int, int]:
         """(confirmed, waitlisted)."""
@@ -212,12 +214,15 @@ class Events:
     def mine(self, openid: str, now: float) -> list[Occurrence]:
         """The user's upcoming occurrences where they hold a place or a waitlist position."""
         ids = self._redis.zrangebyscore(user_key(openid, "signups"), now, "+inf")
-        mine = []
-        for occ_id in ids:
-            occ = self.get(occ_id)
-            if occ and occ.status == "open" and self.status_of(occ_id, openid)[0] != "none":
-                mine.append(occ)
-        return mine
+        if not ids:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for occ_id in ids:  # the index may hold a stale entry (see sign_up): check the places themselves
+            pipe.zscore(occ_key(occ_id, "confirmed"), openid)
+            pipe.zscore(occ_key(occ_id, "waitlist"), openid)
+        held = pipe.execute()
+        return [occ for i, occ in enumerate(self.get_many(ids))
+                if occ and occ.status == "open" and (held[2 * i] is not None or held[2 * i + 1] is not None)]
 
     def confirmed(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "confirmed"), 0, -1)
@@ -306,6 +311,14 @@ class Events:
         done = [(occ, self.cancel(occ, openid)[1]) for occ in self.mine(openid, now)]
         self._redis.delete(user_key(openid, "signups"))
         return done
+
+
+def _occurrence(data: str | None, status: str | None) -> Occurrence | None:
+    if not data:
+        return None
+    occ = Occurrence(**json.loads(data))
+    occ.status = status or occ.status
+    return occ
 
 
 def credited_minutes(occ: Occurrence, checked_in: float, checked_out: float) -> int:

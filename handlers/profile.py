@@ -27,10 +27,10 @@ def continuation(name: str):
     return register
 
 
-def ensure_profile(ctx, needs: set[str], then: str, restart: str, **args) -> str | None:
+def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, **args) -> str | None:
     """Return None when the profile has what `needs` asks ("contact", "birth_year", "student"),
-    else start the profile flow and return its first question."""
-    steps = _missing(Profiles(ctx.redis).get(ctx.openid), needs)
+    else start the profile flow and return its first question. Pass the profile if it was read already."""
+    steps = _missing(profile or Profiles(ctx.redis).get(ctx.openid), needs)
     if not steps:
         return None
     ctx.flow.start("profile", steps[0], steps=steps, then=then, args=args, restart=restart, tries=0)

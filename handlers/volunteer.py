@@ -66,19 +66,20 @@ def signup_continue(ctx, number: int):
     status, position = events.status_of(occ.id, ctx.openid)
     if status != "none":
         return ctx.t(f"volunteer.already_{status}", position=position, **fields)
-    refusal = events.check(occ, ctx.openid, Profiles(ctx.redis).get(ctx.openid), now)
+    profile = Profiles(ctx.redis).get(ctx.openid)
+    refusal = events.check(occ, ctx.openid, profile, now)
     if refusal and not refusal.reason.startswith("requirement"):
         return ctx.t(f"volunteer.refused_{refusal.reason}", detail=refusal.detail, **fields)
     needs = {"contact"} | ({"birth_year"} if occ.requirements.get("min_age") else set()) | \
         ({"student"} if occ.requirements.get("students_only") else set())
-    asked = ensure_profile(ctx, needs, then="signup", restart=f"报名 {occ.number}", number=occ.number)
+    asked = ensure_profile(ctx, needs, then="signup", restart=f"报名 {occ.number}", profile=profile,
+                           number=occ.number)
     if asked:
         return asked
     if refusal:
         return ctx.t(f"volunteer.refused_{refusal.reason}", detail=refusal.detail, **fields)
     booking = events.sign_up(occ, ctx.openid)
     if booking.status == "confirmed":
-        profile = Profiles(ctx.redis).get(ctx.openid)
         return ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone), **fields)
     if booking.status == "waitlisted":
         return ctx.t("volunteer.waitlisted", position=booking.position, **fields)
