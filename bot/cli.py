@@ -1,7 +1,6 @@
 """The `youthbot` command: serve, chat, content, and the staff's tools."""
 from __future__ import annotations
 
-import os
 import sys
 
 import click

@@ -14,7 +14,6 @@ Keys live under the {jobs} hash tag; a user's own list under their tag.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass
 
 from bot.storage import key, user_key

@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from bot.storage import key, user_key
-from domain.profiles import BRANCHES, Profiles, branch_members_key
+from domain.profiles import BRANCHES, branch_members_key
 
 POINTS_PER_QUESTION = 10
 ATTEMPT_TTL = 24 * 3600

@@ -129,7 +129,7 @@ def my_interests(ctx):
 @router.pattern(r"订阅岗位\s*(.*)")
 def subscribe(ctx):
     """Daily digest of new postings, in one category or all."""
-    jobs, now, category = Jobs(ctx.redis), clock.now(), ctx.match.group(1).strip()
+    jobs, category = Jobs(ctx.redis), ctx.match.group(1).strip()
     known = {p.category for p in jobs.all()}
     if category and category not in known:
         return ctx.t("jobs.unknown_category", category=category, categories="、".join(sorted(known)))

@@ -9,7 +9,6 @@ from dataclasses import replace
 import pytest
 
 from bot.router import Router
-from bot.simulator import event_xml, text_xml
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot import clock
 from bot.simulator import WeChatSimulator, text_xml
 from domain.profiles import Profiles
-from domain.quiz import TOTAL, Question, Quiz, Session, parse_answer, scores_key
+from domain.quiz import Question, Quiz, Session, parse_answer, scores_key
 from tests.conftest import TOKEN, post_signed
 
 QUESTIONS = [
