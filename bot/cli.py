@@ -127,13 +127,18 @@ def events():
     """Volunteer events: check-in codes, contact lists, cancelling and moving."""
 
 
+def _by_number(store, number: int, what: str):
+    """The record numbered `number` (as users see it), or a clear error."""
+    found = store.by_number(number)
+    if found is None:
+        raise click.ClickException(f"no {what} number {number}")
+    return found
+
+
 def _occurrence(bot, number):
     from domain.events import Events
 
-    occ = Events(bot.redis).by_number(number)
-    if occ is None:
-        raise click.ClickException(f"no event number {number}")
-    return occ
+    return _by_number(Events(bot.redis), number, "event")
 
 
 @events.command("list")
@@ -225,10 +230,7 @@ def jobs():
 def _posting(bot, number):
     from domain.jobs import Jobs
 
-    p = Jobs(bot.redis).by_number(number)
-    if p is None:
-        raise click.ClickException(f"no posting number {number}")
-    return p
+    return _by_number(Jobs(bot.redis), number, "posting")
 
 
 @jobs.command("export")

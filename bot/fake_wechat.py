@@ -36,6 +36,12 @@ class FakeWeChat:
         self.tokens.add(token)
         return token
 
+    def record(self, touser: str, kind: str, text: str, **extra) -> int:
+        """Keep one message as received; return its number."""
+        with self.lock:
+            self.messages.append({"n": len(self.messages) + 1, "touser": touser, "type": kind, "text": text, **extra})
+            return len(self.messages)
+
     def take_failure(self) -> dict | None:
         with self.lock:
             if not self.failures:
@@ -88,9 +94,7 @@ def create_fake_app(fake: FakeWeChat | None = None) -> Flask:
         if bad is not None:
             return bad
         body = request.get_json(force=True)
-        with fake.lock:
-            fake.messages.append({"n": len(fake.messages) + 1, "touser": body["touser"], "type": "custom",
-                                  "text": body.get("text", {}).get("content", "")})
+        fake.record(body["touser"], "custom", body.get("text", {}).get("content", ""))
         return jsonify(errcode=0, errmsg="ok")
 
     @app.post("/cgi-bin/message/template/send")
@@ -99,11 +103,10 @@ def create_fake_app(fake: FakeWeChat | None = None) -> Flask:
         if bad is not None:
             return bad
         body = request.get_json(force=True)
-        with fake.lock:
-            fake.messages.append({"n": len(fake.messages) + 1, "touser": body["touser"], "type": "template",
-                                  "template_id": body["template_id"], "data": body.get("data", {}),
-                                  "text": " ".join(str(v.get("value", "")) for v in body.get("data", {}).values())})
-        return jsonify(errcode=0, errmsg="ok", msgid=len(fake.messages))
+        data = body.get("data", {})
+        n = fake.record(body["touser"], "template", " ".join(str(v.get("value", "")) for v in data.values()),
+                        template_id=body["template_id"], data=data)
+        return jsonify(errcode=0, errmsg="ok", msgid=n)
 
     @app.post("/cgi-bin/menu/create")
     def menu_create():

@@ -28,6 +28,12 @@ def jobs(bot):
     return j
 
 
+def interested(wechat, posting, openid="o_alice"):
+    """Register interest in posting through chat, with no note."""
+    wechat.send(f"投递 {posting.number}", openid=openid)
+    return wechat.send("跳过", openid=openid)
+
+
 def with_profile(bot, openid="o_alice"):
     Profiles(bot.redis).save_contact(openid, "张小明", "13800138000")
 
@@ -86,8 +92,7 @@ def test_closed_postings_say_why(wechat, jobs, bot):
 def test_outcomes_recorded_by_staff_show_in_my_interests(wechat, jobs, bot, cli):
     with_profile(bot)
     p = jobs.get("a")
-    wechat.send(f"投递 {p.number}")
-    wechat.send("跳过")
+    interested(wechat, p)
     assert "等待单位联系" in wechat.send("我的投递")
     code, out = cli("jobs", "outcome", str(p.number), "13800138000", "hired")
     assert code == 0 and "138****8000" in out and "13800138000" not in out
@@ -100,8 +105,7 @@ def test_an_employer_sees_only_people_interested_in_their_posting(wechat, jobs, 
     with_profile(bot, "o_alice")
     Profiles(bot.redis).save_contact("o_bob", "李雷", "13900139000")
     for openid, pid in [("o_alice", "a"), ("o_bob", "b")]:
-        wechat.send(f"投递 {jobs.get(pid).number}", openid=openid)
-        wechat.send("跳过", openid=openid)
+        interested(wechat, jobs.get(pid), openid)
     code, out = cli("jobs", "export", str(jobs.get("a").number), "--out", str(tmp_path / "a.csv"))
     text = (tmp_path / "a.csv").read_text(encoding="utf-8-sig")
     assert code == 0 and "张小明,13800138000" in text and "李雷" not in text and "13900139000" not in text
@@ -121,9 +125,7 @@ def test_daily_digest_once_a_day_in_the_chosen_category(wechat, jobs, bot, pushi
 
 def test_figures_per_category_and_fair(wechat, jobs, bot, cli):
     with_profile(bot)
-    p = jobs.get("a")
-    wechat.send(f"投递 {p.number}")
-    wechat.send("跳过")
+    interested(wechat, jobs.get("a"))
     jobs.set_outcome("a", "o_alice", "hired")
     code, out = cli("jobs", "stats")
     line = next(row for row in out.splitlines() if row.startswith("物流司机"))
@@ -145,8 +147,7 @@ def test_a_posting_sheet_loads_and_errors_name_row_and_column(bot, tmp_path, cli
 
 def test_deleting_my_data_withdraws_interests(wechat, jobs, bot):
     with_profile(bot)
-    wechat.send(f"投递 {jobs.get('a').number}")
-    wechat.send("跳过")
+    interested(wechat, jobs.get("a"))
     wechat.send("订阅岗位")
     wechat.send("删除我的信息")
     assert "已删除" in wechat.send("确认删除")
