@@ -372,6 +372,16 @@ def pushes_run(job):
     click.echo(f"{job}: {sched.run_job(job)}")
 
 
+def _register_report_commands() -> None:
+    from bot.report.cli import events_outcome, report_command
+
+    main.add_command(report_command)
+    events.add_command(events_outcome)
+
+
+_register_report_commands()
+
+
 def _bot():
     """Services for a CLI command, connected to the same store as the web process."""
     from bot.app import build_bot

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 LOADED_MARK = key("content", "loaded")
 _loaders: dict[str, Callable] = {}
+LOAD_LAST = ("demo", "history")
 
 
 class ContentError(ValueError):
@@ -50,14 +51,17 @@ def loader(folder: str, suffixes=(".yaml", ".yml")):
 
 def load_dir(bot, directory: Path) -> LoadReport:
     """Load every known folder below directory; raise ContentError on the first bad file."""
-    import domain.loaders  # noqa: F401  (registers the loaders)
+    from bot import history_import  # noqa: F401  (registers the loaders)
+    import domain.loaders  # noqa: F401
 
     directory = Path(directory)
     if not directory.is_dir():
         raise ContentError(directory, "", "not a folder")
     counts = {}
-    # demo/ last: its made-up members take part in what the other folders define
-    for folder, fn in sorted(_loaders.items(), key=lambda item: item[0] == "demo"):
+    # demo/ last: its made-up members take part in what the other folders define; then
+    # history/ (demo only), whose past activities those members took part in
+    for folder, fn in sorted(_loaders.items(), key=lambda item: LOAD_LAST.index(item[0]) + 1
+                             if item[0] in LOAD_LAST else 0):
         files = sorted(p for p in (directory / folder).glob("*") if p.suffix.lower() in fn.suffixes) \
             if (directory / folder).is_dir() else []
         counts[folder] = sum(fn(bot, path) for path in files)
