@@ -141,7 +141,7 @@ def test_ties_rank_equally(quiz):
     for openid, answers in [("o_1", ["B", "ABD", "T"]), ("o_2", ["B", "ABD", "T"]), ("o_3", ["B", "A", "F"]),
                             ("o_4", ["A", "A", "F"])]:
         quiz.record_completed(openid, session, answers, session.opens + 60)
-    assert sorted(quiz.top(scores_key("s-now"))) == [(1, "o_1", 30), (1, "o_2", 30), (3, "o_3", 10), (4, "o_4", 0)]
+    assert sorted(quiz.top_in_session("s-now")) == [(1, "o_1", 30), (1, "o_2", 30), (3, "o_3", 10), (4, "o_4", 0)]
     assert quiz.rank_in_session("s-now", "o_2") == 1 and quiz.rank_in_session("s-now", "o_3") == 3
 
 
