@@ -28,6 +28,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
+from bot import storage
 from bot.wechat_client import WeChatError
 
 log = logging.getLogger(__name__)
@@ -203,15 +204,11 @@ def _retryable(code) -> bool:
 
 def _limits_storage(redis_url: str, redis):
     """A `limits` storage on the same Redis server (or cluster) as the bot."""
-    if redis_url.startswith("unix://"):
-        return limits_storage.storage_from_string("redis+unix://" + redis_url[len("unix://"):])
-    if redis_url:
-        return limits_storage.storage_from_string(redis_url)
-    kwargs = redis.connection_pool.connection_kwargs
-    if kwargs.get("path"):
-        return limits_storage.storage_from_string(f"redis+unix://{kwargs['path']}")
-    return limits_storage.storage_from_string(f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
-                                              f"/{kwargs.get('db', 0)}")
+    if not redis_url:  # a client handed in without a URL (tests): its socket or address
+        kwargs = redis.connection_pool.connection_kwargs
+        redis_url = f"unix://{kwargs['path']}" if kwargs.get("path") else \
+            f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    return limits_storage.storage_from_string(storage.limits_url(redis_url))
 
 
 def stats(redis) -> dict[str, int]:

@@ -28,7 +28,7 @@ def jobs_home(ctx):
     return ctx.t("jobs.home", count=len(postings),
                  fair=ctx.t("jobs.fair", title=fair.title, when=clock.fmt(fair.start), place=fair.place) if fair else "",
                  categories="、".join(ctx.t("jobs.category_item", name=n, count=c) for n, c in jobs.categories(now)),
-                 rows="\n".join(_row(ctx, p) for p in postings[:NEWEST])).replace("\n\n", "\n")
+                 rows="\n".join(_row(ctx, p) for p in postings[:NEWEST]))
 
 
 @router.pattern(r"(?:岗位|职位)\s*(\d+)")
@@ -42,7 +42,7 @@ def job_detail(ctx):
         return ctx.t(f"jobs.not_open_{state}", title=p.title)
     return ctx.t("jobs.detail", number=p.number, title=p.title, employer=p.employer, salary=p.salary, place=p.place,
                  education=p.education, experience=p.experience, headcount=p.headcount,
-                 description=p.description).replace("\n\n", "\n")
+                 description=p.description)
 
 
 @router.pattern(r"(?:搜|搜索|岗位|找)\s*(\D.*)")

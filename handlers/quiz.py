@@ -131,7 +131,7 @@ def branch_board(ctx):
 def _intro(ctx, s: Session) -> str:
     return ctx.t("quiz.intro", title=s.title, summary=s.summary.strip(),
                  link=ctx.t("quiz.link", link=s.link) if s.link else "", closes=clock.fmt(s.closes),
-                 count=len(s.questions)).replace("\n\n", "\n")
+                 count=len(s.questions))
 
 
 def _how(ctx, q) -> str:
@@ -142,7 +142,7 @@ def _question(ctx, s: Session, index: int) -> str:
     q = s.questions[index]
     return ctx.t("quiz.question", number=index + 1, total=len(s.questions), kind=ctx.t(f"quiz.kind_{q.kind}"),
                  text=q.text, options="\n".join(q.lettered()) if q.kind != "judge" else "", how=_how(ctx, q)
-                 ).replace("\n\n", "\n")
+                 )
 
 
 def _duration(seconds: int) -> str:

@@ -49,7 +49,7 @@ def event_detail(ctx):
                  end=clock.local(occ.end).strftime("%H:%M"), place=occ.place, capacity=occ.capacity,
                  confirmed=confirmed, waiting=ctx.t("volunteer.detail_waiting", waiting=waiting) if waiting else "",
                  requirements="；".join(lines), description=occ.description, deadline=clock.fmt(occ.signup_deadline),
-                 cutoff=_hours_before(occ)).replace("\n\n", "\n")
+                 cutoff=_hours_before(occ))
 
 
 @router.pattern(r"报名\s*(\d+)")
