@@ -94,10 +94,6 @@ class Session:
     def is_open(self, now: float) -> bool:
         return self.opens <= now < self.closes
 
-    @property
-    def max_points(self) -> int:
-        return POINTS_PER_QUESTION * len(self.questions)
-
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
@@ -144,7 +140,6 @@ class Outcome:
     status: str  # "answered" | "invalid" | "stale" | "gone"
     question: Question | None = None
     correct: bool = False
-    next_question: Question | None = None
     next_index: int = 0
     result: "Result | None" = None
 
@@ -293,9 +288,7 @@ class Quiz:
         if new_idx < 0:
             return Outcome("stale", question=question)
         outcome = Outcome("answered", question=question, correct=correct, next_index=new_idx)
-        if new_idx < len(session.questions):
-            outcome.next_question = session.questions[new_idx]
-        else:
+        if new_idx >= len(session.questions):
             outcome.result = self._finish(openid, session, self.progress(openid), now)
         return outcome
 

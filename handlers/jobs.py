@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.events import Events
 from domain.jobs import Jobs, Posting
-from domain.profiles import Profiles, mask_phone
+from domain.profiles import mask_phone
 from handlers.router import Router
 from handlers.conversation import Conversation
 from handlers.profile import ensure_profile

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.profiles import Profiles
 from domain.quiz import Quiz, Session
 from handlers.conversation import Conversation
 from handlers.router import Router

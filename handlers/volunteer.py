@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from domain import clock
 from domain.events import Events, Occurrence
-from domain.profiles import Profiles, mask_phone
+from domain.profiles import mask_phone
 from handlers.router import Router
 from handlers.notices import tell_promoted
 from handlers.profile import ensure_profile

@@ -120,6 +120,7 @@ def test_opted_out_and_unfollowed_users_get_no_reminders(bot, pushing, wechat):
     assert str(deliverer.deliver(Push("o_off", "提醒", "quiz_reminder", "o4"))) == "skipped:unsubscribed"
 
 
+@pytest.mark.slow
 def test_global_rate_limit_holds(bot, pushing):
     deliverer, fake = pushing
     bot.settings = replace(bot.settings, push_rate=10)
@@ -208,6 +209,7 @@ def test_menu_push_sends_the_content_menu(cli, fake_wechat, monkeypatch):
     assert fake.menus[0]["button"][0]["name"] == "青年大学习"
 
 
+@pytest.mark.slow
 def test_a_fan_out_killed_half_way_and_run_again_sends_nobody_twice(bot, fake_wechat, redis_url, tmp_path):
     base, fake = fake_wechat
     make_quiz_members(bot, 300)
@@ -226,6 +228,7 @@ def test_a_fan_out_killed_half_way_and_run_again_sends_nobody_twice(bot, fake_we
     assert len(sent_to) + stuck >= 300 and stuck <= bot.settings.push_concurrency
 
 
+@pytest.mark.slow
 def test_chat_shows_pushes_as_they_arrive(bot, pushing, live_server, fake_wechat):
     from bot import chat
     from bot.simulator import WeChatSimulator
@@ -247,3 +250,32 @@ def test_chat_shows_pushes_as_they_arrive(bot, pushing, live_server, fake_wechat
     chat.run(live_server, "o_chat", WeChatSimulator(TOKEN), input_fn=typed, print_fn=out.append,
              fake_base=fake_wechat[0])
     assert any("团委(推送)> 你的候补已转为正式报名" in line for line in out)
+
+
+def test_quiz_opening_notice_reaches_every_member_once_per_session(bot, pushing):
+    deliverer, fake = pushing
+    make_quiz_members(bot, 4)
+    assert jobs.quiz_opening_notice(bot, deliverer, time.time()) == {"sent": 4}
+    assert jobs.quiz_opening_notice(bot, deliverer, time.time()) == {}
+    assert len(fake.messages) == 4
+
+
+def test_stats_rollup_keeps_a_snapshot_of_the_day(bot, pushing):
+    deliverer, _ = pushing
+    quiz, session = make_quiz_members(bot, 3)
+    quiz.record_completed("o_m000", session, ["A"], session.opens + 10)
+    assert jobs.stats_rollup(bot, deliverer, time.time()) == {"rollup": 1}
+    day = clock.local(time.time()).strftime("%Y-%m-%d")
+    snapshot = json.loads(bot.redis.hget("yb:stats:daily", day))
+    assert snapshot["quiz_session"] == session.id and snapshot["quiz_participants"] == 1
+    assert snapshot["quiz_members"] == 3 and snapshot["followers_active"] == 3
+
+
+def test_pushes_stats_counts_sent_and_skipped_with_reasons(bot, pushing, cli):
+    deliverer, _ = pushing
+    follower(bot, "o_a")
+    deliverer.deliver(Push("o_a", "x", "waitlist_promotion", "s1"))
+    deliverer.deliver(Push("o_gone", "x", "quiz_reminder", "s2"))
+    code, out = cli("pushes", "stats")
+    lines = dict(line.rsplit(None, 1) for line in out.splitlines()[2:] if line.strip())
+    assert code == 0 and lines["sent"] == "1" and lines["skipped"] == "1" and lines["reason:unsubscribed"] == "1"

@@ -9,8 +9,8 @@ import pytest
 
 from bot.simulator import WeChatSimulator, text_xml
 from domain.profiles import Profiles
-from domain.quiz import Question, Quiz, Session, parse_answer, scores_key
-from tests.conftest import TOKEN, post_signed
+from domain.quiz import Question, Quiz, Session, parse_answer
+from tests.helpers import TOKEN, post_signed
 
 QUESTIONS = [
     Question("团员年龄？", "single", ["12至25", "14至28", "16至30"], "B", "团章规定14至28周岁。"),
