@@ -35,7 +35,7 @@ def leaderboard(users: int) -> None:
     for i in range(3000):
         openid = f"o_user_{(i * 104729) % users:07d}"
         t = time.perf_counter()
-        quiz.top(key, 10)
+        quiz.top_in_session("bench", 10)
         quiz.rank_in_session("bench", openid)
         samples.append((time.perf_counter() - t) * 1000)
     print(f"leaderboard, {r.zcard(key):,} users (filled in {fill:.1f}s): top 10 + one user's rank: "
@@ -92,7 +92,7 @@ def answer_round_trip(seconds: int, rounds: int, users: int = 20000) -> None:
 
 def _seed_attempts(r, questions, users):
     """Put every benchmark user inside an attempt, as if each had sent 答题."""
-    from bot.router import Flow
+    from handlers.router import Flow
 
     r.config_set("appendfsync", "no")
     quiz, now = Quiz(r), time.time()

@@ -22,9 +22,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from bot import clock
-from bot.followers import Followers
+from domain import clock
 from domain.events import INDEX as EVENTS_INDEX, Events, Occurrence, occ_key
+from domain.followers import Followers
 from domain.jobs import Jobs, interest_key, outcome_key
 from domain.outcomes import ActivityOutcome, Outcomes, Programme
 from domain.profiles import Profiles, branch_members_key

@@ -22,7 +22,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
-from bot.storage import key
+from domain.keys import key
 from domain.events import Events, Occurrence, occ_key
 
 PROGRAMMES = key("{events}", "programmes")  # set of programme ids

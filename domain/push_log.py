@@ -5,8 +5,8 @@ that records a push's outcome; days are local (Asia/Shanghai) dates.
 """
 from __future__ import annotations
 
-from bot import clock
-from bot.storage import key
+from domain import clock
+from domain.keys import key
 
 
 def daily_key(day: str) -> str:

@@ -12,8 +12,8 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from bot import clock
-from bot.followers import Followers
+from domain import clock
+from domain.followers import Followers
 from bot.pushes import Push
 from bot.report import make
 from bot.report.words import approx, cn_number
@@ -312,6 +312,7 @@ def test_charts_find_a_chinese_font_and_miss_no_glyph(h1):
     assert all(png.startswith(b"\x89PNG") for _, png in charts.values())
 
 
+@pytest.mark.slow  # starts LibreOffice
 @pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftoppm"),
                     reason="LibreOffice and poppler-utils are not installed")
 def test_the_word_report_renders_its_chinese_in_an_embedded_cjk_font(h1, tmp_path):
@@ -353,7 +354,7 @@ def test_the_month_so_far_through_the_webhook_chat_and_cli(bot, wechat, pushing,
     assert "本期答题完成" in wechat.send("对")
     assert "签到成功" in wechat.send(f"签到 {events.code(occ.id)}")
     assert "不计入志愿时长" in wechat.send("签退")  # checked out at once: a volunteer, with no hours
-    assert deliverer.deliver(Push("o_alice", "提醒", "quiz_reminder", "quiz_reminder:now:o_alice")) == "sent"
+    assert str(deliverer.deliver(Push("o_alice", "提醒", "quiz_reminder", "quiz_reminder:now:o_alice"))) == "sent"
     code, out = cli("events", "outcome", str(occ.number), "--served", "5", "--item", "垃圾袋=20", "--partner",
                     "社区", "--note", "清理河岸垃圾。")
     assert code == 0 and "served 5" in out

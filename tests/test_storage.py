@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from bot import storage
+from domain import keys
 
 
 def _start_and_incr(data_dir, barrier, out):
@@ -19,6 +20,7 @@ def _start_and_incr(data_dir, barrier, out):
 
 
 @pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="about the embedded server only")
+@pytest.mark.slow
 def test_concurrent_first_starts_share_one_server(tmp_path):
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(3), ctx.Queue()
@@ -40,5 +42,5 @@ def test_concurrent_first_starts_share_one_server(tmp_path):
 
 
 def test_keys_are_namespaced_and_user_keys_hash_tagged():
-    assert storage.key("msg", "o_1", 5) == "yb:msg:o_1:5"
-    assert storage.user_key("o_1", "flow") == "yb:{u:o_1}:flow"
+    assert keys.key("msg", "o_1", 5) == "yb:msg:o_1:5"
+    assert keys.user_key("o_1", "flow") == "yb:{u:o_1}:flow"

@@ -74,7 +74,7 @@ def participation(h: HalfYear, labels: dict) -> bytes | None:
     if not rows:
         return None
     with _style():
-        fig, ax = _figure(7.0, 3.2)
+        fig, ax = _figure(7.0, 2.7)
         x = list(range(1, len(rows) + 1))
         counts = [len(r.participants) for r in rows]
         ax.bar(x, counts, color=BLUE, width=0.7)

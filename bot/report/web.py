@@ -18,7 +18,7 @@ from datetime import date
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from bot import clock
+from domain import clock
 from domain.halfyear import Period
 
 log = logging.getLogger(__name__)

@@ -171,7 +171,7 @@ def _chart(doc, caption: str, png: bytes) -> None:
     pic = doc.add_paragraph()
     pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
     pic.paragraph_format.keep_with_next = True
-    pic.add_run().add_picture(io.BytesIO(png), width=Cm(15))
+    pic.add_run().add_picture(io.BytesIO(png), width=Cm(14.5))
     cap = _text(doc, caption, HEADING_FONT, 11, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, line=18, after=8)
     cap.runs[0].font.color.rgb = RGBColor(0x33, 0x33, 0x33)
 

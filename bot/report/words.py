@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from bot import clock
+from domain import clock
 from domain.halfyear import HalfYear, KindRow, ProgrammeRow
 
 OWN_SECTIONS = ("四点半课堂", "希望家园")  # kinds with a section of their own

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from bot import clock
+from domain import clock
 from domain.halfyear import Figure, HalfYear
 
 HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")

@@ -12,10 +12,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
-from bot import clock
+from domain import clock
 from bot.pushes import Push, in_quiet_hours, stats as push_stats
-from bot.storage import key
+from domain.keys import key
 from domain.events import Events
+from domain.jobs import Jobs
 from domain.profiles import branch_members_key
 from domain.quiz import Quiz
 
@@ -31,9 +32,8 @@ def fan_out(bot, deliverer, pushes: Iterable[Push], now: float) -> dict[str, int
     with ThreadPoolExecutor(max(1, bot.settings.push_concurrency)) as pool:
         for batch in _batches(pushes, BATCH):
             todo = [p for p, done in zip(batch, deliverer.already_done([p.idem_key for p in batch])) if not done]
-            for status in pool.map(lambda p: deliverer.deliver(p, now), todo):
-                head = status.split(":")[0]
-                counts[head] = counts.get(head, 0) + 1
+            for result in pool.map(lambda p: deliverer.deliver(p, now), todo):
+                counts[result.status.value] = counts.get(result.status.value, 0) + 1
             if counts.get("quiet"):
                 break  # quiet hours began: the rest waits for the next run
     return counts
@@ -60,7 +60,7 @@ def _members(redis) -> Iterator[str]:
 def drain_outbox(bot, deliverer, now: float) -> dict[str, int]:
     """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
     return bot.outbox.drain(lambda item: deliverer.deliver(
-        Push(item["openid"], item["text"], item["kind"], item["key"]), now))
+        Push(item["openid"], item["text"], item["kind"], item["key"]), now).status.value)
 
 
 def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:
@@ -105,15 +105,26 @@ def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
 
 def job_digest(bot, deliverer, now: float) -> dict[str, int]:
     """Today's new postings in each subscriber's categories, one message a day at most."""
-    from domain.jobs import send_digests
+    return fan_out(bot, deliverer, _digests(bot, now), now)
 
-    return send_digests(bot, deliverer, now)
+
+def _digests(bot, now: float) -> Iterator[Push]:
+    """Today's digest push for each subscriber with something new in their categories."""
+    jobs = Jobs(bot.redis)
+    day = clock.local(now).strftime("%Y%m%d")
+    for openid, categories in jobs.iter_subscribers():
+        new = jobs.new_since(now - 86400, now, categories)
+        if new:
+            rows = "\n".join(bot.texts.get("jobs.digest_row", number=p.number, title=p.title, employer=p.employer,
+                                           salary=p.salary) for p in new[:8])
+            yield Push(openid, bot.texts.get("jobs.digest", count=len(new), rows=rows), "job_digest",
+                       f"job_digest:{day}:{openid}", {"count": len(new)})
 
 
 def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:
     """Keep a nightly snapshot of the figures the committee reports."""
     quiz = Quiz(bot.redis)
-    session = quiz.open_session(now) or quiz.last_closed(now)
+    session = quiz.current_session(now)
     snapshot = {
         "at": int(now),
         "followers_active": bot.redis.scard(key("followers", "active")),

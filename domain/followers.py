@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from bot import clock
-from bot.storage import key, user_key
+from domain import clock
+from domain.keys import key, user_key
 
 ACTIVE = key("followers", "active")  # openids that follow the account now
 FOLLOWS = key("followers", "follows")  # zset: "<openid>|<time>" -> time of each follow
@@ -20,6 +20,10 @@ DAY_KEPT = 400 * 86400  # who interacted on a day is kept this long (seconds)
 
 def seen_key(day: str) -> str:
     return key("followers", "seen", day)  # set: openids that interacted on day (YYYYMMDD, local)
+
+
+def reminders_off_key(openid: str) -> str:
+    return user_key(openid, "reminders_off")
 
 
 class Followers:
@@ -59,6 +63,13 @@ class Followers:
 
     def is_active(self, openid: str) -> bool:
         return bool(self._redis.sismember(ACTIVE, openid))
+
+    def set_reminders(self, openid: str, on: bool) -> None:
+        """Stop (`退订提醒`) or resume quiz and event reminders for openid."""
+        if on:
+            self._redis.delete(reminders_off_key(openid))
+        else:
+            self._redis.set(reminders_off_key(openid), int(time.time()))
 
     def last_seen(self, openid: str) -> int | None:
         value = self._redis.hget(user_key(openid, "follower"), "last_seen")

@@ -14,13 +14,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from bot import clock
-from bot.content import ContentError, loader, read_yaml, require
-from bot.followers import Followers
-from bot.storage import key
+from bot.importers.files import ContentError, read_yaml, require
+from bot.importers.loaders import occurrences_from, when
+from domain import clock
 from domain.events import Events
+from domain.followers import Followers
 from domain.jobs import Jobs
-from domain.loaders import occurrences_from, when
+from domain.keys import key
 from domain.outcomes import OutcomeError, Outcomes, Programme
 from domain.profiles import Profiles, branch_members_key
 from domain.push_log import record_history
@@ -29,7 +29,6 @@ from domain.quiz import Quiz
 IMPORTED = key("content", "history")  # set: history files already imported
 
 
-@loader("programmes")
 def load_programmes(bot, path: Path) -> int:
     data = read_yaml(path)
     sites = [str(s).strip() for s in require(data, path, "sites", list) if str(s).strip()]
@@ -44,7 +43,6 @@ def load_programmes(bot, path: Path) -> int:
     return 1
 
 
-@loader("history")
 def load_history(bot, path: Path) -> int:
     """Demo only: a past half year of activity (see the module's docstring)."""
     if not bot.redis.sadd(IMPORTED, path.name):

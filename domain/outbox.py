@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from bot.storage import key
+from domain.keys import key
 
 QUEUE = key("{outbox}", "queue")
 TAKEN = key("{outbox}", "taken")  # items being delivered; put back if the drainer died
@@ -43,7 +43,7 @@ class Outbox:
         return [json.loads(raw) for raw in self._redis.lrange(QUEUE, 0, -1)]
 
     def drain(self, deliver, limit: int = 1000) -> dict[str, int]:
-        """Hand queued items to deliver(item) -> status; items held by quiet hours go back."""
+        """Hand queued items to deliver(item) -> status name; items held by quiet hours ("quiet") go back."""
         while self._redis.lmove(TAKEN, QUEUE, "RIGHT", "LEFT"):  # left by a drainer that died
             pass
         counts: dict[str, int] = {}
@@ -52,8 +52,8 @@ class Outbox:
             raw = self._redis.lmove(QUEUE, TAKEN, "LEFT", "RIGHT")
             if raw is None:
                 break
-            status = deliver(json.loads(raw))
-            counts[status.split(":")[0]] = counts.get(status.split(":")[0], 0) + 1
+            status = deliver(json.loads(raw))  # "sent", "skipped", ..., "quiet"
+            counts[status] = counts.get(status, 0) + 1
             if status == "quiet":
                 held.append(raw)
             self._redis.lrem(TAKEN, 1, raw)
