@@ -93,8 +93,30 @@ class Followers:
         return sorted(set().union(*pipe.execute())) if days else []
 
     def count(self) -> int:
-        """Followers now."""
-        return self._redis.scard(ACTIVE)
+        """Followers now: those who may be pushed to, and those whose last logged event is a follow."""
+        latest: dict[str, tuple[float, bool]] = {}
+        for zkey, following in ((FOLLOWS, True), (UNFOLLOWS, False)):
+            for member, at in self._redis.zrange(zkey, 0, -1, withscores=True):
+                openid = member.rsplit("|", 1)[0]
+                if openid not in latest or latest[openid][0] <= at:
+                    latest[openid] = (at, following)
+        logged = {o for o, (_, following) in latest.items() if following}
+        return len(logged | self._redis.smembers(ACTIVE))
+
+    # -- history imported from elsewhere (the demo): logged and counted, never pushed to --
+    def log_follow(self, openid: str, at: float, left_at: float | None = None) -> None:
+        """Log a past follow (and unfollow); unlike subscribe() it does not make openid pushable."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(FOLLOWS, {f"{openid}|{int(at)}": int(at)})
+        if left_at:
+            pipe.zadd(UNFOLLOWS, {f"{openid}|{int(left_at)}": int(left_at)})
+        pipe.execute()
+
+    def log_seen(self, pipe, openid: str, at: float) -> None:
+        """Log that openid wrote on at's day, on a pipeline the caller executes."""
+        seen = seen_key(f"{clock.local(at):%Y%m%d}")
+        pipe.sadd(seen, openid)
+        pipe.expire(seen, DAY_KEPT)
 
 
 def _distinct(members: list[str]) -> list[str]:

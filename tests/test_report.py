@@ -398,3 +398,25 @@ def test_the_console_page_shows_the_figures_and_offers_the_files(h1):
         bad = client.get(f"/admin/report/?{query}")
         assert bad.status_code == 400 and 'role="alert"' in bad.get_data(as_text=True)
     assert client.get("/admin/report/report.docx?from=x&to=y").status_code == 400
+
+
+@pytest.mark.slow  # loads the whole demo
+def test_the_demo_half_year_gives_a_full_report_and_pushes_to_nobody_made_up(bot, cli, tmp_path):
+    from bot import importers
+    from domain.followers import ACTIVE
+
+    importers.load_dir(bot, bot.settings.content_dir)
+    h = compute(bot.redis, Period.parse("today-180", "today"))
+    assert len(h.study.sessions) == 26 and len(h.study.participants) == 160 and h.study.most_improved
+    assert [k.kind for k in h.volunteering.kinds] == ["敬老", "义诊", "捐赠", "四点半课堂", "希望家园", "护河", "洁城"]
+    (hope,) = h.volunteering.programmes
+    assert len(hope.programme.sites) == 5 and len(hope.total.volunteers) == 15 and hope.acts == 13
+    assert h.volunteering.kind("捐赠").items == {"书包": 54, "图书": 526}
+    (fair,) = h.jobs.fairs
+    assert (fair.postings.headcount, fair.postings.hires) == (87, 32)
+    assert len(h.reach.gained) > 200 and h.reach.pushes_sent > 1000 and h.reach.followers_now > 500
+    assert bot.redis.scard(ACTIVE) == 0  # the made-up followers are counted, never pushed to
+    code, out = cli("report", "--out", str(tmp_path / "demo.docx"))
+    assert code == 0 and "hires 32" in out
+    text = "\n".join(p.text for p in Document(tmp_path / "demo.docx").paragraphs)
+    assert "现场签约32人" in text and "5个点共推送13个节目" in text and "书包50余个、图书520余册" in text

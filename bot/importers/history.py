@@ -139,7 +139,10 @@ def _open_session(bot, members: list[str], share: float, rng: random.Random) -> 
 
 
 def _followers(bot, path: Path, spec: dict, members: list[str], rng: random.Random) -> int:
-    """Follows before and during the period, some unfollows, who wrote each day, and the pushes sent."""
+    """Follows before and during the period, some unfollows, who wrote each day, and the pushes sent.
+
+    Logged for the report only: the made-up followers are never in the set of those pushes go to.
+    """
     followers, now = Followers(bot.redis), clock.now()
     start = clock.parse_when(require(spec, path, "from"))
     others = [f"o_demo_fan_{i:04d}" for i in range(int(spec.get("others") or 0))]
@@ -148,17 +151,17 @@ def _followers(bot, path: Path, spec: dict, members: list[str], rng: random.Rand
     for openid in everyone:
         before = rng.random() < float(spec.get("before_share", 0.5))
         joined[openid] = start - rng.randint(1, 400) * 86400 if before else rng.uniform(start, now - 3600)
-        followers.subscribe(openid, joined[openid])
-    left = rng.sample(others, min(len(others), int(spec.get("unfollows") or 0)))
-    for openid in left:
-        followers.unsubscribe(openid, rng.uniform(max(joined[openid], start), now - 60))
+    left = set(rng.sample(others, min(len(others), int(spec.get("unfollows") or 0))))
+    for openid in everyone:  # made-up people: logged and counted, never pushed to
+        followers.log_follow(openid, joined[openid],
+                             rng.uniform(max(joined[openid], start), now - 60) if openid in left else None)
     active_share = float(spec.get("daily_active_share", 0.1))
     pipe = bot.redis.pipeline(transaction=False)
     for day in clock.days_between(start, now):
         noon = clock.parse_when(f"{day[:4]}-{day[4:6]}-{day[6:]} 12:00")
         present = [o for o in everyone if joined[o] < noon and o not in left]
         for openid in rng.sample(present, int(active_share * len(present))):
-            followers.touch(pipe, openid, min(now - 60, noon + rng.randint(-3 * 3600, 8 * 3600)))
+            followers.log_seen(pipe, openid, min(now - 60, noon + rng.randint(-3 * 3600, 8 * 3600)))
         weekday = clock.local(noon).isoweekday()
         for push in spec.get("pushes") or []:
             if weekday in push.get("weekdays", range(1, 8)):
