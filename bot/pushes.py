@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from limits import RateLimitItemPerSecond, storage as limits_storage, strategies
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -62,7 +62,7 @@ def log_key(idem_key: str) -> str:
     return key("{push}", "log", idem_key)
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     SENT = "sent"
     SKIPPED = "skipped"  # the rules say no: detail says why
     FAILED = "failed"  # WeChat said no: detail is its error code
