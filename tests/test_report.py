@@ -398,6 +398,8 @@ def test_the_console_page_shows_the_figures_and_offers_the_files(h1):
         bad = client.get(f"/admin/report/?{query}")
         assert bad.status_code == 400 and 'role="alert"' in bad.get_data(as_text=True)
     assert client.get("/admin/report/report.docx?from=x&to=y").status_code == 400
+    today = clock.local(time.time()).date()
+    assert f'value="{today}"' in client.get("/admin/report/").get_data(as_text=True)  # the last 180 days
 
 
 @pytest.mark.slow  # loads the whole demo

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, current_app, render_template, request
 
@@ -28,11 +28,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def default_period() -> tuple[str, str]:
-    """The last half year that has ended, e.g. 2026-01-01 … 2026-06-30 when it is November 2026."""
+    """The last 180 days up to today, as `youthbot report` takes by default."""
     today = clock.local(clock.now()).date()
-    if today.month >= 7:
-        return f"{today.year}-01-01", f"{today.year}-06-30"
-    return f"{today.year - 1}-07-01", f"{today.year - 1}-12-31"
+    return f"{today - timedelta(days=180)}", f"{today}"
 
 
 def _period() -> tuple[Period | None, str, str, str]:
