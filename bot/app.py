@@ -53,8 +53,8 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
 
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
-    """Build the web app: the WeChat webhook at /wechat and a health check."""
-    from bot import content
+    """Build the web app: the WeChat webhook at /wechat, the staff console at /admin, a health check."""
+    from bot import admin, content
     from bot.webhook import bp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     app.extensions["youthbot"] = bot
     app.register_blueprint(bp)
+    admin.init_app(app, bot)
 
     @app.get("/healthz")
     def healthz():

@@ -372,6 +372,51 @@ def pushes_run(job):
     click.echo(f"{job}: {sched.run_job(job)}")
 
 
+@main.group()
+def staff():
+    """Accounts for the staff console (/admin)."""
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "organiser", "jobs"]),
+              help="admin: everything; organiser: their events; jobs: postings and interest lists")
+def staff_add(name, role):
+    """Create a console account and print its one-time password (changed at the first login)."""
+    from domain.staff import Staff, StaffError
+
+    try:
+        password = Staff(_bot().redis).create(name, role)
+    except StaffError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{name} ({role}) created. One-time password: {password}\n"
+               f"Log in at /admin/login; the first login asks for a new password.")
+
+
+@staff.command("reset")
+@click.argument("name")
+def staff_reset(name):
+    """Give NAME a new one-time password (their open sessions end)."""
+    from domain.staff import Staff, StaffError
+
+    try:
+        password = Staff(_bot().redis).reset_password(name)
+    except StaffError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{name}: new one-time password: {password}")
+
+
+@staff.command("list")
+def staff_list():
+    """Console accounts and their roles."""
+    from bot.export import text_table
+    from domain.staff import Staff
+
+    accounts = Staff(_bot().redis).all()
+    click.echo(text_table(["name", "role", "must change password"],
+                          [[a.name, a.role, "yes" if a.must_change else ""] for a in accounts]))
+
+
 def _bot():
     """Services for a CLI command, connected to the same store as the web process."""
     from bot.app import build_bot

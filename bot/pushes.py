@@ -34,6 +34,7 @@ RETRYABLE = {-1, -2, 45009, 45047}
 REMINDER_KINDS = {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"}  # what 退订提醒 stops
 ANYTIME_KINDS = {"late_reply"}  # answers to the user's own message: not held by quiet hours
 STATS = key("{push}", "stats")
+FAILED = key("{push}", "failed")  # zset: idempotency key of each failed push -> when (for the console's retry)
 
 # Claim an idempotency key: 1 if it was free, 0 if it was claimed before.
 _CLAIM = """
@@ -42,19 +43,29 @@ redis.call('HSET', KEYS[1], 'status', 'sending', 'kind', ARGV[1], 'openid', ARGV
 redis.call('HINCRBY', KEYS[2], 'sending', 1)
 return 1
 """
-# Record how it ended (one status per key; the stats move with it).
+# Record how it ended (one status per key; the totals, the day's counts and the index of failures move with it).
 _FINISH = """
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reason', ARGV[2], 'errcode', ARGV[3], 'at', ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'sending', -1)
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
+redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[3], 40 * 86400)
+if ARGV[1] == 'failed' then
+  redis.call('HSET', KEYS[1], 'text', ARGV[7])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])
+end
 return 1
 """
 
 
 def log_key(idem_key: str) -> str:
     return key("{push}", "log", idem_key)
+
+
+def day_key(ts: float) -> str:
+    return key("{push}", "day", clock.local(ts).strftime("%Y%m%d"))  # hash: status -> count that day
 
 
 def reminders_off_key(openid: str) -> str:
@@ -155,8 +166,10 @@ class Deliverer:
     def _end(self, push: Push, status: str, reason: str, errcode="", user: "Recipient | None" = None) -> str:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
-        self._finish(keys=[log_key(push.idem_key), STATS],
-                     args=[status, reason, "" if errcode is None else errcode, int(time.time()), push.kind])
+        now = time.time()
+        self._finish(keys=[log_key(push.idem_key), STATS, day_key(now), FAILED],
+                     args=[status, reason, "" if errcode is None else errcode, int(now), push.kind, push.idem_key,
+                           push.text if status == "failed" else ""])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)
@@ -208,3 +221,43 @@ def set_reminders(redis, openid: str, on: bool) -> None:
         redis.delete(reminders_off_key(openid))
     else:
         redis.set(reminders_off_key(openid), int(time.time()))
+
+
+def daily(redis, days: int, now: float) -> list[tuple[str, dict[str, int]]]:
+    """[(YYYY-MM-DD, {status: count})] for the last `days` days, oldest first."""
+    stamps = [now - d * 86400 for d in range(days - 1, -1, -1)]
+    pipe = redis.pipeline(transaction=False)
+    for ts in stamps:
+        pipe.hgetall(day_key(ts))
+    return [(clock.local(ts).strftime("%Y-%m-%d"), {k: int(v) for k, v in counts.items()})
+            for ts, counts in zip(stamps, pipe.execute())]
+
+
+@dataclass
+class FailedPush:
+    idem_key: str
+    openid: str
+    kind: str
+    errcode: str
+    at: int
+    text: str
+
+
+def failed(redis, limit: int = 200) -> list[FailedPush]:
+    """Pushes that failed and were not retried yet, newest first."""
+    keys = redis.zrevrange(FAILED, 0, limit - 1)
+    pipe = redis.pipeline(transaction=False)
+    for k in keys:
+        pipe.hgetall(log_key(k))
+    return [FailedPush(k, d.get("openid", ""), d.get("kind", ""), d.get("errcode", ""), int(d.get("at") or 0),
+                       d.get("text", "")) for k, d in zip(keys, pipe.execute()) if d]
+
+
+def retry(bot, idem_key: str) -> bool:
+    """Queue a failed push again under a new key (the old one stays as it ended); False if not failed."""
+    entry = bot.redis.hgetall(log_key(idem_key))
+    if entry.get("status") != "failed" or not bot.redis.zrem(FAILED, idem_key):
+        return False
+    attempt = bot.redis.hincrby(log_key(idem_key), "retries", 1)
+    return bot.outbox.enqueue(entry["openid"], entry.get("text", ""), kind=entry.get("kind", "retry"),
+                              idem_key=f"{idem_key}:retry{attempt}")

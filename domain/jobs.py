@@ -164,6 +164,13 @@ class Jobs:
         rows, outcomes, notes = pipe.execute()
         return [(o, when, outcomes.get(o, "registered"), notes.get(o, "")) for o, when in rows]
 
+    def interest_counts(self, pids: list[str]) -> dict[str, int]:
+        """How many people registered interest in each posting, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for pid in pids:
+            pipe.zcard(interest_key(pid))
+        return dict(zip(pids, pipe.execute()))
+
     def set_outcome(self, pid: str, openid: str, outcome: str) -> bool:
         if outcome not in OUTCOMES or self._redis.zscore(interest_key(pid), openid) is None:
             return False
