@@ -95,6 +95,9 @@ class Profiles:
     def branches(self) -> list[tuple[str, str]]:
         return sorted(self._redis.hgetall(BRANCHES).items())
 
+    def branch_size(self, branch_id: str) -> int:
+        return self._redis.scard(branch_members_key(branch_id))
+
     def set_branch(self, openid: str, branch_id: str) -> None:
         old = self._redis.hget(user_key(openid, "profile"), "branch")
         pipe = self._redis.pipeline(transaction=False)

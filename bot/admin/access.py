@@ -7,6 +7,9 @@ another role: 403). Every POST in the console must carry the CSRF token.
 from __future__ import annotations
 
 import io
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 from functools import wraps
 
 from flask import abort, current_app, g, redirect, render_template, request, send_file, session, url_for
@@ -16,6 +19,7 @@ from bot import clock
 from domain.audit import Audit
 from domain.staff import Staff
 
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 OPEN_ENDPOINTS = {"admin.auth.login", "admin.static"}  # reachable without an account
 NAV = [  # (endpoint, label, roles that see it)
     ("admin.dashboard.index", "概览", ("admin", "organiser", "jobs")),
@@ -39,6 +43,7 @@ def init(bp) -> None:
 
     @bp.before_request
     def load_account():
+        request.max_content_length = UPLOAD_MAX_BYTES  # the app's own limit is the webhook's 64 KiB
         g.staff = _account_from_session()
         if request.method == "POST":
             csrf.protect()
@@ -73,6 +78,11 @@ def init(bp) -> None:
     def forbidden(exc):
         return render_template("admin/error.html", title="无权访问",
                                message="你的账号角色不能打开这个页面。如需要，请联系管理员。"), 403
+
+    @bp.errorhandler(413)
+    def too_large(exc):
+        return render_template("admin/error.html", title="文件太大",
+                               message=f"上传的文件不能超过{UPLOAD_MAX_BYTES // 1024 // 1024} MB。"), 413
 
     @bp.errorhandler(404)
     def not_found(exc):
@@ -141,3 +151,17 @@ def send_table(filename: str, headers: list[str], rows: list[list]):
     buf.seek(0)
     return send_file(buf, as_attachment=True, download_name=filename,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@contextmanager
+def uploaded(field: str):
+    """The uploaded file of a form field, saved under its own name in a temporary folder (None if absent)."""
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        yield None
+        return
+    name = Path(upload.filename.replace("\\", "/")).name or "upload"
+    with tempfile.TemporaryDirectory(prefix="youthbot-upload-") as folder:
+        path = Path(folder) / name
+        upload.save(path)
+        yield path
