@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.storage import key
+from domain.keys import key
 
 STREAM = key("audit")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.storage import key
+from domain.keys import key
 
 ROLES = ("admin", "organiser", "jobs")
 ROLE_NAMES = {"admin": "管理员", "organiser": "活动组织者", "jobs": "就业联络员"}

@@ -6,7 +6,7 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from bot import content
+from bot import importers as content
 from domain.audit import Audit
 from domain.quiz import Quiz
 

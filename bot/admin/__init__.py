@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import Blueprint
 from flask_wtf.csrf import CSRFProtect
 
-from bot.storage import key
+from domain.keys import key
 
 SECRET = key("admin", "secret_key")
 csrf = CSRFProtect()

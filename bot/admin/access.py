@@ -9,13 +9,13 @@ from __future__ import annotations
 import io
 import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 from functools import wraps
+from pathlib import Path
 
 from flask import abort, current_app, g, redirect, render_template, request, send_file, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from bot import clock
+from domain import clock
 from domain.audit import Audit
 from domain.staff import Staff
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, url_for
 
-from bot import clock, pushes
+from bot import pushes
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
+from domain import clock
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.quiz import Quiz

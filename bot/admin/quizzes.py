@@ -5,9 +5,10 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, render_template, request
 
-from bot import clock, uploads
 from bot.admin.access import audit, bot, gate, send_table, uploaded
 from bot.admin.charts import row
+from bot.importers import uploads
+from domain import clock
 from domain.profiles import Profiles
 from domain.quiz import Quiz
 from domain.quiz_report import export_rows, session_stats

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.content import ContentError, read_yaml, require
-from domain import loaders
+from bot.importers import loaders
+from bot.importers.files import ContentError, read_yaml, require
 from domain.events import Events
 from domain.jobs import Jobs, Posting
 from domain.quiz import LETTERS, Quiz, Session
