@@ -3,13 +3,18 @@ from __future__ import annotations
 
 from bot.pushes import set_reminders
 from handlers import router
+from handlers.volunteer import scanned
 
 
 @router.event("subscribe", "subscribe_scan")
 def welcome(ctx):
     """Greet a new follower, or welcome back a returning one."""
     returning = ctx.bot.followers.subscribe(ctx.openid)
-    return ctx.t("general.welcome_back" if returning else "general.welcome")
+    text = ctx.t("general.welcome_back" if returning else "general.welcome")
+    if ctx.message._data.get("Event") == "subscribe_scan":  # followed by scanning a QR code ("qrscene_…"): do what it is for too
+        done = scanned(ctx)
+        text = text + "\n\n" + done if done else text
+    return text
 
 
 @router.event("unsubscribe")

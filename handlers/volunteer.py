@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.events import Events, Occurrence
+from domain.event_report import tell_promoted as tell_promoted_once
+from domain.events import Events, Occurrence, parse_scene
 from domain.profiles import Profiles, mask_phone
 from handlers import router
 from handlers.profile import continuation, ensure_profile
@@ -131,14 +132,27 @@ def cancel_signup(ctx):
 def tell_promoted(ctx, occ: Occurrence, promoted: str | None) -> None:
     """Tell a volunteer promoted from the waitlist, through the push seam (once)."""
     if promoted:
-        text = ctx.t("volunteer.promoted", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
-        ctx.bot.outbox.enqueue(promoted, text, kind="waitlist_promotion", idem_key=f"promote:{occ.id}:{promoted}")
+        tell_promoted_once(ctx.bot.outbox, ctx.bot.texts, occ, promoted)
 
 
 @router.pattern(r"签到\s*(\d{4,8})")
 def check_in(ctx):
     """Check in at an event with the organiser's code."""
-    status, occ = Events(ctx.redis).check_in(ctx.openid, ctx.match.group(1), clock.now())
+    return checked_in(ctx, ctx.match.group(1))
+
+
+@router.event("scan")
+def scanned(ctx):
+    """A follower scanned a check-in screen's QR code: check in or out as its scene says."""
+    scene = parse_scene(str(ctx.message._data.get("EventKey") or ""))
+    if scene is None:
+        return None  # some other QR code of the account: nothing to say
+    action, code = scene
+    return checked_in(ctx, code) if action == "checkin" else check_out(ctx)
+
+
+def checked_in(ctx, code: str) -> str:
+    status, occ = Events(ctx.redis).check_in(ctx.openid, code, clock.now())
     return ctx.t(f"volunteer.checkin_{status}", title=occ.title if occ else "",
                  time=clock.local(clock.now()).strftime("%H:%M"))
 

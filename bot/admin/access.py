@@ -37,6 +37,17 @@ def bot():
     return current_app.extensions["youthbot"]
 
 
+def wechat():
+    """The WeChat API client (shared token), one per app."""
+    from bot.wechat_client import SharedTokenClient
+
+    ext = current_app.extensions
+    if "youthbot_wechat" not in ext:
+        s = bot().settings
+        ext["youthbot_wechat"] = SharedTokenClient(bot().redis, s.wechat_appid, s.wechat_secret, s.wechat_api_base_url)
+    return ext["youthbot_wechat"]
+
+
 def init(bp) -> None:
     """Load the signed-in account before every console request; CSRF on every POST."""
     from bot.admin import csrf
@@ -64,6 +75,10 @@ def init(bp) -> None:
     @bp.app_template_filter("when")
     def when(ts):
         return clock.fmt(ts) if ts else ""
+
+    @bp.app_template_filter("hhmm")
+    def hhmm(ts):
+        return clock.local(ts).strftime("%H:%M") if ts else ""
 
     @bp.app_template_global("now")
     def now():
