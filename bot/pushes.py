@@ -132,15 +132,7 @@ class Deliverer:
 
     def _read(self, push: Push) -> "Recipient":
         """What the rules need to know about the user, and whether the key is done: one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(log_key(push.idem_key))
-        pipe.sismember(key("followers", "active"), push.openid)
-        pipe.exists(reminders_off_key(push.openid))
-        pipe.hget(user_key(push.openid, "follower"), "last_seen")
-        pipe.hmget(user_key(push.openid, "cs"), "since", "n")
-        done, active, off, last_seen, (since, n) = pipe.execute()
-        sent = int(n or 0) if since is not None and since == last_seen else 0
-        return Recipient(push.openid, bool(done), bool(active), bool(off), int(last_seen or 0), sent)
+        return read_recipients(self.redis, [push.openid], [push.idem_key])[0]
 
     def _send_with_retries(self, push: Push, channel: str, template: dict | None) -> None:
         retrying = Retrying(
@@ -193,6 +185,24 @@ class Recipient:
     def in_window(self, now: float, settings) -> bool:
         return bool(self.last_seen) and now - self.last_seen <= settings.cs_window_hours * 3600 \
             and self.custom_sent < settings.cs_per_window
+
+
+def read_recipients(redis, openids: list[str], idem_keys: list[str] | None = None) -> list[Recipient]:
+    """What the delivery rules need to know about each user (and whether each key is done), in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for i, openid in enumerate(openids):
+        pipe.exists(log_key(idem_keys[i])) if idem_keys else pipe.echo("0")
+        pipe.sismember(key("followers", "active"), openid)
+        pipe.exists(reminders_off_key(openid))
+        pipe.hget(user_key(openid, "follower"), "last_seen")
+        pipe.hmget(user_key(openid, "cs"), "since", "n")
+    results = pipe.execute()
+    out = []
+    for i, openid in enumerate(openids):
+        done, active, off, last_seen, (since, n) = results[5 * i:5 * i + 5]
+        sent = int(n or 0) if since is not None and since == last_seen else 0
+        out.append(Recipient(openid, bool(int(done)), bool(active), bool(off), int(last_seen or 0), sent))
+    return out
 
 
 def _retryable(code) -> bool:
