@@ -6,7 +6,7 @@ from domain.events import Events
 from domain.jobs import Jobs, Posting
 from domain.profiles import Profiles, mask_phone
 from handlers import router
-from handlers.profile import FORGET_HOOKS, continuation, ensure_profile
+from handlers.profile import continuation, ensure_profile
 
 NEWEST = 8
 SHOWN_RESULTS = 15  # a search that finds more shows the newest and asks for a sharper word
@@ -141,15 +141,6 @@ def subscribe(ctx):
 def unsubscribe(ctx):
     """Stop the job digest."""
     return ctx.t("jobs.unsubscribed" if Jobs(ctx.redis).unsubscribe(ctx.openid) else "jobs.not_subscribed")
-
-
-def _forget(ctx) -> None:
-    jobs = Jobs(ctx.redis)
-    jobs.withdraw_all(ctx.openid)
-    jobs.unsubscribe(ctx.openid)
-
-
-FORGET_HOOKS.append(_forget)
 
 
 def _row(ctx, p: Posting) -> str:

@@ -10,7 +10,7 @@ import datetime
 import logging
 
 from domain import clock
-from domain.events import Events
+from domain.privacy import forget_person
 from domain.profiles import Profiles, mask_phone, normalize_phone, valid_name
 from handlers import router
 
@@ -142,27 +142,9 @@ def forget_confirmed(ctx):
     if ctx.text != "确认删除":
         return ctx.t("profile.forget_again")
     ctx.flow.end()
-    profiles = Profiles(ctx.redis)
-    had = profiles.get(ctx.openid).has_contact
-    cancelled = forget_everywhere(ctx)
-    profiles.forget_contact(ctx.openid)
-    log.info("personal data deleted: openid=%s signups_cancelled=%d", ctx.openid, len(cancelled))
-    if not had and not cancelled:
+    done = forget_person(ctx.redis, ctx.bot.outbox, ctx.bot.texts, ctx.openid, clock.now())
+    log.info("personal data deleted: openid=%s signups_cancelled=%d", ctx.openid, len(done.cancelled))
+    if not done.had_contact and not done.cancelled:
         return ctx.t("profile.forget_nothing")
-    extra = ctx.t("profile.forget_cancelled_signups", count=len(cancelled)) if cancelled else ""
+    extra = ctx.t("profile.forget_cancelled_signups", count=len(done.cancelled)) if done.cancelled else ""
     return ctx.t("profile.forget_done", cancelled=extra)
-
-
-def forget_everywhere(ctx) -> list:
-    """Cancel the user's upcoming sign-ups (telling anyone promoted) and withdraw job interests."""
-    from handlers.volunteer import tell_promoted
-
-    cancelled = Events(ctx.redis).forget_user(ctx.openid, clock.now())
-    for occ, promoted in cancelled:
-        tell_promoted(ctx, occ, promoted)
-    for hook in FORGET_HOOKS:
-        hook(ctx)
-    return cancelled
-
-
-FORGET_HOOKS = []  # other features' fn(ctx) that drop the user's personal data
