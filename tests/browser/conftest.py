@@ -53,13 +53,13 @@ def site(settings, redis_client, fake_wechat):
     app = create_app(replace(settings, wechat_api_base_url=base + "/cgi-bin/"), redis_client)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield Site(f"http://127.0.0.1:{server.server_port}", app, state)
+    yield Site(f"http://127.0.0.1:{server.server_port}", app, state, base)
     server.shutdown()
 
 
 class Site:
-    def __init__(self, url: str, app, fake):
-        self.url, self.app, self.fake = url, app, fake
+    def __init__(self, url: str, app, fake, fake_url: str):
+        self.url, self.app, self.fake, self.fake_url = url, app, fake, fake_url
         self.bot = app.extensions["youthbot"]
 
 
@@ -89,12 +89,17 @@ class Browser:
         el.send_keys(value)
         return self
 
-    def click(self, text: str):
-        """Click the button or link showing `text`."""
+    def click(self, text: str, navigates: bool = True):
+        """Click the button or link showing `text`, and wait for the page it leads to (a download: none)."""
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
 
         xpath = f"//button[normalize-space()='{text}'] | //a[normalize-space()='{text}'] | //input[@type='submit' and @value='{text}']"
+        page = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.XPATH, xpath).click()
+        if navigates:
+            WebDriverWait(self.d, 10).until(ec.staleness_of(page))
         return self
 
     def text(self) -> str:
