@@ -36,4 +36,4 @@ def qr_code(redis, client, occ: Occurrence, action: str, now: float) -> dict:
 
 def svg(url: str) -> str:
     """The QR image of url as inline SVG (no network, no JavaScript)."""
-    return segno.make(url, error="m").svg_inline(scale=8, border=2, dark="#111", light="#fff")
+    return segno.make(url, error="m").svg_inline(scale=8, border=2, dark="#111", light="#fff", omitsize=True)

@@ -34,7 +34,7 @@ def index():
         "branches": [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}）",
                          url_for("admin.quizzes.session", sid=session.id, branch=b.branch_id) if can["quizzes"] else None)
                      for b in (stats.standings if stats else [])],
-        "events": [row(f"{clock.fmt(o.start, with_weekday=False)} {o.title}",
+        "events": [row(f"{o.title} · {clock.fmt(o.start)}",
                        [(min(c, o.capacity), "bar"), (w, "bar2"), (max(o.capacity - c, 0), "track")],
                        f"{c}/{o.capacity}" + (f" 候补{w}" if w else ""),
                        url_for("admin.events.detail", number=o.number) if can["events"] else None)
