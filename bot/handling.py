@@ -16,6 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.ledger import message_key
+from handlers.message import Incoming
 from handlers.router import Context, Flow
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,10 @@ class Handoff:
             return False
 
 
-def handle(bot, msg) -> str | None:
+def handle(bot, msg: Incoming) -> str | None:
     """Return the reply text for msg; None means answer `success` (nothing to say)."""
     msg_key = message_key(msg)
-    flow = Flow(bot.redis, msg.source, bot.settings.flow_ttl_minutes * 60)
+    flow = Flow(bot.redis, msg.sender, bot.settings.flow_ttl_minutes * 60)
     if not _claim(bot, msg, msg_key, flow):
         return bot.ledger.wait_for_reply(msg_key, bot.settings.reply_budget)
     handoff = Handoff()
@@ -77,7 +78,7 @@ def handle(bot, msg) -> str | None:
 def _claim(bot, msg, msg_key: str, flow: Flow) -> bool:
     """Claim the message, record the interaction and read the user's flow: one round trip."""
     pipe = bot.redis.pipeline(transaction=False)
-    bot.followers.touch(pipe, msg.source)
+    bot.followers.touch(pipe, msg.sender)
     first = len(pipe)
     flow.queue_load(pipe)
     bot.ledger.queue_claim(pipe, msg_key)
@@ -98,12 +99,12 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff) -> Non
             return
         bot.ledger.defer(msg_key)
         if reply:
-            bot.outbox.enqueue(msg.source, reply, kind="late_reply", idem_key=msg_key)
+            bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=msg_key)
     except Exception:
         log.exception("could not record the reply: key=%s", msg_key)
 
 
 def _run(bot, msg, flow: Flow) -> str | None:
-    ctx = Context(openid=msg.source, message=msg, bot=bot, flow=flow)
+    ctx = Context(openid=msg.sender, message=msg, bot=bot, flow=flow)
     reply = bot.router.dispatch(ctx)
-    return bot.pager.fit(msg.source, reply)
+    return bot.pager.fit(msg.sender, reply)

@@ -20,12 +20,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from limits import RateLimitItemPerSecond, storage as limits_storage, strategies
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from domain import clock
+from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
+from bot import storage
 from bot.wechat_client import WeChatError
 
 log = logging.getLogger(__name__)
@@ -68,8 +71,21 @@ def day_key(ts: float) -> str:
     return key("{push}", "day", clock.local(ts).strftime("%Y%m%d"))  # hash: status -> count that day
 
 
-def reminders_off_key(openid: str) -> str:
-    return user_key(openid, "reminders_off")
+class Status(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"  # the rules say no: detail says why
+    FAILED = "failed"  # WeChat said no: detail is its error code
+    DUPLICATE = "duplicate"  # this idempotency key was handled before
+    QUIET = "quiet"  # quiet hours: try again later
+
+
+@dataclass(frozen=True)
+class PushResult:
+    status: Status
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status.value}:{self.detail}" if self.detail else self.status.value
 
 
 @dataclass
@@ -103,14 +119,14 @@ class Deliverer:
             pipe.exists(log_key(k))
         return [bool(x) for x in pipe.execute()]
 
-    def deliver(self, push: Push, now: float | None = None) -> str:
-        """Send push if the rules allow; return sent | skipped:<why> | failed:<code> | duplicate | quiet."""
+    def deliver(self, push: Push, now: float | None = None) -> PushResult:
+        """Send push if the rules allow, and say what happened."""
         now = now or time.time()
         if push.kind not in ANYTIME_KINDS and in_quiet_hours(self.settings, now):
-            return "quiet"
+            return PushResult(Status.QUIET)
         user = self._read(push)
         if user.done:
-            return "duplicate"
+            return PushResult(Status.DUPLICATE)
         reason = "unsubscribed" if not user.active else \
             "opted_out" if user.reminders_off and push.kind in REMINDER_KINDS else ""
         channel = "custom" if user.in_window(now, self.settings) else "template"
@@ -120,15 +136,15 @@ class Deliverer:
         if not reason:
             self._wait_for_rate()  # before the claim: a claimed message goes out at once
         if not self._claim(keys=[log_key(push.idem_key), STATS], args=[push.kind, push.openid, int(now)]):
-            return "duplicate"
+            return PushResult(Status.DUPLICATE)
         if reason:
-            return self._end(push, "skipped", reason)
+            return self._end(push, Status.SKIPPED, reason)
         try:
             self._send_with_retries(push, channel, template)
         except WeChatError as exc:
             log.warning("push failed: kind=%s key=%s errcode=%s", push.kind, push.idem_key, exc.errcode)
-            return self._end(push, "failed", "", exc.errcode)
-        return self._end(push, "sent", channel, user=user if channel == "custom" else None)
+            return self._end(push, Status.FAILED, "", exc.errcode)
+        return self._end(push, Status.SENT, channel, user=user if channel == "custom" else None)
 
     def _read(self, push: Push) -> "Recipient":
         """What the rules need to know about the user, and whether the key is done: one round trip."""
@@ -155,20 +171,20 @@ class Deliverer:
             reset_at = self._limiter.get_window_stats(self._limit, "wechat_api").reset_time
             time.sleep(min(max(reset_at - time.time(), 0.001), 0.05))
 
-    def _end(self, push: Push, status: str, reason: str, errcode="", user: "Recipient | None" = None) -> str:
+    def _end(self, push: Push, status: Status, reason: str, errcode="", user: "Recipient | None" = None) -> PushResult:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
         now = time.time()
         self._finish(keys=[log_key(push.idem_key), STATS, day_key(now), FAILED],
-                     args=[status, reason, "" if errcode is None else errcode, int(now), push.kind, push.idem_key,
-                           push.text if status == "failed" else ""])
+                     args=[status.value, reason, "" if errcode is None else errcode, int(now), push.kind, push.idem_key,
+                           push.text if status == Status.FAILED else ""])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(cs, mapping={"since": user.last_seen, "n": user.custom_sent + 1})
             pipe.expire(cs, self.settings.cs_window_hours * 3600)
             pipe.execute()
-        return f"{status}:{reason or errcode}" if status != "sent" else "sent"
+        return PushResult(status) if status is Status.SENT else PushResult(status, str(reason or errcode))
 
 
 @dataclass
@@ -192,7 +208,7 @@ def read_recipients(redis, openids: list[str], idem_keys: list[str] | None = Non
     pipe = redis.pipeline(transaction=False)
     for i, openid in enumerate(openids):
         pipe.exists(log_key(idem_keys[i])) if idem_keys else pipe.echo("0")
-        pipe.sismember(key("followers", "active"), openid)
+        pipe.sismember(ACTIVE, openid)
         pipe.exists(reminders_off_key(openid))
         pipe.hget(user_key(openid, "follower"), "last_seen")
         pipe.hmget(user_key(openid, "cs"), "since", "n")
@@ -211,26 +227,15 @@ def _retryable(code) -> bool:
 
 def _limits_storage(redis_url: str, redis):
     """A `limits` storage on the same Redis server (or cluster) as the bot."""
-    if redis_url.startswith("unix://"):
-        return limits_storage.storage_from_string("redis+unix://" + redis_url[len("unix://"):])
-    if redis_url:
-        return limits_storage.storage_from_string(redis_url)
-    kwargs = redis.connection_pool.connection_kwargs
-    if kwargs.get("path"):
-        return limits_storage.storage_from_string(f"redis+unix://{kwargs['path']}")
-    return limits_storage.storage_from_string(f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
-                                              f"/{kwargs.get('db', 0)}")
+    if not redis_url:  # a client handed in without a URL (tests): its socket or address
+        kwargs = redis.connection_pool.connection_kwargs
+        redis_url = f"unix://{kwargs['path']}" if kwargs.get("path") else \
+            f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    return limits_storage.storage_from_string(storage.limits_url(redis_url))
 
 
 def stats(redis) -> dict[str, int]:
     return {k: int(v) for k, v in redis.hgetall(STATS).items()}
-
-
-def set_reminders(redis, openid: str, on: bool) -> None:
-    if on:
-        redis.delete(reminders_off_key(openid))
-    else:
-        redis.set(reminders_off_key(openid), int(time.time()))
 
 
 def daily(redis, days: int, now: float) -> list[tuple[str, dict[str, int]]]:
@@ -266,7 +271,7 @@ def failed(redis, limit: int = 200) -> list[FailedPush]:
 def retry(bot, idem_key: str) -> bool:
     """Queue a failed push again under a new key (the old one stays as it ended); False if not failed."""
     entry = bot.redis.hgetall(log_key(idem_key))
-    if entry.get("status") != "failed" or not bot.redis.zrem(FAILED, idem_key):
+    if entry.get("status") != Status.FAILED or not bot.redis.zrem(FAILED, idem_key):
         return False
     attempt = bot.redis.hincrby(log_key(idem_key), "retries", 1)
     return bot.outbox.enqueue(entry["openid"], entry.get("text", ""), kind=entry.get("kind", "retry"),

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from bot.admin.access import audit, bot, gate
 from domain import clock
+from domain.event_report import tell_promoted
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.privacy import forget_person
@@ -48,8 +49,11 @@ def person(openid):
 @bp.post("/<openid>/delete")
 def delete(openid):
     """Delete the person's personal data: the same effect as `删除我的信息` in chat."""
-    done = forget_person(bot().redis, bot().outbox, bot().texts, openid, clock.now())
+    done = forget_person(bot().redis, openid, clock.now())
+    for occ, promoted in done.cancelled:
+        if promoted:
+            tell_promoted(bot().outbox, bot().texts, occ, promoted)
     audit("delete", f"删除人员 {openid[-6:]} 的个人信息", 1)
-    flash(f"已删除：姓名、手机号等个人信息；取消了{len(done.cancelled)}个未开始的活动报名，撤回了{done.interests}个岗位意向。"
+    flash(f"已删除：姓名、手机号等个人信息；取消了{len(done.cancelled)}个未开始的活动报名，撤回了{done.interests_withdrawn}个岗位意向。"
           if done.anything else "这个人没有可删除的个人信息。")
     return redirect(url_for(".index"))
