@@ -14,7 +14,7 @@ import pytest
 from bot import storage
 from bot.app import create_app
 from bot.config import Settings
-from tests.helpers import AES_KEY, APPID, TOKEN, WeChat
+from tests.helpers import AES_KEY, APPID, TOKEN, Console, WeChat, staff_account
 
 
 @pytest.fixture(scope="session")
@@ -128,44 +128,6 @@ def pushing(bot, fake_wechat):
 
 
 # -- the staff console ------------------------------------------------------------------
-STAFF_PASSWORD = "lantern-river-42"
-
-
-def staff_account(redis, name: str, role: str, password: str = STAFF_PASSWORD) -> str:
-    """An account that has already changed its one-time password to `password`."""
-    from domain.staff import Staff
-
-    staff = Staff(redis)
-    staff.change_password(name, staff.create(name, role), password)
-    return name
-
-
-class Console:
-    """Drives the console through Flask's test client, with the CSRF token a browser would send."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def csrf(self, path: str = "/admin/login") -> str:
-        import re
-
-        html = self.client.get(path).get_data(as_text=True)
-        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-    def login(self, name: str, password: str = STAFF_PASSWORD, **extra):
-        return self.client.post("/admin/login", data={"name": name, "password": password,
-                                                      "csrf_token": self.csrf(), **extra})
-
-    def post(self, path: str, data: dict | None = None, token_from: str = "/admin/", **kwargs):
-        """POST a console form with a valid CSRF token (taken from a page of the session)."""
-        return self.client.post(path, data={"csrf_token": self.csrf(token_from), **(data or {})}, **kwargs)
-
-    def page(self, path: str) -> str:
-        resp = self.client.get(path)
-        assert resp.status_code == 200, (path, resp.status_code)
-        return resp.get_data(as_text=True)
-
-
 @pytest.fixture
 def console(app, redis_client):
     """A test client signed in to the console as an admin."""

@@ -5,7 +5,7 @@ import re
 
 from domain.audit import Audit
 from domain.staff import ACCOUNT_FAILURES, ADDRESS_FAILURES, Staff
-from tests.conftest import STAFF_PASSWORD, Console, staff_account
+from tests.helpers import STAFF_PASSWORD, Console, staff_account
 
 
 def test_staff_add_prints_a_one_time_password_that_must_be_changed_at_first_login(cli, app):

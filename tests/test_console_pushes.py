@@ -7,7 +7,7 @@ from dataclasses import replace
 import requests
 
 from bot import broadcasts, tasks
-from bot.pushes import Push
+from bot.pushes import Push, Status
 from domain.followers import Followers
 from domain.profiles import Profiles
 
@@ -17,7 +17,7 @@ def test_a_failed_push_is_listed_and_retried_once(console, bot, pushing):
     Followers(bot.redis).subscribe("o_a")
     base = deliverer.client.API_BASE_URL.split("/cgi-bin")[0]
     requests.post(base + "/_fake/fail", json={"errcode": 40003, "times": 1})
-    assert deliverer.deliver(Push("o_a", "活动提醒", "event_reminder", "k1")).startswith("failed")
+    assert deliverer.deliver(Push("o_a", "活动提醒", "event_reminder", "k1")).status == Status.FAILED
     html = console.page("/admin/pushes/")
     assert "40003" in html and "活动提醒" in html
     console.post("/admin/pushes/retry", {"key": "k1"}, token_from="/admin/pushes/")

@@ -7,7 +7,7 @@ import time
 import requests
 from selenium.webdriver.common.by import By
 
-from tests.conftest import STAFF_PASSWORD, staff_account
+from tests.helpers import STAFF_PASSWORD, staff_account
 
 
 def test_log_in_and_change_the_first_password(browser, cli):
@@ -73,7 +73,7 @@ def test_upload_a_bank_with_an_error_see_the_row_then_fix_it(browser, tmp_path):
 
 def test_create_an_event_then_see_it_in_chat(browser):
     from bot.simulator import WeChatSimulator, text_xml
-    from tests.conftest import APPID, TOKEN, post_signed
+    from tests.helpers import APPID, TOKEN, post_signed
 
     signed_in(browser)
     browser.open("/admin/events/new")
@@ -95,7 +95,7 @@ def test_check_in_by_scanning_the_screen_and_watch_the_count(browser):
     from bot.simulator import WeChatSimulator, event_xml
     from domain.events import Events, Occurrence, parse_scene
     from domain.profiles import Profiles
-    from tests.conftest import APPID, TOKEN, post_signed
+    from tests.helpers import APPID, TOKEN, post_signed
 
     bot = browser.site.bot
     events = Events(bot.redis)
