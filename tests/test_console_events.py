@@ -188,3 +188,21 @@ def test_the_checkin_screen_still_shows_the_typed_code_when_wechat_fails(console
     occ = make_event(Events(bot.redis), starts_in=600)
     html = console.page(f"/admin/events/{occ.number}/checkin")
     assert "微信二维码暂时生成不了（45009）" in html and f"签到 {Events(bot.redis).code(occ.id)}" in html
+
+
+def test_the_cli_edits_events_and_fixes_attendance_with_the_same_rules(cli, bot):
+    events = Events(bot.redis)
+    occ = make_event(events, capacity=1)
+    for o in ("o_a", "o_b"):
+        events.sign_up(occ, o)
+    Profiles(bot.redis).save_contact("o_a", "张小明", "13800138000")
+    code, out = cli("events", "edit", str(occ.number), "--capacity", "2")
+    assert code == 0 and "1 promoted" in out and events.status_of(occ.id, "o_b")[0] == "confirmed"
+    code, out = cli("events", "edit", str(occ.number), "--capacity", "1")
+    assert code == 1 and "名额不能少于已报名的2人" in out
+    past = make_event(events, "past", starts_in=-30 * 3600)
+    events.sign_up(past, "o_a")
+    code, out = cli("events", "attendance", str(past.number), "13800138000", "--in", "09:00", "--out", "11:00")
+    assert code == 0 and "2.0 hours" in out
+    code, out = cli("events", "past")
+    assert "活动past" in out
