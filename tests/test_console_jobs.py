@@ -67,4 +67,4 @@ def test_the_jobs_page_shows_fair_figures(console, bot):
 
     importers.load_dir(bot, bot.settings.content_dir)
     html = console.page("/admin/jobs/")
-    assert "街道服务企业用工和居民就业对接会" in html and "各类别" in html and "货车司机" in html
+    assert "街道服务企业用工和居民就业对接会" in html and "各类别" in html and "名额23 · 意向0 · 录用0" in html and "货车司机" in html

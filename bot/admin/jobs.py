@@ -29,7 +29,7 @@ def index(upload=None, status=200):
     figures = jobs.stats()
     titles = {o.event_id: o.title for o in Events(bot().redis).upcoming(0, kind="job_fair")}
     fairs = [(titles.get(name, name), figures) for name, figures in sorted(figures["fair"].items())]
-    chart = [row(name, [(hired, "bar"), (interest, "bar2")], f"{positions}个岗位名额 · 意向{interest} · 录用{hired}")
+    chart = [row(name, [(hired, "bar"), (max(positions - hired, 0), "bar3")], f"名额{positions} · 意向{interest} · 录用{hired}")
              for name, (positions, interest, hired, _) in sorted(figures["category"].items(), key=lambda c: -c[1][0])]
     return render_template("admin/jobs.html", title="就业岗位", postings=postings, interest=jobs.interest_counts(
         [p.id for p in postings]), now=now, states=STATE_NAMES, category=category, fairs=fairs, chart=chart,
