@@ -63,6 +63,11 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
         content.load_demo_if_empty(bot)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
+    if bot.settings.proxy_hops > 0:  # behind nginx: trust its X-Forwarded-For/-Proto, that many hops
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = bot.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["youthbot"] = bot
     app.register_blueprint(bp)
 

@@ -60,6 +60,22 @@ class Settings:
     # Template messages for users outside the 48-hour window, per push kind, as JSON:
     # {"quiz_reminder": {"template_id": "...", "fields": {"first": "text", "keyword1": "title"}}}
     wechat_templates: str = "{}"
+    # -- operations (bot/ops) --
+    # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).
+    proxy_hops: int = 0
+    # /metrics: client networks allowed (comma-separated CIDRs), or a bearer token.
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: str = ""
+    # Prometheus multi-process files; empty: DATA_DIR/metrics.
+    metrics_dir: str = ""
+    # Nightly backups: folder (empty: DATA_DIR/backups) and how many to keep.
+    backup_dir: str = ""
+    backup_keep: int = 14
+    # Logs: "json", "text" or "auto" (text when stderr is a terminal); log_dir also writes JSON files there.
+    log_format: str = "auto"
+    log_dir: str = ""
+    # Seconds /readyz waits for Redis.
+    readyz_timeout: float = 1.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -71,6 +87,14 @@ class Settings:
                 values[f.name] = _coerce(f, raw)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def backups_path(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else Path(self.data_dir) / "backups"
+
+    @property
+    def metrics_path(self) -> Path:
+        return Path(self.metrics_dir) if self.metrics_dir else Path(self.data_dir) / "metrics"
 
 
 def _coerce(f, raw: str):
