@@ -372,6 +372,11 @@ def pushes_run(job):
     click.echo(f"{job}: {sched.run_job(job)}")
 
 
+from bot.ops.commands import register as _register_ops  # noqa: E402
+
+_register_ops(main)
+
+
 def _bot():
     """Services for a CLI command, connected to the same store as the web process."""
     from bot.app import build_bot

@@ -1,0 +1,1 @@
+"""Running youthbot for real: health, metrics, logs, doctor, backups."""
