@@ -35,7 +35,7 @@ def describe(client) -> dict:
 
 def fill(redis_client, bot, live_server):
     """Demo content, a few conversations through the webhook, and one key of every type."""
-    from bot import content
+    from bot import importers as content
 
     content.load_dir(bot, bot.settings.content_dir)
     sim = WeChatSimulator(TOKEN)

@@ -44,8 +44,3 @@ def restore(archive, force, content_to):
         raise click.ClickException(str(exc))
     click.echo(f"restored {done['keys']} keys from the backup of {done['created']}"
                + (f", {done['content_files']} content files to {content_to}" if content_to else ""))
-
-
-def register(main: click.Group) -> None:
-    for command in (backup, restore):
-        main.add_command(command)
