@@ -14,5 +14,5 @@ def main():
 
 for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
                 content.content, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu,
-                ops.backup, ops.restore):
+                ops.backup, ops.restore, ops.doctor):
     main.add_command(command)

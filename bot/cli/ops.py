@@ -44,3 +44,21 @@ def restore(archive, force, content_to):
         raise click.ClickException(str(exc))
     click.echo(f"restored {done['keys']} keys from the backup of {done['created']}"
                + (f", {done['content_files']} content files to {content_to}" if content_to else ""))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per finding")
+def doctor(as_json):
+    """Check settings, Redis, disk, clock, WeChat credentials, menu and content; exit 1 on a problem."""
+    import json
+
+    from bot.config import Settings
+    from bot.ops.doctor import FAIL, run_all
+
+    findings = run_all(Settings.from_env())
+    for f in findings:
+        click.echo(json.dumps(f.__dict__, ensure_ascii=False) if as_json else f.line())
+    failed = [f for f in findings if f.status == FAIL]
+    if not as_json:
+        click.echo(f"\n{len(failed)} problem(s) to fix" if failed else "\nnothing to fix")
+    raise SystemExit(1 if failed else 0)

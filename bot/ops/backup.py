@@ -227,8 +227,9 @@ def server_binaries() -> list[tuple[tuple[int, ...], str]]:
 class ScratchServer:
     """A redis-server that loads one RDB file on a private unix socket, and is thrown away."""
 
-    def __init__(self, rdb: Path, source_version: tuple[int, ...]):
-        self.rdb, self.source_version = rdb, source_version
+    def __init__(self, rdb: Path, source_version: tuple[int, ...] = (0,), decode: bool = False):
+        """rdb: the file to load (one that does not exist yet: an empty server)."""
+        self.rdb, self.source_version, self.decode = rdb, source_version, decode
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> redis.Redis:
@@ -260,7 +261,7 @@ class ScratchServer:
                 self.proc = None
                 return None  # this binary could not load the file
             try:
-                client = redis.Redis(unix_socket_path=str(sock), socket_timeout=30)
+                client = redis.Redis(unix_socket_path=str(sock), socket_timeout=30, decode_responses=self.decode)
                 if client.info("persistence").get("loading") == 0:
                     return client
             except (redis.ConnectionError, redis.BusyLoadingError, FileNotFoundError):
