@@ -1,7 +1,6 @@
 """The app factory: `create_app()` builds the Flask app and the services it uses."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from flask import Flask
@@ -53,12 +52,14 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
 
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
-    """Build the web app: the WeChat webhook at /wechat and a health check."""
+    """Build the web app: the WeChat webhook at /wechat, health, readiness and metrics."""
     from bot import importers as content
     from bot.webhook import bp
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.ops import logs, web as ops_web
+
     bot = build_bot(settings, redis_client)
+    logs.setup(bot.settings)
     if bot.settings.load_demo:
         content.load_demo_if_empty(bot)
     app = Flask(__name__)
@@ -70,10 +71,5 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["youthbot"] = bot
     app.register_blueprint(bp)
-
-    @app.get("/healthz")
-    def healthz():
-        bot.redis.ping()
-        return {"ok": True}
-
+    ops_web.register(app, bot)  # /healthz, /readyz, /metrics
     return app

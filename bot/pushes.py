@@ -26,6 +26,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from domain import clock
 from domain.keys import key, user_key
+from bot.ops import logs, metrics
 from bot.wechat_client import WeChatError
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,18 @@ class Deliverer:
 
     def deliver(self, push: Push, now: float | None = None) -> str:
         """Send push if the rules allow; return sent | skipped:<why> | failed:<code> | duplicate | quiet."""
+        started = time.perf_counter()
+        status = self._deliver(push, now)
+        outcome = status.split(":")[0]
+        seconds = time.perf_counter() - started
+        metrics.PUSHES.labels(push.kind, outcome).inc()
+        if outcome != "quiet":  # held pushes are tried again; one line when something happened
+            log.info("push %s %s %.1f ms", push.kind, status, seconds * 1000,
+                     extra={"event": "push", "kind": push.kind, "outcome": outcome, "status": status,
+                            "latency_ms": round(seconds * 1000, 2), "user": logs.user_ref(push.openid)})
+        return status
+
+    def _deliver(self, push: Push, now: float | None) -> str:
         now = now or time.time()
         if push.kind not in ANYTIME_KINDS and in_quiet_hours(self.settings, now):
             return "quiet"
