@@ -89,7 +89,7 @@ def handle(bot, msg, peer: str = "") -> str | None:
         _account(msg, handoff.handler, handoff.outcome, started, peer)
         return handoff.reply
     metrics.BUDGET_OVERRUNS.inc()
-    log.warning("reply budget exceeded: key=%s; the reply will be pushed", msg_key)
+    log.warning("reply budget exceeded: user %s; the reply will be pushed", logs.user_ref(msg.source))
     return None
 
 
@@ -127,7 +127,7 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, starte
     except Exception as exc:
         if isinstance(exc, redis.RedisError):
             metrics.REDIS_ERRORS.labels("handler").inc()
-        log.exception("handler failed: key=%s", msg_key)
+        log.exception("handler failed: user %s", logs.user_ref(msg.source))
         reply, outcome = bot.texts.get("general.error"), "error"
     handoff.handler, handoff.outcome = handler, outcome
     try:
@@ -141,7 +141,7 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, starte
     except Exception as exc:
         if isinstance(exc, redis.RedisError):
             metrics.REDIS_ERRORS.labels("record").inc()
-        log.exception("could not record the reply: key=%s", msg_key)
+        log.exception("could not record the reply: user %s", logs.user_ref(msg.source))
 
 
 def _run(bot, msg, flow: Flow) -> tuple[str | None, str]:

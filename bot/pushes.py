@@ -128,7 +128,7 @@ class Deliverer:
         try:
             self._send_with_retries(push, channel, template)
         except WeChatError as exc:
-            log.warning("push failed: kind=%s key=%s errcode=%s", push.kind, push.idem_key, exc.errcode)
+            log.warning("push failed: kind=%s user=%s errcode=%s", push.kind, logs.user_ref(push.openid), exc.errcode)
             return self._end(push, "failed", "", exc.errcode)
         return self._end(push, "sent", channel, user=user if channel == "custom" else None)
 

@@ -19,23 +19,44 @@ import os
 import shutil
 from pathlib import Path
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+_NAMES = ("MESSAGES", "HANDLING", "RETRIES_DEDUPED", "BUDGET_OVERRUNS", "REDIS_ERRORS", "PUSHES", "JOB_RUNS",
+          "JOB_SECONDS", "CONTENT_TYPE")
+_made: dict = {}
 
-MESSAGES = Counter("youthbot_messages", "Messages handled, by message kind, handler and outcome",
-                   ["kind", "handler", "outcome"])
-HANDLING = Histogram("youthbot_handling_seconds", "Time from receiving a message to its reply (or to the budget)",
-                     ["kind"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8))
-RETRIES_DEDUPED = Counter("youthbot_retries_deduped", "WeChat retries of a message already being or been handled")
-BUDGET_OVERRUNS = Counter("youthbot_reply_budget_overruns",
-                          "Handlers slower than the reply budget: answered `success`, the reply pushed later")
-REDIS_ERRORS = Counter("youthbot_redis_errors", "Redis errors, by where they happened", ["where"])
-PUSHES = Counter("youthbot_pushes", "Pushes by kind and outcome (sent, skipped, failed, duplicate, quiet)",
-                 ["kind", "outcome"])
-JOB_RUNS = Counter("youthbot_scheduler_job_runs", "Scheduler job runs, by job and outcome (ok, error)",
-                   ["job", "outcome"])
-JOB_SECONDS = Histogram("youthbot_scheduler_job_seconds", "Scheduler job durations", ["job"],
-                        buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800))
+
+def __getattr__(name: str):
+    """The metrics are made on first use, in the process that uses them: prometheus_client decides
+    between in-memory and multi-process values when it is imported, and the CLI imports this module
+    long before gunicorn's configuration sets PROMETHEUS_MULTIPROC_DIR for the workers."""
+    if name not in _NAMES:
+        raise AttributeError(name)
+    if not _made:
+        _made.update(_build())
+    return _made[name]
+
+
+def _build() -> dict:
+    from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
+
+    return dict(
+        MESSAGES=Counter("youthbot_messages", "Messages handled, by message kind, handler and outcome",
+                         ["kind", "handler", "outcome"]),
+        HANDLING=Histogram("youthbot_handling_seconds",
+                           "Time from receiving a message to its reply (late replies: to the handler's end)",
+                           ["kind"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8)),
+        RETRIES_DEDUPED=Counter("youthbot_retries_deduped",
+                                "WeChat retries of a message already being or been handled"),
+        BUDGET_OVERRUNS=Counter("youthbot_reply_budget_overruns",
+                                "Handlers slower than the reply budget: answered `success`, the reply pushed later"),
+        REDIS_ERRORS=Counter("youthbot_redis_errors", "Redis errors, by where they happened", ["where"]),
+        PUSHES=Counter("youthbot_pushes", "Pushes by kind and outcome (sent, skipped, failed, duplicate, quiet)",
+                       ["kind", "outcome"]),
+        JOB_RUNS=Counter("youthbot_scheduler_job_runs", "Scheduler job runs, by job and outcome (ok, error)",
+                         ["job", "outcome"]),
+        JOB_SECONDS=Histogram("youthbot_scheduler_job_seconds", "Scheduler job durations", ["job"],
+                              buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800)),
+        CONTENT_TYPE=CONTENT_TYPE_LATEST,
+    )
 
 
 def prepare_dir(folder: Path, wipe: bool) -> Path:
@@ -80,6 +101,8 @@ class OutboxDepth:
         self.redis = redis
 
     def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
         from domain.outbox import QUEUE, TAKEN
 
         gauge = GaugeMetricFamily("youthbot_outbox_depth", "Pushes waiting in the outbox (queued, being delivered)",
@@ -90,7 +113,7 @@ class OutboxDepth:
             pipe.llen(TAKEN)
             queued, taken = pipe.execute()
         except Exception:  # noqa: BLE001 - a scrape never fails on Redis; the error is counted
-            REDIS_ERRORS.labels("metrics").inc()
+            __getattr__("REDIS_ERRORS").labels("metrics").inc()
             return
         gauge.add_metric(["queued"], queued)
         gauge.add_metric(["taken"], taken)
@@ -99,6 +122,8 @@ class OutboxDepth:
 
 def exposition(bot) -> bytes:
     """The text /metrics serves."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
     web_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     extra = CollectorRegistry()
     extra.register(OutboxDepth(bot.redis))
@@ -143,5 +168,3 @@ def allowed(settings, remote_addr: str | None, authorization: str | None) -> boo
                 continue
     return False
 
-
-CONTENT_TYPE = CONTENT_TYPE_LATEST
