@@ -18,7 +18,7 @@ import pytest
 from bot.config import PROJECT_DIR
 from bot.ops import logs
 
-PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+PHONE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")  # not inside a hex signature
 NAME = "欧阳小慧"
 PHONE_USED = "13712345678"
 

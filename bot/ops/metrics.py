@@ -17,11 +17,13 @@ import hmac
 import ipaddress
 import os
 import shutil
+import threading
 from pathlib import Path
 
 _NAMES = ("MESSAGES", "HANDLING", "RETRIES_DEDUPED", "BUDGET_OVERRUNS", "REDIS_ERRORS", "PUSHES", "JOB_RUNS",
           "JOB_SECONDS", "CONTENT_TYPE")
-_made: dict = {}
+_made: dict | None = None
+_making = threading.Lock()
 
 
 def __getattr__(name: str):
@@ -30,8 +32,11 @@ def __getattr__(name: str):
     long before gunicorn's configuration sets PROMETHEUS_MULTIPROC_DIR for the workers."""
     if name not in _NAMES:
         raise AttributeError(name)
-    if not _made:
-        _made.update(_build())
+    global _made
+    if _made is None:
+        with _making:  # sender threads may all get here first at once
+            if _made is None:
+                _made = _build()
     return _made[name]
 
 
