@@ -2,7 +2,7 @@
 
 The embedded Redis must be started once, in the master, before any worker
 exists: workers that each started their own would make several servers on one
-data file (docs/platform.md). The master publishes the socket as REDIS_URL,
+data file (docs/platform.md, the embedded Redis, trap 1). The master publishes the socket as REDIS_URL,
 which the workers inherit.
 
 Metrics: prometheus_client's multi-process mode needs PROMETHEUS_MULTIPROC_DIR

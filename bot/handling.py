@@ -20,6 +20,7 @@ import redis
 
 from bot.ledger import message_key
 from bot.ops import logs, metrics
+from handlers.message import Incoming
 from handlers.router import Context, Flow
 
 log = logging.getLogger(__name__)
@@ -65,14 +66,14 @@ class Handoff:
             return False
 
 
-def handle(bot, msg, peer: str = "") -> str | None:
+def handle(bot, msg: Incoming, peer: str = "") -> str | None:
     """Return the reply text for msg; None means answer `success` (nothing to say).
 
     peer: the address the request came from (for the message's log line).
     """
     started = time.perf_counter()
     msg_key = message_key(msg)
-    flow = Flow(bot.redis, msg.source, bot.settings.flow_ttl_minutes * 60)
+    flow = Flow(bot.redis, msg.sender, bot.settings.flow_ttl_minutes * 60)
     try:
         claimed = _claim(bot, msg, msg_key, flow)
     except redis.RedisError:
@@ -89,27 +90,27 @@ def handle(bot, msg, peer: str = "") -> str | None:
         _account(msg, handoff.handler, handoff.outcome, started, peer)
         return handoff.reply
     metrics.BUDGET_OVERRUNS.inc()
-    log.warning("reply budget exceeded: user %s; the reply will be pushed", logs.user_ref(msg.source))
+    log.warning("reply budget exceeded: user %s; the reply will be pushed", logs.user_ref(msg.sender))
     return None
 
 
 def _account(msg, handler: str, outcome: str, started: float, peer: str) -> None:
     """One log line and the metrics for a handled message: never its text, the user only as a hash."""
     seconds = time.perf_counter() - started
-    kind = str(getattr(msg, "type", "unknown"))
+    kind = msg.kind
     handler = handler or "-"
     metrics.MESSAGES.labels(kind, handler, outcome).inc()
     if outcome != "retry":
         metrics.HANDLING.labels(kind).observe(seconds)
     log.info("message %s %s %s %.1f ms", kind, handler, outcome, seconds * 1000,
              extra={"event": "message", "kind": kind, "handler": handler, "outcome": outcome,
-                    "latency_ms": round(seconds * 1000, 2), "user": logs.user_ref(msg.source), "peer": peer})
+                    "latency_ms": round(seconds * 1000, 2), "user": logs.user_ref(msg.sender), "peer": peer})
 
 
 def _claim(bot, msg, msg_key: str, flow: Flow) -> bool:
     """Claim the message, record the interaction and read the user's flow: one round trip."""
     pipe = bot.redis.pipeline(transaction=False)
-    bot.followers.touch(pipe, msg.source)
+    bot.followers.touch(pipe, msg.sender)
     first = len(pipe)
     flow.queue_load(pipe)
     bot.ledger.queue_claim(pipe, msg_key)
@@ -127,7 +128,7 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, starte
     except Exception as exc:
         if isinstance(exc, redis.RedisError):
             metrics.REDIS_ERRORS.labels("handler").inc()
-        log.exception("handler failed: user %s", logs.user_ref(msg.source))
+        log.exception("handler failed: user %s", logs.user_ref(msg.sender))
         reply, outcome = bot.texts.get("general.error"), "error"
     handoff.handler, handoff.outcome = handler, outcome
     try:
@@ -136,18 +137,18 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, starte
             return
         bot.ledger.defer(msg_key)
         if reply:
-            bot.outbox.enqueue(msg.source, reply, kind="late_reply", idem_key=msg_key)
+            bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=msg_key)
         _account(msg, handler, "late" if reply else "late_nothing", started or time.perf_counter(), peer)
     except Exception as exc:
         if isinstance(exc, redis.RedisError):
             metrics.REDIS_ERRORS.labels("record").inc()
-        log.exception("could not record the reply: user %s", logs.user_ref(msg.source))
+        log.exception("could not record the reply: user %s", logs.user_ref(msg.sender))
 
 
 def _run(bot, msg, flow: Flow) -> tuple[str | None, str]:
-    ctx = Context(openid=msg.source, message=msg, bot=bot, flow=flow)
+    ctx = Context(openid=msg.sender, message=msg, bot=bot, flow=flow)
     reply = bot.router.dispatch(ctx)
-    return bot.pager.fit(msg.source, reply), ctx.handler
+    return bot.pager.fit(msg.sender, reply), ctx.handler
 
 
 # -- graceful stop ---------------------------------------------------------------------------

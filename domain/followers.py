@@ -12,6 +12,10 @@ from domain.keys import key, user_key
 ACTIVE = key("followers", "active")  # openids that follow the account now
 
 
+def reminders_off_key(openid: str) -> str:
+    return user_key(openid, "reminders_off")
+
+
 class Followers:
     def __init__(self, redis):
         self._redis = redis
@@ -42,6 +46,13 @@ class Followers:
 
     def is_active(self, openid: str) -> bool:
         return bool(self._redis.sismember(ACTIVE, openid))
+
+    def set_reminders(self, openid: str, on: bool) -> None:
+        """Stop (`退订提醒`) or resume quiz and event reminders for openid."""
+        if on:
+            self._redis.delete(reminders_off_key(openid))
+        else:
+            self._redis.set(reminders_off_key(openid), int(time.time()))
 
     def last_seen(self, openid: str) -> int | None:
         value = self._redis.hget(user_key(openid, "follower"), "last_seen")

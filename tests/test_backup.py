@@ -11,7 +11,7 @@ import pytest
 
 from bot.ops import backup as bk
 from bot.simulator import WeChatSimulator, event_xml, text_xml
-from conftest import TOKEN, post_signed
+from tests.helpers import TOKEN, post_signed
 
 
 def describe(client) -> dict:

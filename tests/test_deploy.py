@@ -16,7 +16,7 @@ import requests
 
 from bot.config import PROJECT_DIR
 from bot.simulator import WeChatSimulator, event_xml, text_xml
-from serving_helpers import free_port, start_serve, stop
+from tests.helpers import free_port, start_serve, stop
 
 DEPLOY = PROJECT_DIR / "deploy"
 TOKEN = "deploy-token-1234567890"

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from conftest import AES_KEY, APPID
+from tests.helpers import AES_KEY, APPID
 
 GOOD = {"WECHAT_TOKEN": "Tk3uY8pQz1Lm0Vb7Xc2Nr5Ws9Ad4Fg6H", "WECHAT_APPID": APPID,
         "WECHAT_SECRET": "0123456789abcdef0123456789abcdef", "WECHAT_AES_KEY": AES_KEY, "LOAD_DEMO": "0"}
@@ -65,7 +65,7 @@ def test_wechat_refusing_the_credentials_is_a_problem_with_its_fix(doctor, fake_
 
 
 def test_an_unreachable_wechat_api_is_a_problem(doctor):
-    from serving_helpers import free_port
+    from tests.helpers import free_port
 
     code, found = doctor(**GOOD, WECHAT_API_BASE_URL=f"http://127.0.0.1:{free_port()}/cgi-bin/")
     assert code == 1 and "cannot reach" in _by(found, "wechat", "FAIL")[0]["message"]
@@ -100,7 +100,7 @@ def test_redis_persistence_that_can_lose_data_is_named(doctor, fake_wechat, redi
 
 
 def test_unreachable_redis_is_a_problem(doctor, fake_wechat):
-    from serving_helpers import free_port
+    from tests.helpers import free_port
 
     base, _ = fake_wechat
     code, found = doctor(**{**GOOD, "WECHAT_API_BASE_URL": base + "/cgi-bin/",

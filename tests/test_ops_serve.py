@@ -16,8 +16,8 @@ import requests
 
 from bot.config import PROJECT_DIR
 from bot.simulator import WeChatSimulator, text_xml
-from serving_helpers import free_port, start_serve, stop
-from test_ops_web import value
+from tests.helpers import free_port, start_serve, stop
+from tests.test_ops_web import value
 
 TOKEN = "opstoken"
 embedded_only = pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="about `youthbot serve` with its embedded Redis")
@@ -61,9 +61,9 @@ def test_metrics_add_up_across_gunicorn_workers_and_the_scheduler(tmp_path):
 
 
 def _slow_serve(tmp_path, port, budget, slow):
-    return start_serve(tmp_path, port, workers=1, app="slow_app:create_app()", WECHAT_TOKEN=TOKEN,
+    return start_serve(tmp_path, port, workers=1, app="tests.slow_app:create_app()", WECHAT_TOKEN=TOKEN,
                        REPLY_BUDGET=budget, SLOW_SECONDS=slow,
-                       PYTHONPATH=os.pathsep.join([str(PROJECT_DIR / "tests"), os.environ.get("PYTHONPATH", "")]))
+                       PYTHONPATH=os.pathsep.join([str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")]))
 
 
 @embedded_only

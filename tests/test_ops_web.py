@@ -85,7 +85,7 @@ def test_readyz_wants_a_fresh_access_token_when_pushes_are_configured(settings, 
 
 
 def test_readyz_answers_503_within_its_timeout_when_redis_is_gone(settings, redis_client):
-    from serving_helpers import free_port
+    from tests.helpers import free_port
 
     gone = replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0", readyz_timeout=0.5)
     client = create_app(gone, redis_client).test_client()
@@ -132,7 +132,7 @@ def test_metrics_count_messages_retries_and_the_outbox(client, wechat, bot):
 
 def test_metrics_count_budget_overruns_and_the_late_reply_goes_to_the_outbox(settings, redis_client):
     from handlers import router
-    from conftest import WeChat
+    from tests.helpers import WeChat
 
     @router.keyword("慢慢想")
     def slow_thought(ctx):

@@ -52,10 +52,11 @@ def doctor(as_json):
     """Check settings, Redis, disk, clock, WeChat credentials, menu and content; exit 1 on a problem."""
     import json
 
+    from bot.app import build_bot
     from bot.config import Settings
     from bot.ops.doctor import FAIL, run_all
 
-    findings = run_all(Settings.from_env())
+    findings = run_all(Settings.from_env(), build_bot)
     for f in findings:
         click.echo(json.dumps(f.__dict__, ensure_ascii=False) if as_json else f.line())
     failed = [f for f in findings if f.status == FAIL]

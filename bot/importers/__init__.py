@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from bot.importers import loaders
-from bot.importers.files import ContentError, LoadReport, read_yaml, require  # noqa: F401  (the package's API)
+from bot.importers.files import ContentError, LoadReport
 from domain.keys import key
 
 log = logging.getLogger(__name__)

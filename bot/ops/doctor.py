@@ -42,15 +42,16 @@ class Finding:
         return text + (f" — fix: {self.fix}" if self.fix else "")
 
 
-def run_all(settings: Settings, client=None) -> list[Finding]:
-    """Every check, in the order an operator would fix things."""
+def run_all(settings: Settings, build_bot, client=None) -> list[Finding]:
+    """Every check, in the order an operator would fix things. build_bot(settings, redis_client) wires the
+    services the content loaders need (bot.app.build_bot; passed in: the app sits above bot/ops)."""
     found = check_settings(settings)
     found += check_redis(settings, client)
     found += check_disk(settings)
     found += check_clock(settings, client)
     found += check_wechat(settings)
     found += check_menu(settings)
-    found += check_content(settings)
+    found += check_content(settings, build_bot)
     return found
 
 
@@ -407,12 +408,11 @@ def _button_problems(b, router, max_bytes: int, where: str) -> list[str]:
 
 
 # -- content -------------------------------------------------------------------------------------
-def check_content(s: Settings) -> list[Finding]:
+def check_content(s: Settings, build_bot) -> list[Finding]:
     """Load the content folder into a throw-away Redis: every loader's check, nothing written to the store."""
     import yaml
 
     from bot import importers
-    from bot.app import build_bot
     from bot.ops.backup import BackupError, ScratchServer
 
     folder = Path(s.content_dir)

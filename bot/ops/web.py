@@ -16,8 +16,7 @@ import time
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bot.ops import metrics
-from bot.scheduler import SEEN as SCHEDULER_SEEN  # the leader writes {"who", "at"} at each renewal
+from bot.ops import SCHEDULER_SEEN, metrics
 from domain.keys import key
 
 log = logging.getLogger(__name__)
