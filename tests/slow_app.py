@@ -5,11 +5,12 @@ import time
 
 def create_app():
     from bot.app import create_app as real_create_app
-    from handlers import router
 
-    @router.keyword("慢")
+    app = real_create_app()
+
+    @app.extensions["youthbot"].router.keyword("慢")
     def slow(ctx):
         time.sleep(float(os.environ.get("SLOW_SECONDS", "2")))
         return "慢慢来，想好了"
 
-    return real_create_app()
+    return app

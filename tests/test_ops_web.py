@@ -131,27 +131,24 @@ def test_metrics_count_messages_retries_and_the_outbox(client, wechat, bot):
 
 
 def test_metrics_count_budget_overruns_and_the_late_reply_goes_to_the_outbox(settings, redis_client):
-    from handlers import router
     from tests.helpers import WeChat
 
-    @router.keyword("慢慢想")
+    app = create_app(replace(settings, reply_budget=0.1), redis_client)
+
+    @app.extensions["youthbot"].router.keyword("慢慢想")
     def slow_thought(ctx):
         time.sleep(0.4)
         return "想好了"
 
-    try:
-        app = create_app(replace(settings, reply_budget=0.1), redis_client)
-        client = app.test_client()
-        before = client.get("/metrics").get_data(as_text=True)
-        assert WeChat(client).send("慢慢想", openid="o_slow") is None  # `success` at the budget
-        time.sleep(0.6)
-        text = client.get("/metrics").get_data(as_text=True)
-        assert value(text, "youthbot_reply_budget_overruns_total") - \
-            value(before, "youthbot_reply_budget_overruns_total") == 1
-        assert value(text, "youthbot_messages_total", handler="test_ops_web.slow_thought", outcome="late") == 1
-        assert [i["text"] for i in app.extensions["youthbot"].outbox.pending()] == ["想好了"]
-    finally:
-        router.keywords.pop("慢慢想")
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    assert WeChat(client).send("慢慢想", openid="o_slow") is None  # `success` at the budget
+    time.sleep(0.6)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert value(text, "youthbot_reply_budget_overruns_total") - \
+        value(before, "youthbot_reply_budget_overruns_total") == 1
+    assert value(text, "youthbot_messages_total", handler="test_ops_web.slow_thought", outcome="late") == 1
+    assert [i["text"] for i in app.extensions["youthbot"].outbox.pending()] == ["想好了"]
 
 
 def test_metrics_are_only_for_configured_addresses_or_the_token(settings, redis_client):

@@ -358,8 +358,9 @@ def check_menu(s: Settings) -> list[Finding]:
 
 def menu_problems(menu) -> list[str]:
     """WeChat's menu rules (menu/create) and youthbot's: every CLICK key has a handler."""
-    from handlers import router
+    from handlers import build_router
 
+    router = build_router()
     if not isinstance(menu, dict) or not isinstance(menu.get("button"), list):
         return ["no `button:` list"]
     out = []
