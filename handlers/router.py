@@ -41,6 +41,7 @@ class Context:
     text: str = ""
     match: Optional[re.Match] = None
     flow: Flow = None
+    handler: str = ""  # the handler that answered (module.function), for logs and metrics
 
     @property
     def redis(self):
@@ -179,7 +180,7 @@ class Router:
             return self._dispatch_event(ctx)
         text = msg.text
         if text is None:
-            return self.non_text_handler(ctx) if self.non_text_handler else None
+            return self._call(self.non_text_handler, ctx) if self.non_text_handler else None
         ctx.text = normalize(text)
         return self.dispatch_text(ctx)
 
@@ -188,23 +189,32 @@ class Router:
         if flow.active:
             if ctx.text in self.cancel_words:
                 flow.end()
+                ctx.handler = "router.cancel"
                 return ctx.t("general.cancelled")
             command = self.keywords.get(ctx.text.lower())
             if command is not None:  # a command word mid-flow: answer it, the flow waits
-                return command(ctx)
+                return self._call(command, ctx)
             handler = self.states.get(flow.state)
             if handler is not None:
-                return handler(ctx)
+                return self._call(handler, ctx)
             flow.end()  # a state from an older version of the code: start afresh
         handler = self.match_command(ctx)
         if handler is not None:
-            return handler(ctx)
+            return self._call(handler, ctx)
         if flow.expired_name:
             flow.forget_expired()
+            ctx.handler = "router.expired"
             return _expired_text(ctx, flow.expired_name)
         if ctx.text in self.cancel_words:
+            ctx.handler = "router.cancel"
             return ctx.t("general.nothing_to_cancel")
-        return self.fallback_handler(ctx) if self.fallback_handler else None
+        return self._call(self.fallback_handler, ctx) if self.fallback_handler else None
+
+    @staticmethod
+    def _call(handler: Handler, ctx: Context) -> Optional[str]:
+        """Run handler, noting its name for the message's log line and metrics."""
+        ctx.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
+        return handler(ctx)
 
     def match_command(self, ctx: Context) -> Optional[Handler]:
         """The keyword or pattern handler for ctx.text, or None (sets ctx.match for patterns)."""
@@ -221,7 +231,7 @@ class Router:
     def _dispatch_event(self, ctx: Context) -> Optional[str]:
         msg = ctx.message
         handler = self.clicks.get(msg.key) if msg.event == "click" else self.events.get(msg.event)
-        return handler(ctx) if handler else None
+        return self._call(handler, ctx) if handler else None
 
 
 def _expired_text(ctx: Context, flow_name: str) -> str:

@@ -14,9 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_import_linter_contracts_hold():
-    from importlinter.cli import lint_imports
+    # In its own process: import-linter's logging.config.dictConfig would disable every logger that
+    # exists and drop the root handlers for the rest of the test run.
+    import subprocess
+    import sys
 
-    assert lint_imports(config_filename=str(ROOT / "pyproject.toml")) == 0
+    result = subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
+                             f"sys.exit(lint_imports(config_filename={str(ROOT / 'pyproject.toml')!r}))"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_keyword_claimed_twice_is_an_error_at_start_up():
