@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.ledger import message_key
+import redis
+
+from bot.ledger import LAPSED, message_key
+from bot.outgoing import published_numbers, safe_text
 from handlers.message import Incoming
 from handlers.router import Context, Flow
 
@@ -64,12 +68,21 @@ class Handoff:
 def handle(bot, msg: Incoming) -> str | None:
     """Return the reply text for msg; None means answer `success` (nothing to say)."""
     msg_key = message_key(msg)
+    deadline = time.monotonic() + bot.settings.reply_budget
     flow = Flow(bot.redis, msg.sender, bot.settings.flow_ttl_minutes * 60)
     if not _claim(bot, msg, msg_key, flow):
-        return bot.ledger.wait_for_reply(msg_key, bot.settings.reply_budget)
+        reply = bot.ledger.wait_for_reply(msg_key, bot.settings.reply_budget)
+        if reply is not LAPSED:
+            return reply
+        # The first delivery's claim lapsed with no reply: its process died mid-message
+        # (WeChat retries because it got no answer). Run the message here, once.
+        if not bot.ledger.claim(msg_key):  # another retry took it over first
+            reply = bot.ledger.wait_for_reply(msg_key, max(0.0, deadline - time.monotonic()))
+            return None if reply is LAPSED else reply
+        log.warning("claim lapsed without a reply; running the message again: key=%s", msg_key)
     handoff = Handoff()
     _executor().submit(_run_and_record, bot, msg, flow, msg_key, handoff)
-    if handoff.wait(bot.settings.reply_budget):
+    if handoff.wait(max(0.0, deadline - time.monotonic())):
         return handoff.reply
     log.warning("reply budget exceeded: key=%s; the reply will be pushed", msg_key)
     return None
@@ -90,6 +103,9 @@ def _claim(bot, msg, msg_key: str, flow: Flow) -> bool:
 def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff) -> None:
     try:
         reply = _run(bot, msg, flow)
+    except redis.RedisError as exc:  # the store went away mid-message: say so, no traceback
+        log.warning("store unavailable in handler: key=%s %s: %s", msg_key, type(exc).__name__, exc)
+        reply = bot.texts.get("general.unavailable")
     except Exception:
         log.exception("handler failed: key=%s", msg_key)
         reply = bot.texts.get("general.error")
@@ -100,11 +116,13 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff) -> Non
         bot.ledger.defer(msg_key)
         if reply:
             bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=msg_key)
+    except redis.RedisError as exc:
+        log.warning("could not record the reply: key=%s %s: %s", msg_key, type(exc).__name__, exc)
     except Exception:
         log.exception("could not record the reply: key=%s", msg_key)
 
 
 def _run(bot, msg, flow: Flow) -> str | None:
     ctx = Context(openid=msg.sender, message=msg, bot=bot, flow=flow)
-    reply = bot.router.dispatch(ctx)
+    reply = safe_text(bot.router.dispatch(ctx), published_numbers(bot.texts))  # masked before it is paged, kept, sent
     return bot.pager.fit(msg.sender, reply)

@@ -29,6 +29,7 @@ from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
 from bot import storage
+from bot.outgoing import published_numbers, safe_text
 from bot.wechat_client import WeChatError
 
 log = logging.getLogger(__name__)
@@ -156,11 +157,13 @@ class Deliverer:
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     self._wait_for_rate()
+                published = published_numbers(self.bot.texts)
                 if channel == "custom":
-                    self.client.send_text(push.openid, push.text)
+                    self.client.send_text(push.openid, safe_text(push.text, published))
                 else:
                     values = {"text": push.text, **(push.values or {})}
-                    data = {field: {"value": str(values.get(name, ""))} for field, name in template["fields"].items()}
+                    data = {field: {"value": safe_text(str(values.get(name, "")), published)}
+                            for field, name in template["fields"].items()}
                     self.client.send_template(push.openid, template["template_id"], data)
 
     def _wait_for_rate(self) -> None:
