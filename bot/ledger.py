@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from domain.keys import key
+from domain.keys import ledger_key
 from handlers.message import Incoming
 
 PENDING = "\x00pending"
@@ -23,8 +23,8 @@ LAPSED = object()  # wait_for_reply: the claim expired with no reply (its proces
 def message_key(msg: Incoming) -> str:
     """Dedupe key: sender + MsgId for messages; sender + time + event + key for events."""
     if msg.is_event:
-        return key("msg", msg.sender, "e", msg.time, msg.event, msg.key)
-    return key("msg", msg.sender, msg.msg_id or msg.time)
+        return ledger_key(msg.sender, "e", msg.time, msg.event, msg.key)
+    return ledger_key(msg.sender, msg.msg_id or msg.time)
 
 
 class MessageLedger:

@@ -44,6 +44,8 @@ TIMETABLE = [
     Entry("event_reminders", IntervalTrigger(minutes=5), "volunteers, 24 h and 2 h before the start"),
     Entry("job_digest", CronTrigger(hour=18, minute=0, timezone=clock.TZ), "new job postings, for subscribers"),
     Entry("stats_rollup", CronTrigger(hour=2, minute=0, timezone=clock.TZ), "nightly figures snapshot"),
+    Entry("retention", CronTrigger(hour=3, minute=30, timezone=clock.TZ),
+          "contact details deleted two years after a person's last activity"),
 ]
 
 

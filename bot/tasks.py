@@ -17,6 +17,7 @@ from bot.pushes import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
 from domain.events import Events
 from domain.jobs import Jobs
+from domain.privacy import expired_contacts, forget_person
 from domain.profiles import branch_members_key
 from domain.quiz import Quiz
 
@@ -136,3 +137,13 @@ def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:
     day = clock.local(now).strftime("%Y-%m-%d")
     bot.redis.hset(key("stats", "daily"), day, json.dumps(snapshot, ensure_ascii=False))
     return {"rollup": 1}
+
+
+def retention(bot, deliverer, now: float) -> dict[str, int]:
+    """Delete the contact details of people idle for two years (the consent notice's promise)."""
+    deleted = 0
+    for openid in list(expired_contacts(bot.redis, now)):
+        forget_person(bot.redis, openid, now)
+        deleted += 1
+        log.info("retention: contact details deleted after two idle years: openid=%s", openid)
+    return {"deleted": deleted}

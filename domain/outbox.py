@@ -42,6 +42,14 @@ class Outbox:
     def pending(self) -> list[dict]:
         return [json.loads(raw) for raw in self._redis.lrange(QUEUE, 0, -1)]
 
+    def forget(self, openid: str) -> int:
+        """Drop every queued message for openid (they deleted their data); return how many."""
+        dropped = 0
+        for raw in self._redis.lrange(QUEUE, 0, -1):
+            if json.loads(raw).get("openid") == openid:
+                dropped += self._redis.lrem(QUEUE, 0, raw)
+        return dropped
+
     def drain(self, deliver, limit: int = 1000) -> dict[str, int]:
         """Hand queued items to deliver(item) -> status name; items held by quiet hours ("quiet") go back."""
         while self._redis.lmove(TAKEN, QUEUE, "RIGHT", "LEFT"):  # left by a drainer that died
