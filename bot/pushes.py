@@ -12,7 +12,12 @@ deliver() decides and records what happens to one message:
   is configured for the kind, else nothing, with the reason recorded;
 - quiet hours hold everything but replies to the user's own message;
 - a global rate limit holds across processes, and 5xx, -1, 45009 and 45047 are
-  retried with exponential backoff.
+  retried with exponential backoff;
+- a push that still fails is kept (domain.outbox.FailedPushes) and tried again
+  later by the `retry_pushes` task, with backoff, while it still makes sense (a
+  promotion until the event starts, a reminder until its deadline); then given
+  up with the reason. `youthbot pushes failed` lists them, `pushes retry`
+  queues them again now (failed_pushes() and retry_failed() for the console).
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
+from domain.outbox import FailedPush, FailedPushes
 from bot import storage
 from bot.outgoing import published_numbers, safe_text
 from bot.wechat_client import WeChatError
@@ -45,6 +51,17 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'sending', 'kind', ARGV[1], 'openid', ARGV[2], 'at', ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'sending', 1)
 return 1
+"""
+# Open a failed key again for a retry: its outcome is decided anew (the stats move back).
+_REOPEN = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'absent' end
+if status ~= 'failed' then return status end
+local kind = redis.call('HGET', KEYS[1], 'kind')
+redis.call('DEL', KEYS[1])
+redis.call('HINCRBY', KEYS[2], 'failed', -1)
+redis.call('HINCRBY', KEYS[2], kind .. ':failed', -1)
+return 'reopened'
 """
 # Record how it ended (one status per key; the stats move with it).
 _FINISH = """
@@ -85,6 +102,7 @@ class Push:
     kind: str
     idem_key: str
     values: dict | None = None  # named values a template's fields may use
+    expires: float | None = None  # when it stops making sense (retries end there)
 
 
 def in_quiet_hours(settings, ts: float) -> bool:
@@ -99,6 +117,8 @@ class Deliverer:
         self.bot, self.client, self.redis, self.settings = bot, client, bot.redis, bot.settings
         self._claim = self.redis.register_script(_CLAIM)
         self._finish = self.redis.register_script(_FINISH)
+        self._reopen = self.redis.register_script(_REOPEN)
+        self.failed = FailedPushes(self.redis)
         self._limit = RateLimitItemPerSecond(max(1, int(self.settings.push_rate)))
         self._limiter = strategies.MovingWindowRateLimiter(_limits_storage(self.settings.redis_url, self.redis))
         self._templates = json.loads(self.settings.wechat_templates or "{}")
@@ -132,9 +152,29 @@ class Deliverer:
         try:
             self._send_with_retries(push, channel, template)
         except WeChatError as exc:
-            log.warning("push failed: kind=%s key=%s errcode=%s", push.kind, push.idem_key, exc.errcode)
+            kept = self.failed.record(push.idem_key, push.openid, push.kind, push.text, push.values, push.expires,
+                                      exc.errcode, now)
+            log.warning("push failed: kind=%s key=%s errcode=%s; %s", push.kind, push.idem_key, exc.errcode,
+                        f"given up: {kept.reason}" if kept.reason else f"tried again in {kept.next_at - now:.0f} s")
             return self._end(push, Status.FAILED, "", exc.errcode)
         return self._end(push, Status.SENT, channel, user=user if channel == "custom" else None)
+
+    def redeliver(self, failed: FailedPush, now: float | None = None) -> PushResult:
+        """Try a failed push again, by the same rules; keep, resolve or give up its failure record."""
+        now = now or time.time()
+        was = self._reopen(keys=[log_key(failed.key), STATS])
+        if was not in ("reopened", "absent"):  # it went out, or was settled, some other way meanwhile
+            self.failed.resolve(failed.key)
+            return PushResult(Status.DUPLICATE, was)
+        result = self.deliver(Push(failed.openid, failed.text, failed.kind, failed.key, failed.values or None,
+                                   failed.expires), now)
+        if result.status in (Status.SENT, Status.DUPLICATE):
+            self.failed.resolve(failed.key)
+        elif result.status is Status.QUIET:
+            self.failed.later(failed.key, now + 1800)
+        elif result.status is Status.SKIPPED:
+            self.failed.give_up(failed.key, f"skipped:{result.detail}", now)
+        return result  # FAILED: deliver() recorded the failure and when to try next
 
     def _read(self, push: Push) -> "Recipient":
         """What the rules need to know about the user, and whether the key is done: one round trip."""
@@ -216,3 +256,14 @@ def _limits_storage(redis_url: str, redis):
 
 def stats(redis) -> dict[str, int]:
     return {k: int(v) for k, v in redis.hgetall(STATS).items()}
+
+
+def failed_pushes(redis) -> list[FailedPush]:
+    """Pushes that failed and have not gone out since: being retried (soonest first), then given up."""
+    return FailedPushes(redis).all()
+
+
+def retry_failed(redis, keys: list[str] | None = None, now: float | None = None) -> tuple[int, int]:
+    """Queue failed pushes (all, or these idempotency keys) to be tried on the next run of
+    `retry_pushes`; those past their deadline are given up. Returns (queued, expired)."""
+    return FailedPushes(redis).retry_now(now or time.time(), keys)

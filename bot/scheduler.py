@@ -37,6 +37,7 @@ class Entry:
 
 TIMETABLE = [
     Entry("drain_outbox", IntervalTrigger(seconds=3), "late replies, waitlist promotions, event changes"),
+    Entry("retry_pushes", IntervalTrigger(minutes=1), "failed pushes tried again (backoff) while they make sense"),
     Entry("quiz_opening_notice", CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=clock.TZ),
           "this week's quiz is open (to every member)"),
     Entry("quiz_reminders", CronTrigger(day_of_week="thu,sat", hour=19, minute=30, timezone=clock.TZ),

@@ -28,5 +28,6 @@ def notify_all(redis, outbox, occ: Occurrence, text: str, kind: str) -> int:
     events = Events(redis)
     queued = 0
     for openid in events.confirmed(occ.id) + events.waitlist(occ.id):
-        queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:{int(occ.start)}:{openid}")
+        queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:{int(occ.start)}:{openid}",
+                                 expires=occ.start)
     return queued
