@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import redis
 from flask import Flask
 
 from bot import importers, storage
@@ -68,7 +69,10 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bot = build_bot(settings, redis_client)
     if bot.settings.load_demo:
-        importers.load_demo_if_empty(bot)
+        try:
+            importers.load_demo_if_empty(bot)
+        except redis.RedisError as exc:  # a worker (re)booting while Redis is down must still boot
+            logging.getLogger(__name__).warning("demo content not checked, redis unavailable: %s", exc)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     app.extensions["youthbot"] = bot

@@ -14,6 +14,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+import redis
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -139,24 +140,50 @@ class _ClusterForJobStore:
         return getattr(self._cluster, name)
 
 
-def run(stop: threading.Event | None = None) -> None:
-    """Wait for leadership, then run the timetable until stopped or leadership is lost."""
+def run(stop: threading.Event | None = None, every: float = LEADER_TTL / 3) -> None:
+    """Stand by until this scheduler leads, run the timetable while it leads; when it loses
+    the lead (the lock lapsed, Redis went away) stop the jobs and stand by again."""
     bot, _ = _services()
     stop = stop or threading.Event()
     leadership = Leadership(bot.redis)
-    while not stop.is_set() and not leadership.try_acquire():
-        log.info("another scheduler leads; standing by")
-        stop.wait(LEADER_TTL / 3)
-    if stop.is_set():
-        return
+    while not stop.is_set():
+        if not _wait_for_lead(leadership, stop, every):
+            return
+        _lead(bot, leadership, stop, every)
+
+
+def _wait_for_lead(leadership: Leadership, stop: threading.Event, every: float) -> bool:
+    said = False
+    while not stop.is_set():
+        try:
+            if leadership.try_acquire():
+                return True
+            if not said:
+                log.info("another scheduler leads; standing by")
+                said = True
+        except redis.RedisError as exc:
+            log.warning("standing by: redis unavailable: %s: %s", type(exc).__name__, exc)
+        stop.wait(every)
+    return False
+
+
+def _lead(bot, leadership: Leadership, stop: threading.Event, every: float) -> None:
     log.info("scheduler %s leads; timetable: %s", leadership.me, ", ".join(e.job for e in TIMETABLE))
     scheduler = build_scheduler(bot.settings.redis_url)
     scheduler.start()
     try:
-        while not stop.wait(LEADER_TTL / 3):
-            if not leadership.renew():
-                log.error("leadership lost; stopping so that no job runs twice")
-                break
+        while not stop.wait(every):
+            try:
+                still = leadership.renew()
+            except redis.RedisError as exc:
+                log.warning("leadership could not be renewed: %s: %s", type(exc).__name__, exc)
+                still = False
+            if not still:
+                log.error("leadership lost; jobs stopped so that none runs twice; standing by")
+                return
     finally:
         scheduler.shutdown(wait=True)
-        leadership.release()
+        try:
+            leadership.release()
+        except redis.RedisError:
+            pass  # the lock lapses by itself
