@@ -241,3 +241,10 @@ def test_overlapping_sign_ups_sent_at_the_same_moment_book_one(live_server, bot)
         t.join(60)
     both = [u for u in users if len(bot.events.mine(u, time.time())) != 1]
     assert both == []
+
+
+# -- found by the fuzz suite ----------------------------------------------------------------------
+def test_an_unknown_encoding_declaration_gets_success_not_500(wechat):
+    body = '<?xml version="1.0" encoding="bogus"?>' + text_xml("o_enc", "帮助")
+    resp = wechat.post(body)
+    assert resp.status_code == 200 and resp.data == b"success"
