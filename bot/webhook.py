@@ -61,19 +61,39 @@ def receive():
     except BadMessage as exc:
         log.info("unreadable message answered with success: %s", exc)
         return NOTHING
-    try:
-        reply = handling.handle(bot, msg)
-    except redis.RedisError as exc:
-        # The store is down or frozen: say so in words that need no store, never a 500
-        # (a 500 makes WeChat retry and show the user an error).
-        log.warning("store unavailable, answered with the fixed text: %s: %s", type(exc).__name__, exc)
+    breaker = current_app.extensions.setdefault("youthbot.store_breaker", StoreBreaker())
+    if breaker.is_open():
         reply = bot.texts.get("general.unavailable")
+    else:
+        try:
+            reply = handling.handle(bot, msg)
+        except redis.RedisError as exc:
+            # The store is down or frozen: say so in words that need no store, never a 500
+            # (a 500 makes WeChat retry and show the user an error).
+            log.warning("store unavailable, answered with the fixed text: %s: %s", type(exc).__name__, exc)
+            breaker.trip()
+            reply = bot.texts.get("general.unavailable")
     if reply is None:
         return NOTHING
     xml = reply_xml(msg.sender, msg.recipient, reply)
     if encrypted:
         xml = bot.crypto.encrypt_message(xml, request.args.get("nonce", ""), str(int(time.time())))
     return current_app.response_class(xml, mimetype="application/xml")
+
+
+class StoreBreaker:
+    """After a Redis error, answer the fixed text at once for a moment instead of waiting on
+    Redis again: a sync worker held 1 s per message by a frozen store would queue the
+    messages behind it past WeChat's 5 s. Closes by itself; the next message tries Redis."""
+
+    def __init__(self, cool_off: float = 1.0):
+        self.cool_off, self._until = cool_off, 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def trip(self) -> None:
+        self._until = time.monotonic() + self.cool_off
 
 
 def _check_signature(settings) -> None:

@@ -219,3 +219,20 @@ def _until(cond, timeout=5.0):
     while not cond():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_after_a_store_error_messages_are_answered_at_once_for_a_moment(redis_client, settings, tmp_path):
+    from bot.app import create_app
+    from tests.helpers import WeChat
+
+    app = create_app(settings, redis_client)
+    bot = app.extensions["youthbot"]
+    good, bot.redis = bot.redis, redis.Redis(unix_socket_path=str(tmp_path / "gone.sock"), **storage.client_options())
+    sender = WeChat(app.test_client())
+    assert "系统维护中" in sender.send("帮助", "o_b1")
+    bot.redis = good  # it came back, but this worker does not wait on it again for a second
+    started = time.monotonic()
+    assert "系统维护中" in sender.send("帮助", "o_b2")
+    assert time.monotonic() - started < 0.2
+    time.sleep(1.05)
+    assert "青年大学习" in sender.send("帮助", "o_b3")
