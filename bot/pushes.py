@@ -37,6 +37,7 @@ from domain.outbox import FailedPush, FailedPushes
 from bot import storage
 from bot.outgoing import published_numbers, safe_text
 from bot.wechat_client import WeChatError
+from domain.push_log import daily_key
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ redis.call('HINCRBY', KEYS[2], 'sending', -1)
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
+redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':' .. ARGV[1], 1)
 return 1
 """
 
@@ -214,8 +216,9 @@ class Deliverer:
     def _end(self, push: Push, status: Status, reason: str, errcode="", user: "Recipient | None" = None) -> PushResult:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
-        self._finish(keys=[log_key(push.idem_key), STATS],
-                     args=[status.value, reason, "" if errcode is None else errcode, int(time.time()), push.kind])
+        now = int(time.time())
+        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}")],
+                     args=[status.value, reason, "" if errcode is None else errcode, now, push.kind])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)
