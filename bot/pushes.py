@@ -33,11 +33,11 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
-from domain.outbox import FailedPush, FailedPushes
+from domain.outbox import FailedPush as KeptFailure, FailedPushes
 from bot import storage
 from bot.outgoing import published_numbers, safe_text
 from bot.wechat_client import WeChatError
-from domain.push_log import daily_key
+from domain.push_log import FAILED, daily_key, log_key
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ redis.call('HSET', KEYS[1], 'status', 'sending', 'kind', ARGV[1], 'openid', ARGV
 redis.call('HINCRBY', KEYS[2], 'sending', 1)
 return 1
 """
-# Open a failed key again for a retry: its outcome is decided anew (the stats move back).
+# Open a failed key again for an automatic retry (retry_pushes): its outcome is decided anew
+# (the totals and the index of failures move back; the day's counts keep the attempt).
 _REOPEN = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'absent' end
@@ -62,9 +63,10 @@ local kind = redis.call('HGET', KEYS[1], 'kind')
 redis.call('DEL', KEYS[1])
 redis.call('HINCRBY', KEYS[2], 'failed', -1)
 redis.call('HINCRBY', KEYS[2], kind .. ':failed', -1)
+redis.call('ZREM', KEYS[3], ARGV[1])
 return 'reopened'
 """
-# Record how it ended (one status per key; the stats move with it).
+# Record how it ended (one status per key; the totals, the day's counts and the index of failures move with it).
 _FINISH = """
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reason', ARGV[2], 'errcode', ARGV[3], 'at', ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'sending', -1)
@@ -72,12 +74,12 @@ redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
 redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':' .. ARGV[1], 1)
+if ARGV[1] == 'failed' then
+  redis.call('HSET', KEYS[1], 'text', ARGV[7])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])
+end
 return 1
 """
-
-
-def log_key(idem_key: str) -> str:
-    return key("{push}", "log", idem_key)
 
 
 class Status(StrEnum):
@@ -161,10 +163,10 @@ class Deliverer:
             return self._end(push, Status.FAILED, "", exc.errcode)
         return self._end(push, Status.SENT, channel, user=user if channel == "custom" else None)
 
-    def redeliver(self, failed: FailedPush, now: float | None = None) -> PushResult:
+    def redeliver(self, failed: KeptFailure, now: float | None = None) -> PushResult:
         """Try a failed push again, by the same rules; keep, resolve or give up its failure record."""
         now = now or time.time()
-        was = self._reopen(keys=[log_key(failed.key), STATS])
+        was = self._reopen(keys=[log_key(failed.key), STATS, FAILED], args=[failed.key])
         if was not in ("reopened", "absent"):  # it went out, or was settled, some other way meanwhile
             self.failed.resolve(failed.key)
             return PushResult(Status.DUPLICATE, was)
@@ -180,15 +182,7 @@ class Deliverer:
 
     def _read(self, push: Push) -> "Recipient":
         """What the rules need to know about the user, and whether the key is done: one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(log_key(push.idem_key))
-        pipe.sismember(ACTIVE, push.openid)
-        pipe.exists(reminders_off_key(push.openid))
-        pipe.hget(user_key(push.openid, "follower"), "last_seen")
-        pipe.hmget(user_key(push.openid, "cs"), "since", "n")
-        done, active, off, last_seen, (since, n) = pipe.execute()
-        sent = int(n or 0) if since is not None and since == last_seen else 0
-        return Recipient(push.openid, bool(done), bool(active), bool(off), int(last_seen or 0), sent)
+        return read_recipients(self.redis, [push.openid], [push.idem_key])[0]
 
     def _send_with_retries(self, push: Push, channel: str, template: dict | None) -> None:
         retrying = Retrying(
@@ -216,9 +210,10 @@ class Deliverer:
     def _end(self, push: Push, status: Status, reason: str, errcode="", user: "Recipient | None" = None) -> PushResult:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
-        now = int(time.time())
-        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}")],
-                     args=[status.value, reason, "" if errcode is None else errcode, now, push.kind])
+        now = time.time()
+        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}"), FAILED],
+                     args=[status.value, reason, "" if errcode is None else errcode, int(now), push.kind, push.idem_key,
+                           push.text if status == Status.FAILED else ""])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)
@@ -244,6 +239,24 @@ class Recipient:
             and self.custom_sent < settings.cs_per_window
 
 
+def read_recipients(redis, openids: list[str], idem_keys: list[str] | None = None) -> list[Recipient]:
+    """What the delivery rules need to know about each user (and whether each key is done), in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for i, openid in enumerate(openids):
+        pipe.exists(log_key(idem_keys[i])) if idem_keys else pipe.echo("0")
+        pipe.sismember(ACTIVE, openid)
+        pipe.exists(reminders_off_key(openid))
+        pipe.hget(user_key(openid, "follower"), "last_seen")
+        pipe.hmget(user_key(openid, "cs"), "since", "n")
+    results = pipe.execute()
+    out = []
+    for i, openid in enumerate(openids):
+        done, active, off, last_seen, (since, n) = results[5 * i:5 * i + 5]
+        sent = int(n or 0) if since is not None and since == last_seen else 0
+        out.append(Recipient(openid, bool(int(done)), bool(active), bool(off), int(last_seen or 0), sent))
+    return out
+
+
 def _retryable(code) -> bool:
     return code in RETRYABLE or (isinstance(code, int) and 500 <= code < 600)
 
@@ -261,7 +274,56 @@ def stats(redis) -> dict[str, int]:
     return {k: int(v) for k, v in redis.hgetall(STATS).items()}
 
 
-def failed_pushes(redis) -> list[FailedPush]:
+def daily(redis, days: int, now: float) -> list[tuple[str, dict[str, int]]]:
+    """[(YYYY-MM-DD, {status: count})] for the last `days` days, oldest first."""
+    stamps = [now - d * 86400 for d in range(days - 1, -1, -1)]
+    pipe = redis.pipeline(transaction=False)
+    for ts in stamps:
+        pipe.hgetall(daily_key(clock.local(ts).strftime("%Y%m%d")))
+    return [(clock.local(ts).strftime("%Y-%m-%d"), _by_status(counts)) for ts, counts in zip(stamps, pipe.execute())]
+
+
+def _by_status(counts: dict[str, str]) -> dict[str, int]:
+    """{"<kind>:<status>": n} summed over kinds: {status: n}."""
+    out: dict[str, int] = {}
+    for field, n in counts.items():
+        status = field.rsplit(":", 1)[-1]
+        out[status] = out.get(status, 0) + int(n)
+    return out
+
+
+@dataclass
+class FailedPush:
+    idem_key: str
+    openid: str
+    kind: str
+    errcode: str
+    at: int
+    text: str
+
+
+def failed(redis, limit: int = 200) -> list[FailedPush]:
+    """Pushes that failed and were not retried yet, newest first."""
+    keys = redis.zrevrange(FAILED, 0, limit - 1)
+    pipe = redis.pipeline(transaction=False)
+    for k in keys:
+        pipe.hgetall(log_key(k))
+    return [FailedPush(k, d.get("openid", ""), d.get("kind", ""), d.get("errcode", ""), int(d.get("at") or 0),
+                       d.get("text", "")) for k, d in zip(keys, pipe.execute()) if d]
+
+
+def retry(bot, idem_key: str) -> bool:
+    """Queue a failed push again under a new key (the old one stays as it ended); False if not failed."""
+    entry = bot.redis.hgetall(log_key(idem_key))
+    if entry.get("status") != Status.FAILED or not bot.redis.zrem(FAILED, idem_key):
+        return False
+    FailedPushes(bot.redis).resolve(idem_key)  # retried by hand: the automatic retries stop
+    attempt = bot.redis.hincrby(log_key(idem_key), "retries", 1)
+    return bot.outbox.enqueue(entry["openid"], entry.get("text", ""), kind=entry.get("kind", "retry"),
+                              idem_key=f"{idem_key}:retry{attempt}")
+
+
+def failed_pushes(redis) -> list[KeptFailure]:
     """Pushes that failed and have not gone out since: being retried (soonest first), then given up."""
     return FailedPushes(redis).all()
 

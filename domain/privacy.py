@@ -25,6 +25,7 @@ from domain.events import Events, Occurrence
 from domain.jobs import Jobs
 from domain.keys import ledger_pattern, user_key
 from domain.outbox import Outbox
+from domain.push_log import forget_texts
 from domain.profiles import Profiles
 
 RETENTION_SECONDS = 2 * 365 * 86400 + 86400  # two years (a leap day included)
@@ -51,6 +52,7 @@ def forget_person(redis, openid: str, now: float) -> Forgotten:
     jobs.unsubscribe(openid)
     profiles.forget_contact(openid)
     Outbox(redis).forget(openid)
+    forget_texts(redis, openid)
     redis.delete(user_key(openid, "more"))
     _scrub_ledger(redis, openid)
     return Forgotten(had_contact, cancelled, withdrawn)

@@ -106,3 +106,18 @@ def test_retention_runs_nightly_in_the_timetable():
     from bot.scheduler import TIMETABLE
 
     assert "retention" in [e.job for e in TIMETABLE]
+
+
+def test_deletion_drops_the_text_kept_with_a_failed_push(bot, pushing, fake_wechat):
+    import requests
+
+    from bot.pushes import Push, failed
+    from tests.test_pushes import follower
+
+    deliverer, _ = pushing
+    follower(bot, "o_f")
+    requests.post(f"{fake_wechat[0]}/_fake/fail", json={"errcode": 43004, "times": 1}, timeout=5)
+    deliverer.deliver(Push("o_f", "王小红，你已递补成功", "waitlist_promotion", "promote:x:o_f", None, time.time() + 9e4))
+    assert [p.text for p in failed(bot.redis)] == ["王小红，你已递补成功"]
+    forget_person(bot.redis, "o_f", time.time())
+    assert failed(bot.redis) == [] and "王小红" not in str(bot.redis.hgetall("yb:{push}:log:promote:x:o_f"))
