@@ -1,8 +1,10 @@
 """The app factory: `create_app()` builds the Flask app and the services it uses."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+import redis
 from flask import Flask
 
 from bot import admin, importers, storage
@@ -69,7 +71,10 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     bot = build_bot(settings, redis_client)
     logs.setup(bot.settings)
     if bot.settings.load_demo:
-        importers.load_demo_if_empty(bot)
+        try:
+            importers.load_demo_if_empty(bot)
+        except redis.RedisError as exc:  # a worker (re)booting while Redis is down must still boot
+            logging.getLogger(__name__).warning("demo content not checked, redis unavailable: %s", exc)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     if bot.settings.proxy_hops > 0:  # behind nginx: trust its X-Forwarded-For/-Proto, that many hops

@@ -20,6 +20,9 @@ class Settings:
     wechat_secret: str = "dev-secret"
     # 43-character EncodingAESKey; when set, safe-mode (AES) requests are accepted.
     wechat_aes_key: str = ""
+    # Only safe-mode (AES) messages are handled; plaintext POSTs get 403. Without it a
+    # leaked token is enough to forge any user's messages: turn it on in production.
+    wechat_safe_mode_only: bool = False
     # Seconds a request's timestamp may differ from our clock; 0 turns the check off.
     wechat_timestamp_tolerance: int = 300
     # Seconds a handler may take before the webhook answers "success" and the
@@ -32,11 +35,17 @@ class Settings:
     # How long a finished message's reply is kept for WeChat's retries (s).
     dedupe_ttl: int = 600
     # How long a message may stay "being handled" before a retry may run it again (s).
-    dedupe_pending_ttl: int = 30
+    # Above reply_budget (a live handler answers within it), and short enough that
+    # WeChat's second delivery (about 5 s after the first) finds the claim of a
+    # process that died and runs the message itself.
+    dedupe_pending_ttl: int = 6
     # Idle minutes after which a multi-step conversation expires.
     flow_ttl_minutes: int = 30
     # Redis: empty means the embedded server under data_dir.
     redis_url: str = ""
+    # Seconds to connect to Redis and to wait for an answer; past it the webhook
+    # answers a fixed text instead of hanging (WeChat waits 5 s).
+    redis_timeout: float = 1.0
     data_dir: Path = PROJECT_DIR / "var"
     content_dir: Path = PROJECT_DIR / "content"
     # Base URL of the WeChat API (a fake one in tests and demos).

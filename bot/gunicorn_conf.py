@@ -27,6 +27,18 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_Settings.from_env().metrics_path / "web")
 
 
+def _control_socket():
+    # One per instance (the Procfile's gunicorn; `youthbot serve` passes its own per port):
+    # gunicorn's default is one path per user, which two instances on a machine would share.
+    from bot.config import Settings
+    from bot.serving import control_socket_path
+
+    return control_socket_path(Settings.from_env().data_dir, f"pid{os.getpid()}")
+
+
+control_socket = _control_socket()
+
+
 def on_starting(server):
     import shutil
 
@@ -54,7 +66,6 @@ def worker_exit(server, worker):
 
 
 def on_exit(server):
-    from bot.config import Settings
-    from bot.storage import stop_embedded
+    from bot.serving import stop_master
 
-    stop_embedded(Settings.from_env().data_dir)
+    stop_master()

@@ -18,8 +18,9 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import redis
 
-from bot.ledger import message_key
+from bot.ledger import LAPSED, message_key
 from bot.ops import logs, metrics
+from bot.outgoing import published_numbers, safe_text
 from handlers.message import Incoming
 from handlers.router import Context, Flow
 
@@ -72,6 +73,7 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
     peer: the address the request came from (for the message's log line).
     """
     started = time.perf_counter()
+    deadline = time.monotonic() + bot.settings.reply_budget
     msg_key = message_key(msg)
     flow = Flow(bot.redis, msg.sender, bot.settings.flow_ttl_minutes * 60)
     try:
@@ -80,13 +82,21 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
         metrics.REDIS_ERRORS.labels("claim").inc()
         raise
     if not claimed:
-        metrics.RETRIES_DEDUPED.inc()
         reply = bot.ledger.wait_for_reply(msg_key, bot.settings.reply_budget)
-        _account(msg, "", "retry", started, peer)
-        return reply
+        if reply is not LAPSED:
+            metrics.RETRIES_DEDUPED.inc()
+            _account(msg, "", "retry", started, peer)
+            return reply
+        # The first delivery's claim lapsed with no reply: its process died mid-message
+        # (WeChat retries because it got no answer). Run the message here, once.
+        if not bot.ledger.claim(msg_key):  # another retry took it over first
+            reply = bot.ledger.wait_for_reply(msg_key, max(0.0, deadline - time.monotonic()))
+            _account(msg, "", "retry", started, peer)
+            return None if reply is LAPSED else reply
+        log.warning("claim lapsed without a reply; running the message again: user %s", logs.user_ref(msg.sender))
     handoff = Handoff()
     _track(_executor().submit(_run_and_record, bot, msg, flow, msg_key, handoff, started, peer))
-    if handoff.wait(bot.settings.reply_budget):
+    if handoff.wait(max(0.0, deadline - time.monotonic())):
         _account(msg, handoff.handler, handoff.outcome, started, peer)
         return handoff.reply
     metrics.BUDGET_OVERRUNS.inc()
@@ -125,9 +135,11 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, starte
     try:
         reply, handler = _run(bot, msg, flow)
         outcome = "replied" if reply else "nothing"
-    except Exception as exc:
-        if isinstance(exc, redis.RedisError):
-            metrics.REDIS_ERRORS.labels("handler").inc()
+    except redis.RedisError as exc:  # the store went away mid-message: say so, no traceback
+        metrics.REDIS_ERRORS.labels("handler").inc()
+        log.warning("store unavailable in handler: user %s %s: %s", logs.user_ref(msg.sender), type(exc).__name__, exc)
+        reply, outcome = bot.texts.get("general.unavailable"), "store_unavailable"
+    except Exception:
         log.exception("handler failed: user %s", logs.user_ref(msg.sender))
         reply, outcome = bot.texts.get("general.error"), "error"
     handoff.handler, handoff.outcome = handler, outcome
@@ -139,15 +151,16 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, starte
         if reply:
             bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=msg_key)
         _account(msg, handler, "late" if reply else "late_nothing", started or time.perf_counter(), peer)
-    except Exception as exc:
-        if isinstance(exc, redis.RedisError):
-            metrics.REDIS_ERRORS.labels("record").inc()
+    except redis.RedisError as exc:
+        metrics.REDIS_ERRORS.labels("record").inc()
+        log.warning("could not record the reply: user %s %s: %s", logs.user_ref(msg.sender), type(exc).__name__, exc)
+    except Exception:
         log.exception("could not record the reply: user %s", logs.user_ref(msg.sender))
 
 
 def _run(bot, msg, flow: Flow) -> tuple[str | None, str]:
     ctx = Context(openid=msg.sender, message=msg, bot=bot, flow=flow)
-    reply = bot.router.dispatch(ctx)
+    reply = safe_text(bot.router.dispatch(ctx), published_numbers(bot.texts))  # masked before it is paged, kept, sent
     return bot.pager.fit(msg.sender, reply), ctx.handler
 
 

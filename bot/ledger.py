@@ -3,26 +3,28 @@
 WeChat sends a message up to three times when it gets no answer within 5 s.
 The first delivery claims the message (SET NX); a retry that arrives while the
 claim is pending waits for the reply; one that arrives after gets the stored
-reply. A claim left by a crashed process expires after `pending_ttl`, so a
-later retry may run the message again.
+reply. A claim left by a crashed process expires after `pending_ttl` (a few
+seconds, within WeChat's retry window): a retry that waits on a claim which
+lapses without a reply gets LAPSED and runs the message itself.
 """
 from __future__ import annotations
 
 import time
 
-from domain.keys import key
+from domain.keys import ledger_key
 from handlers.message import Incoming
 
 PENDING = "\x00pending"
 DEFERRED = "\x00deferred"  # answered "success"; the reply goes out as a push
 NOTHING = "\x00nothing"
+LAPSED = object()  # wait_for_reply: the claim expired with no reply (its process died)
 
 
 def message_key(msg: Incoming) -> str:
     """Dedupe key: sender + MsgId for messages; sender + time + event + key for events."""
     if msg.is_event:
-        return key("msg", msg.sender, "e", msg.time, msg.event, msg.key)
-    return key("msg", msg.sender, msg.msg_id or msg.time)
+        return ledger_key(msg.sender, "e", msg.time, msg.event, msg.key)
+    return ledger_key(msg.sender, msg.msg_id or msg.time)
 
 
 class MessageLedger:
@@ -35,20 +37,27 @@ class MessageLedger:
         """Queue claim() on a caller's pipeline; its result is True for the first delivery."""
         pipe.set(msg_key, PENDING, nx=True, ex=self._pending_ttl)
 
+    def claim(self, msg_key: str) -> bool:
+        """Claim a message whose earlier claim lapsed; True when this delivery got it."""
+        return bool(self._redis.set(msg_key, PENDING, nx=True, ex=self._pending_ttl))
+
     def record(self, msg_key: str, reply: str | None) -> None:
         self._redis.set(msg_key, NOTHING if reply is None else reply, ex=self._done_ttl)
 
     def defer(self, msg_key: str) -> None:
         self._redis.set(msg_key, DEFERRED, ex=self._done_ttl)
 
-    def wait_for_reply(self, msg_key: str, timeout: float) -> str | None:
-        """Return the reply recorded by the first delivery, or None when there is none (yet)."""
+    def wait_for_reply(self, msg_key: str, timeout: float):
+        """Return the reply recorded by the first delivery, None when there is none (yet),
+        or LAPSED when the first delivery's claim expired without a reply."""
         deadline = time.monotonic() + timeout
         delay = 0.02
         while True:
             value = self._redis.get(msg_key)
-            if value not in (PENDING,):
-                return None if value in (None, NOTHING, DEFERRED) else value
+            if value is None:
+                return LAPSED
+            if value != PENDING:
+                return None if value in (NOTHING, DEFERRED) else value
             if time.monotonic() + delay > deadline:
                 return None
             time.sleep(delay)

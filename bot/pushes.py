@@ -12,7 +12,12 @@ deliver() decides and records what happens to one message:
   is configured for the kind, else nothing, with the reason recorded;
 - quiet hours hold everything but replies to the user's own message;
 - a global rate limit holds across processes, and 5xx, -1, 45009 and 45047 are
-  retried with exponential backoff.
+  retried with exponential backoff;
+- a push that still fails is kept (domain.outbox.FailedPushes) and tried again
+  later by the `retry_pushes` task, with backoff, while it still makes sense (a
+  promotion until the event starts, a reminder until its deadline); then given
+  up with the reason. `youthbot pushes failed` lists them, `pushes retry`
+  queues them again now (failed_pushes() and retry_failed() for the console).
 """
 from __future__ import annotations
 
@@ -28,10 +33,12 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
+from domain.outbox import FailedPush as KeptFailure, FailedPushes
 from bot import storage
 from bot.ops import logs, metrics
+from bot.outgoing import published_numbers, safe_text
 from bot.wechat_client import WeChatError
-from domain.push_log import daily_key
+from domain.push_log import FAILED, daily_key, log_key
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,6 @@ RETRYABLE = {-1, -2, 45009, 45047}
 REMINDER_KINDS = {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"}  # what 退订提醒 stops
 ANYTIME_KINDS = {"late_reply"}  # answers to the user's own message: not held by quiet hours
 STATS = key("{push}", "stats")
-FAILED = key("{push}", "failed")  # zset: idempotency key of each failed push -> when (for the console's retry)
 
 # Claim an idempotency key: 1 if it was free, 0 if it was claimed before.
 _CLAIM = """
@@ -47,6 +53,19 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'sending', 'kind', ARGV[1], 'openid', ARGV[2], 'at', ARGV[3])
 redis.call('HINCRBY', KEYS[2], 'sending', 1)
 return 1
+"""
+# Open a failed key again for an automatic retry (retry_pushes): its outcome is decided anew
+# (the totals and the index of failures move back; the day's counts keep the attempt).
+_REOPEN = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'absent' end
+if status ~= 'failed' then return status end
+local kind = redis.call('HGET', KEYS[1], 'kind')
+redis.call('DEL', KEYS[1])
+redis.call('HINCRBY', KEYS[2], 'failed', -1)
+redis.call('HINCRBY', KEYS[2], kind .. ':failed', -1)
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 'reopened'
 """
 # Record how it ended (one status per key; the totals, the day's counts and the index of failures move with it).
 _FINISH = """
@@ -62,10 +81,6 @@ if ARGV[1] == 'failed' then
 end
 return 1
 """
-
-
-def log_key(idem_key: str) -> str:
-    return key("{push}", "log", idem_key)
 
 
 class Status(StrEnum):
@@ -92,6 +107,7 @@ class Push:
     kind: str
     idem_key: str
     values: dict | None = None  # named values a template's fields may use
+    expires: float | None = None  # when it stops making sense (retries end there)
 
 
 def in_quiet_hours(settings, ts: float) -> bool:
@@ -106,6 +122,8 @@ class Deliverer:
         self.bot, self.client, self.redis, self.settings = bot, client, bot.redis, bot.settings
         self._claim = self.redis.register_script(_CLAIM)
         self._finish = self.redis.register_script(_FINISH)
+        self._reopen = self.redis.register_script(_REOPEN)
+        self.failed = FailedPushes(self.redis)
         self._limit = RateLimitItemPerSecond(max(1, int(self.settings.push_rate)))
         self._limiter = strategies.MovingWindowRateLimiter(_limits_storage(self.settings.redis_url, self.redis))
         self._templates = json.loads(self.settings.wechat_templates or "{}")
@@ -151,9 +169,29 @@ class Deliverer:
         try:
             self._send_with_retries(push, channel, template)
         except WeChatError as exc:
-            log.warning("push failed: kind=%s user=%s errcode=%s", push.kind, logs.user_ref(push.openid), exc.errcode)
+            kept = self.failed.record(push.idem_key, push.openid, push.kind, push.text, push.values, push.expires,
+                                      exc.errcode, now)
+            log.warning("push failed: kind=%s user=%s errcode=%s; %s", push.kind, logs.user_ref(push.openid), exc.errcode,
+                        f"given up: {kept.reason}" if kept.reason else f"tried again in {kept.next_at - now:.0f} s")
             return self._end(push, Status.FAILED, "", exc.errcode)
         return self._end(push, Status.SENT, channel, user=user if channel == "custom" else None)
+
+    def redeliver(self, failed: KeptFailure, now: float | None = None) -> PushResult:
+        """Try a failed push again, by the same rules; keep, resolve or give up its failure record."""
+        now = now or time.time()
+        was = self._reopen(keys=[log_key(failed.key), STATS, FAILED], args=[failed.key])
+        if was not in ("reopened", "absent"):  # it went out, or was settled, some other way meanwhile
+            self.failed.resolve(failed.key)
+            return PushResult(Status.DUPLICATE, was)
+        result = self.deliver(Push(failed.openid, failed.text, failed.kind, failed.key, failed.values or None,
+                                   failed.expires), now)
+        if result.status in (Status.SENT, Status.DUPLICATE):
+            self.failed.resolve(failed.key)
+        elif result.status is Status.QUIET:
+            self.failed.later(failed.key, now + 1800)
+        elif result.status is Status.SKIPPED:
+            self.failed.give_up(failed.key, f"skipped:{result.detail}", now)
+        return result  # FAILED: deliver() recorded the failure and when to try next
 
     def _read(self, push: Push) -> "Recipient":
         """What the rules need to know about the user, and whether the key is done: one round trip."""
@@ -168,11 +206,13 @@ class Deliverer:
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     self._wait_for_rate()
+                published = published_numbers(self.bot.texts)
                 if channel == "custom":
-                    self.client.send_text(push.openid, push.text)
+                    self.client.send_text(push.openid, safe_text(push.text, published))
                 else:
                     values = {"text": push.text, **(push.values or {})}
-                    data = {field: {"value": str(values.get(name, ""))} for field, name in template["fields"].items()}
+                    data = {field: {"value": safe_text(str(values.get(name, "")), published)}
+                            for field, name in template["fields"].items()}
                     self.client.send_template(push.openid, template["template_id"], data)
 
     def _wait_for_rate(self) -> None:
@@ -290,6 +330,18 @@ def retry(bot, idem_key: str) -> bool:
     entry = bot.redis.hgetall(log_key(idem_key))
     if entry.get("status") != Status.FAILED or not bot.redis.zrem(FAILED, idem_key):
         return False
+    FailedPushes(bot.redis).resolve(idem_key)  # retried by hand: the automatic retries stop
     attempt = bot.redis.hincrby(log_key(idem_key), "retries", 1)
     return bot.outbox.enqueue(entry["openid"], entry.get("text", ""), kind=entry.get("kind", "retry"),
                               idem_key=f"{idem_key}:retry{attempt}")
+
+
+def failed_pushes(redis) -> list[KeptFailure]:
+    """Pushes that failed and have not gone out since: being retried (soonest first), then given up."""
+    return FailedPushes(redis).all()
+
+
+def retry_failed(redis, keys: list[str] | None = None, now: float | None = None) -> tuple[int, int]:
+    """Queue failed pushes (all, or these idempotency keys) to be tried on the next run of
+    `retry_pushes`; those past their deadline are given up. Returns (queued, expired)."""
+    return FailedPushes(redis).retry_now(now or time.time(), keys)

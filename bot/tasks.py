@@ -17,6 +17,7 @@ from bot.pushes import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
 from domain.events import Events
 from domain.jobs import Jobs
+from domain.privacy import expired_contacts, forget_person
 from domain.profiles import branch_members_key
 from domain.quiz import Quiz
 
@@ -60,7 +61,20 @@ def _members(redis) -> Iterator[str]:
 def drain_outbox(bot, deliverer, now: float) -> dict[str, int]:
     """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
     return bot.outbox.drain(lambda item: deliverer.deliver(
-        Push(item["openid"], item["text"], item["kind"], item["key"]), now).status.value)
+        Push(item["openid"], item["text"], item["kind"], item["key"], expires=item.get("expires")), now).status.value)
+
+
+def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
+    """Try failed pushes again when their time comes (backoff), while they still make sense."""
+    counts: dict[str, int] = {}
+    for failed in deliverer.failed.due(now):
+        if failed.expires <= now:
+            deliverer.failed.give_up(failed.key, "expired", now)
+            status = "given_up"
+        else:
+            status = deliverer.redeliver(failed, now).status.value
+        counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
 def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:
@@ -69,8 +83,8 @@ def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:
     if session is None or in_quiet_hours(bot.settings, now):
         return {}
     text = bot.texts.get("pushes.quiz_open", title=session.title, closes=clock.fmt(session.closes))
-    return fan_out(bot, deliverer, (Push(o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title})
-                                    for o in _members(bot.redis)), now)
+    return fan_out(bot, deliverer, (Push(o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title},
+                                         session.closes) for o in _members(bot.redis)), now)
 
 
 def quiz_reminders(bot, deliverer, now: float) -> dict[str, int]:
@@ -82,8 +96,8 @@ def quiz_reminders(bot, deliverer, now: float) -> dict[str, int]:
     day = clock.local(now).strftime("%Y%m%d")
     text = bot.texts.get("pushes.quiz_reminder", title=session.title, closes=clock.fmt(session.closes))
     return fan_out(bot, deliverer, (Push(o, text, "quiz_reminder", f"quiz_reminder:{session.id}:{day}:{o}",
-                                         {"title": session.title}) for o in quiz.iter_non_completers(session.id, BATCH)),
-                   now)
+                                         {"title": session.title}, session.closes)
+                                    for o in quiz.iter_non_completers(session.id, BATCH)), now)
 
 
 def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
@@ -97,7 +111,8 @@ def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
             text = bot.texts.get(f"pushes.event_reminder_{label}", title=occ.title, when=clock.fmt(occ.start),
                                  place=occ.place, number=occ.number)
             result = fan_out(bot, deliverer, (Push(o, text, "event_reminder", f"event_{label}:{occ.id}:{int(occ.start)}:{o}",
-                                                   {"title": occ.title}) for o in events.confirmed(occ.id)), now)
+                                                   {"title": occ.title}, occ.start) for o in events.confirmed(occ.id)),
+                             now)
             for k, v in result.items():
                 counts[k] = counts.get(k, 0) + v
     return counts
@@ -118,7 +133,7 @@ def _digests(bot, now: float) -> Iterator[Push]:
             rows = "\n".join(bot.texts.get("jobs.digest_row", number=p.number, title=p.title, employer=p.employer,
                                            salary=p.salary) for p in new[:8])
             yield Push(openid, bot.texts.get("jobs.digest", count=len(new), rows=rows), "job_digest",
-                       f"job_digest:{day}:{openid}", {"count": len(new)})
+                       f"job_digest:{day}:{openid}", {"count": len(new)}, now + 6 * 3600)
 
 
 def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:
@@ -158,3 +173,13 @@ def wechat_token(bot, deliverer, now: float) -> dict:
         log.warning("access token refresh failed: %s", exc)
         return {"token": "failed"}
     return {"token_valid_s": ttl} if ttl < 3600 else {}
+
+
+def retention(bot, deliverer, now: float) -> dict[str, int]:
+    """Delete the contact details of people idle for two years (the consent notice's promise)."""
+    deleted = 0
+    for openid in list(expired_contacts(bot.redis, now)):
+        forget_person(bot.redis, openid, now)
+        deleted += 1
+        log.info("retention: contact details deleted after two idle years: openid=%s", openid)
+    return {"deleted": deleted}

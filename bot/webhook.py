@@ -11,14 +11,15 @@ import re
 import time
 from xml.parsers.expat import ExpatError
 
+import redis
 import xmltodict
 from flask import Blueprint, abort, current_app, request
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
-from wechatpy.replies import TextReply
+from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
 from bot import handling
+from bot.outgoing import reply_xml
 from handlers.message import Incoming
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,10 @@ class BadMessage(Exception):
 def verify():
     """URL check from the developer settings page: echo echostr when signed."""
     _check_signature(current_app.extensions["youthbot"].settings)
-    return request.args.get("echostr", "")
+    # Plain text, never sniffed: echostr is whatever the caller put in the URL.
+    resp = current_app.response_class(request.args.get("echostr", ""), mimetype="text/plain")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 @bp.post("/wechat")
@@ -50,18 +54,46 @@ def receive():
     if len(body) > settings.max_body_bytes:
         abort(413)
     encrypted = request.args.get("encrypt_type", "raw").lower() == "aes"
+    if settings.wechat_safe_mode_only and not encrypted:
+        abort(403)  # the token alone must not be enough to speak for a user
     try:
         msg = parse_incoming(_decrypt(bot, body) if encrypted else body)
     except BadMessage as exc:
         log.info("unreadable message answered with success: %s", exc)
         return NOTHING
-    reply = handling.handle(bot, msg, peer=request.remote_addr or "")
+    breaker = current_app.extensions.setdefault("youthbot.store_breaker", StoreBreaker())
+    if breaker.is_open():
+        reply = bot.texts.get("general.unavailable")
+    else:
+        try:
+            reply = handling.handle(bot, msg, peer=request.remote_addr or "")
+        except redis.RedisError as exc:
+            # The store is down or frozen: say so in words that need no store, never a 500
+            # (a 500 makes WeChat retry and show the user an error).
+            log.warning("store unavailable, answered with the fixed text: %s: %s", type(exc).__name__, exc)
+            breaker.trip()
+            reply = bot.texts.get("general.unavailable")
     if reply is None:
         return NOTHING
-    xml = TextReply(source=msg.recipient, target=msg.sender, content=reply).render()
+    xml = reply_xml(msg.sender, msg.recipient, reply)
     if encrypted:
         xml = bot.crypto.encrypt_message(xml, request.args.get("nonce", ""), str(int(time.time())))
     return current_app.response_class(xml, mimetype="application/xml")
+
+
+class StoreBreaker:
+    """After a Redis error, answer the fixed text at once for a moment instead of waiting on
+    Redis again: a sync worker held 1 s per message by a frozen store would queue the
+    messages behind it past WeChat's 5 s. Closes by itself; the next message tries Redis."""
+
+    def __init__(self, cool_off: float = 1.0):
+        self.cool_off, self._until = cool_off, 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def trip(self) -> None:
+        self._until = time.monotonic() + self.cool_off
 
 
 def _check_signature(settings) -> None:
@@ -69,7 +101,8 @@ def _check_signature(settings) -> None:
     timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
     signer = WeChatSigner()
     signer.add_data(settings.wechat_token, timestamp, nonce)
-    if not hmac.compare_digest(signer.signature, args.get("signature", "")):
+    given = args.get("signature", "").encode("utf-8", "replace")
+    if not hmac.compare_digest(signer.signature.encode("ascii"), given):  # bytes: any input compares
         abort(403)
     tolerance = settings.wechat_timestamp_tolerance
     if tolerance:
@@ -91,7 +124,7 @@ def _decrypt(bot, body: bytes) -> bytes:
                                            args.get("timestamp", ""), args.get("nonce", ""))
     except InvalidSignatureException:
         abort(403)
-    except (InvalidAppIdException, ExpatError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any ciphertext an attacker makes up (bad padding, short, empty)
         raise BadMessage(f"cannot decrypt: {type(exc).__name__}") from exc
     return plain.encode("utf-8") if isinstance(plain, str) else plain
 
@@ -101,7 +134,8 @@ def parse_incoming(xml: bytes) -> Incoming:
     _refuse_dtd(xml)
     try:
         fields = xmltodict.parse(xml)["xml"]
-    except (ExpatError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    except (ExpatError, ValueError, KeyError, TypeError, LookupError, UnicodeError) as exc:
+        # LookupError: an encoding declaration naming no codec (found by tests/test_fuzz.py)
         raise BadMessage(f"cannot parse: {type(exc).__name__}") from exc
     if not isinstance(fields, dict):
         raise BadMessage("no fields")
@@ -132,6 +166,8 @@ def _refuse_dtd(xml: bytes) -> None:
 
 
 def make_crypto(settings) -> WeChatCrypto | None:
+    if settings.wechat_safe_mode_only and not settings.wechat_aes_key:
+        raise ValueError("WECHAT_SAFE_MODE_ONLY is on but WECHAT_AES_KEY is empty: no message could be read")
     if not settings.wechat_aes_key:
         return None
     return WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
@@ -87,6 +88,7 @@ class BookingStatus(StrEnum):
     ALREADY_CONFIRMED = "already_confirmed"
     ALREADY_WAITLISTED = "already_waitlisted"
     CLOSED = "closed"
+    OVERLAP = "overlap"  # the user holds a place at the same time (detail: that event's title)
 
 
 class Place(StrEnum):
@@ -101,6 +103,7 @@ class Place(StrEnum):
 class Booking:
     status: BookingStatus
     position: int = 0
+    detail: str = ""
 
 
 @dataclass
@@ -156,6 +159,9 @@ while redis.call('ZCARD', KEYS[1]) < cap do
 end
 return promoted
 """
+
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 class Events:
@@ -243,13 +249,33 @@ class Events:
                 return Refusal("overlap", other.title)
         return None
 
-    def sign_up(self, occ: Occurrence, openid: str) -> Booking:
-        """Take a place or a waitlist position, atomically."""
-        self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})  # before: a crash leaves a stale entry, never a lost one
-        status, position = self._sign_up(keys=self._keys(occ.id), args=[openid])
-        if status == BookingStatus.CLOSED:
-            self._redis.zrem(user_key(openid, "signups"), occ.id)
-        return Booking(BookingStatus(status), int(position))
+    def sign_up(self, occ: Occurrence, openid: str, now: float | None = None) -> Booking:
+        """Take a place or a waitlist position, atomically; refused (OVERLAP) when the user holds
+        a place at the same time. The overlap check and the booking run under the user's lock,
+        so two sign-ups sent at once for same-time events cannot both pass the check."""
+        with self._user_lock(openid):
+            for other in self.mine(openid, time.time() if now is None else now):
+                if other.id != occ.id and other.overlaps(occ):
+                    return Booking(BookingStatus.OVERLAP, 0, other.title)
+            self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})  # before: a crash leaves a stale entry, never a lost one
+            status, position = self._sign_up(keys=self._keys(occ.id), args=[openid])
+            if status == BookingStatus.CLOSED:
+                self._redis.zrem(user_key(openid, "signups"), occ.id)
+            return Booking(BookingStatus(status), int(position))
+
+    @contextmanager
+    def _user_lock(self, openid: str, ttl_ms: int = 5000, wait: float = 3.0):
+        """One sign-up at a time per user (a Redis lock with an expiry, released only by its holder)."""
+        lock, token = user_key(openid, "signup_lock"), secrets.token_hex(8)
+        deadline = time.monotonic() + wait
+        while not self._redis.set(lock, token, nx=True, px=ttl_ms):
+            if time.monotonic() > deadline:
+                break  # a holder that died: its lock expires within ttl; go on rather than fail the user
+            time.sleep(0.01)
+        try:
+            yield
+        finally:
+            self._redis.eval(_RELEASE, 1, lock, token)
 
     def cancel(self, occ: Occurrence, openid: str) -> tuple[Place, str | None]:
         """Give up a place or a waitlist position; return (what it was, openid promoted or None)."""

@@ -45,6 +45,11 @@ def outcome_key(pid: str) -> str:
     return key("{jobs}", "outcome", pid)  # hash: openid -> outcome
 
 
+def forgotten_key(pid: str) -> str:
+    # hash: "interest" -> how many people who deleted their data had registered, outcome -> how many
+    return key("{jobs}", "forgotten", pid)
+
+
 class PostingState(StrEnum):
     OPEN = "open"
     FILLED = "filled"
@@ -207,10 +212,15 @@ class Jobs:
         return next((o for o in interested if who in (o, people[o].phone)), None)
 
     def withdraw_all(self, openid: str) -> int:
-        """Remove the user from every posting's interest list (deleting their data)."""
+        """Remove the user from every posting's interest list (deleting their data); what they
+        counted for (an interest, a hire) stays in the posting's figures, without them."""
         ids = self._redis.zrange(user_key(openid, "jobs"), 0, -1)
+        outcomes = [self._redis.hget(outcome_key(pid), openid) for pid in ids]
         pipe = self._redis.pipeline(transaction=False)
-        for pid in ids:
+        for pid, outcome in zip(ids, outcomes):
+            if outcome is not None:
+                pipe.hincrby(forgotten_key(pid), "interest", 1)
+                pipe.hincrby(forgotten_key(pid), outcome, 1)
             pipe.zrem(interest_key(pid), openid)
             pipe.hdel(notes_key(pid), openid)
             pipe.hdel(outcome_key(pid), openid)
@@ -243,7 +253,9 @@ class Jobs:
         by_fair: dict[str, list[int]] = {}
         for p in self.all():
             outcomes = list(self._redis.hvals(outcome_key(p.id)))
-            row = [p.headcount, len(outcomes), outcomes.count("hired"), 1]
+            gone = self._redis.hgetall(forgotten_key(p.id))  # people who deleted their data since
+            row = [p.headcount, len(outcomes) + int(gone.get("interest", 0)),
+                   outcomes.count("hired") + int(gone.get("hired", 0)), 1]
             for table, name in ((by_category, p.category), (by_fair, p.fair or "-")):
                 totals = table.setdefault(name, [0, 0, 0, 0])
                 for i, v in enumerate(row):

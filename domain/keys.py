@@ -14,3 +14,14 @@ def key(*parts: object) -> str:
 def user_key(openid: str, *parts: object) -> str:
     """A key owned by one user, hash-tagged by openid: "yb:{u:<openid>}:flow"."""
     return key("{u:%s}" % openid, *parts)
+
+
+def ledger_key(openid: str, *parts: object) -> str:
+    """The message ledger's key for one of openid's messages: "yb:msg:<openid>:<MsgId>"."""
+    return key("msg", openid, *parts)
+
+
+def ledger_pattern(openid: str) -> str:
+    """A SCAN pattern matching every ledger key of openid (glob characters in it escaped)."""
+    escaped = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in openid)
+    return key("msg", escaped, "*")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
+from enum import StrEnum
 
 from domain.keys import key
 
@@ -32,15 +34,26 @@ class Outbox:
         self._seen_ttl = seen_ttl
         self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
 
-    def enqueue(self, openid: str, text: str, kind: str, idem_key: str) -> bool:
-        """Queue a text for openid once per idem_key; return False if it was queued before."""
+    def enqueue(self, openid: str, text: str, kind: str, idem_key: str, expires: float | None = None) -> bool:
+        """Queue a text for openid once per idem_key; return False if it was queued before.
+        `expires`: when it stops making sense (a promotion: the event's start), for retries."""
         item = {"openid": openid, "text": text, "kind": kind, "key": idem_key, "at": int(time.time())}
+        if expires:
+            item["expires"] = int(expires)
         seen = key("{outbox}", "seen", idem_key)
         payload = json.dumps(item, ensure_ascii=False)
         return bool(self._enqueue_once(keys=[seen, QUEUE], args=[self._seen_ttl, payload]))
 
     def pending(self) -> list[dict]:
         return [json.loads(raw) for raw in self._redis.lrange(QUEUE, 0, -1)]
+
+    def forget(self, openid: str) -> int:
+        """Drop every queued or failed message for openid (they deleted their data); return how many."""
+        dropped = 0
+        for raw in self._redis.lrange(QUEUE, 0, -1):
+            if json.loads(raw).get("openid") == openid:
+                dropped += self._redis.lrem(QUEUE, 0, raw)
+        return dropped + FailedPushes(self._redis).forget(openid)
 
     def drain(self, deliver, limit: int = 1000) -> dict[str, int]:
         """Hand queued items to deliver(item) -> status name; items held by quiet hours ("quiet") go back."""
@@ -60,3 +73,143 @@ class Outbox:
         if held:
             self._redis.rpush(QUEUE, *held)
         return counts
+
+
+# -- pushes that failed: tried again later, while they still make sense ---------------------------
+RETRY_DUE = key("{outbox}", "retry")  # zset: idempotency key -> when to try again
+GIVEN_UP = key("{outbox}", "given_up")  # zset: idempotency key -> when it was given up
+RETRY_AFTER = (60, 5 * 60, 15 * 60, 3600, 3 * 3600, 6 * 3600)  # seconds after the 1st, 2nd, ... failure
+# WeChat errors that another try cannot cure: the openid is wrong, the user left, blocked the
+# account or refused, or the customer-service window closed.
+PERMANENT = {"40003", "43004", "43019", "43101", "45015"}
+DEFAULT_LIFETIME = {"late_reply": 3600}  # a reply to a message makes sense for an hour
+LIFETIME = 24 * 3600  # anything else without its own deadline
+
+
+def failed_key(idem_key: str) -> str:
+    return key("{outbox}", "failed", idem_key)
+
+
+class FailedState(StrEnum):
+    RETRYING = "retrying"
+    GIVEN_UP = "given_up"
+
+
+@dataclass
+class FailedPush:
+    key: str  # the push's idempotency key
+    openid: str
+    kind: str
+    text: str
+    values: dict
+    expires: float  # after this it no longer makes sense (an event's start, a quiz's close)
+    failures: int  # how many times it failed
+    errcode: str  # WeChat's last answer
+    state: FailedState
+    reason: str  # why it was given up: expired | attempts | permanent | a skip reason
+    next_at: float  # when it is tried again (retrying)
+    first_failed: float
+    last_failed: float
+
+
+class FailedPushes:
+    """Pushes WeChat refused: each tried again with backoff until it goes out, stops making
+    sense (`expires`) or has failed len(RETRY_AFTER) + 1 times; then given up with the reason."""
+
+    def __init__(self, redis):
+        self._redis = redis
+
+    def record(self, idem_key: str, openid: str, kind: str, text: str, values: dict | None,
+               expires: float | None, errcode, now: float) -> FailedPush:
+        """Note one more failure of a push and decide: try again at some time, or give up."""
+        k = failed_key(idem_key)
+        old = self._redis.hgetall(k)
+        failures = int(old.get("failures", 0)) + 1
+        expires = float(expires) if expires else float(old.get("expires") or now + DEFAULT_LIFETIME.get(kind, LIFETIME))
+        errcode = "" if errcode is None else str(errcode)
+        next_at = now + RETRY_AFTER[failures - 1] if failures <= len(RETRY_AFTER) else None
+        reason = "permanent" if errcode in PERMANENT else "attempts" if next_at is None else \
+            "expired" if next_at >= expires else ""
+        entry = {"openid": openid, "kind": kind, "text": text, "values": json.dumps(values or {}, ensure_ascii=False),
+                 "expires": expires, "failures": failures, "errcode": errcode,
+                 "state": FailedState.GIVEN_UP if reason else FailedState.RETRYING, "reason": reason,
+                 "next_at": 0 if reason else next_at, "first_failed": old.get("first_failed", now),
+                 "last_failed": now}
+        pipe = self._redis.pipeline(transaction=True)  # one hash tag: atomic on a cluster too
+        pipe.hset(k, mapping=entry)
+        pipe.expire(k, int(max(expires - now, 0)) + 30 * 86400)  # kept a month past its deadline for staff
+        if reason:
+            pipe.zrem(RETRY_DUE, idem_key)
+            pipe.zadd(GIVEN_UP, {idem_key: now})
+        else:
+            pipe.zadd(RETRY_DUE, {idem_key: next_at})
+            pipe.zrem(GIVEN_UP, idem_key)
+        pipe.execute()
+        return _failed(idem_key, {k2: str(v) for k2, v in entry.items()})
+
+    def due(self, now: float, limit: int = 200) -> list[FailedPush]:
+        keys = self._redis.zrangebyscore(RETRY_DUE, "-inf", now, start=0, num=limit)
+        return [p for p in self._many(keys) if p is not None]
+
+    def later(self, idem_key: str, at: float) -> None:
+        """Try again at `at` without counting a failure (quiet hours held it)."""
+        self._redis.zadd(RETRY_DUE, {idem_key: at}, xx=True)
+
+    def give_up(self, idem_key: str, reason: str, now: float) -> None:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(failed_key(idem_key), mapping={"state": FailedState.GIVEN_UP, "reason": reason, "next_at": 0})
+        pipe.zrem(RETRY_DUE, idem_key)
+        pipe.zadd(GIVEN_UP, {idem_key: now})
+        pipe.execute()
+
+    def resolve(self, idem_key: str) -> None:
+        """It went out (or was handled elsewhere): no longer a failure."""
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(failed_key(idem_key))
+        pipe.zrem(RETRY_DUE, idem_key)
+        pipe.zrem(GIVEN_UP, idem_key)
+        pipe.execute()
+
+    def all(self) -> list[FailedPush]:
+        """Every push that failed and has not gone out since: retrying first (soonest), then given up."""
+        keys = self._redis.zrange(RETRY_DUE, 0, -1) + self._redis.zrevrange(GIVEN_UP, 0, -1)
+        return [p for p in self._many(keys) if p is not None]
+
+    def retry_now(self, now: float, keys: list[str] | None = None) -> tuple[int, int]:
+        """Queue failed pushes (all, or these keys) to be tried at once; return (queued, expired)."""
+        queued = expired = 0
+        for p in self._many(keys if keys is not None else [p.key for p in self.all()]):
+            if p is None:
+                continue
+            if p.expires <= now:
+                expired += 1
+                if p.state != FailedState.GIVEN_UP or p.reason != "expired":
+                    self.give_up(p.key, "expired", now)
+                continue
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.hset(failed_key(p.key), mapping={"state": FailedState.RETRYING, "reason": "", "next_at": now})
+            pipe.zadd(RETRY_DUE, {p.key: now})
+            pipe.zrem(GIVEN_UP, p.key)
+            pipe.execute()
+            queued += 1
+        return queued, expired
+
+    def forget(self, openid: str) -> int:
+        """Drop every failed push to openid (they deleted their data)."""
+        mine = [p.key for p in self.all() if p.openid == openid]
+        for k in mine:
+            self.resolve(k)
+        return len(mine)
+
+    def _many(self, keys: list[str]) -> list[FailedPush | None]:
+        pipe = self._redis.pipeline(transaction=False)
+        for k in keys:
+            pipe.hgetall(failed_key(k))
+        return [_failed(k, d) if d else None for k, d in zip(keys, pipe.execute())]
+
+
+def _failed(idem_key: str, d: dict) -> FailedPush:
+    return FailedPush(idem_key, d["openid"], d["kind"], d["text"], json.loads(d.get("values") or "{}"),
+                      float(d["expires"]), int(d["failures"]), d.get("errcode", ""), FailedState(d["state"]),
+                      d.get("reason", ""), float(d.get("next_at") or 0), float(d["first_failed"]),
+                      float(d["last_failed"]))

@@ -2,16 +2,34 @@
 
 Each feature contributes its part here, so nothing is left behind when a
 feature is added: upcoming sign-ups are cancelled (waitlists promote), job
-interests withdrawn, digest subscriptions dropped, and the name, phone number
-and details deleted.
+interests withdrawn (the posting's counts keep them, without the person), digest
+subscriptions dropped, the name, phone number and details deleted, and the
+replies kept for WeChat's retries, the pages waiting for `更多` and the pushes
+waiting to be sent to the person scrubbed.
+
+What stays is pseudonymous, keyed by the openid WeChat gives this account (no
+name, no number): quiz scores and answers, branch membership, attendance and
+hours, service record numbers, push outcomes, the follow state. The openid
+links them to each other, not to a person, once the contact details are gone.
+
+Contact details are also deleted RETENTION_SECONDS after the person's last
+activity (the consent notice: 最长为最后一次活动后2年); bot/tasks.py runs
+expired_contacts() nightly.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 from domain.events import Events, Occurrence
 from domain.jobs import Jobs
+from domain.keys import ledger_pattern, user_key
+from domain.outbox import Outbox
+from domain.push_log import forget_texts
 from domain.profiles import Profiles
+
+RETENTION_SECONDS = 2 * 365 * 86400 + 86400  # two years (a leap day included)
+_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -33,4 +51,55 @@ def forget_person(redis, openid: str, now: float) -> Forgotten:
     withdrawn = jobs.withdraw_all(openid)
     jobs.unsubscribe(openid)
     profiles.forget_contact(openid)
+    Outbox(redis).forget(openid)
+    forget_texts(redis, openid)
+    redis.delete(user_key(openid, "more"))
+    _scrub_ledger(redis, openid)
     return Forgotten(had_contact, cancelled, withdrawn)
+
+
+def _scrub_ledger(redis, openid: str) -> None:
+    """Delete the replies kept for WeChat's retries (they may quote a name or a number).
+
+    Markers (a claim in flight, "answered nothing") start with a NUL byte and hold no text: kept."""
+    keys = list(redis.scan_iter(match=ledger_pattern(openid), count=1000))
+    if not keys:
+        return
+    pipe = redis.pipeline(transaction=False)  # the keys are in many slots: no MGET on a cluster
+    for k in keys:
+        pipe.get(k)
+    values = pipe.execute()
+    for k, v in zip(keys, values):
+        if v is not None and not v.startswith("\x00"):
+            pipe.delete(k)
+    pipe.execute()
+
+
+def expired_contacts(redis, now: float) -> Iterator[str]:
+    """The people whose contact details are kept RETENTION_SECONDS past their last activity
+    (their last message to the account, or their consent when they never wrote after it)."""
+    for batch in _batches(redis.scan_iter(match=user_key("*", "profile"), count=1000), _BATCH):
+        openids = [k[len("yb:{u:"):-len("}:profile")] for k in batch]
+        pipe = redis.pipeline(transaction=False)
+        for openid in openids:
+            pipe.hmget(user_key(openid, "profile"), "consent_at", "phone", "name")
+            pipe.hget(user_key(openid, "follower"), "last_seen")
+        rows = pipe.execute()
+        for i, openid in enumerate(openids):
+            (consent_at, phone, name), last_seen = rows[2 * i], rows[2 * i + 1]
+            if not (phone or name or consent_at):
+                continue
+            last = max(int(consent_at or 0), int(last_seen or 0))
+            if now - last > RETENTION_SECONDS:
+                yield openid
+
+
+def _batches(items, size: int):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

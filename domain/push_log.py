@@ -9,6 +9,27 @@ from domain import clock
 from domain.keys import key
 
 
+FAILED = key("{push}", "failed")  # zset: idempotency key of each failed push -> when (for the console's retry)
+
+
+def log_key(idem_key: str) -> str:
+    return key("{push}", "log", idem_key)  # hash: one push's outcome (a failed one keeps its text)
+
+
+def forget_texts(redis, openid: str) -> int:
+    """Drop the text kept with openid's failed pushes (they deleted their data); the outcome stays."""
+    keys = redis.zrange(FAILED, 0, -1)
+    pipe = redis.pipeline(transaction=False)
+    for k in keys:
+        pipe.hget(log_key(k), "openid")
+    mine = [k for k, who in zip(keys, pipe.execute()) if who == openid]
+    for k in mine:
+        pipe.hdel(log_key(k), "text")
+        pipe.zrem(FAILED, k)  # nothing left to retry
+    pipe.execute()
+    return len(mine)
+
+
 def daily_key(day: str) -> str:
     return key("{push}", "daily", day)  # hash: "<kind>:<status>" -> count, for one local day (YYYYMMDD)
 

@@ -36,6 +36,10 @@ class Texts:
     def has(self, key: str) -> bool:
         return key in self._entries
 
+    def values(self) -> list[str]:
+        """Every template, unfilled (what the committee itself publishes)."""
+        return list(self._entries.values())
+
 
 def _flatten(prefix: str, data, out: dict) -> None:
     if isinstance(data, dict):

@@ -81,7 +81,9 @@ def signup_continue(ctx, number: int):
         return asked
     if refusal:
         return ctx.t(f"volunteer.refused_{refusal.reason}", detail=refusal.detail, **fields)
-    booking = events.sign_up(occ, ctx.openid)
+    booking = events.sign_up(occ, ctx.openid, now)
+    if booking.status == "overlap":  # another sign-up for the same time went through meanwhile
+        return ctx.t("volunteer.refused_overlap", detail=booking.detail, **fields)
     if booking.status == "confirmed":
         return ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone), **fields)
     if booking.status == "waitlisted":

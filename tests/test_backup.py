@@ -7,7 +7,6 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-import pytest
 
 from bot.ops import backup as bk
 from bot.simulator import WeChatSimulator, event_xml, text_xml

@@ -7,7 +7,8 @@ import yaml
 from bot import scheduler as sched
 from bot.cli.common import pass_bot
 from bot.export import text_table
-from bot.pushes import stats
+from bot.pushes import failed_pushes, retry_failed, stats
+from domain import clock
 from bot.wechat_client import SharedTokenClient, WeChatError
 
 
@@ -22,6 +23,30 @@ def pushes_stats(bot):
     """How many pushes were sent, skipped (and why) or failed, by kind."""
     counts = stats(bot.redis)
     click.echo(text_table(["what", "count"], sorted(counts.items())) if counts else "no pushes yet")
+
+
+@pushes.command("failed")
+@pass_bot
+def pushes_failed(bot):
+    """Pushes WeChat refused: being tried again (when next), or given up (why), with the error."""
+    rows = [[p.kind, p.openid, p.errcode, p.failures, clock.fmt(p.last_failed),
+             f"retry {clock.fmt(p.next_at)}" if p.state == "retrying" else f"given up: {p.reason}",
+             clock.fmt(p.expires), p.key] for p in failed_pushes(bot.redis)]
+    if not rows:
+        click.echo("no failed pushes")
+        return
+    click.echo(text_table(["kind", "to", "error", "failures", "last", "state", "makes sense until", "key"], rows))
+
+
+@pushes.command("retry")
+@click.argument("keys", nargs=-1)
+@pass_bot
+def pushes_retry(bot, keys):
+    """Queue failed pushes (all, or the KEYS given) to be tried again now."""
+    queued, expired = retry_failed(bot.redis, list(keys) or None)
+    click.echo(f"{queued} queued to be sent by the scheduler within a minute"
+               f" (or now: youthbot pushes run retry_pushes)"
+               + (f"; {expired} no longer make sense and were given up" if expired else ""))
 
 
 @pushes.command("run")

@@ -19,8 +19,13 @@ def serve(host, port, workers, app_spec):
     """Run the webhook with gunicorn (embedded Redis unless REDIS_URL is set)."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
+    from bot.serving import control_socket_path
+
     click.echo(f"youthbot on http://{host}:{port}/wechat — in another terminal: youthbot chat --url http://{host}:{port}/wechat")
+    data_dir = Settings.from_env().data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
     sys.argv = ["gunicorn", "-c", "python:bot.gunicorn_conf", "-b", f"{host}:{port}",
+                "--control-socket", control_socket_path(data_dir, f"{host}-{port}"),
                 "-w", str(workers), app_spec]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
