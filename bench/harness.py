@@ -28,10 +28,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool = False, extra=()):
+def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool = False, extra=(),
+             python: str = sys.executable):
     """Serve a WSGI app with gunicorn on a free port; yield the base URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"]
+    cmd = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"]
     if config:
         cmd += ["-c", "python:bot.gunicorn_conf"]
     cmd += list(extra) + [app]
@@ -69,17 +70,44 @@ def signed_path() -> str:
     return f"/wechat?signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}"
 
 
-def wrk(url: str, content: str, connections: int = 32, seconds: int = 8, threads: int = 2, users: int = 5000) -> dict:
-    """Run wrk with signed text messages; return rps, p50_ms, p99_ms, errors."""
+def wrk(url: str, content: str, connections: int = 32, seconds: int = 8, threads: int = 2, users: int = 5000,
+        prefix: str = "o_bench") -> dict:
+    """Run wrk with signed text messages from senders <prefix>_<thread>_<n % users>.
+
+    Returns rps, p50 and p99 (ms), errors (socket errors + non-2xx), non2xx, requests.
+    """
     base = int(time.time() * 1000) % 10**9 * 10**9
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(ROOT / "bench/wechat_text.lua"),
-         url, "--", signed_path(), content, str(base), str(users)],
+         url, "--", signed_path(), content, str(base), str(users), prefix],
         capture_output=True, text=True, check=True).stdout
-    m = re.search(r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) non2xx=(\d+)", out)
+    m = re.search(r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) non2xx=(\d+) requests=(\d+)", out)
     if not m:
         raise RuntimeError(out)
-    return {"rps": float(m[1]), "p50": float(m[2]), "p99": float(m[3]), "errors": int(m[4]) + int(m[5])}
+    return {"rps": float(m[1]), "p50": float(m[2]), "p99": float(m[3]), "errors": int(m[4]) + int(m[5]),
+            "non2xx": int(m[5]), "requests": int(m[6])}
+
+
+@contextmanager
+def redis_server(binary: str, appendfsync: str, directory: str | None = None):
+    """Run a Redis-compatible server with an append-only file and the given fsync policy; yield its socket."""
+    directory = directory or tempfile.mkdtemp(prefix="bench-redis-")
+    socket_path = os.path.join(directory, "redis.sock")
+    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", socket_path, "--unixsocketperm", "700",
+                             "--dir", directory, "--save", "", "--appendonly", "yes", "--appendfsync", appendfsync,
+                             "--daemonize", "no", "--loglevel", "warning"],
+                            stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(100):
+            if os.path.exists(socket_path):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"{binary} exited")
+            time.sleep(0.05)
+        yield socket_path
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def median_of(runs: list[dict]) -> dict:
