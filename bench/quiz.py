@@ -92,7 +92,7 @@ def answer_round_trip(seconds: int, rounds: int, users: int = 20000) -> None:
 
 def _seed_attempts(r, questions, users):
     """Put every benchmark user inside an attempt, as if each had sent 答题."""
-    from bot.router import Flow
+    from handlers.router import Flow
 
     r.config_set("appendfsync", "no")
     quiz, now = Quiz(r), time.time()

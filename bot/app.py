@@ -8,12 +8,12 @@ from flask import Flask
 
 from bot import storage
 from bot.config import Settings
-from bot.followers import Followers
+from domain.followers import Followers
 from bot.ledger import MessageLedger
-from bot.outbox import Outbox
+from domain.outbox import Outbox
 from bot.pager import Pager
-from bot.router import Router
-from bot.texts import Texts
+from handlers.router import Router
+from handlers.texts import Texts
 
 
 @dataclass
@@ -54,7 +54,7 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     """Build the web app: the WeChat webhook at /wechat and a health check."""
-    from bot import content
+    from bot import importers as content
     from bot.webhook import bp
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.ledger import message_key
-from bot.router import Context, Flow
+from handlers.router import Context, Flow
 
 log = logging.getLogger(__name__)
 

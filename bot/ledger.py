@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from bot.storage import key
+from domain.keys import key
 
 PENDING = "\x00pending"
 DEFERRED = "\x00deferred"  # answered "success"; the reply goes out as a push

@@ -5,7 +5,7 @@ rest wait in Redis until the user sends `更多`.
 """
 from __future__ import annotations
 
-from bot.storage import user_key
+from domain.keys import user_key
 
 PAGES_TTL = 3600
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from limits import RateLimitItemPerSecond, storage as limits_storage, strategies
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from bot import clock
-from bot.storage import key, user_key
+from domain import clock
+from domain.keys import key, user_key
 from bot.wechat_client import WeChatError
 
 log = logging.getLogger(__name__)

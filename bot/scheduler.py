@@ -18,8 +18,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import clock
-from bot.storage import key
+from domain import clock
+from domain.keys import key
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ LEADER_TTL = 30  # seconds; the leader renews every third of it
 
 @dataclass(frozen=True)
 class Entry:
-    job: str  # function name in bot.jobs
+    job: str  # function name in bot.tasks
     trigger: object
     what: str
 
@@ -50,11 +50,11 @@ _runtime = {}
 
 
 def run_job(name: str) -> dict:
-    """Run one job of bot.jobs by name (what APScheduler stores: a name, not a closure)."""
-    from bot import jobs
+    """Run one task of bot.tasks by name (what APScheduler stores: a name, not a closure)."""
+    from bot import tasks
 
     bot, deliverer = _services()
-    result = getattr(jobs, name)(bot, deliverer, clock.now())
+    result = getattr(tasks, name)(bot, deliverer, clock.now())
     if result:
         log.info("job %s: %s", name, result)
     return result

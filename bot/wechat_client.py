@@ -18,7 +18,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
-from bot.storage import key
+from domain.keys import key
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Staff's view of an event: the contact list, and telling everyone about a change."""
 from __future__ import annotations
 
-from bot import clock
+from domain import clock
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles
 
@@ -23,10 +23,10 @@ def export_rows(redis, occ: Occurrence) -> tuple[list[str], list[list]]:
     return headers, rows
 
 
-def notify_all(bot, occ: Occurrence, text: str, kind: str) -> int:
+def notify_all(redis, outbox, occ: Occurrence, text: str, kind: str) -> int:
     """Queue text for everyone signed up or waitlisted, once per person and change."""
-    events = Events(bot.redis)
+    events = Events(redis)
     queued = 0
     for openid in events.confirmed(occ.id) + events.waitlist(occ.id):
-        queued += bot.outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:{int(occ.start)}:{openid}")
+        queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:{int(occ.start)}:{openid}")
     return queued

@@ -19,7 +19,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field
 
-from bot.storage import key, user_key
+from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
 
 MIN_SHARE_FOR_HOURS = 0.6
@@ -291,7 +291,7 @@ class Events:
 
     def issue_certificate(self, openid: str, minutes: int, now: float) -> str:
         """Number a service record and keep who it was for, so the committee can verify it."""
-        from bot import clock
+        from domain import clock
 
         number = self._redis.incr(CERT_SEQ)
         record_no = f"TW{clock.local(now):%Y%m%d}-{number:05d}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from bot.storage import key, user_key
+from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
 
 DEFAULT_DAYS = 30
@@ -170,6 +170,12 @@ class Jobs:
         self._redis.hset(outcome_key(pid), openid, outcome)
         return True
 
+    def find_interested(self, pid: str, who: str, profiles) -> str | None:
+        """The openid of the person interested in posting pid whose openid or mobile number is `who`."""
+        interested = [o for o, *_ in self.interested(pid)]
+        people = profiles.many(interested)
+        return next((o for o in interested if who in (o, people[o].phone)), None)
+
     def withdraw_all(self, openid: str) -> int:
         """Remove the user from every posting's interest list (deleting their data)."""
         ids = self._redis.zrange(user_key(openid, "jobs"), 0, -1)
@@ -217,26 +223,3 @@ class Jobs:
 
 def default_expiry(published: float) -> float:
     return published + DEFAULT_DAYS * 86400
-
-
-def send_digests(bot, deliverer, now: float) -> dict[str, int]:
-    """The daily digest of new postings, one message per subscriber at most once a day."""
-    from bot.jobs import fan_out
-
-    return fan_out(bot, deliverer, digests(bot, now), now)
-
-
-def digests(bot, now: float):
-    """Yield today's digest push for each subscriber with something new in their categories."""
-    from bot import clock
-    from bot.pushes import Push
-
-    jobs = Jobs(bot.redis)
-    day = clock.local(now).strftime("%Y%m%d")
-    for openid, categories in jobs.iter_subscribers():
-        new = jobs.new_since(now - 86400, now, categories)
-        if new:
-            rows = "\n".join(bot.texts.get("jobs.digest_row", number=p.number, title=p.title, employer=p.employer,
-                                           salary=p.salary) for p in new[:8])
-            yield Push(openid, bot.texts.get("jobs.digest", count=len(new), rows=rows), "job_digest",
-                       f"job_digest:{day}:{openid}", {"count": len(new)})

@@ -5,7 +5,7 @@ never reused. The three keys share the owner's hash tag.
 """
 from __future__ import annotations
 
-from bot.storage import key
+from domain.keys import key
 
 _ASSIGN = """
 local n = redis.call('HGET', KEYS[2], ARGV[1])

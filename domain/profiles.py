@@ -9,7 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from bot.storage import key, user_key
+from domain.keys import key, user_key
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 BRANCHES = key("{quiz}", "branches")  # hash: branch id -> name (ordered by id)

@@ -22,7 +22,7 @@ import time
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
-from bot.storage import key, user_key
+from domain.keys import key, user_key
 from domain.profiles import BRANCHES, branch_members_key
 
 POINTS_PER_QUESTION = 10
@@ -238,6 +238,10 @@ class Quiz:
     def last_closed(self, now: float) -> Session | None:
         closed = [s for s in self.sessions() if s.closes <= now]
         return max(closed, key=lambda s: s.closes) if closed else None
+
+    def current_session(self, now: float) -> Session | None:
+        """The session open now, else the one that closed last: what figures and leaderboards show."""
+        return self.open_session(now) or self.last_closed(now)
 
     def next_upcoming(self, now: float) -> Session | None:
         later = [s for s in self.sessions() if s.opens > now]

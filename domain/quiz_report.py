@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import clock
+from domain import clock
 from domain.profiles import Profiles
 from domain.quiz import Quiz, Session
 

@@ -2,7 +2,7 @@
 
 Order matters only for patterns: the first registered pattern that matches wins.
 """
-from bot.router import Router
+from handlers.router import Router
 
 router = Router()
 

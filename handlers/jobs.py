@@ -1,7 +1,7 @@
 """Job postings in chat: browse, search, register interest, follow outcomes, alerts."""
 from __future__ import annotations
 
-from bot import clock
+from domain import clock
 from domain.events import Events
 from domain.jobs import Jobs, Posting
 from domain.profiles import Profiles, mask_phone

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 
-from bot import clock
+from domain import clock
 from domain.events import Events
 from domain.profiles import Profiles, mask_phone, normalize_phone, valid_name
 from handlers import router

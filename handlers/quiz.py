@@ -1,7 +1,7 @@
 """青年大学习 in chat: take the quiz, see points and rankings, choose a branch."""
 from __future__ import annotations
 
-from bot import clock
+from domain import clock
 from domain.profiles import Profiles
 from domain.quiz import TOTAL, Quiz, Session, scores_key
 from handlers import router
@@ -76,7 +76,7 @@ def my_points(ctx):
 def leaderboard(ctx):
     """Top 10 of the current session and of all time, with the user's own ranks."""
     quiz, now = Quiz(ctx.redis), clock.now()
-    session = quiz.open_session(now) or quiz.last_closed(now)
+    session = quiz.current_session(now)
     if session is None:
         return ctx.t("quiz.none_open") + ctx.t("quiz.no_next")
     session_top, total_top = quiz.top(scores_key(session.id)), quiz.top(TOTAL)
@@ -118,7 +118,7 @@ def branch_chosen(ctx):
 def branch_board(ctx):
     """Branches ranked by completion rate and average score for the current session."""
     quiz, now = Quiz(ctx.redis), clock.now()
-    session = quiz.open_session(now) or quiz.last_closed(now)
+    session = quiz.current_session(now)
     if session is None:
         return ctx.t("quiz.none_open") + ctx.t("quiz.no_next")
     rows = [ctx.t("quiz.branch_board_row", rank=b.rank, name=b.name, rate=f"{b.rate:.0%}", completers=b.completers,

@@ -1,7 +1,7 @@
 """Volunteer events in chat: list, details, sign up, cancel, check in and out, hours."""
 from __future__ import annotations
 
-from bot import clock
+from domain import clock
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles, mask_phone
 from handlers import router

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 import time
 
-from bot import content
+from bot import importers as content
 from domain.quiz import Quiz
 
 SHEET_HEADER = "期号,标题,学习内容,链接,开始,截止,题目,题型,A,B,C,D,答案,解析\n"

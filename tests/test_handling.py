@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.router import Router
+from handlers.router import Router
 
 
 @pytest.fixture

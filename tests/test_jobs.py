@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from bot import content, jobs as bot_jobs
+from bot import importers as content, tasks as bot_jobs
 from domain.jobs import Jobs, Posting, default_expiry
 from domain.profiles import Profiles
 

@@ -12,7 +12,8 @@ from dataclasses import replace
 import pytest
 import requests
 
-from bot import clock, jobs
+from bot import tasks as jobs
+from domain import clock
 from bot.pushes import Deliverer, Push, in_quiet_hours, stats
 from bot.scheduler import TIMETABLE, Leadership, build_scheduler
 from bot.wechat_client import SharedTokenClient
@@ -132,7 +133,7 @@ def test_global_rate_limit_holds(bot, pushing):
 
 
 def test_late_reply_from_a_slow_handler_is_pushed(bot, pushing, wechat):
-    from bot.router import Router
+    from handlers.router import Router
 
     deliverer, fake = pushing
     bot.settings = replace(bot.settings, reply_budget=0.1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.router import Context, Flow, Router
+from handlers.router import Context, Flow, Router
 from bot.simulator import text_xml
 from wechatpy import parse_message
 

@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from bot import storage
+from domain import keys
 
 
 def _start_and_incr(data_dir, barrier, out):
@@ -40,5 +41,5 @@ def test_concurrent_first_starts_share_one_server(tmp_path):
 
 
 def test_keys_are_namespaced_and_user_keys_hash_tagged():
-    assert storage.key("msg", "o_1", 5) == "yb:msg:o_1:5"
-    assert storage.user_key("o_1", "flow") == "yb:{u:o_1}:flow"
+    assert keys.key("msg", "o_1", 5) == "yb:msg:o_1:5"
+    assert keys.user_key("o_1", "flow") == "yb:{u:o_1}:flow"

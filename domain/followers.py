@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from bot.storage import key, user_key
+from domain.keys import key, user_key
 
 ACTIVE = key("followers", "active")  # openids that follow the account now
 

@@ -10,9 +10,9 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
-from bot import clock
-from bot.content import ContentError, loader, read_yaml, require
-from bot.storage import user_key
+from domain import clock
+from bot.importers.files import ContentError, read_yaml, require
+from domain.keys import user_key
 from domain.events import Events, Occurrence
 from domain.jobs import Jobs, Posting, default_expiry
 from domain.profiles import BRANCHES, Profiles
@@ -34,7 +34,6 @@ def when(data: dict, path: Path, field: str, row: int | None = None) -> float:
 
 
 # -- branches -------------------------------------------------------------------
-@loader("branches")
 def load_branches(bot, path: Path) -> int:
     data = read_yaml(path)
     branches = require(data, path, "branches", list)
@@ -65,7 +64,6 @@ def question_from(raw: dict, path: Path, where: str, row: int | None = None) -> 
     return Question(text, kind, options, answer, explain)
 
 
-@loader("quizzes", suffixes=(".yaml", ".yml", ".xlsx", ".csv"))
 def load_quizzes(bot, path: Path) -> int:
     quiz = Quiz(bot.redis)
     sessions = _sessions_from_sheet(path) if path.suffix.lower() in (".xlsx", ".csv") else [_session_from_yaml(path)]
@@ -132,7 +130,6 @@ def _sheet_rows(path: Path, columns: dict | None = None):
 
 
 # -- volunteer events -------------------------------------------------------------
-@loader("events")
 def load_events(bot, path: Path) -> int:
     data = read_yaml(path)
     occurrences = occurrences_from(data, path)
@@ -191,7 +188,6 @@ JOB_STATUSES = {"open": "open", "filled": "filled", "expired": "expired", "招�
                 "已过期": "expired", "": "open"}
 
 
-@loader("jobs", suffixes=(".yaml", ".yml", ".xlsx", ".csv"))
 def load_jobs(bot, path: Path) -> int:
     jobs = Jobs(bot.redis)
     if path.suffix.lower() in (".xlsx", ".csv"):
@@ -234,7 +230,6 @@ def posting_from(raw: dict, path: Path, row: int | None, fair_id: str) -> Postin
 
 
 # -- demo members and their past quiz results -----------------------------------------
-@loader("demo")
 def load_demo_members(bot, path: Path) -> int:
     """Demo members in each branch, with results for past sessions (a seeded, repeatable draw)."""
     data = read_yaml(path)

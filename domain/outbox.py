@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from bot.storage import key
+from domain.keys import key
 
 QUEUE = key("{outbox}", "queue")
 TAKEN = key("{outbox}", "taken")  # items being delivered; put back if the drainer died

@@ -12,10 +12,11 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
-from bot import clock
+from domain import clock
 from bot.pushes import Push, in_quiet_hours, stats as push_stats
-from bot.storage import key
+from domain.keys import key
 from domain.events import Events
+from domain.jobs import Jobs
 from domain.profiles import branch_members_key
 from domain.quiz import Quiz
 
@@ -105,15 +106,26 @@ def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
 
 def job_digest(bot, deliverer, now: float) -> dict[str, int]:
     """Today's new postings in each subscriber's categories, one message a day at most."""
-    from domain.jobs import send_digests
+    return fan_out(bot, deliverer, _digests(bot, now), now)
 
-    return send_digests(bot, deliverer, now)
+
+def _digests(bot, now: float) -> Iterator[Push]:
+    """Today's digest push for each subscriber with something new in their categories."""
+    jobs = Jobs(bot.redis)
+    day = clock.local(now).strftime("%Y%m%d")
+    for openid, categories in jobs.iter_subscribers():
+        new = jobs.new_since(now - 86400, now, categories)
+        if new:
+            rows = "\n".join(bot.texts.get("jobs.digest_row", number=p.number, title=p.title, employer=p.employer,
+                                           salary=p.salary) for p in new[:8])
+            yield Push(openid, bot.texts.get("jobs.digest", count=len(new), rows=rows), "job_digest",
+                       f"job_digest:{day}:{openid}", {"count": len(new)})
 
 
 def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:
     """Keep a nightly snapshot of the figures the committee reports."""
     quiz = Quiz(bot.redis)
-    session = quiz.open_session(now) or quiz.last_closed(now)
+    session = quiz.current_session(now)
     snapshot = {
         "at": int(now),
         "followers_active": bot.redis.scard(key("followers", "active")),

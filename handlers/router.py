@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from bot.storage import user_key
+from domain.keys import user_key
 
 Handler = Callable[["Context"], Optional[str]]
 

@@ -1,0 +1,17 @@
+"""The `youthbot` command. One module per command group; this lists them."""
+from __future__ import annotations
+
+import click
+
+from bot.cli import content, events, jobs, pushes, quiz, service
+
+
+@click.group()
+@click.version_option(package_name="youthbot")
+def main():
+    """youthbot: the Youth League committee's WeChat official account."""
+
+
+for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
+                content.content, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu):
+    main.add_command(command)

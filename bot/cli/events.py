@@ -1,0 +1,77 @@
+"""`youthbot events`: check-in codes, contact lists, cancelling and moving."""
+from __future__ import annotations
+
+import click
+
+from bot import staff
+from bot.cli.common import by_number, pass_bot
+from bot.export import text_table, write_table
+from domain import clock
+from domain.event_report import export_rows
+from domain.events import Events
+
+
+@click.group()
+def events():
+    """Volunteer events: check-in codes, contact lists, cancelling and moving."""
+
+
+def _occurrence(bot, number):
+    return by_number(Events(bot.redis), number, "event")
+
+
+@events.command("list")
+@pass_bot
+def events_list(bot):
+    """Upcoming events with their numbers, places taken and waitlists."""
+    ev = Events(bot.redis)
+    rows = []
+    for o in ev.upcoming(clock.now()):
+        confirmed, waiting = ev.counts(o.id)
+        rows.append([o.number, clock.fmt(o.start), o.title, f"{confirmed}/{o.capacity}", waiting])
+    click.echo(text_table(["no", "start", "title", "taken", "waitlist"], rows))
+
+
+@events.command("code")
+@click.argument("number", type=int)
+@pass_bot
+def events_code(bot, number):
+    """Print the check-in code of event NUMBER for its organisers."""
+    occ = _occurrence(bot, number)
+    click.echo(f"{occ.title} {clock.fmt(occ.start)}: check-in code {Events(bot.redis).code(occ.id)}")
+
+
+@events.command("export")
+@click.argument("number", type=int)
+@click.option("--out", type=click.Path(dir_okay=False), help="a .csv or .xlsx file (default: event-N.xlsx)")
+@pass_bot
+def events_export(bot, number, out):
+    """Write the full contact list of event NUMBER (names, phone numbers, attendance) for staff."""
+    headers, rows = export_rows(bot.redis, _occurrence(bot, number))
+    path = write_table(out or f"event-{number}.xlsx", headers, rows)
+    click.echo(f"{len(rows)} people written to {path} (contains phone numbers: keep it safe)")
+
+
+@events.command("cancel")
+@click.argument("number", type=int)
+@click.option("--reason", default="", help="a short reason shown to volunteers")
+@pass_bot
+def events_cancel(bot, number, reason):
+    """Cancel event NUMBER and tell everyone signed up."""
+    told = staff.cancel_event(bot, _occurrence(bot, number), reason)
+    click.echo(f"cancelled; {told} people will be told")
+
+
+@events.command("move")
+@click.argument("number", type=int)
+@click.option("--to", "new_start", required=True, help="new start, e.g. '2026-12-05 09:00'")
+@pass_bot
+def events_move(bot, number, new_start):
+    """Move event NUMBER to a new start (same length) and tell everyone signed up."""
+    occ = _occurrence(bot, number)
+    try:
+        start = clock.parse_when(new_start)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    occ, told = staff.move_event(bot, occ, start)
+    click.echo(f"moved to {clock.fmt(occ.start)}; {told} people will be told")

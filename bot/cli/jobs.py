@@ -1,0 +1,61 @@
+"""`youthbot jobs`: interest lists for employers, outcomes, figures."""
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import by_number, pass_bot
+from bot.export import text_table, write_table
+from domain.job_report import export_rows
+from domain.jobs import OUTCOMES, Jobs
+from domain.profiles import Profiles, mask_phone
+
+
+@click.group()
+def jobs():
+    """Job postings: interest lists for employers, outcomes, figures."""
+
+
+def _posting(bot, number):
+    return by_number(Jobs(bot.redis), number, "posting")
+
+
+@jobs.command("export")
+@click.argument("number", type=int)
+@click.option("--out", type=click.Path(dir_okay=False), help="a .csv or .xlsx file (default: posting-N.xlsx)")
+@pass_bot
+def jobs_export(bot, number, out):
+    """Write the people interested in posting NUMBER, for its employer only."""
+    p = _posting(bot, number)
+    headers, rows = export_rows(bot.redis, p)
+    path = write_table(out or f"posting-{number}.xlsx", headers, rows)
+    click.echo(f"{p.employer} · {p.title}: {len(rows)} people written to {path} (only for this employer)")
+
+
+@jobs.command("outcome")
+@click.argument("number", type=int)
+@click.argument("who")
+@click.argument("outcome", type=click.Choice([o for o in OUTCOMES if o != "registered"]))
+@pass_bot
+def jobs_outcome(bot, number, who, outcome):
+    """Record what happened for WHO (openid or mobile number) on posting NUMBER."""
+    p = _posting(bot, number)
+    profiles = Profiles(bot.redis)
+    openid = Jobs(bot.redis).find_interested(p.id, who, profiles)
+    if openid is None:
+        raise click.ClickException(f"{who} has not registered interest in posting {number}")
+    Jobs(bot.redis).set_outcome(p.id, openid, outcome)
+    person = profiles.get(openid)
+    click.echo(f"{person.name or openid} ({mask_phone(person.phone)}): {outcome}")
+
+
+@jobs.command("stats")
+@pass_bot
+def jobs_stats(bot):
+    """Positions offered, interest registrations and hires, per category and per fair."""
+    figures = Jobs(bot.redis).stats()
+    for title, table in (("category", figures["category"]), ("fair", figures["fair"])):
+        rows = [[name, postings, positions, interest, hired] for name, (positions, interest, hired, postings)
+                in sorted(table.items())]
+        totals = [sum(r[i] for r in rows) for i in range(1, 5)]
+        click.echo(text_table([title, "postings", "positions", "interest", "hired"], rows + [["total"] + totals]))
+        click.echo("")

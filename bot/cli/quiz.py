@@ -1,0 +1,58 @@
+"""`youthbot quiz`: study-quiz figures and exports."""
+from __future__ import annotations
+
+import click
+
+from bot.cli.common import pass_bot
+from bot.export import text_table, write_table
+from domain import clock
+from domain.profiles import Profiles
+from domain.quiz import Quiz
+from domain.quiz_report import export_rows, session_stats
+
+
+@click.group()
+def quiz():
+    """Study-quiz figures for reports."""
+
+
+def _session(bot, session_id):
+    q = Quiz(bot.redis)
+    session = q.session(session_id) if session_id else q.current_session(clock.now())
+    if session is None:
+        raise click.ClickException(f"no session {session_id!r}; sessions: " +
+                                   ", ".join(s.id for s in q.sessions()))
+    return session
+
+
+@quiz.command("stats")
+@click.argument("session_id", required=False)
+@click.option("--list", "show_list", is_flag=True, help="also list the members who have not completed it")
+@pass_bot
+def quiz_stats(bot, session_id, show_list):
+    """Participants, completion rate and per-branch completion of a session (default: the current one)."""
+    st = session_stats(bot.redis, _session(bot, session_id))
+    s = st.session
+    click.echo(f"{s.id}  {s.title}  ({clock.fmt(s.opens)} – {clock.fmt(s.closes)})")
+    click.echo(f"participants {st.participants}   members {st.members}   "
+               f"completed {st.member_completers}/{st.members} ({st.completion_rate:.0%})")
+    click.echo(text_table(["rank", "branch", "members", "done", "rate", "avg"],
+                          [[b.rank, b.name, b.members, b.completers, f"{b.rate:.0%}", f"{b.average:.1f}"]
+                           for b in st.standings]))
+    click.echo(f"not completed: {len(st.not_completed)}")
+    if show_list:
+        profiles = Profiles(bot.redis)
+        people, branches = profiles.many(st.not_completed), dict(profiles.branches())
+        click.echo(text_table(["name", "branch", "openid"],
+                              [[people[o].name, branches.get(people[o].branch, ""), o] for o in st.not_completed]))
+
+
+@quiz.command("export")
+@click.argument("session_id")
+@click.option("--out", type=click.Path(dir_okay=False), help="a .csv or .xlsx file (default: SESSION.xlsx)")
+@pass_bot
+def quiz_export(bot, session_id, out):
+    """Write every counted attempt of a session, answer by answer, to CSV or XLSX."""
+    headers, rows = export_rows(bot.redis, _session(bot, session_id))
+    path = write_table(out or f"{session_id}.xlsx", headers, rows)
+    click.echo(f"{len(rows)} attempts written to {path}")

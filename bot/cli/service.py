@@ -1,0 +1,71 @@
+"""Running the service: the webhook, the scheduler, the terminal chat and the fake WeChat API."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+import click
+
+from bot.config import Settings
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host, port, workers):
+    """Run the webhook with gunicorn (embedded Redis unless REDIS_URL is set)."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    click.echo(f"youthbot on http://{host}:{port}/wechat — in another terminal: youthbot chat --url http://{host}:{port}/wechat")
+    sys.argv = ["gunicorn", "-c", "python:bot.gunicorn_conf", "-b", f"{host}:{port}",
+                "-w", str(workers), "bot.app:create_app()"]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+@click.command()
+@click.option("--url", default="http://127.0.0.1:8000/wechat", show_default=True)
+@click.option("--openid", default="o_demo_user_0001", show_default=True, help="who you are to the bot")
+@click.option("--pushes", "fake_base", default=None,
+              help="fake WeChat API to show pushes from (default: WECHAT_API_BASE_URL when it is local)")
+def chat(url, openid, fake_base):
+    """Chat with a running webhook in the terminal, as WeChat would send your messages."""
+    from bot import chat as chat_mod
+    from bot.simulator import WeChatSimulator
+
+    s = Settings.from_env()
+    api = s.wechat_api_base_url
+    if fake_base is None and api.startswith(("http://127.0.0.1", "http://localhost")):
+        fake_base = api.split("/cgi-bin")[0]
+    chat_mod.run(url, openid, WeChatSimulator(s.wechat_token, s.wechat_aes_key, s.wechat_appid),
+                 fake_base=fake_base)
+
+
+@click.command()
+def scheduler():
+    """Run the scheduler: reminders, digests, the outbox (one leader among any started)."""
+    from bot import scheduler as sched
+    from bot.serving import resolve_redis_url
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    resolve_redis_url()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        sched.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@click.command("fake-wechat")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=int)
+def fake_wechat(host, port):
+    """Serve a fake WeChat API (for demos and tests); point WECHAT_API_BASE_URL at it."""
+    from bot.fake_wechat import serve as serve_fake
+
+    click.echo(f"fake WeChat API on http://{host}:{port}/cgi-bin/ — "
+               f"export WECHAT_API_BASE_URL=http://{host}:{port}/cgi-bin/")
+    serve_fake(host, port)
