@@ -19,6 +19,26 @@ from bot.simulator import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "benchtoken"
+SESSIONS: dict[str, int] = {}  # URL or socket of a server started here -> its session id (for cpu_seconds)
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def session_of(pid: int) -> int:
+    """The session id of a process (a daemonised Redis leads its own)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+
+
+def cpu_seconds(session_id: int) -> float:
+    """CPU time (user + system) used so far by the live processes of one session (a server and its children)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:  # field 6 of /proc/<pid>/stat: the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK
 
 
 def free_port() -> int:
@@ -39,6 +59,7 @@ def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool =
     full_env = {**os.environ, "WECHAT_TOKEN": TOKEN, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **(env or {})}
     proc = subprocess.Popen(cmd, env=full_env, cwd=ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    SESSIONS[url] = proc.pid
     try:
         _wait_up(url, proc)
         yield url
@@ -97,6 +118,7 @@ def redis_server(binary: str, appendfsync: str, directory: str | None = None):
                              "--dir", directory, "--save", "", "--appendonly", "yes", "--appendfsync", appendfsync,
                              "--daemonize", "no", "--loglevel", "warning"],
                             stdout=subprocess.DEVNULL, start_new_session=True)
+    SESSIONS[socket_path] = proc.pid
     try:
         for _ in range(100):
             if os.path.exists(socket_path):

@@ -35,7 +35,7 @@ import requests
 
 from bot.simulator import WeChatSimulator, text_xml
 from bot.storage import embedded_socket
-from harness import ROOT, TOKEN, gunicorn, median_of, redis_server, wrk, youthbot_env
+from harness import SESSIONS, TOKEN, cpu_seconds, gunicorn, median_of, redis_server, session_of, wrk, youthbot_env
 
 WEROBOT = "WeRoBot==1.13.1"
 QUIZ_QUESTIONS = 10  # each sender answers the first: no attempt finishes
@@ -69,8 +69,8 @@ def seed_quiz(r, raw, prefixes: list[str], users: int) -> None:
     (DUMP/RESTORE, pipelined, through `raw`, a client without decoding), which
     hold nothing that names the user.
     """
-    from bot.router import Flow
-    from bot.storage import user_key
+    from handlers.router import Flow
+    from domain.keys import user_key
     from domain.quiz import Question, Quiz, Session, attempt_key
 
     questions = [Question(f"第{i}题", "single", ["甲", "乙", "丙", "丁"], "B", "解析") for i in range(QUIZ_QUESTIONS)]
@@ -173,14 +173,17 @@ def main():
         store.config_set("appendfsync", policy)
         signup_text = f"报名 {occ.number}"
 
-        # name, url, content, users per wrk thread, sender prefix per run (None: the same each run)
+        bot_store = session_of(store.info("server")["process_id"])
+        # name, url, content, users per wrk thread, sender prefix per run (None: the same each run),
+        # sessions of (the app's processes, its Redis) for CPU time per message
         systems = [
-            ("echo", echo_url, "帮助", 5000, None),
-            ("WeRoBot, appendfsync always", peer_always_url, "帮助", 5000, None),
-            ("WeRoBot, appendfsync no", peer_no_url, "帮助", 5000, None),
-            ("youthbot 帮助", bot_url, "帮助", 5000, None),
-            ("youthbot quiz answer", bot_url, "A", quiz_users, quiz_prefixes),
-            ("youthbot sign-up", bot_url, signup_text, signup_users, signup_prefixes),
+            ("echo", echo_url, "帮助", 5000, None, (SESSIONS[echo_url], None)),
+            ("WeRoBot, appendfsync always", peer_always_url, "帮助", 5000, None,
+             (SESSIONS[peer_always_url], SESSIONS[sock_always])),
+            ("WeRoBot, appendfsync no", peer_no_url, "帮助", 5000, None, (SESSIONS[peer_no_url], SESSIONS[sock_no])),
+            ("youthbot 帮助", bot_url, "帮助", 5000, None, (SESSIONS[bot_url], bot_store)),
+            ("youthbot quiz answer", bot_url, "A", quiz_users, quiz_prefixes, (SESSIONS[bot_url], bot_store)),
+            ("youthbot sign-up", bot_url, signup_text, signup_users, signup_prefixes, (SESSIONS[bot_url], bot_store)),
         ]
         if args.only:
             wanted = {w.strip() for w in args.only.split(",")}
@@ -191,9 +194,14 @@ def main():
         check_reply(bot_url, "帮助", "o_check", "青年大学习")
 
         def run(system, run_no, seconds):
-            name, url, content, users, prefix = system
+            name, url, content, users, prefix, (app, db) = system
             sender = prefix[run_no] if isinstance(prefix, list) else (prefix or "o_bench")
-            return wrk(url, content, args.connections, seconds, users=users, prefix=sender)
+            before = cpu_seconds(app), cpu_seconds(db) if db else 0.0
+            result = wrk(url, content, args.connections, seconds, users=users, prefix=sender)
+            n = max(result["requests"], 1)
+            result["app_cpu"] = (cpu_seconds(app) - before[0]) * 1000 / n
+            result["db_cpu"] = (cpu_seconds(db) - before[1]) * 1000 / n if db else 0.0
+            return result
 
         for system in systems:  # warm-up
             run(system, 0, 2)
@@ -210,12 +218,14 @@ def main():
     print(f"webhook, wrk {args.connections} connections 2 threads, 2 gunicorn sync workers per system, "
           f"median of {args.rounds} rounds x {args.seconds}s")
     print(f"youthbot store: {bot_version}, appendfsync {policy}; peer's Redis: {server_version.split(' sha')[0]}")
-    print(f"{'system':<30} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7}")
+    print(f"{'system':<30} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} "
+          f"{'CPU ms/msg: app':>16} {'Redis':>6}")
     med = {}
     for name, runs_ in results.items():
         med[name] = m = median_of(runs_)
         print(f"{name:<30} {m['rps']:>8.0f} {m['p50']:>8.2f} {m['p99']:>8.2f} "
-              f"{sum(r['non2xx'] for r in runs_):>8} {sum(r['errors'] - r['non2xx'] for r in runs_):>7}")
+              f"{sum(r['non2xx'] for r in runs_):>8} {sum(r['errors'] - r['non2xx'] for r in runs_):>7} "
+              f"{m['app_cpu']:>16.2f} {m['db_cpu']:>6.2f}")
     if "youthbot quiz answer" in results:
         sent = sum(r["requests"] for r in results["youthbot quiz answer"])
         print(f"quiz answers recorded: {answers:,} (measured requests: {sent:,}, + the warm-up's)")

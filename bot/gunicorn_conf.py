@@ -15,8 +15,14 @@ accesslog = None
 def on_starting(server):
     from bot.serving import prepare_master
 
-    prepare_master()
+    from bot import storage
+
+    settings = prepare_master()
     server.log.info("youthbot: store at %s", os.environ["REDIS_URL"])
+    client = storage.connect(settings.redis_url, settings.data_dir)
+    durable, said = storage.durability(client)
+    (server.log.info if durable else server.log.warning)("youthbot: %s", said)
+    client.close()
 
 
 def on_exit(server):

@@ -1,8 +1,14 @@
-"""Handle one parsed WeChat message exactly once, within the reply budget.
+"""Handle one parsed WeChat message once, within the reply budget.
 
-The webhook view calls handle(); this is where retries are deduped, the
-follower's last interaction recorded, the router run under the reply budget,
-and long answers paged.
+The webhook view calls handle(). One round trip reads what every message
+needs: its ledger entry (is this a retry?), the user's conversation and when
+they were last seen. It writes nothing. A handler about to change something
+first claims the message in the ledger (bot.writes notices its first write),
+in the same round trip as the follower's touch when one is due; a retry that
+arrives meanwhile waits for the reply instead of running the message again,
+and later retries get the recorded reply. A message that changes nothing
+(帮助, browsing) writes nothing at all, so with `appendfsync always` it never
+waits for an fsync; a retry of it is simply answered again.
 
 The handler runs on a pool thread. It hands its reply to the waiting request
 as soon as it has one and then records it in the ledger, so the ledger write
@@ -13,9 +19,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
-from bot.ledger import message_key
+from bot.ledger import PENDING, message_key
+from bot.writes import TrackingRedis, WriteScope
 from handlers.router import Context, Flow
 
 log = logging.getLogger(__name__)
@@ -60,50 +69,99 @@ class Handoff:
             return False
 
 
+class AlreadyClaimed(BaseException):
+    """Another delivery of this message claimed it first; raised before this one has written anything.
+
+    A BaseException, so that a handler's `except Exception` cannot swallow it.
+    """
+
+
+class Claim:
+    """A message's claim in the ledger, taken just before the handler's first write.
+
+    Where the client cannot tell writes from reads (a Redis Cluster client), the
+    claim is taken up front, in the first round trip, as it always was.
+    """
+
+    def __init__(self, bot, msg, msg_key: str, touch_due: bool, taken: bool = False):
+        self._bot, self._msg, self.key = bot, msg, msg_key
+        self.touch_due = touch_due
+        self.taken = taken
+
+    def take(self) -> None:
+        """Claim the message (and record the interaction, when due) in one round trip, or raise AlreadyClaimed."""
+        pipe = self._bot.redis.pipeline(transaction=False)
+        self._bot.ledger.queue_claim(pipe, self.key)
+        if self.touch_due:
+            self._bot.followers.touch(pipe, self._msg.source)
+        if not pipe.execute()[0]:
+            raise AlreadyClaimed(self.key)
+        self.taken, self.touch_due = True, False
+
+    def scope(self):
+        return WriteScope(self.take) if not self.taken else nullcontext()
+
+
 def handle(bot, msg) -> str | None:
     """Return the reply text for msg; None means answer `success` (nothing to say)."""
     msg_key = message_key(msg)
     flow = Flow(bot.redis, msg.source, bot.settings.flow_ttl_minutes * 60)
-    if not _claim(bot, msg, msg_key, flow):
+    claim, entry = _read(bot, msg, msg_key, flow)
+    if bot.ledger.answered(entry):
+        return bot.ledger.reply_of(entry)  # a retry of a message already answered
+    if entry is not None:  # claimed by a delivery still running
         return bot.ledger.wait_for_reply(msg_key, bot.settings.reply_budget)
     handoff = Handoff()
-    _executor().submit(_run_and_record, bot, msg, flow, msg_key, handoff)
+    _executor().submit(_run_and_record, bot, msg, flow, claim, handoff)
     if handoff.wait(bot.settings.reply_budget):
         return handoff.reply
     log.warning("reply budget exceeded: key=%s; the reply will be pushed", msg_key)
     return None
 
 
-def _claim(bot, msg, msg_key: str, flow: Flow) -> bool:
-    """Claim the message, record the interaction and read the user's flow: one round trip."""
+def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
+    """The ledger entry, the user's flow and when they were last seen: one round trip, no writes.
+
+    Returns the message's Claim (not taken yet) and its ledger entry (None: new).
+    With a client that cannot track writes, claims up front instead, in the same round trip.
+    """
     pipe = bot.redis.pipeline(transaction=False)
-    bot.followers.touch(pipe, msg.source)
-    first = len(pipe)
     flow.queue_load(pipe)
-    bot.ledger.queue_claim(pipe, msg_key)
+    if not isinstance(bot.redis, TrackingRedis):
+        bot.ledger.queue_claim(pipe, msg_key)
+        bot.followers.touch(pipe, msg.source)
+        results = pipe.execute()
+        flow.apply(results[:2])
+        return Claim(bot, msg, msg_key, touch_due=False, taken=True), (None if results[2] else PENDING)
+    bot.ledger.queue_lookup(pipe, msg_key)
+    bot.followers.queue_seen(pipe, msg.source)
     results = pipe.execute()
-    flow.apply(results[first:first + 2])
-    return bool(results[-1])
+    flow.apply(results[:2])
+    return Claim(bot, msg, msg_key, bot.followers.touch_due(results[3:5], time.time())), results[2]
 
 
-def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff) -> None:
+def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff) -> None:
     try:
-        reply = _run(bot, msg, flow)
+        with claim.scope():
+            reply = bot.router.dispatch(Context(openid=msg.source, message=msg, bot=bot, flow=flow))
+        reply = bot.pager.fit(msg.source, reply)  # pages of a long answer: kept, but no change to claim for
+    except AlreadyClaimed:  # a retry that came in while the first delivery ran: answer what the first answers
+        handoff.deliver(bot.ledger.wait_for_reply(claim.key, bot.settings.reply_budget))
+        return
     except Exception:
-        log.exception("handler failed: key=%s", msg_key)
+        log.exception("handler failed: key=%s", claim.key)
         reply = bot.texts.get("general.error")
     try:
         if handoff.deliver(reply):
-            bot.ledger.record(msg_key, reply)
-            return
-        bot.ledger.defer(msg_key)
-        if reply:
-            bot.outbox.enqueue(msg.source, reply, kind="late_reply", idem_key=msg_key)
+            if claim.taken:
+                bot.ledger.record(claim.key, reply)
+        else:
+            bot.ledger.defer(claim.key)
+            if reply:
+                bot.outbox.enqueue(msg.source, reply, kind="late_reply", idem_key=claim.key)
+        if claim.touch_due:
+            pipe = bot.redis.pipeline(transaction=False)
+            bot.followers.touch(pipe, msg.source)
+            pipe.execute()
     except Exception:
-        log.exception("could not record the reply: key=%s", msg_key)
-
-
-def _run(bot, msg, flow: Flow) -> str | None:
-    ctx = Context(openid=msg.source, message=msg, bot=bot, flow=flow)
-    reply = bot.router.dispatch(ctx)
-    return bot.pager.fit(msg.source, reply)
+        log.exception("could not record the reply: key=%s", claim.key)
