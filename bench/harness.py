@@ -28,10 +28,14 @@ def session_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
 
 
-def cpu_seconds(session_id: int) -> float:
-    """CPU time (user + system) used so far by the live processes of one session (a server and its children)."""
+def cpu_seconds(session_id: int, only_leader: bool = False) -> float:
+    """CPU time (user + system) used so far by the live processes of one session (a server and its children).
+
+    only_leader: of the session's leader alone (a Redis server, not its AOF-rewrite children).
+    """
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    stats = [Path(f"/proc/{session_id}/stat")] if only_leader else Path("/proc").glob("[0-9]*/stat")
+    for stat in stats:
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -73,9 +77,9 @@ def _wait_up(url: str, proc) -> None:
         if proc.poll() is not None:
             raise RuntimeError("server exited")
         try:
-            requests.post(url + "/wechat", timeout=1)
+            requests.post(url + "/wechat", timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise RuntimeError("server did not start")
 

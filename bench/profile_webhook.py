@@ -67,7 +67,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--profile", default="")
+    ap.add_argument("--inline", action="store_true",
+                    help="run handlers on the request thread (so that the profile sees them; no reply budget)")
     args = ap.parse_args()
+    if args.inline:
+        from bot import handling
+
+        class Inline:
+            def submit(self, fn, *a):
+                fn(*a)
+
+        handling._executor = Inline
     import os
 
     os.environ["WECHAT_TOKEN"] = TOKEN

@@ -38,6 +38,8 @@ from bot.storage import embedded_socket
 from harness import SESSIONS, TOKEN, cpu_seconds, gunicorn, median_of, redis_server, session_of, wrk, youthbot_env
 
 WEROBOT = "WeRoBot==1.13.1"
+SHORT = {"echo": "echo", "werobot-always": "WeRoBot, appendfsync always", "werobot-no": "WeRoBot, appendfsync no",
+         "help": "youthbot 帮助", "answer": "youthbot quiz answer", "signup": "youthbot sign-up"}
 QUIZ_QUESTIONS = 10  # each sender answers the first: no attempt finishes
 
 
@@ -142,7 +144,9 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--peer-venv", help="reuse (or make) WeRoBot's virtualenv here; default: a new temp dir")
     ap.add_argument("--peer-server", help="server binary for the peer's Redis (default: youthbot's embedded one)")
-    ap.add_argument("--only", help="comma-separated subset of systems to run (names as printed)")
+    ap.add_argument("--only", help=f"comma-separated subset of the systems: {', '.join(SHORT)}")
+    ap.add_argument("--bot-workers", default="",
+                    help="youthbot's gunicorn worker options instead of its own config, e.g. '-k gthread --threads 8'")
     args = ap.parse_args()
 
     peer_py = peer_python(args.peer_venv)
@@ -160,7 +164,7 @@ def main():
             gunicorn("echo_app:app") as echo_url, \
             gunicorn("werobot_app:app", env={"REDIS_SOCKET": sock_always}, python=peer_py) as peer_always_url, \
             gunicorn("werobot_app:app", env={"REDIS_SOCKET": sock_no}, python=peer_py) as peer_no_url, \
-            gunicorn("bot.app:create_app()", env=env, config=True) as bot_url:
+            gunicorn("bot.app:create_app()", env=env, config=True, extra=args.bot_workers.split()) as bot_url:
         socket_path = embedded_socket(env["DATA_DIR"])
         store = redis.Redis(unix_socket_path=socket_path, decode_responses=True)
         policy = store.config_get("appendfsync")["appendfsync"]
@@ -186,7 +190,7 @@ def main():
             ("youthbot sign-up", bot_url, signup_text, signup_users, signup_prefixes, (SESSIONS[bot_url], bot_store)),
         ]
         if args.only:
-            wanted = {w.strip() for w in args.only.split(",")}
+            wanted = [SHORT[w.strip()] for w in args.only.split(",")]
             systems = [s for s in systems if s[0] in wanted]
         check_reply(echo_url, "帮助", "o_check", "帮助")
         check_reply(peer_always_url, "帮助", "o_check", "帮助")
@@ -196,11 +200,11 @@ def main():
         def run(system, run_no, seconds):
             name, url, content, users, prefix, (app, db) = system
             sender = prefix[run_no] if isinstance(prefix, list) else (prefix or "o_bench")
-            before = cpu_seconds(app), cpu_seconds(db) if db else 0.0
+            before = cpu_seconds(app), cpu_seconds(db, only_leader=True) if db else 0.0
             result = wrk(url, content, args.connections, seconds, users=users, prefix=sender)
             n = max(result["requests"], 1)
             result["app_cpu"] = (cpu_seconds(app) - before[0]) * 1000 / n
-            result["db_cpu"] = (cpu_seconds(db) - before[1]) * 1000 / n if db else 0.0
+            result["db_cpu"] = (cpu_seconds(db, only_leader=True) - before[1]) * 1000 / n if db else 0.0
             return result
 
         for system in systems:  # warm-up
@@ -215,8 +219,8 @@ def main():
         signed_up = store.zcard(f"yb:{{ev:{occ.id}}}:confirmed")
 
     print()
-    print(f"webhook, wrk {args.connections} connections 2 threads, 2 gunicorn sync workers per system, "
-          f"median of {args.rounds} rounds x {args.seconds}s")
+    print(f"webhook, wrk {args.connections} connections 2 threads, 2 gunicorn workers per system "
+          f"(sync; youthbot: {args.bot_workers or 'its gunicorn config'}), median of {args.rounds} rounds x {args.seconds}s")
     print(f"youthbot store: {bot_version}, appendfsync {policy}; peer's Redis: {server_version.split(' sha')[0]}")
     print(f"{'system':<30} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} "
           f"{'CPU ms/msg: app':>16} {'Redis':>6}")
