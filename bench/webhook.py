@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import redis
@@ -147,6 +148,8 @@ def main():
     ap.add_argument("--only", help=f"comma-separated subset of the systems: {', '.join(SHORT)}")
     ap.add_argument("--bot-workers", default="",
                     help="youthbot's gunicorn worker options instead of its own config, e.g. '-k gthread --threads 8'")
+    ap.add_argument("--also-bot-workers", default="",
+                    help="measure a second youthbot server (same store) with these worker options, in the same run")
     args = ap.parse_args()
 
     peer_py = peer_python(args.peer_venv)
@@ -155,16 +158,20 @@ def main():
     env = youthbot_env()
     # Senders per wrk thread and run: more than a run sends, so that every quiz
     # message is a first answer and every sign-up a new one.
-    quiz_users = signup_users = args.seconds * 2000
+    quiz_users = signup_users = args.seconds * 1000
     runs = args.rounds + 1  # + the warm-up
-    quiz_prefixes = [f"o_qz{i}" for i in range(runs)]
-    signup_prefixes = [f"o_su{i}" for i in range(runs)]
+    variants = [("", args.bot_workers)] + ([(" [" + args.also_bot_workers + "]", args.also_bot_workers)]
+                                           if args.also_bot_workers else [])
+    quiz_prefixes = {v: [f"o_qz{n}_{i}" for i in range(runs)] for n, (v, _) in enumerate(variants)}
+    signup_prefixes = {v: [f"o_su{n}_{i}" for i in range(runs)] for n, (v, _) in enumerate(variants)}
 
     with redis_server(server_bin, "always") as sock_always, redis_server(server_bin, "no") as sock_no, \
             gunicorn("echo_app:app") as echo_url, \
             gunicorn("werobot_app:app", env={"REDIS_SOCKET": sock_always}, python=peer_py) as peer_always_url, \
             gunicorn("werobot_app:app", env={"REDIS_SOCKET": sock_no}, python=peer_py) as peer_no_url, \
-            gunicorn("bot.app:create_app()", env=env, config=True, extra=args.bot_workers.split()) as bot_url:
+            ExitStack() as stack:
+        bot_urls = {v: stack.enter_context(gunicorn("bot.app:create_app()", env=env, config=True, extra=opts.split()))
+                    for v, opts in variants}
         socket_path = embedded_socket(env["DATA_DIR"])
         store = redis.Redis(unix_socket_path=socket_path, decode_responses=True)
         policy = store.config_get("appendfsync")["appendfsync"]
@@ -172,8 +179,8 @@ def main():
         print(f"seeding youthbot: {2 * quiz_users * runs:,} quiz attempts, {2 * signup_users * runs:,} profiles ...",
               flush=True)
         store.config_set("appendfsync", "no")  # seeding speed only
-        seed_quiz(store, redis.Redis(unix_socket_path=socket_path), quiz_prefixes, quiz_users)
-        occ = seed_signups(store, signup_prefixes, signup_users)
+        seed_quiz(store, redis.Redis(unix_socket_path=socket_path), sum(quiz_prefixes.values(), []), quiz_users)
+        occ = seed_signups(store, sum(signup_prefixes.values(), []), signup_users)
         store.config_set("appendfsync", policy)
         signup_text = f"报名 {occ.number}"
 
@@ -185,17 +192,21 @@ def main():
             ("WeRoBot, appendfsync always", peer_always_url, "帮助", 5000, None,
              (SESSIONS[peer_always_url], SESSIONS[sock_always])),
             ("WeRoBot, appendfsync no", peer_no_url, "帮助", 5000, None, (SESSIONS[peer_no_url], SESSIONS[sock_no])),
-            ("youthbot 帮助", bot_url, "帮助", 5000, None, (SESSIONS[bot_url], bot_store)),
-            ("youthbot quiz answer", bot_url, "A", quiz_users, quiz_prefixes, (SESSIONS[bot_url], bot_store)),
-            ("youthbot sign-up", bot_url, signup_text, signup_users, signup_prefixes, (SESSIONS[bot_url], bot_store)),
         ]
+        for v, url in bot_urls.items():
+            systems += [
+                (f"youthbot 帮助{v}", url, "帮助", 5000, None, (SESSIONS[url], bot_store)),
+                (f"youthbot quiz answer{v}", url, "A", quiz_users, quiz_prefixes[v], (SESSIONS[url], bot_store)),
+                (f"youthbot sign-up{v}", url, signup_text, signup_users, signup_prefixes[v], (SESSIONS[url], bot_store)),
+            ]
         if args.only:
             wanted = [SHORT[w.strip()] for w in args.only.split(",")]
-            systems = [s for s in systems if s[0] in wanted]
+            systems = [s for s in systems if s[0] in wanted or any(s[0] == w + v for w in wanted for v, _ in variants)]
         check_reply(echo_url, "帮助", "o_check", "帮助")
         check_reply(peer_always_url, "帮助", "o_check", "帮助")
         check_reply(peer_no_url, "帮助", "o_check", "帮助")
-        check_reply(bot_url, "帮助", "o_check", "青年大学习")
+        for url in bot_urls.values():
+            check_reply(url, "帮助", "o_check", "青年大学习")
 
         def run(system, run_no, seconds):
             name, url, content, users, prefix, (app, db) = system
@@ -215,39 +226,37 @@ def main():
                 results[system[0]].append(run(system, round_no, args.seconds))
             print(f"round {round_no}: " + ", ".join(f"{n} {rs[-1]['rps']:.0f}" for n, rs in results.items()),
                   flush=True)
-        answers = quiz_answers(store, quiz_prefixes, quiz_users) if "youthbot quiz answer" in results else 0
+        answers = quiz_answers(store, sum(quiz_prefixes.values(), []), quiz_users)
         signed_up = store.zcard(f"yb:{{ev:{occ.id}}}:confirmed")
 
     print()
     print(f"webhook, wrk {args.connections} connections 2 threads, 2 gunicorn workers per system "
           f"(sync; youthbot: {args.bot_workers or 'its gunicorn config'}), median of {args.rounds} rounds x {args.seconds}s")
     print(f"youthbot store: {bot_version}, appendfsync {policy}; peer's Redis: {server_version.split(' sha')[0]}")
-    print(f"{'system':<30} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} "
+    print(f"{'system':<44} {'msg/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'errors':>7} "
           f"{'CPU ms/msg: app':>16} {'Redis':>6}")
     med = {}
     for name, runs_ in results.items():
         med[name] = m = median_of(runs_)
-        print(f"{name:<30} {m['rps']:>8.0f} {m['p50']:>8.2f} {m['p99']:>8.2f} "
+        print(f"{name:<44} {m['rps']:>8.0f} {m['p50']:>8.2f} {m['p99']:>8.2f} "
               f"{sum(r['non2xx'] for r in runs_):>8} {sum(r['errors'] - r['non2xx'] for r in runs_):>7} "
               f"{m['app_cpu']:>16.2f} {m['db_cpu']:>6.2f}")
-    if "youthbot quiz answer" in results:
-        sent = sum(r["requests"] for r in results["youthbot quiz answer"])
-        print(f"quiz answers recorded: {answers:,} (measured requests: {sent:,}, + the warm-up's)")
-    if "youthbot sign-up" in results:
-        sent = sum(r["requests"] for r in results["youthbot sign-up"])
-        print(f"sign-ups confirmed: {signed_up:,} (measured requests: {sent:,}, + the warm-up's)")
+    quiz_runs = [r for n, rs in results.items() if n.startswith("youthbot quiz answer") for r in rs]
+    signup_runs = [r for n, rs in results.items() if n.startswith("youthbot sign-up") for r in rs]
+    print(f"quiz answers recorded: {answers:,} (measured requests: {sum(r['requests'] for r in quiz_runs):,}, "
+          f"+ the warm-ups'); sign-ups confirmed: {signed_up:,} (measured requests: "
+          f"{sum(r['requests'] for r in signup_runs):,}, + the warm-ups')")
     print()
-    targets = [
-        ("youthbot 帮助", "WeRoBot, appendfsync always", 1.0),
-        ("youthbot 帮助", "WeRoBot, appendfsync no", 1.0),
-        ("youthbot quiz answer", "WeRoBot, appendfsync always", 0.8),
-        ("youthbot sign-up", "WeRoBot, appendfsync always", 0.8),
-        ("WeRoBot, appendfsync always", "echo", None),
-        ("WeRoBot, appendfsync no", "echo", None),
-        ("youthbot 帮助", "echo", None),
-        ("youthbot quiz answer", "echo", None),
-        ("youthbot sign-up", "echo", None),
-    ]
+    targets = []
+    for v, _ in variants:
+        targets += [
+            (f"youthbot 帮助{v}", "WeRoBot, appendfsync always", 1.0),
+            (f"youthbot 帮助{v}", "WeRoBot, appendfsync no", 1.0),
+            (f"youthbot quiz answer{v}", "WeRoBot, appendfsync always", 0.8),
+            (f"youthbot sign-up{v}", "WeRoBot, appendfsync always", 0.8),
+        ]
+    targets += [("WeRoBot, appendfsync always", "echo", None), ("WeRoBot, appendfsync no", "echo", None)]
+    targets += [(n, "echo", None) for n in results if n.startswith("youthbot")]
     for a, b, target in targets:
         if a not in results or b not in results:
             continue
@@ -256,11 +265,12 @@ def main():
             f"  target >= {target:.1f}: {'met' if med[a]['rps'] / med[b]['rps'] >= target else 'NOT met'}"
         print(f"{a} / {b}: {med[a]['rps'] / med[b]['rps']:.2f} (per round "
               f"{', '.join(f'{x:.2f}' for x in per_round)}; median {statistics.median(per_round):.2f}){verdict}")
-    if "youthbot 帮助" in med:
-        p99 = med["youthbot 帮助"]["p99"]
-        print(f"youthbot 帮助 p99 {p99:.1f} ms: target < 25 ms {'met' if p99 < 25 else 'NOT met'}; "
-              f"non-2xx in all youthbot runs: "
-              f"{sum(r['non2xx'] for n, rs in results.items() if n.startswith('youthbot') for r in rs)}")
+    for v, _ in variants:
+        if f"youthbot 帮助{v}" in med:
+            p99 = med[f"youthbot 帮助{v}"]["p99"]
+            print(f"youthbot 帮助{v} p99 {p99:.1f} ms: target < 25 ms {'met' if p99 < 25 else 'NOT met'}")
+    print(f"non-2xx in all youthbot runs: "
+          f"{sum(r['non2xx'] for n, rs in results.items() if n.startswith('youthbot') for r in rs)}")
 
 
 if __name__ == "__main__":
