@@ -6,12 +6,18 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from bot import storage
+from bot import importers, storage
 from bot.config import Settings
-from domain.followers import Followers
 from bot.ledger import MessageLedger
-from domain.outbox import Outbox
 from bot.pager import Pager
+from bot.webhook import bp, make_crypto
+from domain.events import Events
+from domain.followers import Followers
+from domain.jobs import Jobs
+from domain.outbox import Outbox
+from domain.profiles import Profiles
+from domain.quiz import Quiz
+from handlers import build_router
 from handlers.router import Router
 from handlers.texts import Texts
 
@@ -28,14 +34,15 @@ class Bot:
     outbox: Outbox
     pager: Pager
     followers: Followers
+    quiz: Quiz
+    events: Events
+    jobs: Jobs
+    profiles: Profiles
     crypto: object = None
 
 
 def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
     """Wire the services from settings (the CLI and the scheduler use this too)."""
-    from bot.webhook import make_crypto
-    from handlers import router
-
     settings = settings or Settings.from_env()
     redis = redis_client or storage.connect(settings.redis_url, settings.data_dir)
     texts = Texts.load(settings.content_dir / "texts")
@@ -43,24 +50,25 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
         settings=settings,
         redis=redis,
         texts=texts,
-        router=router,
+        router=build_router(),
         ledger=MessageLedger(redis, settings.dedupe_ttl, settings.dedupe_pending_ttl),
         outbox=Outbox(redis),
         pager=Pager(redis, texts, settings.reply_max_bytes),
         followers=Followers(redis),
+        quiz=Quiz(redis),
+        events=Events(redis),
+        jobs=Jobs(redis),
+        profiles=Profiles(redis),
         crypto=make_crypto(settings),
     )
 
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     """Build the web app: the WeChat webhook at /wechat and a health check."""
-    from bot import importers as content
-    from bot.webhook import bp
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bot = build_bot(settings, redis_client)
     if bot.settings.load_demo:
-        content.load_demo_if_empty(bot)
+        importers.load_demo_if_empty(bot)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     app.extensions["youthbot"] = bot

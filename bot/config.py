@@ -39,7 +39,6 @@ class Settings:
     redis_url: str = ""
     data_dir: Path = PROJECT_DIR / "var"
     content_dir: Path = PROJECT_DIR / "content"
-    timezone: str = "Asia/Shanghai"
     # Base URL of the WeChat API (a fake one in tests and demos).
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     # Load the demo content from content_dir when the store is empty.

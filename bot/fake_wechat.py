@@ -19,7 +19,7 @@ from flask import Flask, jsonify, request
 
 
 class FakeWeChat:
-    def __init__(self, window_limit: int | None = None):
+    def __init__(self):
         self.lock = threading.Lock()
         self.reset()
 

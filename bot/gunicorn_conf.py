@@ -2,7 +2,7 @@
 
 The embedded Redis must be started once, in the master, before any worker
 exists: workers that each started their own would make several servers on one
-data file (shared/EMBEDDED-REDIS.md, trap 1). The master publishes the socket
+data file (docs/platform.md, the embedded Redis, trap 1). The master publishes the socket
 as REDIS_URL, which the workers inherit.
 """
 import os

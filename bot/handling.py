@@ -25,6 +25,7 @@ from contextlib import nullcontext
 
 from bot.ledger import PENDING, message_key
 from bot.writes import TrackingRedis, WriteScope
+from handlers.message import Incoming
 from handlers.router import Context, Flow
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Claim:
         pipe = self._bot.redis.pipeline(transaction=False)
         self._bot.ledger.queue_claim(pipe, self.key)
         if self.touch_due:
-            self._bot.followers.touch(pipe, self._msg.source)
+            self._bot.followers.touch(pipe, self._msg.sender)
         if not pipe.execute()[0]:
             raise AlreadyClaimed(self.key)
         self.taken, self.touch_due = True, False
@@ -102,10 +103,10 @@ class Claim:
         return WriteScope(self.take) if not self.taken else nullcontext()
 
 
-def handle(bot, msg) -> str | None:
+def handle(bot, msg: Incoming) -> str | None:
     """Return the reply text for msg; None means answer `success` (nothing to say)."""
     msg_key = message_key(msg)
-    flow = Flow(bot.redis, msg.source, bot.settings.flow_ttl_minutes * 60)
+    flow = Flow(bot.redis, msg.sender, bot.settings.flow_ttl_minutes * 60)
     claim, entry = _read(bot, msg, msg_key, flow)
     if bot.ledger.answered(entry):
         return bot.ledger.reply_of(entry)  # a retry of a message already answered
@@ -129,12 +130,12 @@ def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
     flow.queue_load(pipe)
     if not isinstance(bot.redis, TrackingRedis):
         bot.ledger.queue_claim(pipe, msg_key)
-        bot.followers.touch(pipe, msg.source)
+        bot.followers.touch(pipe, msg.sender)
         results = pipe.execute()
         flow.apply(results[:2])
         return Claim(bot, msg, msg_key, touch_due=False, taken=True), (None if results[2] else PENDING)
     bot.ledger.queue_lookup(pipe, msg_key)
-    bot.followers.queue_seen(pipe, msg.source)
+    bot.followers.queue_seen(pipe, msg.sender)
     results = pipe.execute()
     flow.apply(results[:2])
     return Claim(bot, msg, msg_key, bot.followers.touch_due(results[3:5], time.time())), results[2]
@@ -143,8 +144,8 @@ def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
 def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff) -> None:
     try:
         with claim.scope():
-            reply = bot.router.dispatch(Context(openid=msg.source, message=msg, bot=bot, flow=flow))
-        reply = bot.pager.fit(msg.source, reply)  # pages of a long answer: kept, but no change to claim for
+            reply = bot.router.dispatch(Context(openid=msg.sender, message=msg, bot=bot, flow=flow))
+        reply = bot.pager.fit(msg.sender, reply)  # pages of a long answer: kept, but no change to claim for
     except AlreadyClaimed:  # a retry that came in while the first delivery ran: answer what the first answers
         handoff.deliver(bot.ledger.wait_for_reply(claim.key, bot.settings.reply_budget))
         return
@@ -158,10 +159,10 @@ def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff) -> Non
         else:
             bot.ledger.defer(claim.key)
             if reply:
-                bot.outbox.enqueue(msg.source, reply, kind="late_reply", idem_key=claim.key)
+                bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=claim.key)
         if claim.touch_due:
             pipe = bot.redis.pipeline(transaction=False)
-            bot.followers.touch(pipe, msg.source)
+            bot.followers.touch(pipe, msg.sender)
             pipe.execute()
     except Exception:
         log.exception("could not record the reply: key=%s", claim.key)

@@ -13,20 +13,18 @@ from __future__ import annotations
 import time
 
 from domain.keys import key
+from handlers.message import Incoming
 
 PENDING = "\x00pending"
 DEFERRED = "\x00deferred"  # answered "success"; the reply goes out as a push
 NOTHING = "\x00nothing"
 
 
-def message_key(msg) -> str:
+def message_key(msg: Incoming) -> str:
     """Dedupe key: sender + MsgId for messages; sender + time + event + key for events."""
-    raw = msg._data
-    sender = raw.get("FromUserName", "")
-    if str(raw.get("MsgType", "")).lower() == "event":
-        return key("msg", sender, "e", raw.get("CreateTime", ""), raw.get("Event", ""),
-                   raw.get("EventKey") or "")
-    return key("msg", sender, raw.get("MsgId") or raw.get("CreateTime", ""))
+    if msg.is_event:
+        return key("msg", msg.sender, "e", msg.time, msg.event, msg.key)
+    return key("msg", msg.sender, msg.msg_id or msg.time)
 
 
 class MessageLedger:

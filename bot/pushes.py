@@ -20,13 +20,17 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from limits import RateLimitItemPerSecond, storage as limits_storage, strategies
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from domain import clock
+from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
+from bot import storage
 from bot.wechat_client import WeChatError
+from domain.push_log import daily_key
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ redis.call('HINCRBY', KEYS[2], 'sending', -1)
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
+redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':' .. ARGV[1], 1)
 return 1
 """
 
@@ -57,8 +62,21 @@ def log_key(idem_key: str) -> str:
     return key("{push}", "log", idem_key)
 
 
-def reminders_off_key(openid: str) -> str:
-    return user_key(openid, "reminders_off")
+class Status(StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"  # the rules say no: detail says why
+    FAILED = "failed"  # WeChat said no: detail is its error code
+    DUPLICATE = "duplicate"  # this idempotency key was handled before
+    QUIET = "quiet"  # quiet hours: try again later
+
+
+@dataclass(frozen=True)
+class PushResult:
+    status: Status
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.status.value}:{self.detail}" if self.detail else self.status.value
 
 
 @dataclass
@@ -92,14 +110,14 @@ class Deliverer:
             pipe.exists(log_key(k))
         return [bool(x) for x in pipe.execute()]
 
-    def deliver(self, push: Push, now: float | None = None) -> str:
-        """Send push if the rules allow; return sent | skipped:<why> | failed:<code> | duplicate | quiet."""
+    def deliver(self, push: Push, now: float | None = None) -> PushResult:
+        """Send push if the rules allow, and say what happened."""
         now = now or time.time()
         if push.kind not in ANYTIME_KINDS and in_quiet_hours(self.settings, now):
-            return "quiet"
+            return PushResult(Status.QUIET)
         user = self._read(push)
         if user.done:
-            return "duplicate"
+            return PushResult(Status.DUPLICATE)
         reason = "unsubscribed" if not user.active else \
             "opted_out" if user.reminders_off and push.kind in REMINDER_KINDS else ""
         channel = "custom" if user.in_window(now, self.settings) else "template"
@@ -109,21 +127,21 @@ class Deliverer:
         if not reason:
             self._wait_for_rate()  # before the claim: a claimed message goes out at once
         if not self._claim(keys=[log_key(push.idem_key), STATS], args=[push.kind, push.openid, int(now)]):
-            return "duplicate"
+            return PushResult(Status.DUPLICATE)
         if reason:
-            return self._end(push, "skipped", reason)
+            return self._end(push, Status.SKIPPED, reason)
         try:
             self._send_with_retries(push, channel, template)
         except WeChatError as exc:
             log.warning("push failed: kind=%s key=%s errcode=%s", push.kind, push.idem_key, exc.errcode)
-            return self._end(push, "failed", "", exc.errcode)
-        return self._end(push, "sent", channel, user=user if channel == "custom" else None)
+            return self._end(push, Status.FAILED, "", exc.errcode)
+        return self._end(push, Status.SENT, channel, user=user if channel == "custom" else None)
 
     def _read(self, push: Push) -> "Recipient":
         """What the rules need to know about the user, and whether the key is done: one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.exists(log_key(push.idem_key))
-        pipe.sismember(key("followers", "active"), push.openid)
+        pipe.sismember(ACTIVE, push.openid)
         pipe.exists(reminders_off_key(push.openid))
         pipe.hget(user_key(push.openid, "follower"), "last_seen")
         pipe.hmget(user_key(push.openid, "cs"), "since", "n")
@@ -152,18 +170,19 @@ class Deliverer:
             reset_at = self._limiter.get_window_stats(self._limit, "wechat_api").reset_time
             time.sleep(min(max(reset_at - time.time(), 0.001), 0.05))
 
-    def _end(self, push: Push, status: str, reason: str, errcode="", user: "Recipient | None" = None) -> str:
+    def _end(self, push: Push, status: Status, reason: str, errcode="", user: "Recipient | None" = None) -> PushResult:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
-        self._finish(keys=[log_key(push.idem_key), STATS],
-                     args=[status, reason, "" if errcode is None else errcode, int(time.time()), push.kind])
+        now = int(time.time())
+        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}")],
+                     args=[status.value, reason, "" if errcode is None else errcode, now, push.kind])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)
             pipe.hset(cs, mapping={"since": user.last_seen, "n": user.custom_sent + 1})
             pipe.expire(cs, self.settings.cs_window_hours * 3600)
             pipe.execute()
-        return f"{status}:{reason or errcode}" if status != "sent" else "sent"
+        return PushResult(status) if status is Status.SENT else PushResult(status, str(reason or errcode))
 
 
 @dataclass
@@ -188,23 +207,12 @@ def _retryable(code) -> bool:
 
 def _limits_storage(redis_url: str, redis):
     """A `limits` storage on the same Redis server (or cluster) as the bot."""
-    if redis_url.startswith("unix://"):
-        return limits_storage.storage_from_string("redis+unix://" + redis_url[len("unix://"):])
-    if redis_url:
-        return limits_storage.storage_from_string(redis_url)
-    kwargs = redis.connection_pool.connection_kwargs
-    if kwargs.get("path"):
-        return limits_storage.storage_from_string(f"redis+unix://{kwargs['path']}")
-    return limits_storage.storage_from_string(f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
-                                              f"/{kwargs.get('db', 0)}")
+    if not redis_url:  # a client handed in without a URL (tests): its socket or address
+        kwargs = redis.connection_pool.connection_kwargs
+        redis_url = f"unix://{kwargs['path']}" if kwargs.get("path") else \
+            f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{kwargs.get('db', 0)}"
+    return limits_storage.storage_from_string(storage.limits_url(redis_url))
 
 
 def stats(redis) -> dict[str, int]:
     return {k: int(v) for k, v in redis.hgetall(STATS).items()}
-
-
-def set_reminders(redis, openid: str, on: bool) -> None:
-    if on:
-        redis.delete(reminders_off_key(openid))
-    else:
-        redis.set(reminders_off_key(openid), int(time.time()))

@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import storage
 from domain import clock
 from domain.keys import key
 
@@ -96,15 +97,14 @@ class Leadership:
 
 def build_scheduler(redis_url: str) -> BackgroundScheduler:
     from apscheduler.jobstores.redis import RedisJobStore
-    from redis.connection import parse_url
 
     # APScheduler updates both keys in one MULTI: one hash tag keeps them in one cluster slot
     keys = dict(jobs_key=key("{scheduler}", "jobs"), run_times_key=key("{scheduler}", "run_times"))
-    if redis_url.startswith("redis+cluster://"):
+    if storage.is_cluster(redis_url):
         store = RedisJobStore(**keys)
         store.redis = _ClusterForJobStore(redis_url)
     else:
-        store = RedisJobStore(**keys, **_connect_args(redis_url, parse_url))
+        store = RedisJobStore(**keys, **storage.connection_args(redis_url))
     scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=clock.TZ,
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600})
     for entry in TIMETABLE:
@@ -119,7 +119,7 @@ class _ClusterForJobStore:
     def __init__(self, redis_url: str):
         from redis.cluster import RedisCluster
 
-        self._cluster = RedisCluster.from_url(redis_url.replace("redis+cluster://", "redis://"))
+        self._cluster = RedisCluster.from_url(storage.cluster_node_url(redis_url))
 
     def pipeline(self):
         pipe = self._cluster.pipeline(transaction=True)  # the keys share one slot
@@ -134,14 +134,6 @@ class _ClusterForJobStore:
 
     def __getattr__(self, name):
         return getattr(self._cluster, name)
-
-
-def _connect_args(redis_url: str, parse_url) -> dict:
-    args = parse_url(redis_url)
-    args.pop("connection_class", None)
-    if "path" in args:
-        args["unix_socket_path"] = args.pop("path")
-    return args
 
 
 def run(stop: threading.Event | None = None) -> None:

@@ -46,10 +46,10 @@ def connect(redis_url: str, data_dir: Path) -> redis.Redis:
 
 
 def _from_url(url: str) -> redis.Redis:
-    if url.startswith("redis+cluster://") or os.environ.get("REDIS_CLUSTER") == "1":
+    if is_cluster(url):
         from redis.cluster import RedisCluster
 
-        return RedisCluster.from_url(url.replace("redis+cluster://", "redis://"), decode_responses=True)
+        return RedisCluster.from_url(cluster_node_url(url), decode_responses=True)
     return TrackingRedis.from_url(url, decode_responses=True)
 
 
@@ -75,6 +75,36 @@ def durability(client) -> tuple[bool, str]:
     return False, (f"store runs appendonly {conf.get('appendonly')}, appendfsync {conf.get('appendfsync')}: "
                    "a crash may lose acknowledged sign-ups, answers and profiles; set appendonly yes and "
                    "appendfsync always (WAITAOF with everysec is not used: see bot/storage.py)")
+
+
+# -- REDIS_URL, read in one place ------------------------------------------------
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def is_cluster(url: str) -> bool:
+    """REDIS_URL names a Redis Cluster (redis+cluster://host:port, or REDIS_CLUSTER=1)."""
+    return url.startswith(CLUSTER_SCHEME) or os.environ.get("REDIS_CLUSTER") == "1"
+
+
+def cluster_node_url(url: str) -> str:
+    """The plain redis:// URL of the cluster node REDIS_URL names."""
+    return url.replace(CLUSTER_SCHEME, "redis://")
+
+
+def connection_args(url: str) -> dict:
+    """REDIS_URL as keyword arguments of redis.Redis (for libraries that take those, like APScheduler)."""
+    from redis.connection import parse_url
+
+    args = parse_url(url)
+    args.pop("connection_class", None)
+    if "path" in args:
+        args["unix_socket_path"] = args.pop("path")
+    return args
+
+
+def limits_url(url: str) -> str:
+    """REDIS_URL in the form the `limits` library takes (it names unix sockets redis+unix://)."""
+    return "redis+unix://" + url[len("unix://"):] if url.startswith("unix://") else url
 
 
 def embedded_socket(data_dir: Path) -> str:

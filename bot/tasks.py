@@ -32,9 +32,8 @@ def fan_out(bot, deliverer, pushes: Iterable[Push], now: float) -> dict[str, int
     with ThreadPoolExecutor(max(1, bot.settings.push_concurrency)) as pool:
         for batch in _batches(pushes, BATCH):
             todo = [p for p, done in zip(batch, deliverer.already_done([p.idem_key for p in batch])) if not done]
-            for status in pool.map(lambda p: deliverer.deliver(p, now), todo):
-                head = status.split(":")[0]
-                counts[head] = counts.get(head, 0) + 1
+            for result in pool.map(lambda p: deliverer.deliver(p, now), todo):
+                counts[result.status.value] = counts.get(result.status.value, 0) + 1
             if counts.get("quiet"):
                 break  # quiet hours began: the rest waits for the next run
     return counts
@@ -61,7 +60,7 @@ def _members(redis) -> Iterator[str]:
 def drain_outbox(bot, deliverer, now: float) -> dict[str, int]:
     """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
     return bot.outbox.drain(lambda item: deliverer.deliver(
-        Push(item["openid"], item["text"], item["kind"], item["key"]), now))
+        Push(item["openid"], item["text"], item["kind"], item["key"]), now).status.value)
 
 
 def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:

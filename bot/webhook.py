@@ -1,7 +1,7 @@
 """The webhook WeChat calls: check, decrypt, parse, hand to the router, render.
 
 Everything a message means is decided behind bot.handling and the router; this
-view only speaks the official-account protocol (shared/WECHAT.md).
+view only speaks the official-account protocol (docs/platform.md).
 """
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import re
 import time
 from xml.parsers.expat import ExpatError
 
+import xmltodict
 from flask import Blueprint, abort, current_app, request
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import WeChatSigner
 
 from bot import handling
+from handlers.message import Incoming
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wechat", __name__)
@@ -50,14 +51,14 @@ def receive():
         abort(413)
     encrypted = request.args.get("encrypt_type", "raw").lower() == "aes"
     try:
-        msg = _parse(_decrypt(bot, body) if encrypted else body)
+        msg = parse_incoming(_decrypt(bot, body) if encrypted else body)
     except BadMessage as exc:
         log.info("unreadable message answered with success: %s", exc)
         return NOTHING
     reply = handling.handle(bot, msg)
     if reply is None:
         return NOTHING
-    xml = TextReply(message=msg, content=reply).render()
+    xml = TextReply(source=msg.recipient, target=msg.sender, content=reply).render()
     if encrypted:
         xml = bot.crypto.encrypt_message(xml, request.args.get("nonce", ""), str(int(time.time())))
     return current_app.response_class(xml, mimetype="application/xml")
@@ -95,17 +96,33 @@ def _decrypt(bot, body: bytes) -> bytes:
     return plain.encode("utf-8") if isinstance(plain, str) else plain
 
 
-def _parse(xml: bytes):
+def parse_incoming(xml: bytes) -> Incoming:
+    """The message as an Incoming; BadMessage for anything that is not a well-formed one."""
     _refuse_dtd(xml)
     try:
-        msg = parse_message(xml)
-    except (ExpatError, ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        fields = xmltodict.parse(xml)["xml"]
+    except (ExpatError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise BadMessage(f"cannot parse: {type(exc).__name__}") from exc
-    if msg is None or not msg.source or not isinstance(msg.source, str):
+    if not isinstance(fields, dict):
+        raise BadMessage("no fields")
+    return _incoming(fields)
+
+
+def _incoming(fields: dict) -> Incoming:
+    def text(name: str) -> str:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, str):
+            raise BadMessage(f"{name} is not text")  # an element inside a field, or a repeated field
+        return value or ""
+
+    sender, created, msg_id = text("FromUserName"), text("CreateTime"), text("MsgId")
+    if not sender:
         raise BadMessage("no sender")
-    if not str(msg._data.get("MsgId") or msg._data.get("CreateTime") or "").isdigit():
+    if not created.isdigit() or (msg_id and not msg_id.isdigit()):
         raise BadMessage("no MsgId or CreateTime")
-    return msg
+    return Incoming(sender=sender, recipient=text("ToUserName"), kind=text("MsgType").lower(),
+                    time=int(created), msg_id=msg_id, content=text("Content"),
+                    recognition=text("Recognition"), event=text("Event").lower(), key=text("EventKey"))
 
 
 def _refuse_dtd(xml: bytes) -> None:

@@ -18,6 +18,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
@@ -51,6 +52,9 @@ class Occurrence:
     status: str = "open"  # open | cancelled
     number: int = 0
     kind: str = "volunteer"  # volunteer | job_fair
+    category: str = ""  # what the committee reports it under: 敬老, 护河, 洁城, 四点半课堂, 希望家园, 义诊, 捐赠, 招聘会, …
+    programme: str = ""  # the programme it belongs to (domain/outcomes.py: Programme), if any
+    site: str = ""  # the programme's site it takes place at
 
     @property
     def minutes(self) -> int:
@@ -60,9 +64,27 @@ class Occurrence:
         return self.start < other.end and other.start < self.end
 
 
+class BookingStatus(StrEnum):
+    """What a sign-up came to (the values are what the sign-up script returns)."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    ALREADY_CONFIRMED = "already_confirmed"
+    ALREADY_WAITLISTED = "already_waitlisted"
+    CLOSED = "closed"
+
+
+class Place(StrEnum):
+    """Where a person stands on an event."""
+
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    NONE = "none"
+
+
 @dataclass
 class Booking:
-    status: str  # confirmed | waitlisted | already_confirmed | already_waitlisted | closed
+    status: BookingStatus
     position: int = 0
 
 
@@ -189,27 +211,27 @@ class Events:
         """Take a place or a waitlist position, atomically."""
         self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})  # before: a crash leaves a stale entry, never a lost one
         status, position = self._sign_up(keys=self._keys(occ.id), args=[openid])
-        if status == "closed":
+        if status == BookingStatus.CLOSED:
             self._redis.zrem(user_key(openid, "signups"), occ.id)
-        return Booking(status, int(position))
+        return Booking(BookingStatus(status), int(position))
 
-    def cancel(self, occ: Occurrence, openid: str) -> tuple[str, str | None]:
+    def cancel(self, occ: Occurrence, openid: str) -> tuple[Place, str | None]:
         """Give up a place or a waitlist position; return (what it was, openid promoted or None)."""
         was, promoted = self._cancel(keys=self._keys(occ.id), args=[openid])
         self._redis.zrem(user_key(openid, "signups"), occ.id)
-        return was, promoted or None
+        return Place(was), promoted or None
 
-    def status_of(self, occ_id: str, openid: str) -> tuple[str, int]:
-        """('confirmed', place) | ('waitlisted', position) | ('none', 0)."""
+    def status_of(self, occ_id: str, openid: str) -> tuple[Place, int]:
+        """(CONFIRMED, place) | (WAITLISTED, position) | (NONE, 0)."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.zrank(occ_key(occ_id, "confirmed"), openid)
         pipe.zrank(occ_key(occ_id, "waitlist"), openid)
         confirmed, waiting = pipe.execute()
         if confirmed is not None:
-            return "confirmed", confirmed + 1
+            return Place.CONFIRMED, confirmed + 1
         if waiting is not None:
-            return "waitlisted", waiting + 1
-        return "none", 0
+            return Place.WAITLISTED, waiting + 1
+        return Place.NONE, 0
 
     def mine(self, openid: str, now: float) -> list[Occurrence]:
         """The user's upcoming occurrences where they hold a place or a waitlist position."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
@@ -44,6 +45,21 @@ def outcome_key(pid: str) -> str:
     return key("{jobs}", "outcome", pid)  # hash: openid -> outcome
 
 
+class PostingState(StrEnum):
+    OPEN = "open"
+    FILLED = "filled"
+    EXPIRED = "expired"
+
+
+class Interest(StrEnum):
+    """What registering interest came to."""
+
+    OK = "ok"
+    AGAIN = "again"  # registered before: the note was updated
+    EXPIRED = "expired"
+    FILLED = "filled"
+
+
 @dataclass
 class Posting:
     id: str
@@ -58,16 +74,16 @@ class Posting:
     contact: str  # the employer's contact: for staff only, never shown to users
     published: float
     expires: float
-    status: str = "open"  # open | filled | expired
+    status: str = "open"  # as loaded or set by staff: open | filled (PostingState)
     fair: str = ""  # the job-fair event this posting belongs to
     description: str = ""
     number: int = 0
 
-    def state(self, now: float) -> str:
-        """open | filled | expired, the expiry date applied."""
-        if self.status == "open" and now >= self.expires:
-            return "expired"
-        return self.status
+    def state(self, now: float) -> "PostingState":
+        """Open, filled or expired, the expiry date applied."""
+        if self.status == PostingState.OPEN and now >= self.expires:
+            return PostingState.EXPIRED
+        return PostingState(self.status)
 
     def haystack(self) -> str:
         return " ".join([self.title, self.employer, self.category, self.place, self.education, self.experience,
@@ -131,11 +147,11 @@ class Jobs:
         return [p for _, p in candidates if p.state(now) == "open"]
 
     # -- interest ----------------------------------------------------------------
-    def register_interest(self, p: Posting, openid: str, note: str, now: float) -> str:
-        """'ok' | 'again' (already registered: the note is updated) | 'expired' | 'filled'."""
+    def register_interest(self, p: Posting, openid: str, note: str, now: float) -> "Interest":
+        """Register openid's interest in p (again: the note is updated); refused when p is not open."""
         state = p.state(now)
-        if state != "open":
-            return state
+        if state != PostingState.OPEN:
+            return Interest(state.value)
         pipe = self._redis.pipeline(transaction=True)
         pipe.zadd(interest_key(p.id), {openid: now}, nx=True)
         pipe.hsetnx(outcome_key(p.id), openid, "registered")
@@ -143,7 +159,7 @@ class Jobs:
             pipe.hset(notes_key(p.id), openid, note[:100])
         pipe.execute()
         added = self._redis.zadd(user_key(openid, "jobs"), {p.id: now}, nx=True)
-        return "ok" if added else "again"
+        return Interest.OK if added else Interest.AGAIN
 
     def mine(self, openid: str) -> list[tuple[Posting, str]]:
         ids = self._redis.zrevrange(user_key(openid, "jobs"), 0, -1)

@@ -43,7 +43,7 @@ class Outbox:
         return [json.loads(raw) for raw in self._redis.lrange(QUEUE, 0, -1)]
 
     def drain(self, deliver, limit: int = 1000) -> dict[str, int]:
-        """Hand queued items to deliver(item) -> status; items held by quiet hours go back."""
+        """Hand queued items to deliver(item) -> status name; items held by quiet hours ("quiet") go back."""
         while self._redis.lmove(TAKEN, QUEUE, "RIGHT", "LEFT"):  # left by a drainer that died
             pass
         counts: dict[str, int] = {}
@@ -52,8 +52,8 @@ class Outbox:
             raw = self._redis.lmove(QUEUE, TAKEN, "LEFT", "RIGHT")
             if raw is None:
                 break
-            status = deliver(json.loads(raw))
-            counts[status.split(":")[0]] = counts.get(status.split(":")[0], 0) + 1
+            status = deliver(json.loads(raw))  # "sent", "skipped", ..., "quiet"
+            counts[status] = counts.get(status, 0) + 1
             if status == "quiet":
                 held.append(raw)
             self._redis.lrem(TAKEN, 1, raw)

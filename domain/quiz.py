@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from domain.keys import key, user_key
 from domain.profiles import BRANCHES, branch_members_key
+from domain.ranking import ranked
 
 POINTS_PER_QUESTION = 10
 ATTEMPT_TTL = 24 * 3600
@@ -93,10 +94,6 @@ class Session:
     def is_open(self, now: float) -> bool:
         return self.opens <= now < self.closes
 
-    @property
-    def max_points(self) -> int:
-        return POINTS_PER_QUESTION * len(self.questions)
-
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
@@ -143,7 +140,6 @@ class Outcome:
     status: str  # "answered" | "invalid" | "stale" | "gone"
     question: Question | None = None
     correct: bool = False
-    next_question: Question | None = None
     next_index: int = 0
     result: "Result | None" = None
 
@@ -292,9 +288,7 @@ class Quiz:
         if new_idx < 0:
             return Outcome("stale", question=question)
         outcome = Outcome("answered", question=question, correct=correct, next_index=new_idx)
-        if new_idx < len(session.questions):
-            outcome.next_question = session.questions[new_idx]
-        else:
+        if new_idx >= len(session.questions):
             outcome.result = self._finish(openid, session, self.progress(openid), now)
         return outcome
 
@@ -347,15 +341,17 @@ class Quiz:
         points, done = pipe.execute()
         return int(points or 0), int(done or 0)
 
-    def top(self, zkey: str, n: int = 10) -> list[tuple[int, str, int]]:
-        """[(rank, openid, points)] of the n best, ties sharing a rank."""
+    def top_in_session(self, sid: str, n: int = 10) -> list[tuple[int, str, int]]:
+        """[(rank, openid, points)] of the n best in one session, ties sharing a rank."""
+        return self._top(scores_key(sid), n)
+
+    def top_all_time(self, n: int = 10) -> list[tuple[int, str, int]]:
+        """[(rank, openid, points)] of the n best over all sessions, ties sharing a rank."""
+        return self._top(TOTAL, n)
+
+    def _top(self, zkey: str, n: int) -> list[tuple[int, str, int]]:
         rows = self._redis.zrevrange(zkey, 0, n - 1, withscores=True)
-        ranked, rank, previous = [], 0, None
-        for position, (openid, points) in enumerate(rows, start=1):
-            if points != previous:
-                rank, previous = position, points
-            ranked.append((rank, openid, int(points)))
-        return ranked
+        return [(rank, openid, int(points)) for rank, (openid, points) in ranked(rows, lambda row: row[1])]
 
     def streak(self, openid: str, now: float) -> int:
         """Consecutive sessions counted, back from the latest; an open one not yet done does not break it."""
@@ -385,12 +381,8 @@ class Quiz:
             standings.append(BranchStanding(bid, name, len(members), len(scores),
                                             sum(scores) / len(scores) if scores else 0.0))
         standings.sort(key=lambda b: (-b.rate, -b.average, b.branch_id))
-        previous = None
-        for position, b in enumerate(standings, start=1):
-            if (b.rate, b.average) != previous:
-                b.rank, previous = position, (b.rate, b.average)
-            else:
-                b.rank = standings[position - 2].rank
+        for rank, b in ranked(standings, lambda b: (b.rate, b.average)):
+            b.rank = rank
         return standings
 
     def non_completers(self, sid: str) -> list[str]:

@@ -1,9 +1,20 @@
-"""Feature handlers. Each module registers its handlers on the one router below.
+"""Chat: the feature handlers, and the one router that lists them.
 
-Order matters only for patterns: the first registered pattern that matches wins.
+Each feature module owns a Router; build_router() includes them in the order
+below, the way a Flask app registers its blueprints. Order matters only for
+patterns (the first that matches wins); a keyword, click key, event or state
+claimed twice is an error here, at start-up.
 """
+from __future__ import annotations
+
+from handlers import general, jobs, profile, quiz, volunteer
 from handlers.router import Router
 
-router = Router()
+FEATURES = (general, jobs, profile, quiz, volunteer)
 
-from handlers import general, jobs, profile, quiz, volunteer  # noqa: E402,F401  (registers handlers on import)
+
+def build_router() -> Router:
+    router = Router()
+    for feature in FEATURES:
+        router.include(feature.router)
+    return router

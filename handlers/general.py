@@ -1,11 +1,12 @@
 """Following, unfollowing, help, the menu, paging and anything nothing else matched."""
 from __future__ import annotations
 
-from bot.pushes import set_reminders
-from handlers import router
+from handlers.router import Router
+
+router = Router()
 
 
-@router.event("subscribe", "subscribe_scan")
+@router.event("subscribe")
 def welcome(ctx):
     """Greet a new follower, or welcome back a returning one."""
     returning = ctx.bot.followers.subscribe(ctx.openid)
@@ -37,14 +38,14 @@ def more(ctx):
 @router.keyword("退订提醒", "取消提醒", "关闭提醒")
 def reminders_off(ctx):
     """Stop quiz and event reminders for this user (notices about their own sign-ups still come)."""
-    set_reminders(ctx.redis, ctx.openid, on=False)
+    ctx.bot.followers.set_reminders(ctx.openid, on=False)
     return ctx.t("pushes.reminders_off")
 
 
 @router.keyword("订阅提醒", "开启提醒", "恢复提醒")
 def reminders_on(ctx):
     """Turn reminders back on."""
-    set_reminders(ctx.redis, ctx.openid, on=True)
+    ctx.bot.followers.set_reminders(ctx.openid, on=True)
     return ctx.t("pushes.reminders_on")
 
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.events import Events
 from domain.jobs import Jobs, Posting
-from domain.profiles import Profiles, mask_phone
-from handlers import router
-from handlers.profile import FORGET_HOOKS, continuation, ensure_profile
+from domain.profiles import mask_phone
+from handlers.router import Router
+from handlers.conversation import Conversation
+from handlers.profile import ensure_profile
+
+router = Router()
 
 NEWEST = 8
 SHOWN_RESULTS = 15  # a search that finds more shows the newest and asks for a sharper word
@@ -17,21 +19,21 @@ NOTE_MAX = 50
 @router.click("JOBS_LIST")
 def jobs_home(ctx):
     """Categories with counts, the fair, and the newest postings."""
-    jobs, now = Jobs(ctx.redis), clock.now()
+    jobs, now = ctx.jobs, clock.now()
     postings = jobs.open(now)
     if not postings:
         return ctx.t("jobs.empty")
-    fair = next(iter(Events(ctx.redis).upcoming(now, kind="job_fair")), None)
+    fair = next(iter(ctx.events.upcoming(now, kind="job_fair")), None)
     return ctx.t("jobs.home", count=len(postings),
                  fair=ctx.t("jobs.fair", title=fair.title, when=clock.fmt(fair.start), place=fair.place) if fair else "",
                  categories="、".join(ctx.t("jobs.category_item", name=n, count=c) for n, c in jobs.categories(now)),
-                 rows="\n".join(_row(ctx, p) for p in postings[:NEWEST])).replace("\n\n", "\n")
+                 rows="\n".join(_row(ctx, p) for p in postings[:NEWEST]))
 
 
 @router.pattern(r"(?:岗位|职位)\s*(\d+)")
 def job_detail(ctx):
     """One posting's details (never the employer's contact)."""
-    p = Jobs(ctx.redis).by_number(ctx.match.group(1))
+    p = ctx.jobs.by_number(ctx.match.group(1))
     if p is None:
         return ctx.t("jobs.no_such", number=ctx.match.group(1))
     state = p.state(clock.now())
@@ -39,14 +41,14 @@ def job_detail(ctx):
         return ctx.t(f"jobs.not_open_{state}", title=p.title)
     return ctx.t("jobs.detail", number=p.number, title=p.title, employer=p.employer, salary=p.salary, place=p.place,
                  education=p.education, experience=p.experience, headcount=p.headcount,
-                 description=p.description).replace("\n\n", "\n")
+                 description=p.description)
 
 
 @router.pattern(r"(?:搜|搜索|岗位|找)\s*(\D.*)")
 def job_search(ctx):
     """Search titles, employers and requirements: `搜 司机`, `岗位 护理`."""
     query = ctx.match.group(1).strip()
-    found = Jobs(ctx.redis).search(query, clock.now())
+    found = ctx.jobs.search(query, clock.now())
     if not found:
         return ctx.t("jobs.search_none", query=query)
     text = ctx.t("jobs.search_head", query=query, count=len(found)) + "\n" + \
@@ -57,7 +59,7 @@ def job_search(ctx):
 @router.pattern(r"类别\s*(.+)")
 def job_category(ctx):
     """Open postings in one category."""
-    jobs, now, category = Jobs(ctx.redis), clock.now(), ctx.match.group(1).strip()
+    jobs, now, category = ctx.jobs, clock.now(), ctx.match.group(1).strip()
     postings = jobs.open(now, category)
     if not postings:
         return ctx.t("jobs.no_category", category=category, categories=_category_names(jobs, now))
@@ -71,9 +73,9 @@ def express_interest(ctx):
     return interest_continue(ctx, number=int(ctx.match.group(1)))
 
 
-@continuation("jobs_interest")
+@router.returning("jobs_interest")
 def interest_continue(ctx, number: int):
-    p = Jobs(ctx.redis).by_number(number)
+    p = ctx.jobs.by_number(number)
     if p is None:
         return ctx.t("jobs.no_such", number=number)
     state = p.state(clock.now())
@@ -82,23 +84,22 @@ def interest_continue(ctx, number: int):
     asked = ensure_profile(ctx, {"contact"}, then="jobs_interest", restart=f"投递 {number}", number=number)
     if asked:
         return asked
-    ctx.flow.start("jobs_interest", "jobs.note", posting=p.id)
+    INTEREST.start(ctx, "jobs.note", posting=p.id)
     return ctx.t("jobs.ask_note")
 
 
-@router.state("jobs.note")
 def interest_note(ctx):
     """Take the optional note and register the interest."""
     note = "" if ctx.text in ("跳过", "不用", "无", "没有") else ctx.raw_text
     if len(note) > NOTE_MAX:
         return ctx.t("jobs.note_too_long")
-    jobs = Jobs(ctx.redis)
+    jobs = ctx.jobs
     p = jobs.get(ctx.flow.data["posting"])
     ctx.flow.end()
     result = jobs.register_interest(p, ctx.openid, note, clock.now())
     if result in ("expired", "filled"):
         return ctx.t(f"jobs.not_open_{result}", title=p.title)
-    phone = mask_phone(Profiles(ctx.redis).get(ctx.openid).phone)
+    phone = mask_phone(ctx.profiles.get(ctx.openid).phone)
     return ctx.t("jobs.interest_ok" if result == "ok" else "jobs.interest_again", title=p.title,
                  employer=p.employer, phone=phone)
 
@@ -113,7 +114,7 @@ def ask_number(ctx):
 @router.click("JOBS_MINE")
 def my_interests(ctx):
     """The user's registered interests and their outcomes."""
-    mine = Jobs(ctx.redis).mine(ctx.openid)
+    mine = ctx.jobs.mine(ctx.openid)
     if not mine:
         return ctx.t("jobs.mine_empty")
     now, rows = clock.now(), []
@@ -129,7 +130,7 @@ def my_interests(ctx):
 @router.pattern(r"订阅岗位\s*(.*)")
 def subscribe(ctx):
     """Daily digest of new postings, in one category or all."""
-    jobs, category = Jobs(ctx.redis), ctx.match.group(1).strip()
+    jobs, category = ctx.jobs, ctx.match.group(1).strip()
     known = {p.category for p in jobs.all()}
     if category and category not in known:
         return ctx.t("jobs.unknown_category", category=category, categories="、".join(sorted(known)))
@@ -140,16 +141,7 @@ def subscribe(ctx):
 @router.keyword("退订岗位", "取消订阅岗位")
 def unsubscribe(ctx):
     """Stop the job digest."""
-    return ctx.t("jobs.unsubscribed" if Jobs(ctx.redis).unsubscribe(ctx.openid) else "jobs.not_subscribed")
-
-
-def _forget(ctx) -> None:
-    jobs = Jobs(ctx.redis)
-    jobs.withdraw_all(ctx.openid)
-    jobs.unsubscribe(ctx.openid)
-
-
-FORGET_HOOKS.append(_forget)
+    return ctx.t("jobs.unsubscribed" if ctx.jobs.unsubscribe(ctx.openid) else "jobs.not_subscribed")
 
 
 def _row(ctx, p: Posting) -> str:
@@ -158,3 +150,8 @@ def _row(ctx, p: Posting) -> str:
 
 def _category_names(jobs: Jobs, now: float) -> str:
     return "、".join(name for name, _ in jobs.categories(now))
+
+
+INTEREST = router.conversation(Conversation("jobs_interest", entry="投递 N", states={
+    "jobs.note": interest_note,
+}))

@@ -1,8 +1,10 @@
-"""The personal-information steps shared by volunteer sign-up and job interest, and their deletion.
+"""The personal-information questions shared by volunteer sign-up and job interest, and their deletion.
 
-A feature that needs a name and phone calls ensure_profile(); when something is
-missing, the user walks consent -> name -> phone (-> birth year, student) and the
-feature's continuation runs at the end, as if they had just asked again.
+PROFILE is a sub-conversation: a feature that needs a name and phone calls
+ensure_profile(ctx, needs, then=...); when something is missing, the user walks
+consent -> name -> phone (-> birth year, student), and at the end the
+conversation returns to the caller's return point (`@router.returning(then)`),
+as if the user had just asked again.
 """
 from __future__ import annotations
 
@@ -10,30 +12,26 @@ import datetime
 import logging
 
 from domain import clock
-from domain.events import Events
-from domain.profiles import Profiles, mask_phone, normalize_phone, valid_name
-from handlers import router
+from domain.privacy import forget_person
+from domain.profiles import mask_phone, normalize_phone, valid_name
+from handlers.conversation import Conversation
+from handlers.notices import tell_promoted
+from handlers.router import Router
+
+router = Router()
 
 log = logging.getLogger(__name__)
 
 PHONE_TRIES = 3
-CONTINUATIONS = {}  # name -> fn(ctx, **args) run once the profile is complete
-
-
-def continuation(name: str):
-    def register(fn):
-        CONTINUATIONS[name] = fn
-        return fn
-    return register
 
 
 def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, **args) -> str | None:
     """Return None when the profile has what `needs` asks ("contact", "birth_year", "student"),
     else start the profile flow and return its first question. Pass the profile if it was read already."""
-    steps = _missing(profile or Profiles(ctx.redis).get(ctx.openid), needs)
+    steps = _missing(profile or ctx.profiles.get(ctx.openid), needs)
     if not steps:
         return None
-    ctx.flow.start("profile", steps[0], steps=steps, then=then, args=args, restart=restart, tries=0)
+    PROFILE.start(ctx, steps[0], steps=steps, then=then, args=args, restart=restart, tries=0)
     if steps[0] == "profile.consent":
         extra = "".join(ctx.t(f"profile.extra_{n}") for n in ("birth_year", "student") if n in needs)
         return ctx.t("profile.notice", extra=extra)
@@ -64,10 +62,9 @@ def _advance(ctx, said: str = "") -> str:
         return (said + "\n" if said else "") + _prompt(ctx, rest[0])
     then, args = ctx.flow.data["then"], ctx.flow.data["args"]
     ctx.flow.end()
-    return (said + "\n\n" if said else "") + CONTINUATIONS[then](ctx, **args)
+    return (said + "\n\n" if said else "") + ctx.return_to(then, **args)
 
 
-@router.state("profile.consent")
 def consent(ctx):
     """Take the user's agreement to the personal-information notice."""
     if ctx.text in ("同意", "我同意", "好", "好的", "可以", "是"):
@@ -78,7 +75,6 @@ def consent(ctx):
     return ctx.t("profile.consent_again")
 
 
-@router.state("profile.name")
 def name(ctx):
     """Take the real name."""
     if not valid_name(ctx.text):
@@ -87,7 +83,6 @@ def name(ctx):
     return _advance(ctx)
 
 
-@router.state("profile.phone")
 def phone(ctx):
     """Take an 11-digit mobile number; ask again with an example, at most three times."""
     number = normalize_phone(ctx.text)
@@ -99,27 +94,25 @@ def phone(ctx):
             return ctx.t("profile.phone_failed", restart=restart)
         ctx.flow.goto("profile.phone", tries=tries)
         return ctx.t("profile.phone_invalid", typed=_masked_attempt(ctx.text), left=PHONE_TRIES - tries)
-    Profiles(ctx.redis).save_contact(ctx.openid, ctx.flow.data["name"], number)
+    ctx.profiles.save_contact(ctx.openid, ctx.flow.data["name"], number)
     log.info("contact saved: openid=%s phone=%s", ctx.openid, mask_phone(number))
     return _advance(ctx, ctx.t("profile.saved", name=ctx.flow.data["name"], phone=mask_phone(number)))
 
 
-@router.state("profile.birth_year")
 def birth_year(ctx):
     """Take a four-digit birth year."""
     year = int(ctx.text) if ctx.text.isdigit() and len(ctx.text) == 4 else 0
     if not 1940 <= year <= datetime.date.today().year:
         return ctx.t("profile.birth_year_invalid")
-    Profiles(ctx.redis).set_details(ctx.openid, birth_year=year)
+    ctx.profiles.set_details(ctx.openid, birth_year=year)
     return _advance(ctx)
 
 
-@router.state("profile.student")
 def student(ctx):
     """Take whether the user is a student."""
     if ctx.text not in ("是", "否", "是的", "不是"):
         return ctx.t("profile.student_invalid")
-    Profiles(ctx.redis).set_details(ctx.openid, student=ctx.text in ("是", "是的"))
+    ctx.profiles.set_details(ctx.openid, student=ctx.text in ("是", "是的"))
     return _advance(ctx)
 
 
@@ -132,37 +125,32 @@ def _masked_attempt(text: str) -> str:
 @router.keyword("删除我的信息", "删除个人信息", "删除信息")
 def forget_me(ctx):
     """Ask for confirmation before deleting the user's personal data."""
-    ctx.flow.start("forget", "forget.confirm")
+    FORGET.start(ctx, "forget.confirm")
     return ctx.t("profile.forget_confirm")
 
 
-@router.state("forget.confirm")
 def forget_confirmed(ctx):
-    """Delete the profile and upcoming sign-ups; keep anonymous counts."""
+    """Delete the profile, sign-ups and job interests; keep pseudonymous counts."""
     if ctx.text != "确认删除":
         return ctx.t("profile.forget_again")
     ctx.flow.end()
-    profiles = Profiles(ctx.redis)
-    had = profiles.get(ctx.openid).has_contact
-    cancelled = forget_everywhere(ctx)
-    profiles.forget_contact(ctx.openid)
-    log.info("personal data deleted: openid=%s signups_cancelled=%d", ctx.openid, len(cancelled))
-    if not had and not cancelled:
+    done = forget_person(ctx.redis, ctx.openid, clock.now())
+    for occ, promoted in done.cancelled:
+        tell_promoted(ctx, occ, promoted)
+    log.info("personal data deleted: openid=%s signups_cancelled=%d", ctx.openid, len(done.cancelled))
+    if not done.anything:
         return ctx.t("profile.forget_nothing")
-    extra = ctx.t("profile.forget_cancelled_signups", count=len(cancelled)) if cancelled else ""
+    extra = ctx.t("profile.forget_cancelled_signups", count=len(done.cancelled)) if done.cancelled else ""
     return ctx.t("profile.forget_done", cancelled=extra)
 
 
-def forget_everywhere(ctx) -> list:
-    """Cancel the user's upcoming sign-ups (telling anyone promoted) and withdraw job interests."""
-    from handlers.volunteer import tell_promoted
-
-    cancelled = Events(ctx.redis).forget_user(ctx.openid, clock.now())
-    for occ, promoted in cancelled:
-        tell_promoted(ctx, occ, promoted)
-    for hook in FORGET_HOOKS:
-        hook(ctx)
-    return cancelled
-
-
-FORGET_HOOKS = []  # other features' fn(ctx) that drop the user's personal data
+PROFILE = router.conversation(Conversation("profile", entry="报名 N / 投递 N", states={
+    "profile.consent": consent,
+    "profile.name": name,
+    "profile.phone": phone,
+    "profile.birth_year": birth_year,
+    "profile.student": student,
+}))
+FORGET = router.conversation(Conversation("forget", entry="删除我的信息", states={
+    "forget.confirm": forget_confirmed,
+}))

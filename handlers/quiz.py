@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.profiles import Profiles
-from domain.quiz import TOTAL, Quiz, Session, scores_key
-from handlers import router
+from domain.quiz import Quiz, Session
+from handlers.conversation import Conversation
+from handlers.router import Router
+
+router = Router()
 
 
 @router.keyword("答题", "学习", "大学习", "青年大学习", "开始答题")
 @router.click("QUIZ_START")
 def start_quiz(ctx):
     """Show the open session's study text and its first question, or resume where the user was."""
-    quiz, now = Quiz(ctx.redis), clock.now()
+    quiz, now = ctx.quiz, clock.now()
     session = quiz.open_session(now)
     if session is None:
         return _nothing_open(ctx, quiz, now)
     progress, resumed = quiz.start(ctx.openid, session, now)
-    ctx.flow.start("quiz", "quiz.answer", session=session.id)
+    QUIZ.start(ctx, "quiz.answer", session=session.id)
     if resumed:
         head = ctx.t("quiz.resume", number=progress.index + 1)
     else:
@@ -24,10 +26,9 @@ def start_quiz(ctx):
     return head + "\n\n" + _question(ctx, session, progress.index)
 
 
-@router.state("quiz.answer")
 def answer(ctx):
     """Check one answer, explain it, then ask the next question or show the result."""
-    quiz, now = Quiz(ctx.redis), clock.now()
+    quiz, now = ctx.quiz, clock.now()
     session = quiz.session(ctx.flow.data["session"])
     outcome = quiz.answer(ctx.openid, session, ctx.text, now) if session else None
     if outcome is None or outcome.status == "gone":
@@ -54,7 +55,7 @@ def answer(ctx):
 @router.click("QUIZ_ME")
 def my_points(ctx):
     """Show cumulative points, rank, sessions done and streak."""
-    quiz, now = Quiz(ctx.redis), clock.now()
+    quiz, now = ctx.quiz, clock.now()
     points, done = quiz.totals(ctx.openid)
     if not done:
         return ctx.t("quiz.me_empty")
@@ -64,9 +65,9 @@ def my_points(ctx):
         mine = quiz.result_of(ctx.openid, current)
         line = ctx.t("quiz.me_current_done", title=current.title, points=mine[0], rank=mine[1]) if mine \
             else ctx.t("quiz.me_current_todo", title=current.title)
-    profile = Profiles(ctx.redis).get(ctx.openid)
+    profile = ctx.profiles.get(ctx.openid)
     if profile.branch:
-        line += "\n" + ctx.t("quiz.me_branch", branch=dict(Profiles(ctx.redis).branches()).get(profile.branch, ""))
+        line += "\n" + ctx.t("quiz.me_branch", branch=dict(ctx.profiles.branches()).get(profile.branch, ""))
     return ctx.t("quiz.me", points=points, rank=quiz.rank_all_time(ctx.openid), done=done,
                  streak=quiz.streak(ctx.openid, now), current=line.strip())
 
@@ -75,11 +76,11 @@ def my_points(ctx):
 @router.click("QUIZ_RANK")
 def leaderboard(ctx):
     """Top 10 of the current session and of all time, with the user's own ranks."""
-    quiz, now = Quiz(ctx.redis), clock.now()
+    quiz, now = ctx.quiz, clock.now()
     session = quiz.current_session(now)
     if session is None:
         return ctx.t("quiz.none_open") + ctx.t("quiz.no_next")
-    session_top, total_top = quiz.top(scores_key(session.id)), quiz.top(TOTAL)
+    session_top, total_top = quiz.top_in_session(session.id), quiz.top_all_time()
     names = _names(ctx, [o for _, o, _ in session_top + total_top])
     mine = ctx.t("quiz.board_mine", session_rank=_rank_text(ctx, quiz.rank_in_session(session.id, ctx.openid)),
                  total_rank=_rank_text(ctx, quiz.rank_all_time(ctx.openid)))
@@ -90,21 +91,20 @@ def leaderboard(ctx):
 @router.keyword("支部", "选择支部", "我的支部")
 def choose_branch(ctx):
     """List the branches and ask which one the user belongs to."""
-    profiles = Profiles(ctx.redis)
+    profiles = ctx.profiles
     branches = profiles.branches()
     if not branches:
         return ctx.t("quiz.no_branches")
-    ctx.flow.start("branch", "branch.choose")
+    BRANCH.start(ctx, "branch.choose")
     text = ctx.t("quiz.branches", rows="\n".join(ctx.t("quiz.branch_row", n=i, name=name)
                                                   for i, (_, name) in enumerate(branches, start=1)))
     current = profiles.get(ctx.openid).branch
     return text + ("\n" + ctx.t("quiz.branch_current", name=dict(branches)[current]) if current in dict(branches) else "")
 
 
-@router.state("branch.choose")
 def branch_chosen(ctx):
     """Bind the user to the branch whose number they sent."""
-    profiles = Profiles(ctx.redis)
+    profiles = ctx.profiles
     branches = profiles.branches()
     if not ctx.text.isdigit() or not 1 <= int(ctx.text) <= len(branches):
         return ctx.t("quiz.branch_invalid", count=len(branches))
@@ -117,7 +117,7 @@ def branch_chosen(ctx):
 @router.keyword("支部排行", "支部排名")
 def branch_board(ctx):
     """Branches ranked by completion rate and average score for the current session."""
-    quiz, now = Quiz(ctx.redis), clock.now()
+    quiz, now = ctx.quiz, clock.now()
     session = quiz.current_session(now)
     if session is None:
         return ctx.t("quiz.none_open") + ctx.t("quiz.no_next")
@@ -130,7 +130,7 @@ def branch_board(ctx):
 def _intro(ctx, s: Session) -> str:
     return ctx.t("quiz.intro", title=s.title, summary=s.summary.strip(),
                  link=ctx.t("quiz.link", link=s.link) if s.link else "", closes=clock.fmt(s.closes),
-                 count=len(s.questions)).replace("\n\n", "\n")
+                 count=len(s.questions))
 
 
 def _how(ctx, q) -> str:
@@ -141,7 +141,7 @@ def _question(ctx, s: Session, index: int) -> str:
     q = s.questions[index]
     return ctx.t("quiz.question", number=index + 1, total=len(s.questions), kind=ctx.t(f"quiz.kind_{q.kind}"),
                  text=q.text, options="\n".join(q.lettered()) if q.kind != "judge" else "", how=_how(ctx, q)
-                 ).replace("\n\n", "\n")
+                 )
 
 
 def _duration(seconds: int) -> str:
@@ -153,7 +153,7 @@ def _result(ctx, quiz: Quiz, r) -> str:
     if r.counted:
         text = ctx.t("quiz.result", points=r.points, right=r.right, total=total, duration=_duration(r.seconds),
                      rank=r.rank, streak=r.streak)
-        if not Profiles(ctx.redis).get(ctx.openid).branch:
+        if not ctx.profiles.get(ctx.openid).branch:
             text += "\n" + ctx.t("quiz.bind_branch_hint")
     else:
         mine = quiz.result_of(ctx.openid, r.session)
@@ -178,8 +178,8 @@ def _nothing_open(ctx, quiz: Quiz, now: float) -> str:
 
 
 def _names(ctx, openids: list[str]) -> dict[str, str]:
-    profiles = Profiles(ctx.redis).many(sorted(set(openids)))
-    branches = dict(Profiles(ctx.redis).branches())
+    profiles = ctx.profiles.many(sorted(set(openids)))
+    branches = dict(ctx.profiles.branches())
     return {o: p.display_name() + (f"（{branches[p.branch]}）" if p.branch in branches else "")
             for o, p in profiles.items()}
 
@@ -191,3 +191,7 @@ def _rows(ctx, rows, names) -> str:
 
 def _rank_text(ctx, rank) -> str:
     return ctx.t("quiz.rank_n", rank=rank) if rank else ctx.t("quiz.rank_none")
+
+
+QUIZ = router.conversation(Conversation("quiz", entry="答题", states={"quiz.answer": answer}))
+BRANCH = router.conversation(Conversation("branch", entry="支部", states={"branch.choose": branch_chosen}))

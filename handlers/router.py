@@ -15,18 +15,15 @@ A handler takes a Context and returns the text to answer, or None for nothing.
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from domain.keys import user_key
+from handlers.conversation import Conversation, Flow
+from handlers.message import Incoming
 
 Handler = Callable[["Context"], Optional[str]]
-
-FLOW_MEMORY_SECONDS = 24 * 3600  # how long an expired flow is remembered, to explain it
-
 
 def normalize(text: str) -> str:
     """Fold full-width forms (Ａ, １, ，) to ASCII, trim and squeeze spaces."""
@@ -34,82 +31,13 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-class Flow:
-    """One user's place in a multi-step conversation, kept in Redis with a TTL."""
-
-    def __init__(self, redis, openid: str, ttl_seconds: int):
-        self._redis = redis
-        self._key = user_key(openid, "flow")
-        self._last_key = user_key(openid, "flow_last")
-        self._ttl = ttl_seconds
-        self.name: str | None = None
-        self.state: str | None = None
-        self.data: dict = {}
-        self.expired_name: str | None = None
-        self.loaded = False
-
-    def load(self) -> "Flow":
-        """Read the user's flow from Redis, unless it was read already."""
-        if not self.loaded:
-            pipe = self._redis.pipeline(transaction=False)
-            self.queue_load(pipe)
-            self.apply(pipe.execute())
-        return self
-
-    def queue_load(self, pipe) -> None:
-        """Queue the two reads of load() on a caller's pipeline (2 commands)."""
-        pipe.hgetall(self._key)
-        pipe.get(self._last_key)
-
-    def apply(self, results) -> None:
-        """Take the results of the commands queue_load() queued."""
-        current, last = results
-        if current:
-            self.name, self.state = current["name"], current["state"]
-            self.data = json.loads(current.get("data") or "{}")
-        elif last:
-            self.expired_name = last
-        self.loaded = True
-
-    @property
-    def active(self) -> bool:
-        return self.state is not None
-
-    def start(self, name: str, state: str, **data) -> None:
-        """Enter flow `name` at `state`, replacing any flow the user was in."""
-        self.name, self.state, self.data = name, state, dict(data)
-        self._save()
-
-    def goto(self, state: str, **data) -> None:
-        """Move to `state`, merging data into what the flow already holds."""
-        self.state = state
-        self.data.update(data)
-        self._save()
-
-    def end(self) -> None:
-        self.name = self.state = None
-        self.data = {}
-        self._redis.delete(self._key, self._last_key)
-
-    def forget_expired(self) -> None:
-        self._redis.delete(self._last_key)
-
-    def _save(self) -> None:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(self._key, mapping={"name": self.name, "state": self.state,
-                                      "data": json.dumps(self.data, ensure_ascii=False)})
-        pipe.expire(self._key, self._ttl)
-        pipe.set(self._last_key, self.name, ex=FLOW_MEMORY_SECONDS)
-        pipe.execute()
-
-
 @dataclass
 class Context:
     """What a handler gets: who wrote, what they wrote, and the services to act with."""
 
     openid: str
-    message: object  # a wechatpy message or event
-    bot: object  # bot.app.Bot: redis, texts, settings, outbox, ...
+    message: Incoming
+    bot: object  # bot.app.Bot: settings, texts, the domain's services, outbox, ...
     text: str = ""
     match: Optional[re.Match] = None
     flow: Flow = None
@@ -118,22 +46,56 @@ class Context:
     def redis(self):
         return self.bot.redis
 
+    # The domain's services, built once per process (bot.app.Bot).
+    @property
+    def quiz(self):
+        return self.bot.quiz
+
+    @property
+    def events(self):
+        return self.bot.events
+
+    @property
+    def jobs(self):
+        return self.bot.jobs
+
+    @property
+    def profiles(self):
+        return self.bot.profiles
+
+    def return_to(self, name: str, **args) -> str:
+        """Continue the conversation a sub-conversation was started from (see Router.returning)."""
+        return self.bot.router.returns[name](self, **args)
+
     @property
     def raw_text(self) -> str:
         """What the user typed, only trimmed (for free text kept as written: notes)."""
-        return (_text_of(self.message) or "").strip()
+        return (self.message.text or "").strip()
 
     def t(self, key: str, **fields) -> str:
         return self.bot.texts.get(key, **fields)
 
 
+class DuplicateRoute(ValueError):
+    """Two handlers claim the same keyword, click key, event or state: an error at start-up."""
+
+
+def _add(table: dict, name: str, fn, what: str) -> None:
+    if name in table and table[name] is not fn:
+        raise DuplicateRoute(f"{what} {name!r} is registered twice: {table[name].__qualname__} and {fn.__qualname__}")
+    table[name] = fn
+
+
 @dataclass
 class Router:
+    """The handlers of one feature module, or (after include()) of the whole bot."""
+
     keywords: dict[str, Handler] = field(default_factory=dict)
     patterns: list[tuple[re.Pattern, Handler]] = field(default_factory=list)
     clicks: dict[str, Handler] = field(default_factory=dict)
     events: dict[str, Handler] = field(default_factory=dict)
     states: dict[str, Handler] = field(default_factory=dict)
+    returns: dict[str, Callable[..., str]] = field(default_factory=dict)
     fallback_handler: Optional[Handler] = None
     non_text_handler: Optional[Handler] = None
     cancel_words: tuple[str, ...] = ("取消", "退出")
@@ -142,7 +104,7 @@ class Router:
     def keyword(self, *words: str):
         def register(fn: Handler) -> Handler:
             for word in words:
-                self.keywords[normalize(word).lower()] = fn
+                _add(self.keywords, normalize(word).lower(), fn, "keyword")
             return fn
         return register
 
@@ -155,37 +117,67 @@ class Router:
     def click(self, *keys: str):
         def register(fn: Handler) -> Handler:
             for k in keys:
-                self.clicks[k] = fn
+                _add(self.clicks, k, fn, "click key")
             return fn
         return register
 
     def event(self, *names: str):
         def register(fn: Handler) -> Handler:
             for name in names:
-                self.events[name.lower()] = fn
+                _add(self.events, name.lower(), fn, "event")
             return fn
         return register
 
     def state(self, name: str):
         def register(fn: Handler) -> Handler:
-            self.states[name] = fn
+            _add(self.states, name, fn, "state")
+            return fn
+        return register
+
+    def conversation(self, conv: Conversation) -> Conversation:
+        """Register a conversation's steps (and where a sub-conversation may return to)."""
+        for name, fn in conv.states.items():
+            _add(self.states, name, fn, "state")
+        return conv
+
+    def returning(self, name: str):
+        """Register fn(ctx, **args) as where a sub-conversation (the profile questions) returns to."""
+        def register(fn):
+            _add(self.returns, name, fn, "return point")
             return fn
         return register
 
     def fallback(self, fn: Handler) -> Handler:
+        if self.fallback_handler not in (None, fn):
+            raise DuplicateRoute("two fallbacks")
         self.fallback_handler = fn
         return fn
 
     def non_text(self, fn: Handler) -> Handler:
+        if self.non_text_handler not in (None, fn):
+            raise DuplicateRoute("two non-text handlers")
         self.non_text_handler = fn
         return fn
+
+    def include(self, other: "Router") -> "Router":
+        """Add another router's handlers after this one's (its patterns are tried after ours)."""
+        for table, what in (("keywords", "keyword"), ("clicks", "click key"), ("events", "event"),
+                            ("states", "state"), ("returns", "return point")):
+            for name, fn in getattr(other, table).items():
+                _add(getattr(self, table), name, fn, what)
+        self.patterns.extend(other.patterns)
+        if other.fallback_handler:
+            self.fallback(other.fallback_handler)
+        if other.non_text_handler:
+            self.non_text(other.non_text_handler)
+        return self
 
     # -- dispatch -----------------------------------------------------------
     def dispatch(self, ctx: Context) -> Optional[str]:
         msg = ctx.message
-        if msg.type == "event" or str(msg._data.get("MsgType", "")).lower() == "event":
+        if msg.is_event:
             return self._dispatch_event(ctx)
-        text = _text_of(msg)
+        text = msg.text
         if text is None:
             return self.non_text_handler(ctx) if self.non_text_handler else None
         ctx.text = normalize(text)
@@ -227,21 +219,9 @@ class Router:
         return None
 
     def _dispatch_event(self, ctx: Context) -> Optional[str]:
-        raw = ctx.message._data  # wechatpy renames QR-code follows to "subscribe_scan"
-        event = str(raw.get("Event") or "").lower()
-        if event == "click":
-            handler = self.clicks.get(str(raw.get("EventKey") or ""))
-        else:
-            handler = self.events.get(event)
+        msg = ctx.message
+        handler = self.clicks.get(msg.key) if msg.event == "click" else self.events.get(msg.event)
         return handler(ctx) if handler else None
-
-
-def _text_of(msg) -> Optional[str]:
-    if msg.type == "text":
-        return msg.content or ""
-    if msg.type == "voice" and getattr(msg, "recognition", None):
-        return msg.recognition  # WeChat's speech recognition, when switched on
-    return None
 
 
 def _expired_text(ctx: Context, flow_name: str) -> str:

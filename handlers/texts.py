@@ -1,8 +1,9 @@
 """The words users read: YAML files in content/texts/, looked up by dotted key.
 
 content/texts/general.yaml holding `welcome: ...` is Texts.get("general.welcome").
-Templates use str.format fields ({name}); a missing text is an error at load
-time for the keys the code asks for, never a blank message to a user.
+Templates use str.format fields ({name}). A template line that holds only fields
+which all came out empty is dropped, so an optional part ("{waiting}") leaves
+no blank line behind.
 """
 from __future__ import annotations
 
@@ -26,7 +27,11 @@ class Texts:
     def get(self, key: str, **fields) -> str:
         """Return the text for key with its {fields} filled in."""
         template = self._entries[key]
-        return template.format(**fields).strip() if fields else template.strip()
+        if not fields:
+            return template.strip()
+        lines = (line.format(**fields) if "{" in line else line for line in template.split("\n"))
+        kept = [out for line, out in zip(template.split("\n"), lines) if out.strip() or not line.strip()]
+        return "\n".join(kept).strip()
 
     def has(self, key: str) -> bool:
         return key in self._entries

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from domain import clock
 from domain.events import Events, Occurrence
-from domain.profiles import Profiles, mask_phone
-from handlers import router
-from handlers.profile import continuation, ensure_profile
+from domain.profiles import mask_phone
+from handlers.router import Router
+from handlers.notices import tell_promoted
+from handlers.profile import ensure_profile
+
+router = Router()
 
 SHOWN_PER_EVENT = 2  # a recurring class lists its next two dates in full, the rest by number
 
@@ -14,7 +17,7 @@ SHOWN_PER_EVENT = 2  # a recurring class lists its next two dates in full, the r
 @router.click("EVENTS_LIST")
 def list_events(ctx):
     """List the open events soonest first, with places left (paged by `更多`)."""
-    events = Events(ctx.redis)
+    events = ctx.events
     upcoming = events.upcoming(clock.now())
     if not upcoming:
         return ctx.t("volunteer.list_empty")
@@ -34,7 +37,7 @@ def list_events(ctx):
 @router.pattern(r"活动\s*(\d+)")
 def event_detail(ctx):
     """Show one event's details."""
-    events = Events(ctx.redis)
+    events = ctx.events
     occ = _occurrence(ctx, events)
     if isinstance(occ, str):
         return occ
@@ -46,7 +49,7 @@ def event_detail(ctx):
                  end=clock.local(occ.end).strftime("%H:%M"), place=occ.place, capacity=occ.capacity,
                  confirmed=confirmed, waiting=ctx.t("volunteer.detail_waiting", waiting=waiting) if waiting else "",
                  requirements="；".join(lines), description=occ.description, deadline=clock.fmt(occ.signup_deadline),
-                 cutoff=_hours_before(occ)).replace("\n\n", "\n")
+                 cutoff=_hours_before(occ))
 
 
 @router.pattern(r"报名\s*(\d+)")
@@ -55,9 +58,9 @@ def sign_up(ctx):
     return signup_continue(ctx, number=int(ctx.match.group(1)))
 
 
-@continuation("signup")
+@router.returning("signup")
 def signup_continue(ctx, number: int):
-    events, now = Events(ctx.redis), clock.now()
+    events, now = ctx.events, clock.now()
     occ = events.by_number(number)
     if occ is None:
         return ctx.t("volunteer.no_such_event", number=number)
@@ -66,7 +69,7 @@ def signup_continue(ctx, number: int):
     status, position = events.status_of(occ.id, ctx.openid)
     if status != "none":
         return ctx.t(f"volunteer.already_{status}", position=position, **fields)
-    profile = Profiles(ctx.redis).get(ctx.openid)
+    profile = ctx.profiles.get(ctx.openid)
     refusal = events.check(occ, ctx.openid, profile, now)
     if refusal and not refusal.reason.startswith("requirement"):
         return ctx.t(f"volunteer.refused_{refusal.reason}", detail=refusal.detail, **fields)
@@ -98,7 +101,7 @@ def ask_number(ctx):
 @router.click("EVENTS_MINE")
 def my_signups(ctx):
     """List the user's upcoming sign-ups and waitlist positions."""
-    events = Events(ctx.redis)
+    events = ctx.events
     mine = events.mine(ctx.openid, clock.now())
     if not mine:
         return ctx.t("volunteer.mine_empty")
@@ -113,7 +116,7 @@ def my_signups(ctx):
 @router.pattern(r"取消报名\s*(\d+)")
 def cancel_signup(ctx):
     """Give up a place before the cut-off; the first on the waitlist is promoted and told."""
-    events, now = Events(ctx.redis), clock.now()
+    events, now = ctx.events, clock.now()
     occ = _occurrence(ctx, events)
     if isinstance(occ, str):
         return occ
@@ -128,17 +131,10 @@ def cancel_signup(ctx):
     return ctx.t("volunteer.cancel_wait_done" if was == "waitlisted" else "volunteer.cancel_done", **fields)
 
 
-def tell_promoted(ctx, occ: Occurrence, promoted: str | None) -> None:
-    """Tell a volunteer promoted from the waitlist, through the push seam (once)."""
-    if promoted:
-        text = ctx.t("volunteer.promoted", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
-        ctx.bot.outbox.enqueue(promoted, text, kind="waitlist_promotion", idem_key=f"promote:{occ.id}:{promoted}")
-
-
 @router.pattern(r"签到\s*(\d{4,8})")
 def check_in(ctx):
     """Check in at an event with the organiser's code."""
-    status, occ = Events(ctx.redis).check_in(ctx.openid, ctx.match.group(1), clock.now())
+    status, occ = ctx.events.check_in(ctx.openid, ctx.match.group(1), clock.now())
     return ctx.t(f"volunteer.checkin_{status}", title=occ.title if occ else "",
                  time=clock.local(clock.now()).strftime("%H:%M"))
 
@@ -146,7 +142,7 @@ def check_in(ctx):
 @router.keyword("签退")
 def check_out(ctx):
     """Check out; hours are credited from check-in, capped at the event's length."""
-    status, occ, minutes = Events(ctx.redis).check_out(ctx.openid, clock.now())
+    status, occ, minutes = ctx.events.check_out(ctx.openid, clock.now())
     if status == "ok" and minutes == 0:
         return ctx.t("volunteer.checkout_short", title=occ.title)
     key = {"ok": "checkout_ok", "not_checked_in": "checkout_none", "already": "checkout_already"}[status]
@@ -157,7 +153,7 @@ def check_out(ctx):
 @router.click("EVENTS_HOURS")
 def my_hours(ctx):
     """Total volunteer hours and the events they came from."""
-    record = [(o, m) for o, m in Events(ctx.redis).service_record(ctx.openid) if m]
+    record = [(o, m) for o, m in ctx.events.service_record(ctx.openid) if m]
     if not record:
         return ctx.t("volunteer.hours_empty")
     rows = [ctx.t("volunteer.hours_row", date=clock.fmt_date(o.start), title=o.title, hours=_hours(m))
@@ -168,13 +164,13 @@ def my_hours(ctx):
 @router.keyword("志愿证明", "服务证明", "证明")
 def certificate(ctx):
     """A text certificate of service: name, events, dates, hours, issuer, record number, date."""
-    profile = Profiles(ctx.redis).get(ctx.openid)
-    record = [(o, m) for o, m in Events(ctx.redis).service_record(ctx.openid) if m]
+    profile = ctx.profiles.get(ctx.openid)
+    record = [(o, m) for o, m in ctx.events.service_record(ctx.openid) if m]
     if not record:
         return ctx.t("volunteer.hours_empty")
     if not profile.name:
         return ctx.t("volunteer.certificate_needs_name")
-    record_no = Events(ctx.redis).issue_certificate(ctx.openid, sum(m for _, m in record), clock.now())
+    record_no = ctx.events.issue_certificate(ctx.openid, sum(m for _, m in record), clock.now())
     rows = [ctx.t("volunteer.certificate_row", date=clock.fmt_date(o.start), title=o.title, hours=_hours(m))
             for o, m in record]
     return ctx.t("volunteer.certificate", record=record_no, name=profile.name, count=len(record),

@@ -14,11 +14,7 @@ import pytest
 from bot import storage
 from bot.app import create_app
 from bot.config import Settings
-from bot.simulator import WeChatSimulator, event_xml, text_xml
-
-TOKEN = "testtoken"
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-APPID = "wx2c2769f8efd9abc2"
+from tests.helpers import AES_KEY, APPID, TOKEN, WeChat
 
 
 @pytest.fixture(scope="session")
@@ -57,30 +53,6 @@ def bot(app):
     return app.extensions["youthbot"]
 
 
-class WeChat:
-    """Sends signed, correctly formed WeChat requests to the test client."""
-
-    def __init__(self, client, aes: bool = False):
-        self.client = client
-        self.sim = WeChatSimulator(TOKEN, AES_KEY if aes else "", APPID)
-
-    def post(self, xml: str, timestamp: int | None = None, **extra_args):
-        params, body = self.sim.request(xml, timestamp)
-        params.update(extra_args)
-        return self.client.post("/wechat", query_string=params, data=body, content_type="text/xml")
-
-    def reply(self, response) -> str | None:
-        assert response.status_code == 200, response.data
-        return self.sim.reply_text(response.data)
-
-    def send(self, text: str, openid: str = "o_alice", msg_id: int | None = None) -> str | None:
-        """Send a text message and return the reply text (None for `success`)."""
-        return self.reply(self.post(text_xml(openid, text, msg_id)))
-
-    def event(self, event: str, openid: str = "o_alice", key: str = "", create_time: int | None = None):
-        return self.reply(self.post(event_xml(openid, event, key, create_time)))
-
-
 @pytest.fixture
 def client(app):
     return app.test_client()
@@ -108,16 +80,6 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/wechat"
     server.shutdown()
-
-
-def post_signed(url: str, sim: WeChatSimulator, xml: str, session=None) -> str | None:
-    """POST one signed message over HTTP and return the reply text."""
-    import requests
-
-    params, body = sim.request(xml)
-    resp = (session or requests).post(url, params=params, data=body, timeout=30)
-    assert resp.status_code == 200, resp.text
-    return sim.reply_text(resp.content)
 
 
 @pytest.fixture

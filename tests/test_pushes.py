@@ -36,8 +36,8 @@ def test_a_push_reaches_the_fake_api_once(bot, pushing):
     deliverer, fake = pushing
     follower(bot, "o_a")
     push = Push("o_a", "你好", "waitlist_promotion", "k1")
-    assert deliverer.deliver(push) == "sent"
-    assert deliverer.deliver(push) == "duplicate"
+    assert str(deliverer.deliver(push)) == "sent"
+    assert str(deliverer.deliver(push)) == "duplicate"
     assert [(m["touser"], m["text"]) for m in fake.messages] == [("o_a", "你好")]
     assert stats(bot.redis)["sent"] == 1 and stats(bot.redis)["waitlist_promotion:sent"] == 1
 
@@ -57,10 +57,10 @@ def test_invalid_token_refreshes_once_and_retries_once(bot, pushing, fake_wechat
     follower(bot, "o_a")
     deliverer.client.send_text("o_a", "warm up")
     fail_next(fake_wechat[0], errcode=40001)
-    assert deliverer.deliver(Push("o_a", "x", "late_reply", "k2")) == "sent"
+    assert str(deliverer.deliver(Push("o_a", "x", "late_reply", "k2"))) == "sent"
     assert fake.calls["stable_token"] == 2
     fail_next(fake_wechat[0], times=2, errcode=42001)
-    assert deliverer.deliver(Push("o_a", "y", "late_reply", "k3")) == "failed:42001"
+    assert str(deliverer.deliver(Push("o_a", "y", "late_reply", "k3"))) == "failed:42001"
 
 
 @pytest.mark.parametrize("failure", [{"http": 502}, {"errcode": -1}, {"errcode": 45009}, {"errcode": 45047}])
@@ -68,21 +68,21 @@ def test_busy_and_limit_errors_are_retried_with_backoff(bot, pushing, fake_wecha
     deliverer, fake = pushing
     follower(bot, "o_a")
     fail_next(fake_wechat[0], times=2, **failure)
-    assert deliverer.deliver(Push("o_a", "x", "late_reply", "k4")) == "sent"
+    assert str(deliverer.deliver(Push("o_a", "x", "late_reply", "k4"))) == "sent"
     fail_next(fake_wechat[0], times=10, **failure)
     code = failure.get("http") or failure["errcode"]
-    assert deliverer.deliver(Push("o_a", "y", "late_reply", "k5")) == f"failed:{code}"
+    assert str(deliverer.deliver(Push("o_a", "y", "late_reply", "k5"))) == f"failed:{code}"
     assert len(fake.messages) == 1
 
 
 def test_outside_48_hours_a_template_or_nothing(bot, pushing):
     deliverer, fake = pushing
     follower(bot, "o_old", hours_ago=49)
-    assert deliverer.deliver(Push("o_old", "提醒", "quiz_reminder", "k6")) == "skipped:out_of_window"
+    assert str(deliverer.deliver(Push("o_old", "提醒", "quiz_reminder", "k6"))) == "skipped:out_of_window"
     templates = {"quiz_reminder": {"template_id": "TPL1", "fields": {"first": "text", "keyword1": "title"}}}
     bot.settings = replace(bot.settings, wechat_templates=json.dumps(templates))
     templated = Deliverer(bot, deliverer.client)
-    assert templated.deliver(Push("o_old", "提醒", "quiz_reminder", "k7", {"title": "第5期"})) == "sent"
+    assert str(templated.deliver(Push("o_old", "提醒", "quiz_reminder", "k7", {"title": "第5期"}))) == "sent"
     assert fake.messages[-1]["type"] == "template" and fake.messages[-1]["data"]["keyword1"]["value"] == "第5期"
     assert stats(bot.redis)["reason:out_of_window"] == 1
 
@@ -90,11 +90,11 @@ def test_outside_48_hours_a_template_or_nothing(bot, pushing):
 def test_customer_service_messages_are_counted_per_window(bot, pushing):
     deliverer, fake = pushing
     follower(bot, "o_a")
-    results = [deliverer.deliver(Push("o_a", str(i), "waitlist_promotion", f"w{i}")) for i in range(7)]
+    results = [str(deliverer.deliver(Push("o_a", str(i), "waitlist_promotion", f"w{i}"))) for i in range(7)]
     assert results == ["sent"] * 5 + ["skipped:out_of_window"] * 2
     follower(bot, "o_a", hours_ago=0)  # the user writes again: a new window
     bot.redis.hset("yb:{u:o_a}:follower", "last_seen", int(time.time()) + 1)
-    assert deliverer.deliver(Push("o_a", "again", "waitlist_promotion", "w8")) == "sent"
+    assert str(deliverer.deliver(Push("o_a", "again", "waitlist_promotion", "w8"))) == "sent"
 
 
 def test_quiet_hours_hold_pushes_but_not_replies(bot, pushing):
@@ -104,22 +104,23 @@ def test_quiet_hours_hold_pushes_but_not_replies(bot, pushing):
     night = clock.parse_when("today 23:30")  # Asia/Shanghai, within the 48-hour window
     assert in_quiet_hours(bot.settings, night) and not in_quiet_hours(bot.settings, night + 9 * 3600)
     quiet = Deliverer(bot, deliverer.client)
-    assert quiet.deliver(Push("o_a", "提醒", "quiz_reminder", "q1"), now=night) == "quiet"
-    assert quiet.deliver(Push("o_a", "答复", "late_reply", "q2"), now=night) == "sent"
-    assert quiet.deliver(Push("o_a", "提醒", "quiz_reminder", "q1"), now=night + 9 * 3600) == "sent"
+    assert str(quiet.deliver(Push("o_a", "提醒", "quiz_reminder", "q1"), now=night)) == "quiet"
+    assert str(quiet.deliver(Push("o_a", "答复", "late_reply", "q2"), now=night)) == "sent"
+    assert str(quiet.deliver(Push("o_a", "提醒", "quiz_reminder", "q1"), now=night + 9 * 3600)) == "sent"
 
 
 def test_opted_out_and_unfollowed_users_get_no_reminders(bot, pushing, wechat):
     deliverer, fake = pushing
     assert "已退订提醒" in wechat.send("退订提醒", openid="o_off")
-    assert deliverer.deliver(Push("o_off", "提醒", "quiz_reminder", "o1")) == "skipped:opted_out"
-    assert deliverer.deliver(Push("o_off", "递补", "waitlist_promotion", "o2")) == "sent"
+    assert str(deliverer.deliver(Push("o_off", "提醒", "quiz_reminder", "o1"))) == "skipped:opted_out"
+    assert str(deliverer.deliver(Push("o_off", "递补", "waitlist_promotion", "o2"))) == "sent"
     assert "已恢复提醒" in wechat.send("订阅提醒", openid="o_off")
-    assert deliverer.deliver(Push("o_off", "提醒", "quiz_reminder", "o3")) == "sent"
+    assert str(deliverer.deliver(Push("o_off", "提醒", "quiz_reminder", "o3"))) == "sent"
     wechat.event("unsubscribe", openid="o_off")
-    assert deliverer.deliver(Push("o_off", "提醒", "quiz_reminder", "o4")) == "skipped:unsubscribed"
+    assert str(deliverer.deliver(Push("o_off", "提醒", "quiz_reminder", "o4"))) == "skipped:unsubscribed"
 
 
+@pytest.mark.slow
 def test_global_rate_limit_holds(bot, pushing):
     deliverer, fake = pushing
     bot.settings = replace(bot.settings, push_rate=10)
@@ -128,7 +129,7 @@ def test_global_rate_limit_holds(bot, pushing):
     bot.settings = replace(bot.settings, cs_per_window=100)
     limited.settings = bot.settings
     t0 = time.monotonic()
-    assert [limited.deliver(Push("o_a", str(i), "late_reply", f"r{i}")) for i in range(25)] == ["sent"] * 25
+    assert [str(limited.deliver(Push("o_a", str(i), "late_reply", f"r{i}"))) for i in range(25)] == ["sent"] * 25
     assert time.monotonic() - t0 >= 1.9  # 10 now, 10 after a second, 5 after two
 
 
@@ -208,6 +209,7 @@ def test_menu_push_sends_the_content_menu(cli, fake_wechat, monkeypatch):
     assert fake.menus[0]["button"][0]["name"] == "青年大学习"
 
 
+@pytest.mark.slow
 def test_a_fan_out_killed_half_way_and_run_again_sends_nobody_twice(bot, fake_wechat, redis_url, tmp_path):
     base, fake = fake_wechat
     make_quiz_members(bot, 300)
@@ -226,6 +228,7 @@ def test_a_fan_out_killed_half_way_and_run_again_sends_nobody_twice(bot, fake_we
     assert len(sent_to) + stuck >= 300 and stuck <= bot.settings.push_concurrency
 
 
+@pytest.mark.slow
 def test_chat_shows_pushes_as_they_arrive(bot, pushing, live_server, fake_wechat):
     from bot import chat
     from bot.simulator import WeChatSimulator
@@ -247,3 +250,32 @@ def test_chat_shows_pushes_as_they_arrive(bot, pushing, live_server, fake_wechat
     chat.run(live_server, "o_chat", WeChatSimulator(TOKEN), input_fn=typed, print_fn=out.append,
              fake_base=fake_wechat[0])
     assert any("团委(推送)> 你的候补已转为正式报名" in line for line in out)
+
+
+def test_quiz_opening_notice_reaches_every_member_once_per_session(bot, pushing):
+    deliverer, fake = pushing
+    make_quiz_members(bot, 4)
+    assert jobs.quiz_opening_notice(bot, deliverer, time.time()) == {"sent": 4}
+    assert jobs.quiz_opening_notice(bot, deliverer, time.time()) == {}
+    assert len(fake.messages) == 4
+
+
+def test_stats_rollup_keeps_a_snapshot_of_the_day(bot, pushing):
+    deliverer, _ = pushing
+    quiz, session = make_quiz_members(bot, 3)
+    quiz.record_completed("o_m000", session, ["A"], session.opens + 10)
+    assert jobs.stats_rollup(bot, deliverer, time.time()) == {"rollup": 1}
+    day = clock.local(time.time()).strftime("%Y-%m-%d")
+    snapshot = json.loads(bot.redis.hget("yb:stats:daily", day))
+    assert snapshot["quiz_session"] == session.id and snapshot["quiz_participants"] == 1
+    assert snapshot["quiz_members"] == 3 and snapshot["followers_active"] == 3
+
+
+def test_pushes_stats_counts_sent_and_skipped_with_reasons(bot, pushing, cli):
+    deliverer, _ = pushing
+    follower(bot, "o_a")
+    deliverer.deliver(Push("o_a", "x", "waitlist_promotion", "s1"))
+    deliverer.deliver(Push("o_gone", "x", "quiz_reminder", "s2"))
+    code, out = cli("pushes", "stats")
+    lines = dict(line.rsplit(None, 1) for line in out.splitlines()[2:] if line.strip())
+    assert code == 0 and lines["sent"] == "1" and lines["skipped"] == "1" and lines["reason:unsubscribed"] == "1"

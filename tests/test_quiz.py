@@ -9,8 +9,8 @@ import pytest
 
 from bot.simulator import WeChatSimulator, text_xml
 from domain.profiles import Profiles
-from domain.quiz import Question, Quiz, Session, parse_answer, scores_key
-from tests.conftest import TOKEN, post_signed
+from domain.quiz import Question, Quiz, Session, parse_answer
+from tests.helpers import TOKEN, post_signed
 
 QUESTIONS = [
     Question("团员年龄？", "single", ["12至25", "14至28", "16至30"], "B", "团章规定14至28周岁。"),
@@ -141,7 +141,7 @@ def test_ties_rank_equally(quiz):
     for openid, answers in [("o_1", ["B", "ABD", "T"]), ("o_2", ["B", "ABD", "T"]), ("o_3", ["B", "A", "F"]),
                             ("o_4", ["A", "A", "F"])]:
         quiz.record_completed(openid, session, answers, session.opens + 60)
-    assert sorted(quiz.top(scores_key("s-now"))) == [(1, "o_1", 30), (1, "o_2", 30), (3, "o_3", 10), (4, "o_4", 0)]
+    assert sorted(quiz.top_in_session("s-now")) == [(1, "o_1", 30), (1, "o_2", 30), (3, "o_3", 10), (4, "o_4", 0)]
     assert quiz.rank_in_session("s-now", "o_2") == 1 and quiz.rank_in_session("s-now", "o_3") == 3
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from handlers.router import Context, Flow, Router
 from bot.simulator import text_xml
-from wechatpy import parse_message
+from bot.webhook import parse_incoming
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def router():
 
     @r.keyword("报名")
     def start(ctx):
-        ctx.flow.start("signup", "name")
+        ctx.flow.start("profile", "name")
         return "你的名字？"
 
     @r.state("name")
@@ -45,7 +45,7 @@ def say(bot, router):
     bot.router = router
 
     def _say(text, openid="o_u", ttl=1800):
-        ctx = Context(openid=openid, message=parse_message(text_xml(openid, text)), bot=bot,
+        ctx = Context(openid=openid, message=parse_incoming(text_xml(openid, text).encode()), bot=bot,
                       flow=Flow(bot.redis, openid, ttl))
         return router.dispatch(ctx)
     return _say

@@ -15,6 +15,7 @@ import requests
 
 from bot.simulator import WeChatSimulator, event_xml, text_xml
 
+
 TOKEN = "servetoken"
 
 
@@ -63,8 +64,9 @@ def _embedded(data_dir: Path) -> redis.Redis:
     return redis.Redis(unix_socket_path=embedded_socket(data_dir), decode_responses=True)
 
 
-pytestmark = pytest.mark.skipif(bool(os.environ.get("REDIS_URL")),
-                                reason="about `youthbot serve` with its embedded Redis")
+pytestmark = [pytest.mark.slow,  # starts gunicorn processes
+              pytest.mark.skipif(bool(os.environ.get("REDIS_URL")),
+                                 reason="about `youthbot serve` with its embedded Redis")]
 
 
 def test_serve_answers_signed_messages_from_both_workers(served):

@@ -20,6 +20,7 @@ def _start_and_incr(data_dir, barrier, out):
 
 
 @pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="about the embedded server only")
+@pytest.mark.slow
 def test_concurrent_first_starts_share_one_server(tmp_path):
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(3), ctx.Queue()

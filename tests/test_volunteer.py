@@ -13,7 +13,7 @@ import requests
 from bot.simulator import WeChatSimulator, text_xml
 from domain.events import Events, Occurrence, credited_minutes
 from domain.profiles import Profiles
-from tests.conftest import TOKEN, post_signed
+from tests.helpers import TOKEN, post_signed
 
 
 def make_event(events, eid="river", capacity=30, starts_in=3 * 86400, hours=2, **extra) -> Occurrence:
@@ -157,6 +157,7 @@ def test_my_signups_lists_places_and_waitlist_positions(wechat, events, bot):
     assert "活动a" in mine and "已报名" in mine and "候补第1位" in mine
 
 
+@pytest.mark.slow
 def test_500_concurrent_sign_ups_fill_30_places_and_queue_the_rest_in_order(live_server, events, bot):
     occ = make_event(events, capacity=30)
     users = [f"o_vol_{i:03d}" for i in range(500)]
@@ -257,3 +258,12 @@ def test_staff_export_code_cancel_and_move(cli, events, bot, tmp_path):
     assert kinds == [("o_alice", "event_moved"), ("o_alice", "event_cancelled")]
     assert "暴雨预警" in bot.outbox.pending()[1]["text"]
     assert events.by_number(occ.number).status == "cancelled"
+
+
+def test_events_list_shows_numbers_places_taken_and_waitlists(cli, events, bot):
+    occ = make_event(events, capacity=1)
+    events.sign_up(occ, "o_a")
+    events.sign_up(occ, "o_b")
+    code, out = cli("events", "list")
+    row = next(line for line in out.splitlines() if occ.title in line)
+    assert code == 0 and row.split()[0] == str(occ.number) and "1/1" in row and row.split()[-1] == "1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from bot.simulator import sign, text_xml
-from tests.conftest import TOKEN
+from tests.helpers import TOKEN
 
 OFFICIAL = dict(token="spamtest", aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
                 appid="wx2c2769f8efd9abc2", timestamp="1409735669", nonce="1320562132",
@@ -50,7 +50,7 @@ def test_replay_window_zero_turns_the_check_off(redis_client, settings):
     from dataclasses import replace
 
     from bot.app import create_app
-    from tests.conftest import WeChat
+    from tests.helpers import WeChat
 
     app = create_app(replace(settings, wechat_timestamp_tolerance=0), redis_client)
     resp = WeChat(app.test_client()).post(text_xml("o_x", "帮助"), timestamp=1409735669)
@@ -144,9 +144,36 @@ def test_safe_mode_without_aes_key_configured_gets_success(redis_client, setting
     from dataclasses import replace
 
     from bot.app import create_app
-    from tests.conftest import WeChat
+    from tests.helpers import WeChat
 
     plain_app = create_app(replace(settings, wechat_aes_key=""), redis_client)
     sender = WeChat(plain_app.test_client(), aes=True)
     resp = sender.post(text_xml("o_alice", "帮助"))
     assert resp.status_code == 200 and resp.data == b"success"
+
+
+def test_voice_with_speech_recognition_is_read_as_text(wechat):
+    xml = (text_xml("o_alice", "x").replace("<![CDATA[text]]>", "<![CDATA[voice]]>")
+           .replace("<Content><![CDATA[x]]></Content>",
+                    "<MediaId><![CDATA[m]]></MediaId><Format><![CDATA[amr]]></Format>"
+                    "<Recognition><![CDATA[帮助]]></Recognition>"))
+    assert wechat.reply(wechat.post(xml)) == wechat.send("帮助", msg_id=991)
+
+
+def test_a_follow_through_a_parametric_qr_code_is_welcomed(wechat):
+    reply = wechat.event("subscribe", key="qrscene_checkin_123")
+    assert reply and "欢迎" in reply
+
+
+def test_settings_from_env_coerce_each_kind(monkeypatch):
+    from pathlib import Path
+
+    from bot.config import Settings
+
+    monkeypatch.setenv("REPLY_BUDGET", "2.5")
+    monkeypatch.setenv("CS_PER_WINDOW", "3")
+    monkeypatch.setenv("LOAD_DEMO", "no")
+    monkeypatch.setenv("DATA_DIR", "/tmp/yb")
+    s = Settings.from_env(wechat_token="t")
+    assert (s.reply_budget, s.cs_per_window, s.load_demo, s.data_dir, s.wechat_token) == \
+        (2.5, 3, False, Path("/tmp/yb"), "t")

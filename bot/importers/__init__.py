@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bot.importers import loaders
-from bot.importers.files import ContentError, LoadReport, read_yaml, require  # noqa: F401  (the package's API)
+from bot.importers import history, loaders
+from bot.importers.files import ContentError, LoadReport
 from domain.keys import key
 
 log = logging.getLogger(__name__)
@@ -20,14 +20,17 @@ LOADED_MARK = key("content", "loaded")
 
 YAML = (".yaml", ".yml")
 SHEETS = (".yaml", ".yml", ".xlsx", ".csv")
-# Folder -> (loader, file suffixes), in load order; demo/ last: its made-up
-# members take part in what the other folders define.
+# Folder -> (loader, file suffixes), in load order; demo/ near the end: its made-up
+# members take part in what the other folders define; history/ (demo only) last:
+# the past half year those members took part in.
 LOADERS = {
     "branches": (loaders.load_branches, YAML),
     "quizzes": (loaders.load_quizzes, SHEETS),
     "events": (loaders.load_events, YAML),
     "jobs": (loaders.load_jobs, SHEETS),
+    "programmes": (history.load_programmes, YAML),
     "demo": (loaders.load_demo_members, YAML),
+    "history": (history.load_history, YAML),
 }
 
 

@@ -159,7 +159,9 @@ def occurrences_from(data: dict, path: Path, kind: str = "volunteer") -> list[Oc
             id=f"{eid}@{clock.local(start):%Y%m%d}", event_id=eid, title=require(data, path, "title"),
             description=str(data.get("description") or "").strip(), place=require(data, path, "place"),
             start=start, end=end, capacity=capacity, signup_deadline=start - deadline_h * 3600,
-            cancel_cutoff=start - cutoff_h * 3600, requirements=req, tags=list(data.get("tags") or []), kind=kind))
+            cancel_cutoff=start - cutoff_h * 3600, requirements=req, tags=list(data.get("tags") or []), kind=kind,
+            category=str(data.get("category") or ("招聘会" if kind == "job_fair" else "")).strip(),
+            programme=str(data.get("programme") or "").strip(), site=str(data.get("site") or "").strip()))
     return out
 
 
@@ -246,8 +248,9 @@ def load_demo_members(bot, path: Path) -> int:
             profiles.set_branch(openid, bid)
             bot.redis.hset(user_key(openid, "profile"), "name", rng.choice(surnames) + rng.choice(given))
             diligence = rng.uniform(0.4, 1.0)
-            for session in past:
-                if rng.random() < diligence:
+            trend = float((data.get("branch_trend") or {}).get(bid, 0))  # how much keener late than early
+            for i, session in enumerate(past):
+                if rng.random() < diligence + trend * (i / max(1, len(past) - 1) - 0.5):
                     answers = [q.answer if rng.random() < 0.8 else _wrong(q, rng) for q in session.questions]
                     quiz.record_completed(openid, session, answers, session.opens + rng.randint(3600, 86400))
             count += 1
