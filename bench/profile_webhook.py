@@ -108,6 +108,10 @@ def main():
     for name, wsgi, make, expect in cases:
         wall, cpu = drive(wsgi, environs(make, args.n), expect, args.profile == name)
         print(f"{name:<8} wall {wall:.3f} ms/msg   CPU (this process) {cpu:.3f} ms/msg")
+    if not args.inline:
+        from bot import handling
+
+        handling._executor().shutdown(wait=True)  # the last replies' records, before the server stops
     stop_embedded(data_dir)
 
 

@@ -7,13 +7,10 @@ as REDIS_URL, which the workers inherit.
 """
 import os
 
-# Threads, so that several messages are in flight per worker: their writes reach
-# Redis together and share its fsyncs (appendfsync always fsyncs once per
-# event-loop turn, for every client's writes in it), and connections are kept
-# alive. Measured against sync workers in the same run (docs/notes-issue-14.md):
-# quiz answers 2.3x, sign-ups 1.4x, 帮助 1.3x the messages per second.
-worker_class = "gthread"
-threads = 8
+# Sync workers. gthread (8 threads), which lets concurrent messages share Redis's
+# fsyncs, was measured against them in the same runs twice on a shared machine
+# and the two runs disagreed (docs/notes-issue-14.md): not switched on that.
+worker_class = "sync"
 timeout = 30
 accesslog = None
 
