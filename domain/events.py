@@ -31,6 +31,21 @@ CERTIFICATES = key("certificates")  # hash: record number -> openid|issued|minut
 CERT_SEQ = key("certificates", "seq")
 
 
+# Scene strings of the check-in screen's WeChat QR codes: "ci:<code>" checks in, "co:<code>" checks out.
+SCENES = {"ci": "checkin", "co": "checkout"}
+
+
+def scene_for(action: str, code: str) -> str:
+    return {v: k for k, v in SCENES.items()}[action] + ":" + code
+
+
+def parse_scene(scene: str) -> tuple[str, str] | None:
+    """("checkin"|"checkout", code) from a QR scene (a follow through a code carries "qrscene_"), or None."""
+    scene = (scene or "").removeprefix("qrscene_")
+    prefix, _, code = scene.partition(":")
+    return (SCENES[prefix], code) if prefix in SCENES and code.isdigit() else None
+
+
 def occ_key(occ_id: str, part: str) -> str:
     return key("{ev:%s}" % occ_id, part)
 
@@ -127,12 +142,28 @@ end
 return {'confirmed', ''}
 """
 
+# KEYS: confirmed, waitlist, meta. Fill places freed by a raised capacity from the
+# waitlist, first come first served; returns the openids promoted.
+_FILL = """
+if redis.call('HGET', KEYS[3], 'status') ~= 'open' then return {} end
+local cap = tonumber(redis.call('HGET', KEYS[3], 'capacity'))
+local promoted = {}
+while redis.call('ZCARD', KEYS[1]) < cap do
+  local first = redis.call('ZPOPMIN', KEYS[2])
+  if not first[1] then break end
+  redis.call('ZADD', KEYS[1], first[2], first[1])
+  table.insert(promoted, first[1])
+end
+return promoted
+"""
+
 
 class Events:
     def __init__(self, redis):
         self._redis = redis
         self._sign_up = redis.register_script(_SIGN_UP)
         self._cancel = redis.register_script(_CANCEL)
+        self._fill = redis.register_script(_FILL)
         self._numbers = ShortNumbers(redis, "{events}")
 
     # -- occurrences ------------------------------------------------------------
@@ -176,6 +207,11 @@ class Events:
         """Open occurrences that have not started, soonest first."""
         ids = self._redis.zrangebyscore(INDEX, now, "+inf")
         return [o for o in self.get_many(ids) if o and o.status == "open" and o.kind == kind]
+
+    def past(self, now: float, days: int = 60, kind: str = "volunteer") -> list[Occurrence]:
+        """Occurrences that started in the last `days` days, latest first (cancelled ones included)."""
+        ids = self._redis.zrevrangebyscore(INDEX, now, now - days * 86400)
+        return [o for o in self.get_many(ids) if o and o.kind == kind]
 
     def counts(self, occ_id: str) -> tuple[int, int]:
         """(confirmed, waitlisted)."""
@@ -252,6 +288,10 @@ class Events:
     def waitlist(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "waitlist"), 0, -1)
 
+    def fill_from_waitlist(self, occ: Occurrence) -> list[str]:
+        """Move waitlisted volunteers into places left free (after a capacity rise); return them in order."""
+        return list(self._fill(keys=self._keys(occ.id)))
+
     def set_status(self, occ: Occurrence, status: str) -> None:
         occ.status = status
         self._redis.hset(occ_key(occ.id, "meta"), "status", status)
@@ -304,6 +344,35 @@ class Events:
         pipe.delete(user_key(openid, "checked_in"))
         pipe.execute()
         return "ok", occ, minutes
+
+    def record_attendance(self, occ: Occurrence, openid: str, checked_in: float, checked_out: float | None) -> int:
+        """Set a confirmed volunteer's times by hand (forgot 签退, came without a phone); return minutes credited."""
+        if self.status_of(occ.id, openid)[0] != "confirmed":
+            raise ValueError("只能为已报名（非候补）的志愿者记录签到")
+        if checked_out is not None and checked_out <= checked_in:
+            raise ValueError("签退时间须晚于签到时间")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(occ_key(occ.id, "checkin"), openid, int(checked_in))
+        if checked_out is None:
+            pipe.hdel(occ_key(occ.id, "checkout"), openid)
+            pipe.hdel(occ_key(occ.id, "minutes"), openid)
+            pipe.zrem(user_key(openid, "served"), occ.id)
+            pipe.execute()
+            return 0
+        minutes = credited_minutes(occ, checked_in, checked_out)
+        pipe.hset(occ_key(occ.id, "checkout"), openid, int(checked_out))
+        pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
+        pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
+        pipe.delete(user_key(openid, "checked_in"))
+        pipe.execute()
+        return minutes
+
+    def attendance_counts(self, occ_id: str) -> tuple[int, int]:
+        """(checked in, checked out) so far."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hlen(occ_key(occ_id, "checkin"))
+        pipe.hlen(occ_key(occ_id, "checkout"))
+        return tuple(pipe.execute())
 
     def service_record(self, openid: str) -> list[tuple[Occurrence, int]]:
         """[(occurrence, minutes)] the user served, oldest first; stays of no credit included."""

@@ -180,6 +180,20 @@ class Jobs:
         rows, outcomes, notes = pipe.execute()
         return [(o, when, outcomes.get(o, "registered"), notes.get(o, "")) for o, when in rows]
 
+    def set_status(self, p: Posting, status: str) -> Posting:
+        """Mark a posting open or filled (a filled one no longer shows, and interest in it is refused)."""
+        if status not in ("open", "filled"):
+            raise ValueError(f"status must be open or filled, not {status!r}")
+        p.status = status
+        return self.save(p)
+
+    def interest_counts(self, pids: list[str]) -> dict[str, int]:
+        """How many people registered interest in each posting, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for pid in pids:
+            pipe.zcard(interest_key(pid))
+        return dict(zip(pids, pipe.execute()))
+
     def set_outcome(self, pid: str, openid: str, outcome: str) -> bool:
         if outcome not in OUTCOMES or self._redis.zscore(interest_key(pid), openid) is None:
             return False

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.events import Events, Occurrence
+from domain.events import Events, Occurrence, parse_scene
 from domain.profiles import mask_phone
 from handlers.router import Router
 from handlers.notices import tell_promoted
@@ -134,7 +134,21 @@ def cancel_signup(ctx):
 @router.pattern(r"签到\s*(\d{4,8})")
 def check_in(ctx):
     """Check in at an event with the organiser's code."""
-    status, occ = ctx.events.check_in(ctx.openid, ctx.match.group(1), clock.now())
+    return checked_in(ctx, ctx.match.group(1))
+
+
+@router.event("scan")
+def scanned(ctx):
+    """A follower scanned a check-in screen's QR code: check in or out as its scene says."""
+    scene = parse_scene(ctx.message.key)
+    if scene is None:
+        return None  # some other QR code of the account: nothing to say
+    action, code = scene
+    return checked_in(ctx, code) if action == "checkin" else check_out(ctx)
+
+
+def checked_in(ctx, code: str) -> str:
+    status, occ = ctx.events.check_in(ctx.openid, code, clock.now())
     return ctx.t(f"volunteer.checkin_{status}", title=occ.title if occ else "",
                  time=clock.local(clock.now()).strftime("%H:%M"))
 

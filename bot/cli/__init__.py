@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import content, events, jobs, pushes, quiz, report, service
+from bot.cli import content, events, jobs, pushes, quiz, report, service, staff
 
 
 @click.group()
@@ -13,5 +13,6 @@ def main():
 
 
 for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
-                content.content, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu, report.report):
+                content.content, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu, report.report,
+                staff.staff):
     main.add_command(command)

@@ -102,3 +102,58 @@ def events_outcome(bot, number, served, items, services, partners, walk_ins, act
     given = "、".join(f"{n}{c}" for n, c in outcome.items.items()) or "-"
     click.echo(f"{occ.title} {clock.fmt(occ.start)}: served {outcome.served}, items {given}, "
                f"services {'、'.join(outcome.services) or '-'}, partners {'、'.join(outcome.partners) or '-'}")
+
+
+@events.command("past")
+@click.option("--days", default=60, show_default=True, type=int)
+@pass_bot
+def events_past(bot, days):
+    """Events of the last DAYS days, with sign-ups and attendance."""
+    ev = Events(bot.redis)
+    rows = []
+    for o in ev.past(clock.now(), days):
+        checked_in, checked_out = ev.attendance_counts(o.id)
+        rows.append([o.number, clock.fmt(o.start), o.title, ev.counts(o.id)[0], checked_in, checked_out, o.status])
+    click.echo(text_table(["no", "start", "title", "signed up", "in", "out", "status"], rows))
+
+
+@events.command("edit")
+@click.argument("number", type=int)
+@click.option("--title")
+@click.option("--place")
+@click.option("--description")
+@click.option("--capacity", type=int, help="more places promote from the waitlist (each promoted volunteer is told)")
+@pass_bot
+def events_edit(bot, number, **changes):
+    """Change event NUMBER's details (to move it: `events move`)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise click.ClickException("nothing to change: give --title, --place, --description or --capacity")
+    try:
+        occ, promoted = staff.update_event(bot, _occurrence(bot, number), **changes)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"saved; {len(promoted)} promoted from the waitlist" if promoted else "saved")
+
+
+@events.command("attendance")
+@click.argument("number", type=int)
+@click.argument("who")
+@click.option("--in", "came", required=True, help="check-in time on the event's day, e.g. 09:00")
+@click.option("--out", "left", help="check-out time, e.g. 11:30 (empty: checked in only)")
+@pass_bot
+def events_attendance(bot, number, who, came, left):
+    """Record WHO's (openid or mobile number) attendance at event NUMBER by hand (forgot 签退)."""
+    occ = _occurrence(bot, number)
+    ev = Events(bot.redis)
+    people = bot.profiles.many(ev.confirmed(occ.id))
+    match = [o for o, p in people.items() if who in (o, p.phone)]
+    if not match:
+        raise click.ClickException(f"{who} is not signed up (confirmed) for event {number}")
+    day = f"{clock.local(occ.start):%Y-%m-%d}"
+    try:
+        minutes = ev.record_attendance(occ, match[0], clock.parse_when(f"{day} {came}"),
+                                       clock.parse_when(f"{day} {left}") if left else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"recorded: {minutes / 60:.1f} hours credited" if left else "recorded check-in")

@@ -48,6 +48,16 @@ def jobs_outcome(bot, number, who, outcome):
     click.echo(f"{person.name or openid} ({mask_phone(person.phone)}): {outcome}")
 
 
+@jobs.command("filled")
+@click.argument("number", type=int)
+@click.option("--reopen", is_flag=True, help="open it again instead")
+@pass_bot
+def jobs_filled(bot, number, reopen):
+    """Mark posting NUMBER filled (it stops showing in chat), or open again with --reopen."""
+    p = Jobs(bot.redis).set_status(_posting(bot, number), "open" if reopen else "filled")
+    click.echo(f"{p.employer} · {p.title}: {p.status}")
+
+
 @jobs.command("stats")
 @pass_bot
 def jobs_stats(bot):

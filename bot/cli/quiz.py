@@ -25,6 +25,17 @@ def _session(bot, session_id):
     return session
 
 
+@quiz.command("sessions")
+@pass_bot
+def quiz_sessions(bot):
+    """Every session, open, upcoming and past, with its participants."""
+    now, q = clock.now(), Quiz(bot.redis)
+    rows = [[s.id, s.title, clock.fmt(s.opens), clock.fmt(s.closes),
+             "open" if s.is_open(now) else "upcoming" if s.opens > now else "closed", len(q.participants(s.id))]
+            for s in q.sessions()]
+    click.echo(text_table(["id", "title", "opens", "closes", "state", "participants"], rows))
+
+
 @quiz.command("stats")
 @click.argument("session_id", required=False)
 @click.option("--list", "show_list", is_flag=True, help="also list the members who have not completed it")
