@@ -19,6 +19,30 @@ from bot.simulator import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "benchtoken"
+SESSIONS: dict[str, int] = {}  # URL or socket of a server started here -> its session id (for cpu_seconds)
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def session_of(pid: int) -> int:
+    """The session id of a process (a daemonised Redis leads its own)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
+
+
+def cpu_seconds(session_id: int, only_leader: bool = False) -> float:
+    """CPU time (user + system) used so far by the live processes of one session (a server and its children).
+
+    only_leader: of the session's leader alone (a Redis server, not its AOF-rewrite children).
+    """
+    total = 0
+    stats = [Path(f"/proc/{session_id}/stat")] if only_leader else Path("/proc").glob("[0-9]*/stat")
+    for stat in stats:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:  # field 6 of /proc/<pid>/stat: the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICK
 
 
 def free_port() -> int:
@@ -28,16 +52,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool = False, extra=()):
+def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool = False, extra=(),
+             python: str = sys.executable):
     """Serve a WSGI app with gunicorn on a free port; yield the base URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"]
+    cmd = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"]
     if config:
         cmd += ["-c", "python:bot.gunicorn_conf"]
     cmd += list(extra) + [app]
     full_env = {**os.environ, "WECHAT_TOKEN": TOKEN, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **(env or {})}
     proc = subprocess.Popen(cmd, env=full_env, cwd=ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    SESSIONS[url] = proc.pid
     try:
         _wait_up(url, proc)
         yield url
@@ -51,9 +77,9 @@ def _wait_up(url: str, proc) -> None:
         if proc.poll() is not None:
             raise RuntimeError("server exited")
         try:
-            requests.post(url + "/wechat", timeout=1)
+            requests.post(url + "/wechat", timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise RuntimeError("server did not start")
 
@@ -69,17 +95,45 @@ def signed_path() -> str:
     return f"/wechat?signature={sign(TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}"
 
 
-def wrk(url: str, content: str, connections: int = 32, seconds: int = 8, threads: int = 2, users: int = 5000) -> dict:
-    """Run wrk with signed text messages; return rps, p50_ms, p99_ms, errors."""
+def wrk(url: str, content: str, connections: int = 32, seconds: int = 8, threads: int = 2, users: int = 5000,
+        prefix: str = "o_bench") -> dict:
+    """Run wrk with signed text messages from senders <prefix>_<thread>_<n % users>.
+
+    Returns rps, p50 and p99 (ms), errors (socket errors + non-2xx), non2xx, requests.
+    """
     base = int(time.time() * 1000) % 10**9 * 10**9
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "-s", str(ROOT / "bench/wechat_text.lua"),
-         url, "--", signed_path(), content, str(base), str(users)],
+         url, "--", signed_path(), content, str(base), str(users), prefix],
         capture_output=True, text=True, check=True).stdout
-    m = re.search(r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) non2xx=(\d+)", out)
+    m = re.search(r"RESULT rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+) errors=(\d+) non2xx=(\d+) requests=(\d+)", out)
     if not m:
         raise RuntimeError(out)
-    return {"rps": float(m[1]), "p50": float(m[2]), "p99": float(m[3]), "errors": int(m[4]) + int(m[5])}
+    return {"rps": float(m[1]), "p50": float(m[2]), "p99": float(m[3]), "errors": int(m[4]) + int(m[5]),
+            "non2xx": int(m[5]), "requests": int(m[6])}
+
+
+@contextmanager
+def redis_server(binary: str, appendfsync: str, directory: str | None = None):
+    """Run a Redis-compatible server with an append-only file and the given fsync policy; yield its socket."""
+    directory = directory or tempfile.mkdtemp(prefix="bench-redis-")
+    socket_path = os.path.join(directory, "redis.sock")
+    proc = subprocess.Popen([binary, "--port", "0", "--unixsocket", socket_path, "--unixsocketperm", "700",
+                             "--dir", directory, "--save", "", "--appendonly", "yes", "--appendfsync", appendfsync,
+                             "--daemonize", "no", "--loglevel", "warning"],
+                            stdout=subprocess.DEVNULL, start_new_session=True)
+    SESSIONS[socket_path] = proc.pid
+    try:
+        for _ in range(100):
+            if os.path.exists(socket_path):
+                break
+            if proc.poll() is not None:
+                raise RuntimeError(f"{binary} exited")
+            time.sleep(0.05)
+        yield socket_path
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def median_of(runs: list[dict]) -> dict:

@@ -1,8 +1,14 @@
-"""Handle one parsed WeChat message exactly once, within the reply budget.
+"""Handle one parsed WeChat message once, within the reply budget.
 
-The webhook view calls handle(); this is where retries are deduped, the
-follower's last interaction recorded, the router run under the reply budget,
-and long answers paged.
+The webhook view calls handle(). One round trip reads what every message
+needs: its ledger entry (is this a retry?), the user's conversation and when
+they were last seen. It writes nothing. A handler about to change something
+first claims the message in the ledger (bot.writes notices its first write),
+in the same round trip as the follower's touch when one is due; a retry that
+arrives meanwhile waits for the reply instead of running the message again,
+and later retries get the recorded reply. A message that changes nothing
+(帮助, browsing) writes nothing at all, so with `appendfsync always` it never
+waits for an fsync; a retry of it is simply answered again.
 
 The handler runs on a pool thread. It hands its reply to the waiting request
 as soon as it has one and then records it in the ledger, so the ledger write
@@ -15,12 +21,14 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import nullcontext
 
 import redis
 
-from bot.ledger import LAPSED, message_key
+from bot.ledger import LAPSED, PENDING, message_key
 from bot.ops import logs, metrics
 from bot.outgoing import published_numbers, safe_text
+from bot.writes import TrackingRedis, WriteScope
 from handlers.message import Incoming
 from handlers.router import Context, Flow
 
@@ -67,6 +75,39 @@ class Handoff:
             return False
 
 
+class AlreadyClaimed(BaseException):
+    """Another delivery of this message claimed it first; raised before this one has written anything.
+
+    A BaseException, so that a handler's `except Exception` cannot swallow it.
+    """
+
+
+class Claim:
+    """A message's claim in the ledger, taken just before the handler's first write.
+
+    Where the client cannot tell writes from reads (a Redis Cluster client), the
+    claim is taken up front, in the first round trip, as it always was.
+    """
+
+    def __init__(self, bot, msg, msg_key: str, touch_due: bool, taken: bool = False):
+        self._bot, self._msg, self.key = bot, msg, msg_key
+        self.touch_due = touch_due
+        self.taken = taken
+
+    def take(self) -> None:
+        """Claim the message (and record the interaction, when due) in one round trip, or raise AlreadyClaimed."""
+        pipe = self._bot.redis.pipeline(transaction=False)
+        self._bot.ledger.queue_claim(pipe, self.key)
+        if self.touch_due:
+            self._bot.followers.touch(pipe, self._msg.sender)
+        if not pipe.execute()[0]:
+            raise AlreadyClaimed(self.key)
+        self.taken, self.touch_due = True, False
+
+    def scope(self):
+        return WriteScope(self.take) if not self.taken else nullcontext()
+
+
 def handle(bot, msg: Incoming, peer: str = "") -> str | None:
     """Return the reply text for msg; None means answer `success` (nothing to say).
 
@@ -77,25 +118,27 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
     msg_key = message_key(msg)
     flow = Flow(bot.redis, msg.sender, bot.settings.flow_ttl_minutes * 60)
     try:
-        claimed = _claim(bot, msg, msg_key, flow)
+        claim, entry = _read(bot, msg, msg_key, flow)
     except redis.RedisError:
         metrics.REDIS_ERRORS.labels("claim").inc()
         raise
-    if not claimed:
+    if bot.ledger.answered(entry):  # a retry of a message already answered
+        metrics.RETRIES_DEDUPED.inc()
+        _account(msg, "", "retry", started, peer)
+        return bot.ledger.reply_of(entry)
+    if entry is not None:  # claimed by a delivery still running
         reply = bot.ledger.wait_for_reply(msg_key, bot.settings.reply_budget)
         if reply is not LAPSED:
             metrics.RETRIES_DEDUPED.inc()
             _account(msg, "", "retry", started, peer)
             return reply
         # The first delivery's claim lapsed with no reply: its process died mid-message
-        # (WeChat retries because it got no answer). Run the message here, once.
-        if not bot.ledger.claim(msg_key):  # another retry took it over first
-            reply = bot.ledger.wait_for_reply(msg_key, max(0.0, deadline - time.monotonic()))
-            _account(msg, "", "retry", started, peer)
-            return None if reply is LAPSED else reply
+        # (WeChat retries because it got no answer). Run the message here; its first
+        # write claims it again, so two retries doing this still run it once.
         log.warning("claim lapsed without a reply; running the message again: user %s", logs.user_ref(msg.sender))
+        claim = Claim(bot, msg, msg_key, touch_due=False)
     handoff = Handoff()
-    _track(_executor().submit(_run_and_record, bot, msg, flow, msg_key, handoff, started, peer))
+    _track(_executor().submit(_run_and_record, bot, msg, flow, claim, handoff, started, peer))
     if handoff.wait(max(0.0, deadline - time.monotonic())):
         _account(msg, handoff.handler, handoff.outcome, started, peer)
         return handoff.reply
@@ -117,24 +160,42 @@ def _account(msg, handler: str, outcome: str, started: float, peer: str) -> None
                     "latency_ms": round(seconds * 1000, 2), "user": logs.user_ref(msg.sender), "peer": peer})
 
 
-def _claim(bot, msg, msg_key: str, flow: Flow) -> bool:
-    """Claim the message, record the interaction and read the user's flow: one round trip."""
+def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
+    """The ledger entry, the user's flow and when they were last seen: one round trip, no writes.
+
+    Returns the message's Claim (not taken yet) and its ledger entry (None: new).
+    With a client that cannot track writes, claims up front instead, in the same round trip.
+    """
     pipe = bot.redis.pipeline(transaction=False)
-    bot.followers.touch(pipe, msg.sender)
-    first = len(pipe)
     flow.queue_load(pipe)
-    bot.ledger.queue_claim(pipe, msg_key)
+    if not isinstance(bot.redis, TrackingRedis):
+        bot.ledger.queue_claim(pipe, msg_key)
+        bot.followers.touch(pipe, msg.sender)
+        results = pipe.execute()
+        flow.apply(results[:2])
+        return Claim(bot, msg, msg_key, touch_due=False, taken=True), (None if results[2] else PENDING)
+    bot.ledger.queue_lookup(pipe, msg_key)
+    bot.followers.queue_seen(pipe, msg.sender)
     results = pipe.execute()
-    flow.apply(results[first:first + 2])
-    return bool(results[-1])
+    flow.apply(results[:2])
+    return Claim(bot, msg, msg_key, bot.followers.touch_due(results[3:5], time.time())), results[2]
 
 
-def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, started: float = 0.0,
+def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, started: float = 0.0,
                     peer: str = "") -> None:
     handler = ""
     try:
-        reply, handler = _run(bot, msg, flow)
+        with claim.scope():
+            ctx = Context(openid=msg.sender, message=msg, bot=bot, flow=flow)
+            reply = safe_text(bot.router.dispatch(ctx), published_numbers(bot.texts))  # masked before kept, sent
+            handler = ctx.handler
+        reply = bot.pager.fit(msg.sender, reply)  # pages of a long answer: kept, but no change to claim for
         outcome = "replied" if reply else "nothing"
+    except AlreadyClaimed:  # a retry that came in while the first delivery ran: answer what the first answers
+        reply = bot.ledger.wait_for_reply(claim.key, bot.settings.reply_budget)
+        handoff.handler, handoff.outcome = "", "retry"
+        handoff.deliver(None if reply is LAPSED else reply)
+        return
     except redis.RedisError as exc:  # the store went away mid-message: say so, no traceback
         metrics.REDIS_ERRORS.labels("handler").inc()
         log.warning("store unavailable in handler: user %s %s: %s", logs.user_ref(msg.sender), type(exc).__name__, exc)
@@ -145,23 +206,22 @@ def _run_and_record(bot, msg, flow: Flow, msg_key: str, handoff: Handoff, starte
     handoff.handler, handoff.outcome = handler, outcome
     try:
         if handoff.deliver(reply):
-            bot.ledger.record(msg_key, reply)
-            return
-        bot.ledger.defer(msg_key)
-        if reply:
-            bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=msg_key)
-        _account(msg, handler, "late" if reply else "late_nothing", started or time.perf_counter(), peer)
+            if claim.taken:
+                bot.ledger.record(claim.key, reply)
+        else:
+            bot.ledger.defer(claim.key)
+            if reply:
+                bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=claim.key)
+            _account(msg, handler, "late" if reply else "late_nothing", started or time.perf_counter(), peer)
+        if claim.touch_due:
+            pipe = bot.redis.pipeline(transaction=False)
+            bot.followers.touch(pipe, msg.sender)
+            pipe.execute()
     except redis.RedisError as exc:
         metrics.REDIS_ERRORS.labels("record").inc()
         log.warning("could not record the reply: user %s %s: %s", logs.user_ref(msg.sender), type(exc).__name__, exc)
     except Exception:
         log.exception("could not record the reply: user %s", logs.user_ref(msg.sender))
-
-
-def _run(bot, msg, flow: Flow) -> tuple[str | None, str]:
-    ctx = Context(openid=msg.sender, message=msg, bot=bot, flow=flow)
-    reply = safe_text(bot.router.dispatch(ctx), published_numbers(bot.texts))  # masked before it is paged, kept, sent
-    return bot.pager.fit(msg.sender, reply), ctx.handler
 
 
 # -- graceful stop ---------------------------------------------------------------------------

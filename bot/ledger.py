@@ -1,11 +1,13 @@
 """The message ledger: each WeChat delivery is handled once, whatever the retries.
 
 WeChat sends a message up to three times when it gets no answer within 5 s.
-The first delivery claims the message (SET NX); a retry that arrives while the
-claim is pending waits for the reply; one that arrives after gets the stored
-reply. A claim left by a crashed process expires after `pending_ttl` (a few
-seconds, within WeChat's retry window): a retry that waits on a claim which
-lapses without a reply gets LAPSED and runs the message itself.
+A delivery whose handler changes something claims the message (SET NX) just
+before its first write (bot.handling); a retry that arrives while the claim is
+pending waits for the reply; one that arrives after gets the stored reply. A
+message that changes nothing is never claimed: a retry of it is answered
+afresh, and nothing happens twice. A claim left by a crashed process expires
+after `pending_ttl` (a few seconds, within WeChat's retry window): a retry that
+waits on a claim which lapses without a reply gets LAPSED and runs the message.
 """
 from __future__ import annotations
 
@@ -33,6 +35,10 @@ class MessageLedger:
         self._done_ttl = done_ttl
         self._pending_ttl = pending_ttl
 
+    def queue_lookup(self, pipe, msg_key: str) -> None:
+        """Queue a read of the message's entry on a caller's pipeline (see answered())."""
+        pipe.get(msg_key)
+
     def queue_claim(self, pipe, msg_key: str) -> None:
         """Queue claim() on a caller's pipeline; its result is True for the first delivery."""
         pipe.set(msg_key, PENDING, nx=True, ex=self._pending_ttl)
@@ -46,6 +52,16 @@ class MessageLedger:
 
     def defer(self, msg_key: str) -> None:
         self._redis.set(msg_key, DEFERRED, ex=self._done_ttl)
+
+    @staticmethod
+    def answered(value: str | None) -> bool:
+        """Whether an entry read by queue_lookup() holds a finished delivery's outcome."""
+        return value is not None and value != PENDING
+
+    @staticmethod
+    def reply_of(value: str | None) -> str | None:
+        """The reply text an entry holds; None for `success` (nothing, deferred, or no entry)."""
+        return None if value in (None, PENDING, NOTHING, DEFERRED) else value
 
     def wait_for_reply(self, msg_key: str, timeout: float):
         """Return the reply recorded by the first delivery, None when there is none (yet),

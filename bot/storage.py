@@ -22,6 +22,8 @@ from pathlib import Path
 
 import redis
 
+from bot.writes import TrackingRedis
+
 log = logging.getLogger(__name__)
 
 DB_FILE = "youthbot.rdb"
@@ -55,7 +57,7 @@ def connect(redis_url: str, data_dir: Path, timeout: float = 1.0) -> redis.Redis
     """Return a client for REDIS_URL, or for the embedded server (started if need be)."""
     if redis_url:
         return _from_url(redis_url, timeout)
-    return redis.Redis(unix_socket_path=attach_embedded(data_dir), **client_options(timeout))
+    return TrackingRedis(unix_socket_path=attach_embedded(data_dir), **client_options(timeout))
 
 
 def _from_url(url: str, timeout: float = 1.0) -> redis.Redis:
@@ -64,7 +66,31 @@ def _from_url(url: str, timeout: float = 1.0) -> redis.Redis:
 
         return RedisCluster.from_url(cluster_node_url(url), decode_responses=True, socket_timeout=timeout,
                                      socket_connect_timeout=timeout)
-    return redis.Redis.from_url(url, **client_options(timeout))
+    return TrackingRedis.from_url(url, **client_options(timeout))
+
+
+def durability(client) -> tuple[bool, str]:
+    """Whether every write the server acknowledges is on disk first, and a sentence saying so.
+
+    youthbot needs `appendonly yes` with `appendfsync always`, on the embedded
+    server (set so) and on any REDIS_URL server. It does not rely on `WAITAOF`
+    with `appendfsync everysec` instead: measured here, Valkey 8.1.8 and 9.1.2
+    answer it before the fsync (the bug Redis fixed in 2025, redis/redis#13793),
+    and Redis 8.2, which waits for the real fsync, waits for the once-a-second
+    one, about half a second per state change (docs/notes-issue-14.md).
+    """
+    try:
+        conf = client.config_get("append*")
+    except redis.RedisError as exc:
+        return False, (f"cannot read the store's persistence settings ({type(exc).__name__}): make sure it runs "
+                       "appendonly yes and appendfsync always, or a crash may lose acknowledged changes")
+    if isinstance(conf, dict) and conf and all(isinstance(v, dict) for v in conf.values()):
+        conf = next(iter(conf.values()))  # a cluster client answers per node
+    if conf.get("appendonly") == "yes" and conf.get("appendfsync") == "always":
+        return True, "store fsyncs every write (appendonly yes, appendfsync always): nothing acknowledged is lost"
+    return False, (f"store runs appendonly {conf.get('appendonly')}, appendfsync {conf.get('appendfsync')}: "
+                   "a crash may lose acknowledged sign-ups, answers and profiles; set appendonly yes and "
+                   "appendfsync always (WAITAOF with everysec is not used: see bot/storage.py)")
 
 
 # -- REDIS_URL, read in one place ------------------------------------------------

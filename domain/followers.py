@@ -4,6 +4,11 @@ The last interaction matters for pushes: WeChat accepts customer-service
 messages only within 48 h of it. Follows and unfollows are also logged with
 their time, and who interacted on each day is kept for a year, so that the
 committee's report can count followers gained, lost and active in any period.
+
+An interaction is written at most every TOUCH_EVERY seconds per follower (and
+on a follower's first message of a day), so that most messages write nothing:
+a push may then take the 48-h window to close up to that much earlier than it
+does, never later.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from domain import clock
 from domain.keys import key, user_key
 
 ACTIVE = key("followers", "active")  # openids that follow the account now
+TOUCH_EVERY = 300
 FOLLOWS = key("followers", "follows")  # zset: "<openid>|<time>" -> time of each follow
 UNFOLLOWS = key("followers", "unfollows")  # zset: "<openid>|<time>" -> time of each unfollow
 DAY_KEPT = 400 * 86400  # who interacted on a day is kept this long (seconds)
@@ -29,6 +35,19 @@ def reminders_off_key(openid: str) -> str:
 class Followers:
     def __init__(self, redis):
         self._redis = redis
+
+    def queue_seen(self, pipe, openid: str) -> None:
+        """Queue the reads touch_due() needs on a caller's pipeline (2 commands)."""
+        pipe.hget(user_key(openid, "follower"), "last_seen")
+        pipe.sismember(ACTIVE, openid)
+
+    @staticmethod
+    def touch_due(seen, now: float) -> bool:
+        """Whether the interaction needs recording, given the results of queue_seen()."""
+        last_seen, active = seen
+        if not active or not last_seen or now - int(last_seen) >= TOUCH_EVERY:
+            return True
+        return clock.local(int(last_seen)).date() != clock.local(now).date()  # each day's set of who interacted
 
     def touch(self, pipe, openid: str, now: float | None = None) -> None:
         """Record an interaction, on a pipeline the caller executes."""

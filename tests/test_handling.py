@@ -19,16 +19,13 @@ def test_router(bot):
     return router
 
 
-def test_retry_after_first_finished_gets_the_same_reply_and_runs_once(wechat, test_router):
-    calls = []
+COUNTER = "yb:test:count"
 
-    @test_router.keyword("count")
-    def count(ctx):
-        calls.append(1)
-        return f"call {len(calls)}"
 
+def test_retry_after_first_finished_gets_the_same_reply_and_runs_once(wechat, test_router, redis_client):
+    test_router.keyword("count")(lambda ctx: f"call {ctx.redis.incr(COUNTER)}")
     replies = [wechat.send("count", msg_id=777) for _ in range(3)]
-    assert replies == ["call 1"] * 3 and len(calls) == 1
+    assert replies == ["call 1"] * 3 and redis_client.get(COUNTER) == "1"
     assert wechat.send("count", msg_id=778) == "call 2"
 
 
@@ -38,31 +35,62 @@ def test_same_msgid_from_two_users_are_two_messages(wechat, test_router):
     assert wechat.send("who", openid="o_b", msg_id=5) == "o_b"
 
 
-def test_retry_while_first_still_runs_does_not_run_it_again(wechat, test_router):
-    calls, started = [], threading.Event()
+def test_retry_while_first_still_runs_does_not_run_it_again(wechat, test_router, redis_client):
+    started = threading.Event()
 
     @test_router.keyword("slow")
     def slow(ctx):
-        calls.append(1)
+        n = ctx.redis.incr(COUNTER)
         started.set()
         time.sleep(0.4)
-        return "done once"
+        return f"done {n}"
 
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(wechat.send, "slow", "o_alice", 900)
         started.wait(2)
         second = pool.submit(wechat.send, "slow", "o_alice", 900)
-        assert first.result() == "done once" and second.result() == "done once"
-    assert len(calls) == 1
+        assert first.result() == "done 1" and second.result() == "done 1"
+    assert redis_client.get(COUNTER) == "1"
 
 
-def test_event_retries_dedupe_on_sender_time_and_event(wechat, test_router):
-    calls = []
-    test_router.click("K")(lambda ctx: calls.append(1) or "clicked")
-    assert wechat.event("CLICK", key="K", create_time=1700000000) == "clicked"
-    assert wechat.event("CLICK", key="K", create_time=1700000000) == "clicked"
-    assert wechat.event("CLICK", key="K", create_time=1700000001) == "clicked"
-    assert len(calls) == 2
+def test_retry_that_reaches_the_first_write_second_stops_before_it(wechat, test_router, redis_client):
+    """Both deliveries read; only the one that claims first writes, and both answer its reply."""
+    reads, both_read = [], threading.Barrier(2, timeout=5)
+
+    @test_router.keyword("book")
+    def book(ctx):
+        reads.append(ctx.redis.get(COUNTER))
+        both_read.wait()
+        return f"booked {ctx.redis.incr(COUNTER)}"
+
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda _: wechat.send("book", "o_alice", 901), range(2)))
+    assert replies == ["booked 1", "booked 1"] and len(reads) == 2
+    assert redis_client.get(COUNTER) == "1"
+
+
+def _writes(r) -> int:
+    """Write commands the server has run so far (its command statistics)."""
+    from bot.writes import READS
+
+    return sum(v["calls"] for k, v in r.info("commandstats").items()
+               if k.removeprefix("cmdstat_").upper().replace("|", " ") not in READS | {"INFO", "FLUSHDB", "SELECT"})
+
+
+def test_a_message_that_changes_nothing_writes_nothing(wechat, redis_client):
+    wechat.send("帮助", openid="o_reader")  # a first message records the interaction
+    before = _writes(redis_client)
+    assert "青年大学习" in wechat.send("帮助", openid="o_reader", msg_id=4242)
+    assert "青年大学习" in wechat.send("帮助", openid="o_reader", msg_id=4242)  # a retry is answered again
+    assert "活动" in wechat.send("志愿", openid="o_reader")
+    assert _writes(redis_client) == before
+
+
+def test_event_retries_dedupe_on_sender_time_and_event(wechat, test_router, redis_client):
+    test_router.click("K")(lambda ctx: f"clicked {ctx.redis.incr(COUNTER)}")
+    assert wechat.event("CLICK", key="K", create_time=1700000000) == "clicked 1"
+    assert wechat.event("CLICK", key="K", create_time=1700000000) == "clicked 1"
+    assert wechat.event("CLICK", key="K", create_time=1700000001) == "clicked 2"
 
 
 def test_handler_past_the_budget_answers_success_and_pushes_the_reply(bot, wechat, test_router):

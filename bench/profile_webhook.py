@@ -1,0 +1,119 @@
+"""Where a message's time goes: youthbot's webhook and the echo bot, in-process, one at a time.
+
+Calls each WSGI app directly (no HTTP, no gunicorn) with prepared signed
+requests, each with its own MsgId, and prints wall and CPU milliseconds per
+message; with --profile, the top functions by cumulative time.
+
+    python bench/profile_webhook.py [--n 3000] [--profile 帮助|answer|signup|echo]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import tempfile
+import os
+import time
+
+import redis
+from werkzeug.test import EnvironBuilder
+
+from bot.simulator import WeChatSimulator, text_xml
+from bot.storage import embedded_socket, stop_embedded
+from harness import TOKEN
+
+
+def environs(contents_and_senders, n):
+    sim = WeChatSimulator(TOKEN)
+    out = []
+    for i in range(n):
+        content, sender = contents_and_senders(i)
+        params, body = sim.request(text_xml(sender, content))
+        out.append(EnvironBuilder(path="/wechat", method="POST", query_string=params, data=body,
+                                  content_type="text/xml").get_environ())
+    return out
+
+
+def drive(app, envs, expect: str, profile: bool):
+    replies = []
+
+    def start_response(status, headers):
+        replies.append(status)
+
+    def loop():
+        for env in envs:
+            body = b"".join(app(env, start_response))
+        return body
+
+    prof = cProfile.Profile() if profile else None
+    t0, c0 = time.perf_counter(), time.process_time()
+    if prof:
+        prof.enable()
+    last = loop()
+    if prof:
+        prof.disable()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert all(s.startswith("200") for s in replies), set(replies)
+    assert expect.encode() in last, last[:300]
+    if prof:
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(35)
+        print(out.getvalue())
+    return wall * 1000 / len(envs), cpu * 1000 / len(envs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=3000)
+    ap.add_argument("--profile", default="")
+    ap.add_argument("--inline", action="store_true",
+                    help="run handlers on the request thread (so that the profile sees them; no reply budget)")
+    args = ap.parse_args()
+    if args.inline:
+        from bot import handling
+
+        class Inline:
+            def submit(self, fn, *a):
+                fn(*a)
+
+        handling._executor = Inline
+    import os
+
+    os.environ["WECHAT_TOKEN"] = TOKEN
+    import echo_app
+    from webhook import seed_quiz, seed_signups
+
+    from bot.app import create_app
+    from bot.config import Settings
+
+    data_dir = tempfile.mkdtemp(prefix="yb-profile-")
+    sock = embedded_socket(data_dir)
+    store = redis.Redis(unix_socket_path=sock, decode_responses=True)
+    settings = Settings(wechat_token=TOKEN, redis_url=f"unix://{sock}", data_dir=data_dir, load_demo=False,
+                        wechat_aes_key="")
+    app = create_app(settings)
+    policy = store.config_get("appendfsync")["appendfsync"]
+    store.config_set("appendfsync", "no")
+    seed_quiz(store, redis.Redis(unix_socket_path=sock), ["o_pq"], args.n)
+    occ = seed_signups(store, ["o_ps"], args.n)
+    store.config_set("appendfsync", policy)
+    cases = [
+        ("echo", echo_app.app, lambda i: ("帮助", f"o_e_{i % 500}"), "帮助"),
+        ("帮助", app, lambda i: ("帮助", f"o_h_{i % 500}"), "青年大学习"),
+        ("answer", app, lambda i: ("A", f"o_pq_{i % 2}_{i // 2}"), "第2题"),
+        ("signup", app, lambda i: (f"报名 {occ.number}", f"o_ps_{i % 2}_{i // 2}"), "报名成功"),
+    ]
+    print(f"in-process, one message at a time, {args.n} messages each; store appendfsync {policy}")
+    for name, wsgi, make, expect in cases:
+        wall, cpu = drive(wsgi, environs(make, args.n), expect, args.profile == name)
+        print(f"{name:<8} wall {wall:.3f} ms/msg   CPU (this process) {cpu:.3f} ms/msg")
+    if not args.inline:
+        from bot import handling
+
+        handling._executor().shutdown(wait=True)  # the last replies' records, before the server stops
+    stop_embedded(data_dir)
+
+
+if __name__ == "__main__":
+    main()
