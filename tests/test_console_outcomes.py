@@ -130,3 +130,13 @@ def test_a_past_event_with_no_check_in_and_no_outcome_links_to_its_form_from_the
     html = console.page(f"/admin/report/?from={day}&to={day}")
     assert "未计入报告" in html and f"/admin/events/{occ.number}/outcome" in html
     assert time.time() > occ.start
+
+
+def test_an_event_created_on_the_page_carries_its_kind_for_the_report(console, redis_client):
+    from tests.test_console_events import new_event
+
+    assert new_event(console, category="护河").status_code == 302
+    occ = Events(redis_client).upcoming(time.time())[0]
+    assert occ.category == "护河"
+    assert 'list="kinds"' in console.page("/admin/events/new") and "<option value=\"四点半课堂\">" in \
+        console.page("/admin/events/new")
