@@ -133,6 +133,10 @@ def test_an_organiser_uploads_their_own_events_and_cannot_change_others(console_
     rows[0][1] = "改名"
     resp = upload(organiser, sheet(tmp_path / "mine.xlsx", rows))
     assert resp.status_code == 400 and "编号 elder-a 是别人负责的活动" in resp.get_data(as_text=True)
+    rows[0][4] = f"{day(9)} 09:00"  # the same 编号 on another date is still someone else's event
+    resp = upload(organiser, sheet(tmp_path / "mine.xlsx", rows))
+    assert resp.status_code == 400 and "编号 elder-a 是别人负责的活动" in resp.get_data(as_text=True)
+    assert len(Events(redis_client).upcoming(0)) == 1
     resp = upload(organiser, sheet(tmp_path / "mine.xlsx", good_rows()[1:]))
     assert resp.status_code == 200
     staff = Staff(redis_client)

@@ -322,7 +322,7 @@ def read_events(path: Path, redis=None, may_change=None) -> SheetUpload:
             up.errors.append(f"{sheet.where(row_no, 'weekdays')}：从开始日起{data['recurrence']['days']}天里没有所填的星期")
             continue
         if events is not None:
-            if may_change is not None and events.get(occurrences[0].id) is not None and not may_change(eid):
+            if may_change is not None and events.has_event(eid) and not may_change(eid):
                 up.errors.append(f"{sheet.where(row_no, 'id')}：编号 {eid} 是别人负责的活动，不能用表格修改")
                 continue
             for occ in occurrences:
