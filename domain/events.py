@@ -47,6 +47,10 @@ def parse_scene(scene: str) -> tuple[str, str] | None:
     return (SCENES[prefix], code) if prefix in SCENES and code.isdigit() else None
 
 
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
 def occ_key(occ_id: str, part: str) -> str:
     return key("{ev:%s}" % occ_id, part)
 
@@ -313,6 +317,10 @@ class Events:
 
     def waitlist(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "waitlist"), 0, -1)
+
+    def has_event(self, event_id: str) -> bool:
+        """Is any date of the event event_id stored (a file or a form made it)?"""
+        return any(True for _ in self._redis.zscan_iter(INDEX, match=f"{_glob_escape(event_id)}@*", count=1000))
 
     def fill_from_waitlist(self, occ: Occurrence) -> list[str]:
         """Move waitlisted volunteers into places left free (after a capacity rise); return them in order."""

@@ -39,8 +39,8 @@ def programme_key(pid: str) -> str:
 class OutcomeError(ValueError):
     """An outcome that cannot be kept; says which field and why, in words staff read."""
 
-    def __init__(self, field: str, problem: str):
-        self.field, self.problem = field, problem
+    def __init__(self, field: str, problem: str, row: int | None = None):
+        self.field, self.problem, self.row = field, problem, row  # row: which item row of a form, from 1
         super().__init__(f"{field}: {problem}")
 
 
@@ -86,6 +86,26 @@ def parse_items(entries: list[str] | str) -> dict[str, int]:
                 raise OutcomeError("物品", f"“{part.strip()}”看不懂：请写成 名称=数量，例如 书包=50")
             name = m["name"].strip()
             items[name] = items.get(name, 0) + int(m["count"])
+    return items
+
+
+def items_from_rows(rows: list[tuple[str, str]]) -> dict[str, int]:
+    """A form's item rows (name, count as typed) -> {name: count}; empty rows skipped, the same name adds up.
+    A wrong row raises OutcomeError naming the row (from 1)."""
+    items: dict[str, int] = {}
+    for i, (name, count) in enumerate(rows, start=1):
+        name, count = (name or "").strip(), (count or "").strip()
+        if not name and not count:
+            continue
+        if not name:
+            raise OutcomeError("物品", f"第{i}行没有填写名称", i)
+        if len(name) > MAX_NAME:
+            raise OutcomeError("物品", f"第{i}行名称太长：最多{MAX_NAME}个字", i)
+        if not count.isdigit() or int(count) <= 0:
+            raise OutcomeError("物品", f"第{i}行“{name}”的数量应为正整数" + (f"，现在是“{count}”" if count else ""), i)
+        items[name] = items.get(name, 0) + int(count)
+    if len(items) > MAX_ENTRIES:
+        raise OutcomeError("物品", f"最多{MAX_ENTRIES}种")
     return items
 
 

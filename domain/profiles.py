@@ -16,6 +16,40 @@ _PREFIX, _SUFFIX = user_key("\0", "profile").split("\0")  # a profile key around
 BRANCHES = key("{quiz}", "branches")  # hash: branch id -> name (ordered by id)
 
 
+MAX_BRANCH_NAME = 30
+
+
+class BranchError(ValueError):
+    """A branch that cannot be kept: which field (编号, 名称) and why, in words staff read."""
+
+    def __init__(self, field: str, problem: str):
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")
+
+
+def branch_id(text) -> str:
+    """A branch id as staff type it: letters, digits, - and _, at most 20."""
+    bid = str(text if text is not None else "").strip()
+    if not bid:
+        raise BranchError("编号", "没有填写")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,20}", bid):
+        raise BranchError("编号", f"“{bid}”只能用字母、数字、- 和 _，最多20个字符")
+    return bid
+
+
+def branch_name(text, branches: list[tuple[str, str]], branch_id: str = "") -> str:
+    """A branch's name, checked: present, not too long, not already another branch's."""
+    name = re.sub(r"\s+", " ", str(text if text is not None else "")).strip()
+    if not name:
+        raise BranchError("名称", "没有填写")
+    if len(name) > MAX_BRANCH_NAME:
+        raise BranchError("名称", f"最多{MAX_BRANCH_NAME}个字，现在{len(name)}个字")
+    other = next((bid for bid, n in branches if n == name and bid != branch_id), None)
+    if other:
+        raise BranchError("名称", f"“{name}”已经是编号 {other} 的支部名称")
+    return name
+
+
 def branch_members_key(branch_id: str) -> str:
     return key("{quiz}", "branch", branch_id)
 
@@ -137,6 +171,28 @@ class Profiles:
         pipe.sadd(branch_members_key(branch_id), openid)
         pipe.hset(user_key(openid, "profile"), "branch", branch_id)
         pipe.execute()
+
+    # -- branches: staff add and rename them (the console, a sheet); members keep theirs by id ------------
+    def add_branch(self, name: str) -> str:
+        """A new branch named name (checked); return its id, the next free b<n>."""
+        name = branch_name(name, self.branches())
+        taken = {bid for bid, _ in self.branches()}
+        n = 1 + max((int(b[1:]) for b in taken if re.fullmatch(r"b\d+", b)), default=len(taken))
+        while not self._redis.hsetnx(BRANCHES, f"b{n}", name):  # another admin added one at the same moment
+            n += 1
+        return f"b{n}"
+
+    def rename_branch(self, branch_id: str, name: str) -> None:
+        """Give a branch a new name (checked); its members and their results stay with it."""
+        branches = self.branches()
+        if branch_id not in dict(branches):
+            raise BranchError("编号", f"没有编号为 {branch_id} 的支部")
+        self._redis.hset(BRANCHES, branch_id, branch_name(name, branches, branch_id))
+
+    def save_branches(self, pairs: list[tuple[str, str]]) -> None:
+        """Add or rename several branches at once (a checked sheet: see branch_id and branch_name)."""
+        if pairs:
+            self._redis.hset(BRANCHES, mapping=dict(pairs))
 
     def forget_contact(self, openid: str) -> None:
         """Delete name, phone, consent and details; the branch (no personal data) stays for statistics."""

@@ -19,10 +19,12 @@ PAGES = {  # GET endpoint -> roles that may open it
     "admin.quizzes.export": ADMIN, "admin.quizzes.export_missing": ADMIN,
     "admin.events.index": EVENTS, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
     "admin.events.detail": EVENTS, "admin.events.export": EVENTS, "admin.events.checkin": EVENTS,
-    "admin.events.checkin_counts": EVENTS,
+    "admin.events.checkin_counts": EVENTS, "admin.events.outcome": EVENTS, "admin.events.template": EVENTS,
+    "admin.branches.index": ADMIN, "admin.branches.template": ADMIN,
+    "admin.report.page": ADMIN, "admin.report.download_docx": ADMIN, "admin.report.download_xlsx": ADMIN,
     "admin.jobs.index": JOBS, "admin.jobs.detail": JOBS, "admin.jobs.export": JOBS,
     "admin.pushes.index": ADMIN, "admin.pushes.broadcast_progress": ADMIN,
-    "admin.people.index": ADMIN, "admin.people.person": ADMIN,
+    "admin.people.index": ADMIN, "admin.people.person": ADMIN, "admin.people.certificate": ADMIN,
     "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN,
 }
 FORMS = {  # POST endpoint -> roles that may send it
@@ -31,6 +33,8 @@ FORMS = {  # POST endpoint -> roles that may send it
     "admin.events.cancel": EVENTS, "admin.events.attendance": EVENTS, "admin.events.organisers": ADMIN,
     "admin.jobs.upload": JOBS, "admin.jobs.outcome": JOBS, "admin.jobs.set_status": JOBS,
     "admin.pushes.retry": ADMIN, "admin.pushes.broadcast": ADMIN, "admin.people.delete": ADMIN,
+    "admin.events.outcome": EVENTS, "admin.events.upload": EVENTS, "admin.people.issue_certificate": ADMIN,
+    "admin.branches.add": ADMIN, "admin.branches.rename": ADMIN, "admin.branches.upload": ADMIN,
     "admin.staff.create": ADMIN, "admin.staff.reset": ADMIN, "admin.staff.set_role": ADMIN, "admin.staff.delete": ADMIN,
 }
 OPEN = {"admin.static", "admin.auth.login"}
@@ -47,7 +51,7 @@ def world(app, bot, fake_wechat, console_as):
     Staff(bot.redis).assign_event("organiser1", occ.event_id)
     values = {"sid": bot.redis.zrange("yb:{quiz}:sessions", -1, -1)[0], "number": occ.number,
               "openid": "o_person", "name": "jobs1",
-              "bid": broadcasts.start(bot, "all", "全部", "通知", "admin1")}
+              "bid": broadcasts.start(bot, "all", "全部", "通知", "admin1"), "branch": "b1"}
     return app, clients, values
 
 

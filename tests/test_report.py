@@ -376,30 +376,52 @@ def test_the_month_so_far_through_the_webhook_chat_and_cli(bot, wechat, pushing,
     assert code != 0 and "before it starts" in out
 
 
-def test_the_console_page_shows_the_figures_and_offers_the_files(h1):
-    from flask import Flask
-
-    from bot.report import web
-
-    app = Flask(__name__)
-    app.extensions["youthbot"] = h1
-    app.register_blueprint(web.bp, url_prefix="/admin/report")
-    client = app.test_client()
-    page = client.get("/admin/report/?from=2026-01-01&to=2026-06-30")
+def test_the_console_page_shows_the_figures_and_offers_the_files(h1, console_as):
+    admin = console_as("admin")
+    page = admin.client.get("/admin/report/?from=2026-01-01&to=2026-06-30")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "2026年街道团委上半年工作总结" in html
+    assert "团委工作台" in html and 'class="here">工作总结</a>' in html  # the console's page, its menu entry lit
     assert "现场签约1人" in html and "data:image/png;base64," in html and "主要数据一览" in html
     assert "活动e5" in html  # an activity nobody recorded is pointed out
-    docx = client.get("/admin/report/report.docx?from=2026-01-01&to=2026-06-30")
+    docx = admin.client.get("/admin/report/report.docx?from=2026-01-01&to=2026-06-30")
     assert docx.status_code == 200 and docx.data[:2] == b"PK" and "attachment" in docx.headers["Content-Disposition"]
-    xlsx = client.get("/admin/report/figures.xlsx?from=2026-01-01&to=2026-06-30")
+    xlsx = admin.client.get("/admin/report/figures.xlsx?from=2026-01-01&to=2026-06-30")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     for query in ("from=2026-13-01&to=2026-06-30", "from=2026-07-01&to=2026-06-30", "from=1990-01-01&to=2026-01-01"):
-        bad = client.get(f"/admin/report/?{query}")
+        bad = admin.client.get(f"/admin/report/?{query}")
         assert bad.status_code == 400 and 'role="alert"' in bad.get_data(as_text=True)
-    assert client.get("/admin/report/report.docx?from=x&to=y").status_code == 400
+    assert admin.client.get("/admin/report/report.docx?from=x&to=y").status_code == 400
     today = clock.local(time.time()).date()
-    assert f'value="{today}"' in client.get("/admin/report/").get_data(as_text=True)  # the last 180 days
+    assert f'value="{today}"' in admin.client.get("/admin/report/").get_data(as_text=True)  # the last 180 days
+    for role in ("organiser", "jobs"):
+        assert console_as(role).client.get("/admin/report/").status_code == 403
+    assert console_as("jobs", "jobs2").client.get("/admin/report/report.docx").status_code == 403
+
+
+def test_the_report_files_hold_no_personal_data_so_downloads_are_not_audited(h1, console_as, tmp_path):
+    from docx import Document
+
+    from domain.audit import Audit
+
+    Profiles(h1.redis).save_contact("v1", "王小红", "13800138001")  # a volunteer who gave name and phone
+    Profiles(h1.redis).save_contact("m1", "李明", "13900139002")  # a member who took the quizzes
+    admin = console_as("admin")
+    query = "from=2026-01-01&to=2026-06-30"
+    docx = admin.client.get(f"/admin/report/report.docx?{query}").data
+    xlsx = admin.client.get(f"/admin/report/figures.xlsx?{query}").data
+    (tmp_path / "r.docx").write_bytes(docx)
+    (tmp_path / "r.xlsx").write_bytes(xlsx)
+    doc = Document(tmp_path / "r.docx")
+    words = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    wb = load_workbook(tmp_path / "r.xlsx")
+    cells = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    people = ["m1", "m2", "m3", "m4", "x1", "v1", "v2", "v4", "v5", "u1", "u2", "u3", "f1", "f2"]  # the openids
+    for secret in people + ["王小红", "李明", "13800138001", "13900139002", "138****8001"]:
+        assert secret not in words and secret not in cells, secret
+    # the lists behind the figures are still there, one row per person
+    assert {"参与者1", "参与者5", "志愿者1", "志愿者4"} <= set(cells) and "参与者6" not in cells
+    assert Audit(h1.redis).count() == 0  # nothing personal left the console
 
 
 @pytest.mark.slow  # loads the whole demo

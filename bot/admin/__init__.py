@@ -20,7 +20,7 @@ csrf = CSRFProtect()
 
 def init_app(app, bot) -> None:
     """Wire the console into the app: cookie settings, CSRF, and the sections."""
-    from bot.admin import access, auth, dashboard, events, jobs, people, pushes, quizzes, staff
+    from bot.admin import access, auth, branches, dashboard, events, jobs, people, pushes, quizzes, report, staff
 
     s = bot.settings
     app.secret_key = s.admin_secret_key or _shared_secret(bot.redis)
@@ -35,7 +35,7 @@ def init_app(app, bot) -> None:
     bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                    static_url_path="/static")
     access.init(bp)
-    for section in (auth, dashboard, quizzes, events, jobs, pushes, people, staff):
+    for section in (auth, dashboard, quizzes, branches, events, jobs, pushes, people, report, staff):
         bp.register_blueprint(section.bp)
     app.register_blueprint(bp)
 

@@ -21,16 +21,17 @@ from domain.staff import Staff
 
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 OPEN_ENDPOINTS = {"admin.auth.login", "admin.static"}  # reachable without an account
-# The menu, in order. A new section (the half-year report of issue 13: bot/admin/report.py with
-# `bp = Blueprint("report", __name__, url_prefix="/report")` and `gate(bp, "admin")`) adds its
-# module to the sections in bot/admin/__init__.py and one line here.
+# The menu, in order. A new section (a module with `bp = Blueprint(..., url_prefix=...)` and
+# `gate(bp, roles)`) adds its module to the sections in bot/admin/__init__.py and one line here.
 NAV = [  # (endpoint, label, roles that see it)
     ("admin.dashboard.index", "概览", ("admin", "organiser", "jobs")),
     ("admin.quizzes.index", "答题", ("admin",)),
+    ("admin.branches.index", "支部", ("admin",)),
     ("admin.events.index", "志愿活动", ("admin", "organiser")),
     ("admin.jobs.index", "就业岗位", ("admin", "jobs")),
     ("admin.pushes.index", "推送", ("admin",)),
     ("admin.people.index", "人员", ("admin",)),
+    ("admin.report.page", "工作总结", ("admin",)),
     ("admin.staff.index", "账号", ("admin",)),
     ("admin.staff.audit", "审计日志", ("admin",)),
 ]

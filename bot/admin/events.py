@@ -11,20 +11,22 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from bot import checkin_qr, staff as staff_actions
-from bot.admin.access import audit, bot, gate, roles_allowed, send_table, wechat
-from bot.importers import loaders
+from bot.admin.access import audit, bot, gate, roles_allowed, send_table, uploaded, wechat
+from bot.importers import loaders, sheets
 from bot.importers.files import ContentError
 from bot.importers.uploads import say
 from bot.wechat_client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events, Occurrence
+from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
 from domain.profiles import Profiles, mask_name, mask_phone
 from domain.staff import Staff
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 gate(bp, "admin", "organiser")
 WEEKDAYS = [(1, "一"), (2, "二"), (3, "三"), (4, "四"), (5, "五"), (6, "六"), (7, "日")]
+KINDS = ["敬老", "护河", "洁城", "四点半课堂", "希望家园", "义诊", "捐赠"]  # the report's kinds (content/report/report.yaml)
 
 
 def _mine(occurrences: list[Occurrence]) -> list[Occurrence]:
@@ -43,13 +45,36 @@ def _occurrence(number: int) -> Occurrence:
 
 
 @bp.get("/")
-def index():
+def index(upload=None, status=200):
     events, now = Events(bot().redis), clock.now()
     upcoming, past = _mine(events.upcoming(now)), _mine(events.past(now))
     counts = {o.id: events.counts(o.id) for o in upcoming + past}
     attended = {o.id: events.attendance_counts(o.id) for o in past}
+    outcomes = Outcomes(bot().redis).get_many([o.id for o in past])
     return render_template("admin/events.html", title="志愿活动", upcoming=upcoming, past=past, counts=counts,
-                           attended=attended)
+                           attended=attended, outcomes=outcomes, upload=upload), status
+
+
+@bp.post("/upload")
+def upload():
+    """Load an events sheet: every bad row listed and nothing saved, or every event saved.
+    An organiser's new events are theirs; rows that would change someone else's event are refused."""
+    staff = Staff(bot().redis)
+    with uploaded("sheet") as path:
+        if path is None:
+            return index(sheets.SheetUpload(errors=["请选择要上传的活动表"]), 400)
+        result = sheets.load_events(bot(), path, may_change=lambda eid: staff.runs(g.staff, eid))
+    if result.saved and g.staff.role == "organiser":
+        for event_id in dict.fromkeys(o.event_id for o in result.records):
+            staff.assign_event(g.staff.name, event_id)
+    return index(result, 400 if result.errors else 200)
+
+
+@bp.get("/template.xlsx")
+def template():
+    """An events sheet with the right columns and two example rows (a one-off and a weekly event)."""
+    headers, rows = sheets.template_rows()["events"]
+    return send_table("活动表模板.xlsx", headers, rows)
 
 
 # -- create and edit ------------------------------------------------------------------------
@@ -59,16 +84,17 @@ def create():
     form = request.form if request.method == "POST" else {"signup_deadline_hours": "2", "cancel_cutoff_hours": "24",
                                                             "capacity": "20", "repeat_days": "28"}
     if request.method == "GET":
-        return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None)
+        return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
+                               kinds=KINDS)
     try:
         occurrences = loaders.occurrences_from(_event_data(request.form), Path("网页表单"))
     except (ValueError, ContentError) as exc:
         message = say(exc) if isinstance(exc, ContentError) else str(exc)
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
-                               error=message), 400
+                               kinds=KINDS, error=message), 400
     if not occurrences:
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
-                               error="所选星期在这段时间里没有日期"), 400
+                               kinds=KINDS, error="所选星期在这段时间里没有日期"), 400
     events = Events(bot().redis)
     saved = [events.save(o) for o in occurrences]
     if g.staff.role == "organiser":
@@ -90,7 +116,7 @@ def _event_data(form) -> dict:
             "description": form.get("description", "").strip(), "capacity": _int(form.get("capacity"), "名额"),
             "signup_deadline_hours": _number(form.get("signup_deadline_hours") or 2, "报名截止"),
             "cancel_cutoff_hours": _number(form.get("cancel_cutoff_hours") or 24, "取消截止"),
-            "requirements": _requirements(form)}
+            "requirements": _requirements(form), "category": form.get("category", "").strip()[:20]}
     weekdays = [int(d) for d in form.getlist("weekdays") if d.isdigit() and 1 <= int(d) <= 7]
     if weekdays:
         data.update(start=f"{clock.local(start):%H:%M}", end=end_time,
@@ -191,7 +217,8 @@ def detail(number):
     organisers = [a.name for a in staff.all() if a.role == "organiser"] if g.staff.role == "admin" else []
     return render_template("admin/event.html", title=occ.title, occ=occ, rows=rows, code=events.code(occ.id),
                            confirmed=len(confirmed), waiting=len(waiting), running=staff.organisers(occ.event_id),
-                           organisers=organisers, attended=events.attendance_counts(occ.id), now=clock.now())
+                           organisers=organisers, attended=events.attendance_counts(occ.id), now=clock.now(),
+                           outcome=Outcomes(bot().redis).get(occ.id))
 
 
 @bp.get("/<int:number>/export.xlsx")
@@ -271,3 +298,48 @@ def _counts(occ: Occurrence) -> dict:
     events = Events(bot().redis)
     checked_in, checked_out = events.attendance_counts(occ.id)
     return {"checked_in": checked_in, "checked_out": checked_out, "confirmed": events.counts(occ.id)[0]}
+
+
+# -- what the activity achieved (for the half-year report) ---------------------------------------
+ITEM_ROWS = 3  # empty item rows offered below those recorded
+FIELDS = {"服务人数": "served", "物品": "items", "服务项目": "services", "合作单位": "partners", "现场志愿者": "walk_ins",
+          "节目数": "acts", "说明": "note", "活动": "form"}  # OutcomeError.field -> the form's field
+
+
+@bp.route("/<int:number>/outcome", methods=["GET", "POST"])
+def outcome(number):
+    """After the activity: people served, items given, services, partners, walk-ins, acts, a note.
+    The same domain call as `youthbot events outcome` (domain.outcomes.Outcomes.record)."""
+    occ = _occurrence(number)
+    outcomes = Outcomes(bot().redis)
+    if request.method == "GET":
+        return _outcome_form(occ, _outcome_values(outcomes.get(occ.id)))
+    form = request.form
+    rows = list(zip(form.getlist("item_name"), form.getlist("item_count")))
+    try:
+        items = items_from_rows(rows)
+        outcomes.record(occ, served=form.get("served", "").strip() or 0, items=items,
+                        services=form.get("services", ""), partners=form.get("partners", ""),
+                        note=form.get("note", ""), walk_ins=form.get("walk_ins", "").strip() or 0,
+                        acts=form.get("acts", "").strip() or 0, recorded_by=g.staff.name, now=clock.now())
+    except OutcomeError as exc:
+        values = {k: form.get(k, "") for k in ("served", "services", "partners", "walk_ins", "acts", "note")}
+        values["items"] = [(n, c) for n, c in rows if n.strip() or c.strip()]
+        return _outcome_form(occ, values, {FIELDS.get(exc.field, "form"): exc.problem}, exc.row), 400
+    flash("已登记活动成效，工作总结会计入。")
+    return redirect(url_for(".detail", number=number) + "#outcome")
+
+
+def _outcome_values(o) -> dict:
+    if o is None:
+        return {"items": []}
+    return {"served": o.served or "", "services": "、".join(o.services), "partners": "、".join(o.partners),
+            "walk_ins": o.walk_ins or "", "acts": o.acts or "", "note": o.note,
+            "items": [(name, str(n)) for name, n in o.items.items()]}
+
+
+def _outcome_form(occ: Occurrence, values: dict, errors: dict | None = None, bad_row: int | None = None):
+    items = values["items"] + [("", "")] * ITEM_ROWS
+    return render_template("admin/outcome_form.html", title=f"活动成效：{occ.title}", occ=occ, v=values, items=items,
+                           errors=errors or {}, bad_row=bad_row, started=occ.start <= clock.now(),
+                           max_note=MAX_NOTE, recorded=Outcomes(bot().redis).get(occ.id))

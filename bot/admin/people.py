@@ -1,9 +1,14 @@
-"""People: find someone by name or the last digits of their phone, to answer a correction or deletion request.
+"""People: find someone by name or the last digits of their phone, to answer a correction or deletion request,
+or to give a volunteer their service certificate.
 
 Admins only. Every search that shows someone is written to the audit log; the
-delete button does exactly what `删除我的信息` does in chat (domain.privacy).
+delete button does exactly what `删除我的信息` does in chat (domain.privacy); the
+certificate is the chat's `志愿证明` itself (handlers.volunteer.certificate), numbered
+by the same domain call, and written to the audit log.
 """
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
@@ -15,6 +20,9 @@ from domain.jobs import Jobs
 from domain.privacy import forget_person
 from domain.profiles import Profiles, mask_phone
 from domain.quiz import Quiz
+from handlers import volunteer as volunteer_chat
+from handlers.message import Incoming
+from handlers.router import Context
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 gate(bp, "admin")
@@ -57,3 +65,45 @@ def delete(openid):
     flash(f"已删除：姓名、手机号等个人信息；取消了{len(done.cancelled)}个未开始的活动报名，撤回了{done.interests_withdrawn}个岗位意向。"
           if done.anything else "这个人没有可删除的个人信息。")
     return redirect(url_for(".index"))
+
+
+# -- the volunteer's service record and certificate ------------------------------------------------
+def _volunteer(openid):
+    profile = Profiles(bot().redis).get(openid)
+    if not profile.has_contact and not profile.branch:
+        abort(404, "没有这个人的个人信息（可能已经删除）。")
+    return profile
+
+
+@bp.get("/<openid>/certificate")
+def certificate(openid):
+    """The service record behind a certificate: every activity with its credited hours (audited)."""
+    profile = _volunteer(openid)
+    served = Events(bot().redis).service_record(openid)
+    audit("view", f"人员 {profile.name or openid[-6:]} 的志愿服务记录", 1)
+    return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name or '未登记姓名'}", p=profile,
+                           openid=openid, served=served, credited=[(o, m) for o, m in served if m], text=None)
+
+
+@bp.post("/<openid>/certificate")
+def issue_certificate(openid):
+    """Issue the numbered certificate exactly as the chat's 志愿证明 words and numbers it (audited)."""
+    profile = _volunteer(openid)
+    served = Events(bot().redis).service_record(openid)
+    credited = [(o, m) for o, m in served if m]
+    if not credited or not profile.name:
+        flash("没有计入时长的志愿服务记录，不能开具证明。" if not credited else
+              "没有登记真实姓名，不能开具证明：请本人在公众号发「志愿证明」并按提示填写姓名。", "error")
+        return redirect(url_for(".certificate", openid=openid))
+    text = volunteer_chat.certificate(_chat_context(openid))
+    number = re.search(r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4})?", text)
+    audit("certificate", f"为 {profile.name} 开具志愿服务证明 {number[0] if number else ''}".rstrip(), 1)
+    return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name}", p=profile, openid=openid,
+                           served=served, credited=credited, text=text)
+
+
+def _chat_context(openid: str) -> Context:
+    """The context the chat's handler gets when this person sends 志愿证明 (staff ask on their behalf)."""
+    now = int(clock.now())
+    message = Incoming(sender=openid, recipient="console", kind="text", time=now, content="志愿证明")
+    return Context(openid=openid, message=message, bot=bot(), text="志愿证明")

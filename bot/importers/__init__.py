@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bot.importers import history, loaders
+from bot.importers import history, loaders, sheets
 from bot.importers.files import ContentError, LoadReport
 from domain.keys import key
 
@@ -24,9 +24,9 @@ SHEETS = (".yaml", ".yml", ".xlsx", ".csv")
 # members take part in what the other folders define; history/ (demo only) last:
 # the past half year those members took part in.
 LOADERS = {
-    "branches": (loaders.load_branches, YAML),
+    "branches": (sheets.load_branches_file, SHEETS),  # YAML, or a sheet (bot/importers/sheets.py)
     "quizzes": (loaders.load_quizzes, SHEETS),
-    "events": (loaders.load_events, YAML),
+    "events": (sheets.load_events_file, SHEETS),
     "jobs": (loaders.load_jobs, SHEETS),
     "programmes": (history.load_programmes, YAML),
     "demo": (loaders.load_demo_members, YAML),

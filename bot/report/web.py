@@ -1,14 +1,13 @@
 """The report's console page: the figures for a period, the report's text and charts, and downloads.
 
-Mount it in the staff console behind its login, e.g.
+A section of the staff console (/admin/report, admins only: bot/admin/report.py
+gates it, bot/admin/__init__.py registers it), drawn in the console's own page
+(admin/base.html). GET /admin/report/?from=2026-01-01&to=2026-06-30 shows the
+page; report.docx and figures.xlsx with the same query download the files. A
+bad date gets the page back with the reason (400), never an error page.
 
-    from bot.report import web as report_web
-    report_web.bp.before_request(require_staff)       # the console's own check
-    app.register_blueprint(report_web.bp, url_prefix="/admin/report")
-
-GET /?from=2026-01-01&to=2026-06-30 shows the page; /report.docx and /figures.xlsx
-with the same query download the files. A bad date gets the page back with the
-reason (400), never an error page.
+Neither file holds personal data (no names, phone numbers or openids: see
+bot/report/workbook.py), so downloads are logged but not written to the audit log.
 """
 from __future__ import annotations
 
@@ -22,8 +21,9 @@ from domain import clock
 from domain.halfyear import Period
 
 log = logging.getLogger(__name__)
-bp = Blueprint("report", __name__, template_folder="templates")
+bp = Blueprint("report", __name__, url_prefix="/report", template_folder="templates")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+TITLE = "工作总结"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -59,10 +59,11 @@ def _report(period: Period):
 def page():
     period, first, last, problem = _period()
     if period is None:
-        return render_template("report/page.html", first=first, last=last, problem=problem, report=None), 400
+        return render_template("report/page.html", title=TITLE, first=first, last=last, problem=problem,
+                               report=None), 400
     report = _report(period)
     charts = {k: (caption, base64.b64encode(png).decode()) for k, (caption, png) in report.charts.items()}
-    return render_template("report/page.html", first=first, last=last, problem="", report=report,
+    return render_template("report/page.html", title=TITLE, first=first, last=last, problem="", report=report,
                            text=report.text, figures=report.figures.figures(), charts=charts,
                            unrecorded=report.figures.volunteering.unrecorded, fmt=clock.fmt)
 
@@ -70,7 +71,8 @@ def page():
 def _download(kind: str):
     period, first, last, problem = _period()
     if period is None:
-        return render_template("report/page.html", first=first, last=last, problem=problem, report=None), 400
+        return render_template("report/page.html", title=TITLE, first=first, last=last, problem=problem,
+                               report=None), 400
     report = _report(period)
     log.info("report download: %s %s..%s from %s", kind, first, last, request.remote_addr)
     if kind == "docx":

@@ -1,7 +1,10 @@
 """The report's figures as an Excel workbook: one sheet per section, each figure with the rows it was counted from.
 
-No names or phone numbers: people appear only as their WeChat openid, so the
-lists behind "distinct participants" or "distinct volunteers" can be checked.
+No personal data: no names, phone numbers or WeChat openids (an openid leads
+back to a person through the account's records). The lists behind "distinct
+participants" and "distinct volunteers" are one numbered row per person (参与者1,
+志愿者1, ..., numbered afresh in each file), so each figure can still be counted
+from its rows. The workbook can therefore be sent around like the Word report.
 """
 from __future__ import annotations
 
@@ -63,8 +66,10 @@ def _study(wb, h: HalfYear, figures: list[Figure]) -> None:
     _table(ws, "各支部", ["支部", "团员数", "完成人次", "应完成人次", "完成率", "平均得分", "前半段完成率", "后半段完成率"],
            [[b.name, b.members, b.completions, b.possible, round(b.rate, 4), round(b.average, 1),
              round(b.first_rate, 4), round(b.second_rate, 4)] for b in s.branches])
-    _table(ws, "参与者（openid）", ["openid", "完成期数", "长期参与"],
-           [[o, n, "是" if o in set(s.regular) else ""] for o, n in sorted(s.completed_by.items())])
+    regular = set(s.regular)
+    people = sorted(s.completed_by.items(), key=lambda on: (-on[1], on[0]))
+    _table(ws, "参与者（每人一行，不含个人信息）", ["参与者", "完成期数", "长期参与"],
+           [[f"参与者{i}", n, "是" if o in regular else ""] for i, (o, n) in enumerate(people, start=1)])
 
 
 def _volunteering(wb, h: HalfYear, figures: list[Figure]) -> None:
@@ -88,7 +93,9 @@ def _volunteering(wb, h: HalfYear, figures: list[Figure]) -> None:
     for a in v.total.activities:
         for openid in a.volunteers:
             attended[openid] = attended.get(openid, 0) + 1
-    _table(ws, "签到志愿者（openid）", ["openid", "参加场次"], sorted(map(list, attended.items())))
+    people = sorted(attended.items(), key=lambda on: (-on[1], on[0]))
+    _table(ws, "签到志愿者（每人一行，不含个人信息）", ["志愿者", "参加场次"],
+           [[f"志愿者{i}", n] for i, (_, n) in enumerate(people, start=1)])
 
 
 def _jobs(wb, h: HalfYear, figures: list[Figure]) -> None:

@@ -92,14 +92,13 @@ class Browser:
     def click(self, text: str, navigates: bool = True):
         """Click the button or link showing `text`, and wait for the page it leads to (a download: none)."""
         from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
         xpath = f"//button[normalize-space()='{text}'] | //a[normalize-space()='{text}'] | //input[@type='submit' and @value='{text}']"
         page = self.d.find_element(By.TAG_NAME, "html")
         self.d.find_element(By.XPATH, xpath).click()
         if navigates:
-            WebDriverWait(self.d, 10).until(ec.staleness_of(page))
+            WebDriverWait(self.d, 10).until(lambda _: _gone(page))
         return self
 
     def text(self) -> str:
@@ -127,3 +126,19 @@ class Browser:
         from selenium.webdriver.support.ui import WebDriverWait
 
         return WebDriverWait(self.d, timeout).until(lambda _: predicate())
+
+
+def _gone(element) -> bool:
+    """The page element belongs to a page that has been replaced. Chromium sometimes reports a node of the old
+    page as not belonging to the document (a plain WebDriverException) instead of as stale: the same thing."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
