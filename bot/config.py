@@ -43,6 +43,12 @@ class Settings:
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     # Load the demo content from content_dir when the store is empty.
     load_demo: bool = True
+    # The committee as residents see it: the issuer of service records, and who to contact.
+    committee_name: str = "共青团街道委员会"
+    committee_contact: str = "街道党群服务中心二楼团委办公室"
+    committee_hours: str = "工作日 9:00—12:00、14:30—17:30"
+    # Where the public pages (/verify/<number>) are reached from outside: printed in service records.
+    public_url: str = "http://127.0.0.1:8000"
     # Pushes. Customer-service messages reach a user only within this many hours
     # of their last message, and at most cs_per_window of them in that window.
     cs_window_hours: int = 48

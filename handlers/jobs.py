@@ -5,7 +5,7 @@ from domain import clock
 from domain.jobs import Jobs, Posting
 from domain.profiles import mask_phone
 from handlers.router import Router
-from handlers.conversation import Conversation
+from handlers.conversation import Conversation, accepts
 from handlers.profile import ensure_profile
 
 router = Router()
@@ -88,9 +88,29 @@ def interest_continue(ctx, number: int):
     return ctx.t("jobs.ask_note")
 
 
+SKIP = ("跳过", "不用", "无", "没有", "不需要")
+
+
+@accepts(lambda ctx: True)  # any free text may be a note
 def interest_note(ctx):
-    """Take the optional note and register the interest."""
-    note = "" if ctx.text in ("跳过", "不用", "无", "没有") else ctx.raw_text
+    """Take the optional note and register the interest; a note that reads as a command is asked about."""
+    if ctx.text in SKIP:
+        return _register(ctx, "")
+    if ctx.bot.router.match_command(ctx) is not None:  # `投递 99`: meant as a command, or as the note?
+        INTEREST.start(ctx, "jobs.note_confirm", posting=ctx.flow.data["posting"], pending=ctx.raw_text)
+        return ctx.t("jobs.note_is_command", text=ctx.raw_text)
+    return _register(ctx, ctx.raw_text)
+
+
+@accepts(lambda ctx: True)
+def interest_note_confirm(ctx):
+    """`是`: the text that read as a command was the note; anything else is taken as at the note prompt."""
+    if ctx.text in ("是", "是的", "对", "确认"):
+        return _register(ctx, ctx.flow.data["pending"])
+    return interest_note(ctx)
+
+
+def _register(ctx, note: str) -> str:
     if len(note) > NOTE_MAX:
         return ctx.t("jobs.note_too_long")
     jobs = ctx.jobs
@@ -100,8 +120,8 @@ def interest_note(ctx):
     if result in ("expired", "filled"):
         return ctx.t(f"jobs.not_open_{result}", title=p.title)
     phone = mask_phone(ctx.profiles.get(ctx.openid).phone)
-    return ctx.t("jobs.interest_ok" if result == "ok" else "jobs.interest_again", title=p.title,
-                 employer=p.employer, phone=phone)
+    key = "jobs.interest_ok" if result == "ok" else "jobs.interest_again" if note else "jobs.interest_same"
+    return ctx.t(key, title=p.title, employer=p.employer, phone=phone)
 
 
 @router.keyword("投递", "意向")
@@ -154,4 +174,5 @@ def _category_names(jobs: Jobs, now: float) -> str:
 
 INTEREST = router.conversation(Conversation("jobs_interest", entry="投递 N", states={
     "jobs.note": interest_note,
+    "jobs.note_confirm": interest_note_confirm,
 }))

@@ -14,7 +14,7 @@ import logging
 from domain import clock
 from domain.privacy import forget_person
 from domain.profiles import mask_phone, normalize_phone, valid_name
-from handlers.conversation import Conversation
+from handlers.conversation import Conversation, accepts
 from handlers.notices import tell_promoted
 from handlers.router import Router
 
@@ -65,11 +65,16 @@ def _advance(ctx, said: str = "") -> str:
     return (said + "\n\n" if said else "") + ctx.return_to(then, **args)
 
 
+AGREE = ("同意", "我同意", "好", "好的", "可以", "是", "ok")
+DECLINE = ("不同意", "不", "否")
+
+
+@accepts(lambda ctx: ctx.text.lower() in AGREE + DECLINE)
 def consent(ctx):
     """Take the user's agreement to the personal-information notice."""
-    if ctx.text in ("同意", "我同意", "好", "好的", "可以", "是"):
+    if ctx.text.lower() in AGREE:
         return _advance(ctx)
-    if ctx.text in ("不同意", "不", "否"):
+    if ctx.text in DECLINE:
         ctx.flow.end()
         return ctx.t("profile.declined")
     return ctx.t("profile.consent_again")
@@ -129,6 +134,7 @@ def forget_me(ctx):
     return ctx.t("profile.forget_confirm")
 
 
+@accepts(lambda ctx: ctx.text.lower() in ("确认删除", "确认", "确定", "删除", "ok") + AGREE)
 def forget_confirmed(ctx):
     """Delete the profile, sign-ups and job interests; keep pseudonymous counts."""
     if ctx.text != "确认删除":
@@ -144,7 +150,14 @@ def forget_confirmed(ctx):
     return ctx.t("profile.forget_done", cancelled=extra)
 
 
-PROFILE = router.conversation(Conversation("profile", entry="报名 N / 投递 N", states={
+def _where(ctx) -> str:
+    """Under a command answered mid-way: the question the profile flow still waits for."""
+    step = ctx.flow.state
+    prompt = ctx.t("profile.consent_again") if step == "profile.consent" else _prompt(ctx, step)
+    return ctx.t("flows.profile.waiting", prompt=prompt)
+
+
+PROFILE = router.conversation(Conversation("profile", entry="报名 N / 投递 N", reminder=_where, states={
     "profile.consent": consent,
     "profile.name": name,
     "profile.phone": phone,

@@ -234,7 +234,7 @@ def load_demo_members(bot, path: Path) -> int:
     """Demo members in each branch, with results for past sessions (a seeded, repeatable draw)."""
     data = read_yaml(path)
     rng = random.Random(require(data, path, "seed", int))
-    surnames, given = require(data, path, "surnames"), require(data, path, "given_names")
+    surnames, given = require(data, path, "surnames", list), require(data, path, "given_names", list)
     per_branch = require(data, path, "members_per_branch", int)
     profiles, quiz = Profiles(bot.redis), Quiz(bot.redis)
     now = clock.now()
