@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from bot import importers, storage
+from bot import importers, storage, verify
 from bot.config import Settings
 from bot.ledger import MessageLedger
 from bot.pager import Pager
 from bot.webhook import bp, make_crypto
+from domain.certificates import Certificates
 from domain.events import Events
 from domain.followers import Followers
 from domain.jobs import Jobs
@@ -38,6 +39,7 @@ class Bot:
     events: Events
     jobs: Jobs
     profiles: Profiles
+    certificates: Certificates = None
     crypto: object = None
 
 
@@ -59,6 +61,7 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
         events=Events(redis),
         jobs=Jobs(redis),
         profiles=Profiles(redis),
+        certificates=Certificates(redis),
         crypto=make_crypto(settings),
     )
 
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     app.extensions["youthbot"] = bot
     app.register_blueprint(bp)
+    app.register_blueprint(verify.bp)
 
     @app.get("/healthz")
     def healthz():

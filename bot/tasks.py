@@ -68,7 +68,8 @@ def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:
     session = Quiz(bot.redis).open_session(now)
     if session is None or in_quiet_hours(bot.settings, now):
         return {}
-    text = bot.texts.get("pushes.quiz_open", title=session.title, closes=clock.fmt(session.closes))
+    text = bot.texts.get("pushes.quiz_open", title=session.title, closes=clock.fmt(session.closes),
+                         count=len(session.questions))
     return fan_out(bot, deliverer, (Push(o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title})
                                     for o in _members(bot.redis)), now)
 
@@ -80,26 +81,33 @@ def quiz_reminders(bot, deliverer, now: float) -> dict[str, int]:
     if session is None or in_quiet_hours(bot.settings, now):
         return {}
     day = clock.local(now).strftime("%Y%m%d")
-    text = bot.texts.get("pushes.quiz_reminder", title=session.title, closes=clock.fmt(session.closes))
+    text = bot.texts.get("pushes.quiz_reminder", title=session.title, closes=clock.fmt(session.closes),
+                         count=len(session.questions))
     return fan_out(bot, deliverer, (Push(o, text, "quiz_reminder", f"quiz_reminder:{session.id}:{day}:{o}",
                                          {"title": session.title}) for o in quiz.iter_non_completers(session.id, BATCH)),
                    now)
 
 
 def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
-    """Remind confirmed volunteers 24 h and 2 h before the start; never after it."""
+    """Remind confirmed volunteers 24 h and 2 h before the start; never after it.
+
+    Only the reminder of the window we are in goes out: someone who signs up an
+    hour before the start gets the 2-hour one, not "see you tomorrow" as well."""
     events = Events(bot.redis)
     counts: dict[str, int] = {}
     for occ in events.upcoming(now):
-        for label, before in EVENT_REMINDERS:
-            if not (occ.start - before <= now < occ.start):
-                continue
-            text = bot.texts.get(f"pushes.event_reminder_{label}", title=occ.title, when=clock.fmt(occ.start),
-                                 place=occ.place, number=occ.number)
-            result = fan_out(bot, deliverer, (Push(o, text, "event_reminder", f"event_{label}:{occ.id}:{int(occ.start)}:{o}",
-                                                   {"title": occ.title}) for o in events.confirmed(occ.id)), now)
-            for k, v in result.items():
-                counts[k] = counts.get(k, 0) + v
+        due = [(label, before) for label, before in EVENT_REMINDERS if occ.start - before <= now < occ.start]
+        if not due:
+            continue
+        label, _ = min(due, key=lambda d: d[1])
+        text = bot.texts.get(f"pushes.event_reminder_{label}", title=occ.title, when=clock.fmt(occ.start),
+                             place=occ.place, number=occ.number, day=clock.day_word(occ.start, now),
+                             left=clock.fmt_span(occ.start - now))
+        version = events.version(occ.id)
+        result = fan_out(bot, deliverer, (Push(o, text, "event_reminder", f"event_{label}:{occ.id}:{version}:{o}",
+                                               {"title": occ.title}) for o in events.confirmed(occ.id)), now)
+        for k, v in result.items():
+            counts[k] = counts.get(k, 0) + v
     return counts
 
 

@@ -27,8 +27,6 @@ MIN_SHARE_FOR_HOURS = 0.6
 CHECKIN_OPENS_BEFORE = 3600  # seconds before the start that check-in is accepted
 INDEX = key("{events}", "by_start")  # zset: occurrence id -> start
 CODES = key("{events}", "codes")  # hash: check-in code -> occurrence id
-CERTIFICATES = key("certificates")  # hash: record number -> openid|issued|minutes
-CERT_SEQ = key("certificates", "seq")
 
 
 def occ_key(occ_id: str, part: str) -> str:
@@ -181,6 +179,11 @@ class Events:
         pipe.zcard(occ_key(occ_id, "waitlist"))
         return tuple(pipe.execute())
 
+    def version(self, occ_id: str) -> int:
+        """How many times staff moved the occurrence: part of every once-only key about its time,
+        so a move back to an earlier time is announced (and reminded) again."""
+        return int(self._redis.hget(occ_key(occ_id, "meta"), "version") or 0)
+
     def code(self, occ_id: str) -> str:
         return self._redis.hget(occ_key(occ_id, "meta"), "code")
 
@@ -290,15 +293,20 @@ class Events:
         occ_id = self._redis.get(user_key(openid, "checked_in"))
         occ = self.get(occ_id) if occ_id else None
         if occ is None:
+            left = self._redis.get(user_key(openid, "checked_out"))  # a second 签退 the same day
+            occ = self.get(left) if left else None
+            if occ is not None:
+                return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
             return "not_checked_in", None, 0
         started = int(self._redis.hget(occ_key(occ.id, "checkin"), openid))
         if not self._redis.hsetnx(occ_key(occ.id, "checkout"), openid, int(now)):
-            return "already", occ, 0
+            return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
         minutes = credited_minutes(occ, started, now)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
         pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
         pipe.delete(user_key(openid, "checked_in"))
+        pipe.set(user_key(openid, "checked_out"), occ.id, ex=24 * 3600)
         pipe.execute()
         return "ok", occ, minutes
 
@@ -307,15 +315,6 @@ class Events:
         rows = self._redis.zrange(user_key(openid, "served"), 0, -1, withscores=True)
         out = [(self.get(occ_id), int(m)) for occ_id, m in rows]
         return sorted([(o, m) for o, m in out if o], key=lambda r: r[0].start)
-
-    def issue_certificate(self, openid: str, minutes: int, now: float) -> str:
-        """Number a service record and keep who it was for, so the committee can verify it."""
-        from domain import clock
-
-        number = self._redis.incr(CERT_SEQ)
-        record_no = f"TW{clock.local(now):%Y%m%d}-{number:05d}"
-        self._redis.hset(CERTIFICATES, record_no, f"{openid}|{int(now)}|{minutes}")
-        return record_no
 
     def attendance(self, occ_id: str) -> dict[str, tuple[int | None, int | None, int | None]]:
         pipe = self._redis.pipeline(transaction=False)

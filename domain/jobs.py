@@ -144,7 +144,8 @@ class Jobs:
         candidates = _cache["index"]
         for word in words:  # narrow word by word: plain comprehensions, no generator per posting
             candidates = [(hay, p) for hay, p in candidates if word in hay]
-        return [p for _, p in candidates if p.state(now) == "open"]
+        found = [p for _, p in candidates if p.state(now) == "open"]
+        return sorted(found, key=lambda p: MATCH_ORDER.index(matched_in(p, words)))  # stable: newest first within
 
     # -- interest ----------------------------------------------------------------
     def register_interest(self, p: Posting, openid: str, note: str, now: float) -> "Interest":
@@ -235,6 +236,21 @@ class Jobs:
                 for i, v in enumerate(row):
                     totals[i] += v
         return {"category": by_category, "fair": by_fair}
+
+
+# Where a search's words were found, best first: a posting whose title holds them
+# is what was asked for; one found through its category or employer is listed
+# after, saying so (`搜 司机` finds 仓库分拣员 through the category 物流司机).
+MATCH_ORDER = ("title", "employer", "category", "place", "requirements")
+
+
+def matched_in(p: Posting, words: list[str]) -> str:
+    """The first field of MATCH_ORDER that holds every word, else "requirements" (they are spread out)."""
+    fields = {"title": p.title, "employer": p.employer, "category": p.category, "place": p.place}
+    for name in MATCH_ORDER[:-1]:
+        if all(w in fields[name].lower() for w in words):
+            return name
+    return "requirements"
 
 
 def default_expiry(published: float) -> float:

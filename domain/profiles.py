@@ -92,6 +92,10 @@ class Profiles:
         self._redis.hset(user_key(openid, "profile"),
                          mapping={"name": name.strip(), "phone": phone, "consent_at": int(time.time())})
 
+    def save_name(self, openid: str, name: str) -> None:
+        """Keep the real name alone (a service record needs no phone); only after the user agreed."""
+        self._redis.hset(user_key(openid, "profile"), mapping={"name": name.strip(), "consent_at": int(time.time())})
+
     def branches(self) -> list[tuple[str, str]]:
         return sorted(self._redis.hgetall(BRANCHES).items())
 

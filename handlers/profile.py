@@ -26,7 +26,7 @@ PHONE_TRIES = 3
 
 
 def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, **args) -> str | None:
-    """Return None when the profile has what `needs` asks ("contact", "birth_year", "student"),
+    """Return None when the profile has what `needs` asks ("contact", "name", "birth_year", "student"),
     else start the profile flow and return its first question. Pass the profile if it was read already."""
     steps = _missing(profile or ctx.profiles.get(ctx.openid), needs)
     if not steps:
@@ -42,6 +42,8 @@ def _missing(profile, needs: set[str]) -> list[str]:
     steps = []
     if "contact" in needs and not profile.has_contact:
         steps += ["profile.consent", "profile.name", "profile.phone"]
+    elif "name" in needs and not (profile.name and profile.consent_at):
+        steps += ["profile.consent", "profile.name"]
     if "birth_year" in needs and profile.birth_year is None:
         steps.append("profile.birth_year")
     if "student" in needs and profile.student is None:
@@ -85,6 +87,8 @@ def name(ctx):
     if not valid_name(ctx.text):
         return ctx.t("profile.name_invalid")
     ctx.flow.data["name"] = ctx.text.strip()
+    if "profile.phone" not in ctx.flow.data["steps"]:  # only the name was needed (a service record)
+        ctx.profiles.save_name(ctx.openid, ctx.flow.data["name"])
     return _advance(ctx)
 
 
