@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     """Build the web app: the WeChat webhook at /wechat and a health check."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bot = build_bot(settings, redis_client)
-    if bot.settings.load_demo:
+    if bot.settings.demo_mode:
         importers.load_demo_if_empty(bot)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes

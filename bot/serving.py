@@ -20,7 +20,7 @@ def resolve_redis_url() -> Settings:
 def prepare_master() -> Settings:
     """Start the embedded Redis if REDIS_URL is unset, export its socket, load demo content."""
     settings = resolve_redis_url()
-    if settings.load_demo:
+    if settings.demo_mode:
         from bot import importers as content
         from bot.app import build_bot
 

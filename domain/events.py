@@ -84,6 +84,17 @@ class Booking:
 
 
 @dataclass
+class FileLoad:
+    """What loading one occurrence from a content file did."""
+
+    occ: Occurrence
+    moved_from: float | None = None  # the file moved it: people signed up must be told
+    kept_staff_time: bool = False  # staff moved it after the file was loaded: their time was kept
+    file_says: float | None = None
+    file_changed: bool = False  # ... and the file's time changed since: a real conflict
+
+
+@dataclass
 class Refusal:
     reason: str  # past | closed | cancelled | requirement_age | requirement_student | overlap | unknown
     detail: str = ""
@@ -132,10 +143,11 @@ class Events:
 
     # -- occurrences ------------------------------------------------------------
     def save(self, occ: Occurrence) -> Occurrence:
-        """Create or update an occurrence; its number, code and sign-ups are kept."""
+        """Create or update an occurrence; its number, code and sign-ups are kept (and their index
+        follows a new start, so 我的报名 and reminders see the event where it now is)."""
         occ.number = self._numbers.assign(occ.id)
         meta = occ_key(occ.id, "meta")
-        status = self._redis.hget(meta, "status")
+        status, old = self._redis.hmget(meta, "status", "data")
         occ.status = status if status == "cancelled" else occ.status
         pipe = self._redis.pipeline(transaction=False)  # two hash tags: no MULTI on a cluster
         pipe.hset(meta, mapping={"data": json.dumps(asdict(occ), ensure_ascii=False), "capacity": occ.capacity,
@@ -144,8 +156,38 @@ class Events:
         pipe.execute()
         if not self._redis.hget(meta, "code"):
             self._assign_code(occ.id)
+        if old and json.loads(old)["start"] != occ.start:
+            for openid in self.confirmed(occ.id) + self.waitlist(occ.id):
+                self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})
         return occ
 
+    def load_from_file(self, occ: Occurrence) -> "FileLoad":
+        """Save an occurrence as a content file describes it, unless staff moved it since.
+
+        A staff move wins over the file (the file still holds the old time, and
+        loading it again must not silently undo the move): the file's other
+        details are taken, the time staff chose is kept, and the result says so.
+        When the file comes to say the same time as staff chose, it is the
+        file's again."""
+        meta = occ_key(occ.id, "meta")
+        stored, file_start = self.get(occ.id), self._redis.hget(meta, "file_start")
+        file_says = occ.start
+        if stored is None or file_start is None or stored.start == occ.start:
+            if file_start is not None:
+                self._redis.hdel(meta, "file_start")
+            moved_from = stored.start if stored and stored.start != occ.start else None
+            self.save(occ)
+            if moved_from is not None:
+                self._redis.hincrby(meta, "version", 1)
+            return FileLoad(occ, moved_from)
+        shift = stored.start - occ.start
+        occ.start, occ.end = occ.start + shift, occ.end + shift
+        occ.signup_deadline += shift
+        occ.cancel_cutoff += shift
+        self.save(occ)
+        self._redis.hset(meta, "file_start", file_says)
+        return FileLoad(occ, None, kept_staff_time=True, file_says=file_says,
+                        file_changed=float(file_start) != file_says)
     def _assign_code(self, occ_id: str) -> None:
         while True:
             code = f"{secrets.randbelow(10**6):06d}"
@@ -171,6 +213,11 @@ class Events:
         """Open occurrences that have not started, soonest first."""
         ids = self._redis.zrangebyscore(INDEX, now, "+inf")
         return [o for o in self.get_many(ids) if o and o.status == "open" and o.kind == kind]
+
+    def between(self, start: float, end: float, kind: str | None = None) -> list[Occurrence]:
+        """Occurrences (cancelled ones too) starting in [start, end), soonest first; kind None: any."""
+        ids = self._redis.zrangebyscore(INDEX, start, f"({end}" if end != float("inf") else "+inf")
+        return [o for o in self.get_many(ids) if o and (kind is None or o.kind == kind)]
 
     def counts(self, occ_id: str) -> tuple[int, int]:
         """(confirmed, waitlisted)."""
@@ -257,14 +304,19 @@ class Events:
         self._redis.hset(occ_key(occ.id, "meta"), "status", status)
 
     def move(self, occ: Occurrence, new_start: float) -> Occurrence:
-        """Shift an occurrence (and its deadlines) to a new start; sign-ups stay."""
+        """Staff shift an occurrence (and its deadlines) to a new start; sign-ups stay.
+
+        The time the content file gave is remembered (a later load keeps the
+        staff's time: see load_from_file), and the version goes up, so notices
+        and reminders about the new time go out even if it is a time it had before."""
+        meta = occ_key(occ.id, "meta")
+        self._redis.hsetnx(meta, "file_start", occ.start)
         delta = new_start - occ.start
         occ.start, occ.end = occ.start + delta, occ.end + delta
         occ.signup_deadline += delta
         occ.cancel_cutoff += delta
         self.save(occ)
-        for openid in self.confirmed(occ.id) + self.waitlist(occ.id):
-            self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})
+        self._redis.hincrby(meta, "version", 1)
         return occ
 
     def _keys(self, occ_id: str) -> list[str]:
@@ -315,6 +367,31 @@ class Events:
         rows = self._redis.zrange(user_key(openid, "served"), 0, -1, withscores=True)
         out = [(self.get(occ_id), int(m)) for occ_id, m in rows]
         return sorted([(o, m) for o, m in out if o], key=lambda r: r[0].start)
+
+    def fix_attendance(self, occ: Occurrence, openid: str, checked_in: float, checked_out: float) -> int:
+        """Staff set a volunteer's check-in and check-out (forgot 签退, phone died); hours follow the
+        same rule as a check-out in chat. Returns the minutes credited. The person must hold a place."""
+        if self.status_of(occ.id, openid)[0] != Place.CONFIRMED:
+            raise ValueError("not signed up for this event")
+        if checked_out <= checked_in:
+            raise ValueError("check-out must be after check-in")
+        minutes = credited_minutes(occ, checked_in, checked_out)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(occ_key(occ.id, "checkin"), openid, int(checked_in))
+        pipe.hset(occ_key(occ.id, "checkout"), openid, int(checked_out))
+        pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
+        pipe.hset(occ_key(occ.id, "fixed"), openid, int(time.time()))  # staff changed it: the export says so
+        pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
+        pipe.execute()
+        if self._redis.get(user_key(openid, "checked_in")) == occ.id:
+            self._redis.delete(user_key(openid, "checked_in"))
+        return minutes
+
+    def find_signed_up(self, occ: Occurrence, who: str, profiles) -> str | None:
+        """The openid of the person on occ (confirmed or waiting) whose openid or mobile number is `who`."""
+        people = self.confirmed(occ.id) + self.waitlist(occ.id)
+        found = profiles.many(people)
+        return next((o for o in people if who in (o, found[o].phone)), None)
 
     def attendance(self, occ_id: str) -> dict[str, tuple[int | None, int | None, int | None]]:
         pipe = self._redis.pipeline(transaction=False)

@@ -25,6 +25,7 @@ OUTCOMES = ("registered", "contacted", "interviewed", "hired", "not_hired")
 ALL = key("{jobs}", "all")  # zset: posting id -> published
 VERSION = key("{jobs}", "version")  # bumped on every change: search caches reload
 SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON list; [] = all)
+STAFF_STATUS = key("{jobs}", "staff_status")  # hash: posting id -> status staff set (kept over a file's)
 
 _cache: dict = {"version": None, "postings": [], "index": []}
 
@@ -106,6 +107,29 @@ class Jobs:
         pipe.incr(VERSION)
         pipe.execute()
         return p
+
+    def load_from_file(self, p: Posting) -> str | None:
+        """Save a posting as a content file describes it; a status staff set since is kept
+        (a reload must not put a filled posting back online). Returns the kept status, or None."""
+        kept = self._redis.hget(STAFF_STATUS, p.id)
+        if kept is not None and kept != p.status:
+            p.status = kept
+            self.save(p)
+            return kept
+        if kept is not None:  # the file now says what staff said: it is the file's again
+            self._redis.hdel(STAFF_STATUS, p.id)
+        self.save(p)
+        return None
+
+    def mark(self, p: Posting, status: str) -> Posting:
+        """Staff set a posting's status (filled, or open again); a later content load keeps it."""
+        p.status = PostingState(status).value
+        self._redis.hset(STAFF_STATUS, p.id, p.status)
+        return self.save(p)
+
+    def mark_filled(self, p: Posting) -> Posting:
+        """Staff: the posting is filled (it leaves the lists; interest in it is refused)."""
+        return self.mark(p, PostingState.FILLED)
 
     def get(self, pid: str) -> Posting | None:
         raw = self._redis.get(posting_key(pid))
@@ -215,6 +239,9 @@ class Jobs:
     def subscription(self, openid: str) -> list[str] | None:
         raw = self._redis.hget(SUBSCRIBERS, openid)
         return None if raw is None else json.loads(raw)
+
+    def subscription_count(self) -> int:
+        return self._redis.hlen(SUBSCRIBERS)
 
     def iter_subscribers(self, batch: int = 500):
         for openid, raw in self._redis.hscan_iter(SUBSCRIBERS, count=batch):

@@ -41,8 +41,9 @@ def quiz(bot):
 
 # 1. Garbled names in every leaderboard ---------------------------------------------------
 def test_demo_members_get_whole_names_and_leaderboards_show_them_masked(bot, wechat, tmp_path):
-    load_folders(bot, tmp_path, "branches", "quizzes")
-    importers.loaders.load_demo_members(bot, bot.settings.content_dir / "demo" / "members.yaml")
+    for folder in ("branches", "quizzes", "demo"):
+        shutil.copytree(bot.settings.content_dir / folder, tmp_path / folder)
+    importers.load_dir(bot, tmp_path, demo=True)
     name = Profiles(bot.redis).get("o_demo_b1_000").name
     assert len(name) == 3 and re.fullmatch(r"[\u4e00-\u9fff]+", name)
     board = wechat.send("排行")

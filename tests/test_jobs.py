@@ -142,7 +142,7 @@ def test_a_posting_sheet_loads_and_errors_name_row_and_column(bot, tmp_path, cli
     (tmp_path / "jobs" / "sheet.csv").write_text(
         header + "x2,华明电器,电工,制造技工,,,,,两个,孙经理,2026-11-20,,招聘中\n", encoding="utf-8")
     code, out = cli("content", "load", str(tmp_path))
-    assert code != 0 and "sheet.csv, row 2, field 'headcount'" in out
+    assert code != 0 and "sheet.csv 第2行「招聘人数」" in out
 
 
 def test_deleting_my_data_withdraws_interests(wechat, jobs, bot):

@@ -226,7 +226,7 @@ def test_stats_and_export_for_the_committee(cli, quiz, tmp_path):
     assert code == 0 and "participants 1" in out and "completed 1/3 (33%)" in out and "李雷" in out
     code, out = cli("quiz", "export", "s-now", "--out", str(tmp_path / "s.csv"))
     rows = (tmp_path / "s.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert code == 0 and len(rows) == 2 and rows[1].startswith("o_a1,,一支部,30,") and "ABD/对/" in rows[1]
+    assert code == 0 and len(rows) == 2 and rows[1].startswith("o_a1,,一支部,30,") and ",ABD,对,40," in rows[1]
     code, out = cli("quiz", "export", "s-now", "--out", str(tmp_path / "s.xlsx"))
     from openpyxl import load_workbook
     assert load_workbook(tmp_path / "s.xlsx").active.max_row == 2

@@ -13,5 +13,5 @@ def main():
 
 
 for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
-                content.content, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu):
+                content.content, content.demo, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu):
     main.add_command(command)

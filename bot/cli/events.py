@@ -1,19 +1,23 @@
-"""`youthbot events`: check-in codes, contact lists, cancelling and moving."""
+"""`youthbot events`: lists, check-in codes, contact lists, cancelling, moving, fixing attendance."""
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 
 from bot import staff
 from bot.cli.common import by_number, pass_bot
+from bot.cli.notices import scheduler_note
 from bot.export import text_table, write_table
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events
+from domain.profiles import Profiles, mask_phone
 
 
 @click.group()
 def events():
-    """Volunteer events: check-in codes, contact lists, cancelling and moving."""
+    """Volunteer events: lists, check-in codes, contact lists, cancelling, moving, attendance."""
 
 
 def _occurrence(bot, number):
@@ -21,15 +25,22 @@ def _occurrence(bot, number):
 
 
 @events.command("list")
+@click.option("--past", is_flag=True, help="events that have started or ended (last 90 days), newest first")
 @pass_bot
-def events_list(bot):
-    """Upcoming events with their numbers, places taken and waitlists."""
-    ev = Events(bot.redis)
+def events_list(bot, past):
+    """Upcoming events with their numbers, places taken and waitlists (--past: what already happened)."""
+    ev, now = Events(bot.redis), clock.now()
+    chosen = list(reversed(ev.between(now - 90 * 86400, now))) if past else ev.upcoming(now)
     rows = []
-    for o in ev.upcoming(clock.now()):
+    for o in chosen:
         confirmed, waiting = ev.counts(o.id)
-        rows.append([o.number, clock.fmt(o.start), o.title, f"{confirmed}/{o.capacity}", waiting])
-    click.echo(text_table(["no", "start", "title", "taken", "waitlist"], rows))
+        row = [o.number, clock.to_naive(o.start), o.title, f"{confirmed}/{o.capacity}", waiting]
+        if past:
+            attended = ev.attendance(o.id)
+            row[4] = f"{len(attended)} came" + (" (cancelled)" if o.status == "cancelled" else "")
+        rows.append(row)
+    click.echo(text_table(["no", "start", "title", "taken", "attended" if past else "waitlist"], rows)
+               if rows else ("no past events in the last 90 days" if past else "no upcoming events"))
 
 
 @events.command("code")
@@ -60,18 +71,56 @@ def events_cancel(bot, number, reason):
     """Cancel event NUMBER and tell everyone signed up."""
     told = staff.cancel_event(bot, _occurrence(bot, number), reason)
     click.echo(f"cancelled; {told} people will be told")
+    if told:
+        click.echo(scheduler_note(bot))
 
 
 @events.command("move")
 @click.argument("number", type=int)
-@click.option("--to", "new_start", required=True, help="new start, e.g. '2026-12-05 09:00'")
+@click.option("--to", "new_start", required=True, help="new start, date and time, e.g. '2026-12-05 09:00'")
 @pass_bot
 def events_move(bot, number, new_start):
     """Move event NUMBER to a new start (same length) and tell everyone signed up."""
     occ = _occurrence(bot, number)
     try:
-        start = clock.parse_when(new_start)
+        occ, told = staff.move_event(bot, occ, new_start)
+    except staff.StaffError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"moved to {clock.fmt(occ.start)}; {told} people will be told")
+    if told:
+        click.echo(scheduler_note(bot))
+
+
+@events.command("attendance")
+@click.argument("number", type=int)
+@click.argument("who")
+@click.option("--in", "came", help="check-in time on the event's day, e.g. 09:05 (default: as recorded, else the start)")
+@click.option("--out", "left", help="check-out time, e.g. 11:30 (default: the event's end)")
+@pass_bot
+def events_attendance(bot, number, who, came, left):
+    """Fix the attendance of WHO (mobile number or openid) at event NUMBER: a forgotten 签退, a dead phone."""
+    ev = Events(bot.redis)
+    occ = _occurrence(bot, number)
+    profiles = Profiles(bot.redis)
+    openid = ev.find_signed_up(occ, who, profiles)
+    if openid is None:
+        raise click.ClickException(f"{who} is not signed up for event {number}")
+    recorded = ev.attendance(occ.id).get(openid, (None, None, None))[0]
+    checked_in = _time_on(occ, came) if came else (recorded or occ.start)
+    checked_out = _time_on(occ, left) if left else occ.end
+    try:
+        minutes = ev.fix_attendance(occ, openid, checked_in, checked_out)
     except ValueError as exc:
         raise click.ClickException(str(exc))
-    occ, told = staff.move_event(bot, occ, start)
-    click.echo(f"moved to {clock.fmt(occ.start)}; {told} people will be told")
+    person = profiles.get(openid)
+    click.echo(f"{person.name or openid} ({mask_phone(person.phone)}): {clock.fmt(checked_in)} – "
+               f"{clock.fmt(checked_out)}, {minutes / 60:.1f} hours credited")
+
+
+def _time_on(occ, hhmm: str) -> float:
+    try:
+        t = datetime.strptime(hhmm.strip(), "%H:%M")
+    except ValueError:
+        raise click.ClickException(f"{hhmm!r} is not a time of day: use e.g. 09:05") from None
+    day = clock.local(occ.start)
+    return day.replace(hour=t.hour, minute=t.minute, second=0, microsecond=0).timestamp()
