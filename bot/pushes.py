@@ -30,6 +30,7 @@ from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
 from bot import storage
 from bot.wechat_client import WeChatError
+from domain.push_log import daily_key
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ redis.call('HINCRBY', KEYS[2], 'sending', -1)
 redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
+redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':' .. ARGV[1], 1)
 return 1
 """
 
@@ -171,8 +173,9 @@ class Deliverer:
     def _end(self, push: Push, status: Status, reason: str, errcode="", user: "Recipient | None" = None) -> PushResult:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
-        self._finish(keys=[log_key(push.idem_key), STATS],
-                     args=[status.value, reason, "" if errcode is None else errcode, int(time.time()), push.kind])
+        now = int(time.time())
+        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}")],
+                     args=[status.value, reason, "" if errcode is None else errcode, now, push.kind])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)

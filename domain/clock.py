@@ -72,3 +72,12 @@ def parse_when(value, base: float | None = None) -> float:
         except ValueError:
             continue
     raise ValueError(f"not a date: {value!r} (use 2026-12-03 16:30 or today+3 16:30)")
+
+
+def days_between(start: float, end: float) -> list[str]:
+    """The local days (YYYYMMDD) from start's day to the one before end, for per-day keys."""
+    days, day = [], local(start).replace(hour=0, minute=0, second=0, microsecond=0)
+    while day.timestamp() < end:
+        days.append(f"{day:%Y%m%d}")
+        day = local(day.timestamp() + 36 * 3600).replace(hour=0)
+    return days

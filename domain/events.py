@@ -50,6 +50,9 @@ class Occurrence:
     status: str = "open"  # open | cancelled
     number: int = 0
     kind: str = "volunteer"  # volunteer | job_fair
+    category: str = ""  # what the committee reports it under: 敬老, 护河, 洁城, 四点半课堂, 希望家园, 义诊, 捐赠, 招聘会, …
+    programme: str = ""  # the programme it belongs to (domain/outcomes.py: Programme), if any
+    site: str = ""  # the programme's site it takes place at
 
     @property
     def minutes(self) -> int:

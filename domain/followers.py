@@ -1,15 +1,25 @@
 """Followers of the official account: subscribed or not, and when they last wrote.
 
 The last interaction matters for pushes: WeChat accepts customer-service
-messages only within 48 h of it.
+messages only within 48 h of it. Follows and unfollows are also logged with
+their time, and who interacted on each day is kept for a year, so that the
+committee's report can count followers gained, lost and active in any period.
 """
 from __future__ import annotations
 
 import time
 
+from domain import clock
 from domain.keys import key, user_key
 
 ACTIVE = key("followers", "active")  # openids that follow the account now
+FOLLOWS = key("followers", "follows")  # zset: "<openid>|<time>" -> time of each follow
+UNFOLLOWS = key("followers", "unfollows")  # zset: "<openid>|<time>" -> time of each unfollow
+DAY_KEPT = 400 * 86400  # who interacted on a day is kept this long (seconds)
+
+
+def seen_key(day: str) -> str:
+    return key("followers", "seen", day)  # set: openids that interacted on day (YYYYMMDD, local)
 
 
 def reminders_off_key(openid: str) -> str:
@@ -22,25 +32,32 @@ class Followers:
 
     def touch(self, pipe, openid: str, now: float | None = None) -> None:
         """Record an interaction, on a pipeline the caller executes."""
-        pipe.hset(user_key(openid, "follower"), "last_seen", int(now or time.time()))
+        now = int(now or time.time())
+        seen = seen_key(f"{clock.local(now):%Y%m%d}")
+        pipe.hset(user_key(openid, "follower"), "last_seen", now)
         pipe.sadd(ACTIVE, openid)  # only followers can write to the account
+        pipe.sadd(seen, openid)
+        pipe.expire(seen, DAY_KEPT)
 
-    def subscribe(self, openid: str) -> bool:
+    def subscribe(self, openid: str, now: float | None = None) -> bool:
         """Mark openid as following; return True when they followed before (a return)."""
         k = user_key(openid, "follower")
-        now = int(time.time())
+        now = int(now or time.time())
         pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(FOLLOWS, {f"{openid}|{now}": now})
         pipe.hsetnx(k, "first_seen", now)
         pipe.hincrby(k, "subscriptions", 1)
         pipe.hset(k, mapping={"subscribed": 1, "last_seen": now})
         pipe.sadd(ACTIVE, openid)
-        _, times, *_ = pipe.execute()
+        _, _, times, *_ = pipe.execute()
         return times > 1
 
-    def unsubscribe(self, openid: str) -> None:
+    def unsubscribe(self, openid: str, now: float | None = None) -> None:
         """Mark openid inactive: nothing is pushed to them until they follow again."""
+        now = int(now or time.time())
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(user_key(openid, "follower"), mapping={"subscribed": 0, "left_at": int(time.time())})
+        pipe.zadd(UNFOLLOWS, {f"{openid}|{now}": now})
+        pipe.hset(user_key(openid, "follower"), mapping={"subscribed": 0, "left_at": now})
         pipe.srem(ACTIVE, openid)
         pipe.execute()
 
@@ -57,3 +74,50 @@ class Followers:
     def last_seen(self, openid: str) -> int | None:
         value = self._redis.hget(user_key(openid, "follower"), "last_seen")
         return int(value) if value else None
+
+    # -- figures for reports -------------------------------------------------------
+    def followed_between(self, start: float, end: float) -> list[str]:
+        """Distinct openids that followed in [start, end)."""
+        return _distinct(self._redis.zrangebyscore(FOLLOWS, start, f"({end}"))
+
+    def unfollowed_between(self, start: float, end: float) -> list[str]:
+        """Distinct openids that unfollowed in [start, end)."""
+        return _distinct(self._redis.zrangebyscore(UNFOLLOWS, start, f"({end}"))
+
+    def seen_between(self, start: float, end: float) -> list[str]:
+        """Distinct openids that interacted on the local days from start's to the one before end."""
+        days = [seen_key(day) for day in clock.days_between(start, end)]
+        pipe = self._redis.pipeline(transaction=False)
+        for k in days:  # one key per day: SUNION across days would cross cluster slots
+            pipe.smembers(k)
+        return sorted(set().union(*pipe.execute())) if days else []
+
+    def count(self) -> int:
+        """Followers now: those who may be pushed to, and those whose last logged event is a follow."""
+        latest: dict[str, tuple[float, bool]] = {}
+        for zkey, following in ((FOLLOWS, True), (UNFOLLOWS, False)):
+            for member, at in self._redis.zrange(zkey, 0, -1, withscores=True):
+                openid = member.rsplit("|", 1)[0]
+                if openid not in latest or latest[openid][0] <= at:
+                    latest[openid] = (at, following)
+        logged = {o for o, (_, following) in latest.items() if following}
+        return len(logged | self._redis.smembers(ACTIVE))
+
+    # -- history imported from elsewhere (the demo): logged and counted, never pushed to --
+    def log_follow(self, openid: str, at: float, left_at: float | None = None) -> None:
+        """Log a past follow (and unfollow); unlike subscribe() it does not make openid pushable."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(FOLLOWS, {f"{openid}|{int(at)}": int(at)})
+        if left_at:
+            pipe.zadd(UNFOLLOWS, {f"{openid}|{int(left_at)}": int(left_at)})
+        pipe.execute()
+
+    def log_seen(self, pipe, openid: str, at: float) -> None:
+        """Log that openid wrote on at's day, on a pipeline the caller executes."""
+        seen = seen_key(f"{clock.local(at):%Y%m%d}")
+        pipe.sadd(seen, openid)
+        pipe.expire(seen, DAY_KEPT)
+
+
+def _distinct(members: list[str]) -> list[str]:
+    return sorted({m.rsplit("|", 1)[0] for m in members})

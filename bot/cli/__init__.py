@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import content, events, jobs, pushes, quiz, service
+from bot.cli import content, events, jobs, pushes, quiz, report, service
 
 
 @click.group()
@@ -13,5 +13,6 @@ def main():
 
 
 for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
-                content.content, content.demo, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu):
+                content.content, content.demo, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu,
+                report.report):
     main.add_command(command)

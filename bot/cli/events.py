@@ -124,3 +124,30 @@ def _time_on(occ, hhmm: str) -> float:
         raise click.ClickException(f"{hhmm!r} is not a time of day: use e.g. 09:05") from None
     day = clock.local(occ.start)
     return day.replace(hour=t.hour, minute=t.minute, second=0, microsecond=0).timestamp()
+
+
+@events.command("outcome")
+@click.argument("number", type=int)
+@click.option("--served", default=0, type=int, help="people served: elders visited, children tutored, residents helped")
+@click.option("--item", "items", multiple=True, help="given away, name=count: --item 书包=50 --item 图书=500")
+@click.option("--service", "services", multiple=True, help="a service offered: --service 义诊 --service 义剪")
+@click.option("--partner", "partners", multiple=True, help="a partner: the nursing home, the school, …")
+@click.option("--walk-ins", default=0, type=int, help="volunteers who came without signing up through the account")
+@click.option("--acts", default=0, type=int, help="a performance: the number of acts")
+@click.option("--note", default="", help="one paragraph, in the committee's words, for the report")
+@click.option("--by", "recorded_by", default="cli", show_default=True, help="who records it")
+@pass_bot
+def events_outcome(bot, number, served, items, services, partners, walk_ins, acts, note, recorded_by):
+    """Record what event NUMBER achieved, for the report (recording again replaces it)."""
+    from domain.outcomes import OutcomeError, Outcomes
+
+    occ = _occurrence(bot, number)
+    try:
+        outcome = Outcomes(bot.redis).record(occ, served=served, items=list(items), services=list(services),
+                                             partners=list(partners), note=note, walk_ins=walk_ins, acts=acts,
+                                             recorded_by=recorded_by)
+    except OutcomeError as exc:
+        raise click.ClickException(str(exc))
+    given = "、".join(f"{n}{c}" for n, c in outcome.items.items()) or "-"
+    click.echo(f"{occ.title} {clock.fmt(occ.start)}: served {outcome.served}, items {given}, "
+               f"services {'、'.join(outcome.services) or '-'}, partners {'、'.join(outcome.partners) or '-'}")

@@ -13,8 +13,9 @@ So a load either applies completely or changes nothing. Loading is idempotent
 loaded (moved an event, marked a posting filled), the staff's change is kept
 and the load report says so; see README "Content files and staff changes".
 
-Demo parts (the demo/ folder's made-up members, `demo_signups` in event files)
-are applied only in demo mode (bot/config.py Settings.demo_mode).
+Demo parts (the demo/ folder's made-up members, `demo_signups` in event files,
+the history/ folder's past half year) are applied only in demo mode
+(bot/config.py Settings.demo_mode).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.importers import loaders
+from bot.importers import history, loaders
 from bot.importers.files import ContentError, ContentErrors, LoadReport
 from domain import clock, demo as demo_people
 from domain.events import Events
@@ -37,14 +38,17 @@ LOADED_MARK = key("content", "loaded")
 
 YAML = (".yaml", ".yml")
 SHEETS = (".yaml", ".yml", ".xlsx", ".csv")
-# Folder -> (parser, file suffixes), in load order; demo/ last: its made-up
-# members take part in what the other folders define.
+# Folder -> (parser, file suffixes), in load order; demo/ near the end: its made-up
+# members take part in what the other folders define; history/ (demo only) last:
+# the past half year those members took part in.
 LOADERS = {
     "branches": (loaders.parse_branches, YAML),
     "quizzes": (loaders.parse_quizzes, SHEETS),
     "events": (loaders.parse_events, YAML),
     "jobs": (loaders.parse_jobs, SHEETS),
+    "programmes": (history.parse_programmes, YAML),
     "demo": (loaders.parse_demo, YAML),
+    "history": (history.parse_history, YAML),
 }
 
 __all__ = ["ContentError", "ContentErrors", "LoadReport", "Plan", "check_dir", "check_file", "load_dir",
@@ -131,8 +135,12 @@ def _apply(bot, records: dict[str, list], demo: bool) -> LoadReport:
     counts["events"] = _apply_events(bot, file_events, demo, notes)
     postings = [r for r in records.get("jobs", []) if isinstance(r, Posting)]
     counts["jobs"] = _apply_postings(bot, postings, notes)
+    for programme in records.get("programmes", []):
+        history.save_programme(bot, programme)
+    counts["programmes"] = len(records.get("programmes", []))
     if demo:
         counts["demo"] = sum(_apply_demo(bot, spec) for spec in records.get("demo", []))
+        counts["history"] = sum(history.load_history(bot, h.path) for h in records.get("history", []))
     return LoadReport({k: v for k, v in counts.items() if v}, notes)
 
 

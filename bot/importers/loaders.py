@@ -44,6 +44,7 @@ class DemoMembers:
     surnames: list
     given_names: list
     per_branch: int
+    branch_trend: dict  # branch id -> how much keener its members were late than early
 
 
 def when(data: dict, path: Path, field: str, row: int | None = None, column: str | None = None) -> float:
@@ -218,7 +219,9 @@ def occurrences_from(data: dict, c: Collector, kind: str = "volunteer", where: s
             description=str(data.get("description") or "").strip(), place=place, start=start, end=end,
             capacity=capacity, signup_deadline=start - hours["signup_deadline_hours"] * 3600,
             cancel_cutoff=start - hours["cancel_cutoff_hours"] * 3600,
-            requirements=req if isinstance(req, dict) else {}, tags=list(data.get("tags") or []), kind=kind))
+            requirements=req if isinstance(req, dict) else {}, tags=list(data.get("tags") or []), kind=kind,
+            category=str(data.get("category") or ("招聘会" if kind == "job_fair" else "")).strip(),
+            programme=str(data.get("programme") or "").strip(), site=str(data.get("site") or "").strip()))
     return out
 
 
@@ -324,7 +327,10 @@ def parse_demo(path: Path, errors: list) -> list:
     before = len(errors)
     spec = [c.check(require, data, path, "seed", int), c.check(require, data, path, "surnames", list),
             c.check(require, data, path, "given_names", list), c.check(require, data, path, "members_per_branch", int)]
-    return [] if len(errors) > before else [DemoMembers(path, *spec)]
+    trend = data.get("branch_trend") or {}
+    if not isinstance(trend, dict):
+        c.add("branch_trend", "应当是「支部id: 数值」")
+    return [] if len(errors) > before else [DemoMembers(path, *spec, trend)]
 
 
 def demo_members(spec: DemoMembers, branches: list[tuple[str, str]], past: list[Session]):
@@ -334,9 +340,10 @@ def demo_members(spec: DemoMembers, branches: list[tuple[str, str]], past: list[
         for n in range(spec.per_branch):
             name = rng.choice(spec.surnames) + rng.choice(spec.given_names)
             diligence = rng.uniform(0.4, 1.0)
+            trend = float(spec.branch_trend.get(bid, 0))
             results = []
-            for session in past:
-                if rng.random() < diligence:
+            for i, session in enumerate(past):
+                if rng.random() < diligence + trend * (i / max(1, len(past) - 1) - 0.5):
                     answers = [q.answer if rng.random() < 0.8 else _wrong(q, rng) for q in session.questions]
                     results.append((session, answers, session.opens + rng.randint(3600, 86400)))
             yield f"o_demo_{bid}_{n:03d}", bid, name, results

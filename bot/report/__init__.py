@@ -1,0 +1,56 @@
+"""The committee's half-year report: figures from domain/halfyear.py, phrased, charted, and written out.
+
+    report = make(redis, Period.parse("2026-01-01", "2026-06-30"), content_dir)
+    report.docx("report.docx"); report.xlsx("figures.xlsx")
+
+The CLI (`youthbot report`) and the console's page (bot/report/web.py) both come here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from domain.halfyear import DEFAULT_REGULAR_SHARE, HalfYear, Period, compute
+
+
+@dataclass
+class Report:
+    figures: HalfYear
+    phrases_path: Path
+
+    @cached_property
+    def words(self):
+        from bot.report.words import Phrases
+
+        return Phrases(self.phrases_path)
+
+    @cached_property
+    def text(self):
+        from bot.report.words import compose
+
+        return compose(self.figures, self.words)
+
+    @cached_property
+    def charts(self) -> dict[str, tuple[str, bytes]]:
+        from bot.report.charts import all_charts
+
+        return all_charts(self.figures, self.words["charts"])
+
+    def docx(self, out=None):
+        """Write the Word report to out (a path), or return its bytes."""
+        from bot.report import word
+
+        doc = word.build(self.text, self.figures.figures(), self.charts, self.words["table_headers"])
+        return word.save(doc, out)
+
+    def xlsx(self, out=None):
+        """Write the figures workbook to out (a path), or return its bytes."""
+        from bot.report import workbook
+
+        return workbook.save(workbook.build(self.figures), out)
+
+
+def make(redis, period: Period, content_dir: Path, now: float | None = None,
+         share: float = DEFAULT_REGULAR_SHARE) -> Report:
+    return Report(compute(redis, period, now, share), Path(content_dir) / "report" / "report.yaml")

@@ -1,0 +1,587 @@
+"""The committee's figures for a period (a half year, usually), each with the records behind it.
+
+Which records belong to a period, decided here:
+- a quiz session belongs to the period it opens in; an attempt counts if it was
+  completed before the period ends (a session still open at the end is counted
+  with the attempts made by then);
+- an activity belongs to the period it starts in (one that straddles the end is
+  reported once, in the period it started); it was held if it has started, was
+  not cancelled, and someone checked in or its organiser recorded an outcome;
+- volunteer-hours are the minutes credited at check-out (60% rule, domain/events.py);
+- a job posting belongs to the period it was published in; its fair is the
+  job-fair event it names; hires are the interest outcomes marked hired;
+- followers gained and lost are follows and unfollows logged in the period;
+  active followers are those who wrote to the account in it.
+
+An empty period gives zeros and empty lists, never a division by zero.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from domain import clock
+from domain.events import INDEX as EVENTS_INDEX, Events, Occurrence, occ_key
+from domain.followers import Followers
+from domain.jobs import Jobs, interest_key, outcome_key
+from domain.outcomes import ActivityOutcome, Outcomes, Programme
+from domain.profiles import Profiles, branch_members_key
+from domain.push_log import daily_counts
+from domain.quiz import POINTS_PER_QUESTION, Quiz, Session, evidence_key
+
+DEFAULT_REGULAR_SHARE = 0.5
+# The order the committee's summary takes the kinds of activity in; others follow by name.
+KIND_ORDER = ("敬老", "义诊", "便民服务", "捐赠", "四点半课堂", "希望家园", "护河", "洁城")
+OTHER_KIND = "其他"
+
+
+@dataclass(frozen=True)
+class Period:
+    start: float  # first moment, inclusive
+    end: float  # the moment after the last day ends: exclusive
+    first: date
+    last: date
+
+    @classmethod
+    def of_days(cls, first: date, last: date) -> "Period":
+        if last < first:
+            raise ValueError(f"the period ends ({last}) before it starts ({first})")
+        start = clock.parse_when(f"{first:%Y-%m-%d}")
+        end = clock.parse_when(f"{last + timedelta(days=1):%Y-%m-%d}")
+        return cls(start, end, first, last)
+
+    @classmethod
+    def parse(cls, first: str, last: str) -> "Period":
+        """From '2026-01-01' and '2026-06-30' (or 'today-180', 'today'), both days included."""
+        return cls.of_days(clock.local(clock.parse_when(first)).date(), clock.local(clock.parse_when(last)).date())
+
+    def __contains__(self, ts: float) -> bool:
+        return self.start <= ts < self.end
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def label(self) -> str:
+        """2026年上半年 / 2026年下半年 / 2026年 / 2026年5月30日至11月26日."""
+        a, b = self.first, self.last
+        if a.year == b.year and (a.month, a.day) == (1, 1) and (b.month, b.day) in ((6, 30), (12, 31)):
+            return f"{a.year}年" + ("上半年" if b.month == 6 else "")
+        if a.year == b.year and (a.month, a.day, b.month, b.day) == (7, 1, 12, 31):
+            return f"{a.year}年下半年"
+        tail = f"{b.month}月{b.day}日" if a.year == b.year else f"{b.year}年{b.month}月{b.day}日"
+        return f"{a.year}年{a.month}月{a.day}日至{tail}"
+
+
+# -- study ---------------------------------------------------------------------------
+@dataclass
+class SessionRow:
+    id: str
+    title: str
+    opens: float
+    closes: float
+    participants: list[str]  # counted attempts completed within the period
+    average: float  # score out of 100
+    after_period: int  # counted attempts completed after the period ended (left out)
+
+
+@dataclass
+class BranchRow:
+    id: str
+    name: str
+    members: int
+    completions: int  # counted attempts by its members, summed over the sessions
+    possible: int  # members x sessions
+    average: float  # score out of 100 of its members' attempts
+    first_rate: float  # completion rate over the first half of the sessions
+    second_rate: float  # ... and the second half
+
+    @property
+    def rate(self) -> float:
+        return self.completions / self.possible if self.possible else 0.0
+
+    @property
+    def improvement(self) -> float:
+        return self.second_rate - self.first_rate
+
+
+@dataclass
+class Study:
+    sessions: list[SessionRow]
+    participants: list[str]  # distinct, in any session of the period
+    regular: list[str]  # completed at least `threshold` sessions
+    regular_share: float
+    threshold: int
+    completed_by: dict[str, int]  # openid -> sessions completed in the period
+    branches: list[BranchRow]
+    most_improved: BranchRow | None
+
+    @property
+    def attempts(self) -> int:
+        return sum(len(s.participants) for s in self.sessions)
+
+    @property
+    def member_rate(self) -> float:
+        possible = sum(b.possible for b in self.branches)
+        return sum(b.completions for b in self.branches) / possible if possible else 0.0
+
+    @property
+    def average(self) -> float:
+        n = self.attempts
+        return sum(s.average * len(s.participants) for s in self.sessions) / n if n else 0.0
+
+
+def _session_attempts(redis, sessions: list[Session], period: Period, now: float) -> dict[str, dict]:
+    """{session id: {openid: (score out of 100, completed at)}} from each session's kept answers."""
+    pipe = redis.pipeline(transaction=False)
+    for s in sessions:
+        pipe.hgetall(evidence_key(s.id))
+    out = {}
+    for s, rows in zip(sessions, pipe.execute()):
+        top = POINTS_PER_QUESTION * len(s.questions) or 1
+        attempts = {}
+        for openid, raw in rows.items():
+            ev = json.loads(raw)
+            done_at = ev["s"] + (ev["a"][-1][2] if ev["a"] else 0)
+            attempts[openid] = (100.0 * ev["p"] / top, done_at)
+        out[s.id] = attempts
+    return out
+
+
+def study_figures(redis, period: Period, now: float, share: float = DEFAULT_REGULAR_SHARE) -> Study:
+    sessions = [s for s in Quiz(redis).sessions() if s.opens in period and s.opens <= now]
+    attempts = _session_attempts(redis, sessions, period, now)
+    cutoff = min(period.end, now + 1)
+    rows, completed_by = [], {}
+    for s in sessions:
+        inside = {o: score for o, (score, at) in attempts[s.id].items() if at < cutoff}
+        rows.append(SessionRow(s.id, s.title, s.opens, s.closes, sorted(inside),
+                               sum(inside.values()) / len(inside) if inside else 0.0,
+                               len(attempts[s.id]) - len(inside)))
+        for o in inside:
+            completed_by[o] = completed_by.get(o, 0) + 1
+        attempts[s.id] = inside
+    threshold = max(1, math.ceil(share * len(sessions) - 1e-9)) if sessions else 0
+    regular = sorted(o for o, n in completed_by.items() if sessions and n >= threshold)
+    branches = _branch_rows(redis, sessions, attempts)
+    improved = [b for b in branches if len(sessions) >= 2 and b.members and b.improvement > 0]
+    best = max(improved, key=lambda b: (b.improvement, b.second_rate, b.id), default=None)
+    return Study(rows, sorted(completed_by), regular, share, threshold, completed_by, branches, best)
+
+
+def _branch_rows(redis, sessions: list[Session], attempts: dict[str, dict]) -> list[BranchRow]:
+    branches = Profiles(redis).branches()
+    pipe = redis.pipeline(transaction=False)
+    for bid, _ in branches:
+        pipe.smembers(branch_members_key(bid))
+    half = len(sessions) // 2
+    rows = []
+    for (bid, name), members in zip(branches, pipe.execute()):
+        scores = [attempts[s.id][o] for s in sessions for o in members if o in attempts[s.id]]
+
+        def rate(part: list[Session]) -> float:
+            done = sum(1 for s in part for o in members if o in attempts[s.id])
+            return done / (len(members) * len(part)) if members and part else 0.0
+
+        rows.append(BranchRow(bid, name, len(members), len(scores), len(members) * len(sessions),
+                              sum(scores) / len(scores) if scores else 0.0, rate(sessions[:half]),
+                              rate(sessions[half:])))
+    return rows
+
+
+# -- volunteering ----------------------------------------------------------------------
+@dataclass
+class ActivityRow:
+    occurrence: Occurrence
+    volunteers: list[str]  # checked in
+    minutes: int  # credited
+    outcome: ActivityOutcome | None
+
+    @property
+    def kind(self) -> str:
+        return self.occurrence.category or OTHER_KIND
+
+    @property
+    def served(self) -> int:
+        return self.outcome.served if self.outcome else 0
+
+    @property
+    def walk_ins(self) -> int:
+        return self.outcome.walk_ins if self.outcome else 0
+
+    @property
+    def acts(self) -> int:
+        return self.outcome.acts if self.outcome else 0
+
+
+@dataclass
+class KindRow:
+    """Activities of one kind (or all of them), added up."""
+
+    kind: str
+    activities: list[ActivityRow]
+
+    @property
+    def volunteers(self) -> list[str]:
+        return sorted({o for a in self.activities for o in a.volunteers})
+
+    @property
+    def walk_ins(self) -> int:
+        return sum(a.walk_ins for a in self.activities)
+
+    @property
+    def people(self) -> int:
+        """Distinct volunteers who checked in, plus those who came without signing up."""
+        return len(self.volunteers) + self.walk_ins
+
+    @property
+    def minutes(self) -> int:
+        return sum(a.minutes for a in self.activities)
+
+    @property
+    def hours(self) -> float:
+        return round(self.minutes / 60, 1)
+
+    @property
+    def served(self) -> int:
+        return sum(a.served for a in self.activities)
+
+    @property
+    def items(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for a in self.activities:
+            for name, n in (a.outcome.items if a.outcome else {}).items():
+                total[name] = total.get(name, 0) + n
+        return total
+
+    @property
+    def services(self) -> list[str]:
+        return _union(a.outcome.services for a in self.activities if a.outcome)
+
+    @property
+    def partners(self) -> list[str]:
+        return _union(a.outcome.partners for a in self.activities if a.outcome)
+
+    @property
+    def places(self) -> list[str]:
+        return _union([a.occurrence.place] for a in self.activities)
+
+    @property
+    def titles(self) -> list[str]:
+        return _union([a.occurrence.title] for a in self.activities)
+
+    @property
+    def notes(self) -> list[str]:
+        return _union([a.outcome.note] for a in self.activities if a.outcome and a.outcome.note)
+
+
+@dataclass
+class ProgrammeRow:
+    programme: Programme
+    activities: list[ActivityRow]
+
+    @property
+    def total(self) -> KindRow:
+        return KindRow(self.programme.category, self.activities)
+
+    @property
+    def sites_active(self) -> list[str]:
+        return [s for s in self.programme.sites if any(a.occurrence.site == s for a in self.activities)]
+
+    @property
+    def performances(self) -> list[ActivityRow]:
+        return [a for a in self.activities if a.acts]
+
+    @property
+    def acts(self) -> int:
+        return sum(a.acts for a in self.activities)
+
+
+@dataclass
+class Volunteering:
+    kinds: list[KindRow]
+    programmes: list[ProgrammeRow]
+    unrecorded: list[Occurrence]  # started, not cancelled, nobody checked in and no outcome
+
+    @property
+    def total(self) -> KindRow:
+        return KindRow("合计", [a for k in self.kinds for a in k.activities])
+
+    def kind(self, name: str) -> KindRow:
+        return next((k for k in self.kinds if k.kind == name), KindRow(name, []))
+
+
+def _union(lists) -> list[str]:
+    out: list[str] = []
+    for values in lists:
+        out.extend(v for v in values if v and v not in out)
+    return out
+
+
+def _occurrences_in(redis, period: Period, now: float, kind: str) -> list[Occurrence]:
+    ids = redis.zrangebyscore(EVENTS_INDEX, period.start, f"({period.end}")
+    return [o for o in Events(redis).get_many(ids)
+            if o and o.kind == kind and o.status != "cancelled" and o.start <= now]
+
+
+def activity_rows(redis, occurrences: list[Occurrence]) -> list[ActivityRow]:
+    pipe = redis.pipeline(transaction=False)
+    for o in occurrences:
+        pipe.hkeys(occ_key(o.id, "checkin"))
+        pipe.hvals(occ_key(o.id, "minutes"))
+    raw = pipe.execute()
+    outcomes = Outcomes(redis).get_many([o.id for o in occurrences])
+    return [ActivityRow(o, sorted(raw[2 * i]), sum(int(m) for m in raw[2 * i + 1]), outcomes.get(o.id))
+            for i, o in enumerate(occurrences)]
+
+
+def volunteering_figures(redis, period: Period, now: float) -> Volunteering:
+    rows = activity_rows(redis, _occurrences_in(redis, period, now, "volunteer"))
+    held = [a for a in rows if a.volunteers or a.outcome]
+    by_kind: dict[str, list[ActivityRow]] = {}
+    for a in sorted(held, key=lambda a: a.occurrence.start):
+        by_kind.setdefault(a.kind, []).append(a)
+    order = {k: i for i, k in enumerate(KIND_ORDER)}
+    kinds = [KindRow(k, acts) for k, acts in sorted(by_kind.items(),
+                                                    key=lambda kv: (order.get(kv[0], len(order)), kv[0]))]
+    programmes = [ProgrammeRow(p, [a for a in held if a.occurrence.programme == p.id])
+                  for p in Outcomes(redis).programmes() if p.start < period.end and p.end > period.start]
+    return Volunteering(kinds, programmes, [a.occurrence for a in rows if not (a.volunteers or a.outcome)])
+
+
+# -- jobs ------------------------------------------------------------------------------
+@dataclass
+class PostingRow:
+    id: str
+    number: int
+    employer: str
+    title: str
+    category: str
+    headcount: int
+    published: float
+    fair: str
+    interested: list[str]
+    hired: list[str]
+
+
+@dataclass
+class PostingSet:
+    """Postings added up: those of one fair, one category, or all in the period."""
+
+    name: str
+    postings: list[PostingRow]
+
+    @property
+    def employers(self) -> list[str]:
+        return _union([p.employer] for p in self.postings)
+
+    @property
+    def headcount(self) -> int:
+        return sum(p.headcount for p in self.postings)
+
+    @property
+    def interested(self) -> list[str]:
+        return sorted({o for p in self.postings for o in p.interested})
+
+    @property
+    def registrations(self) -> int:
+        return sum(len(p.interested) for p in self.postings)
+
+    @property
+    def hires(self) -> int:
+        return sum(len(p.hired) for p in self.postings)
+
+
+@dataclass
+class FairRow:
+    occurrence: Occurrence
+    postings: PostingSet
+
+
+@dataclass
+class JobsFigures:
+    fairs: list[FairRow]
+    all: PostingSet
+    categories: list[PostingSet]
+
+
+def jobs_figures(redis, period: Period, now: float) -> JobsFigures:
+    postings = sorted((p for p in Jobs(redis).all() if p.published in period and p.published <= now),
+                      key=lambda p: (p.published, p.id))
+    pipe = redis.pipeline(transaction=False)
+    for p in postings:
+        pipe.zrange(interest_key(p.id), 0, -1)
+        pipe.hgetall(outcome_key(p.id))
+    raw = pipe.execute()
+    rows = [PostingRow(p.id, p.number, p.employer, p.title, p.category, p.headcount, p.published, p.fair,
+                       list(raw[2 * i]), sorted(o for o, v in raw[2 * i + 1].items() if v == "hired"))
+            for i, p in enumerate(postings)]
+    fairs = [FairRow(o, PostingSet(o.title, [r for r in rows if r.fair == o.event_id]))
+             for o in _occurrences_in(redis, period, now, "job_fair")]
+    by_category: dict[str, list[PostingRow]] = {}
+    for r in rows:
+        by_category.setdefault(r.category, []).append(r)
+    categories = sorted((PostingSet(c, rs) for c, rs in by_category.items()),
+                        key=lambda s: (-s.headcount, s.name))
+    return JobsFigures(fairs, PostingSet("合计", rows), categories)
+
+
+# -- reach -----------------------------------------------------------------------------
+@dataclass
+class Reach:
+    gained: list[str]
+    lost: list[str]
+    active: list[str]  # wrote to the account in the period
+    followers_now: int
+    pushes: dict[str, dict[str, int]]  # day -> {"<kind>:<status>": count}
+
+    def pushes_by(self, status: str = "sent") -> dict[str, int]:
+        """{kind: count} of pushes that ended with status in the period."""
+        out: dict[str, int] = {}
+        for counts in self.pushes.values():
+            for k, n in counts.items():
+                kind, _, st = k.rpartition(":")
+                if st == status:
+                    out[kind] = out.get(kind, 0) + n
+        return out
+
+    @property
+    def pushes_sent(self) -> int:
+        return sum(self.pushes_by("sent").values())
+
+
+def reach_figures(redis, period: Period, now: float) -> Reach:
+    f = Followers(redis)
+    end = min(period.end, now + 1)
+    return Reach(f.followed_between(period.start, end), f.unfollowed_between(period.start, end),
+                 f.seen_between(period.start, end), f.count(), daily_counts(redis, period.start, end))
+
+
+# -- all of it -------------------------------------------------------------------------
+@dataclass
+class Figure:
+    """One figure of the report: its exact value and the records it was counted from."""
+
+    section: str
+    label: str
+    value: int | float
+    unit: str
+    basis: list = field(default_factory=list)
+
+
+@dataclass
+class HalfYear:
+    period: Period
+    made_at: float
+    study: Study
+    volunteering: Volunteering
+    jobs: JobsFigures
+    reach: Reach
+
+    @property
+    def empty(self) -> bool:
+        """Nothing at all happened in the period (as far as youthbot knows)."""
+        return not (self.study.sessions or self.volunteering.kinds or self.jobs.fairs or self.jobs.all.postings
+                    or self.reach.gained or self.reach.lost or self.reach.active or self.reach.pushes)
+
+    def figures(self) -> list[Figure]:
+        return _study_figures(self.study) + _volunteer_figures(self.volunteering) + \
+            _jobs_figures(self.jobs) + _reach_figures(self.reach)
+
+
+def compute(redis, period: Period, now: float | None = None, share: float = DEFAULT_REGULAR_SHARE) -> HalfYear:
+    """Every figure of the report for period, as the records stand at now."""
+    now = clock.now() if now is None else now
+    return HalfYear(period, now, study_figures(redis, period, now, share), volunteering_figures(redis, period, now),
+                    jobs_figures(redis, period, now), reach_figures(redis, period, now))
+
+
+def _pct(x: float) -> float:
+    return round(100 * x, 1)
+
+
+def _study_figures(s: Study) -> list[Figure]:
+    sec = "学习"
+    out = [Figure(sec, "网上答题期数", len(s.sessions), "期", [r.id for r in s.sessions]),
+           Figure(sec, "参与答题人数（去重）", len(s.participants), "人", s.participants),
+           Figure(sec, f"长期参与人数（完成≥{s.threshold}期，即{round(100 * s.regular_share)}%）", len(s.regular),
+                  "人", s.regular),
+           Figure(sec, "答题总人次", s.attempts, "人次", [(r.id, len(r.participants)) for r in s.sessions]),
+           Figure(sec, "平均得分（百分制）", round(s.average, 1), "分", [(r.id, round(r.average, 1)) for r in s.sessions]),
+           Figure(sec, "团员完成率", _pct(s.member_rate), "%",
+                  [(b.name, b.completions, b.possible) for b in s.branches])]
+    for b in s.branches:
+        out.append(Figure(sec, f"{b.name}完成率", _pct(b.rate), "%", [(b.completions, b.possible)]))
+        out.append(Figure(sec, f"{b.name}平均得分", round(b.average, 1), "分", [b.completions]))
+    if s.most_improved:
+        b = s.most_improved
+        out.append(Figure(sec, f"进步最快支部：{b.name}（完成率提高，百分点）", _pct(b.improvement), "个百分点",
+                          [(b.name, _pct(b.first_rate), _pct(b.second_rate))]))
+    return out
+
+
+def _kind_figures(sec: str, k: KindRow, prefix: str) -> list[Figure]:
+    ids = [a.occurrence.id for a in k.activities]
+    out = [Figure(sec, f"{prefix}活动场次", len(k.activities), "场", ids),
+           Figure(sec, f"{prefix}签到志愿者（去重）", len(k.volunteers), "人", k.volunteers),
+           Figure(sec, f"{prefix}现场参与未报名志愿者", k.walk_ins, "人", [(i, a.walk_ins) for i, a in zip(ids, k.activities)]),
+           Figure(sec, f"{prefix}志愿服务时长", k.hours, "小时", [(i, a.minutes) for i, a in zip(ids, k.activities)]),
+           Figure(sec, f"{prefix}服务群众", k.served, "人", [(i, a.served) for i, a in zip(ids, k.activities)])]
+    for name, n in k.items.items():
+        out.append(Figure(sec, f"{prefix}捐赠{name}", n, "", [(a.occurrence.id, a.outcome.items[name])
+                                                             for a in k.activities
+                                                             if a.outcome and name in a.outcome.items]))
+    return out
+
+
+def _volunteer_figures(v: Volunteering) -> list[Figure]:
+    sec = "志愿服务"
+    out = _kind_figures(sec, v.total, "")
+    for k in v.kinds:
+        out += _kind_figures(sec, k, f"{k.kind}：")
+    for p in v.programmes:
+        prefix = f"{p.programme.title}："
+        out += [Figure(sec, f"{prefix}站点", len(p.programme.sites), "个", p.programme.sites),
+                Figure(sec, f"{prefix}新设站点", len(p.programme.new_sites), "个", p.programme.new_sites),
+                Figure(sec, f"{prefix}志愿者（去重）", len(p.total.volunteers), "人", p.total.volunteers),
+                Figure(sec, f"{prefix}活动场次", len(p.activities), "场", [a.occurrence.id for a in p.activities]),
+                Figure(sec, f"{prefix}志愿服务时长", p.total.hours, "小时", [(a.occurrence.id, a.minutes)
+                                                                       for a in p.activities]),
+                Figure(sec, f"{prefix}汇报演出", len(p.performances), "场",
+                       [a.occurrence.id for a in p.performances]),
+                Figure(sec, f"{prefix}节目", p.acts, "个", [(a.occurrence.id, a.acts) for a in p.performances])]
+    return out
+
+
+def _jobs_figures(j: JobsFigures) -> list[Figure]:
+    sec = "就业"
+    a = j.all
+    out = [Figure(sec, "举办招聘会", len(j.fairs), "场", [f.occurrence.id for f in j.fairs]),
+           Figure(sec, "发布岗位信息", len(a.postings), "条", [p.id for p in a.postings]),
+           Figure(sec, "提供就业岗位（招聘人数）", a.headcount, "个", [(p.id, p.headcount) for p in a.postings]),
+           Figure(sec, "用人单位", len(a.employers), "家", a.employers),
+           Figure(sec, "投递意向人数（去重）", len(a.interested), "人", a.interested),
+           Figure(sec, "投递意向人次", a.registrations, "人次", [(p.id, len(p.interested)) for p in a.postings]),
+           Figure(sec, "签约录用", a.hires, "人", [(p.id, o) for p in a.postings for o in p.hired])]
+    for f in j.fairs:
+        s = f.postings
+        out += [Figure(sec, f"{s.name}：岗位", s.headcount, "个", [(p.id, p.headcount) for p in s.postings]),
+                Figure(sec, f"{s.name}：用人单位", len(s.employers), "家", s.employers),
+                Figure(sec, f"{s.name}：现场签约", s.hires, "人", [(p.id, o) for p in s.postings for o in p.hired])]
+    for c in j.categories:
+        out += [Figure(sec, f"{c.name}：岗位", c.headcount, "个", [p.id for p in c.postings]),
+                Figure(sec, f"{c.name}：录用", c.hires, "人", [(p.id, o) for p in c.postings for o in p.hired])]
+    return out
+
+
+def _reach_figures(r: Reach) -> list[Figure]:
+    sec = "网上阵地"
+    out = [Figure(sec, "新增关注", len(r.gained), "人", r.gained),
+           Figure(sec, "取消关注", len(r.lost), "人", r.lost),
+           Figure(sec, "净增关注", len(r.gained) - len(r.lost), "人", []),
+           Figure(sec, "期间互动用户", len(r.active), "人", r.active),
+           Figure(sec, "当前关注人数", r.followers_now, "人", []),
+           Figure(sec, "推送消息", r.pushes_sent, "条", sorted(r.pushes_by("sent").items()))]
+    return out
