@@ -2,13 +2,14 @@
 
 Each feature contributes its part here, so nothing is left behind when a
 feature is added: upcoming sign-ups are cancelled (waitlists promote), job
-interests withdrawn, digest subscriptions dropped, and the name, phone number
-and details deleted.
+interests withdrawn, digest subscriptions dropped, the name taken off issued
+service records, and the name, phone number and details deleted.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.certificates import Certificates
 from domain.events import Events, Occurrence
 from domain.jobs import Jobs
 from domain.profiles import Profiles
@@ -33,4 +34,5 @@ def forget_person(redis, openid: str, now: float) -> Forgotten:
     withdrawn = jobs.withdraw_all(openid)
     jobs.unsubscribe(openid)
     profiles.forget_contact(openid)
+    Certificates(redis).forget_name(openid)  # service records stay checkable, without the name
     return Forgotten(had_contact, cancelled, withdrawn)

@@ -320,3 +320,26 @@ def test_the_verify_page_shows_who_what_when_and_hours(bot, wechat, client):
     assert bot.settings.committee_name in html and "李晓明" not in html and "13800138000" not in html
     missing = client.get("/verify/TW20990101-00001-XXXX")
     assert missing.status_code == 404 and "没有找到" in missing.get_data(as_text=True)
+
+
+def test_deleting_my_data_takes_my_name_off_my_service_records(bot, wechat, client):
+    served(bot)
+    with_profile(bot, "o_alice", name="李晓明")
+    number = re.search(r"编号：(\S+)", wechat.send("志愿证明")).group(1)
+    wechat.send("删除我的信息")
+    wechat.send("确认删除")
+    html = client.get(f"/verify/{number}").get_data(as_text=True)
+    assert "李*明" not in html and "删除个人信息" in html and "小时" in html
+
+
+# 20. The demo shows a reminder arriving -------------------------------------------------------
+@pytest.mark.slow
+def test_in_the_demo_a_chat_user_who_picks_a_branch_gets_the_quiz_reminder(bot, wechat, pushing):
+    deliverer, fake = pushing
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    before = tasks.quiz_reminders(bot, deliverer, time.time())
+    assert "sent" not in before  # the made-up members do not follow the account: nobody is reached
+    assert "请选择你所在的团支部" in wechat.send("支部", openid="o_demo_user_0001")
+    assert "已加入" in wechat.send("1", openid="o_demo_user_0001")
+    assert tasks.quiz_reminders(bot, deliverer, time.time()).get("sent") == 1
+    assert [m["touser"] for m in fake.messages] == ["o_demo_user_0001"]
