@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from bot import importers, storage, verify
+from bot import admin, importers, storage, verify
 from bot.config import Settings
 from bot.ledger import MessageLedger
 from bot.pager import Pager
@@ -67,7 +67,7 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
 
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
-    """Build the web app: the WeChat webhook at /wechat and a health check."""
+    """Build the web app: the WeChat webhook at /wechat, the staff console at /admin, a health check."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     bot = build_bot(settings, redis_client)
     if bot.settings.demo_mode:
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     app.extensions["youthbot"] = bot
     app.register_blueprint(bp)
     app.register_blueprint(verify.bp)
+    admin.init_app(app, bot)
 
     @app.get("/healthz")
     def healthz():

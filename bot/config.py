@@ -68,6 +68,14 @@ class Settings:
     # Template messages for users outside the 48-hour window, per push kind, as JSON:
     # {"quiz_reminder": {"template_id": "...", "fields": {"first": "text", "keyword1": "title"}}}
     wechat_templates: str = "{}"
+    # Staff console (/admin). The key that signs session cookies: empty means one
+    # random key made on the first start and kept in Redis (shared by all workers).
+    admin_secret_key: str = ""
+    # Send the session cookie only over HTTPS; set 0 to try the console over plain
+    # http on another machine (browsers accept Secure cookies from 127.0.0.1 and localhost).
+    admin_cookie_secure: bool = True
+    # A console session ends after this many hours.
+    admin_session_hours: int = 8
 
     @property
     def demo_mode(self) -> bool:

@@ -1,11 +1,12 @@
 """A fake WeChat API server for tests and demos: `youthbot fake-wechat --port N`.
 
 Serves what youthbot calls (token, stable token, custom send, template send,
-menu create, user info), records what it received, and can be told to fail:
+menu create, parametric QR codes, user info), records what it received, and can be told to fail:
 
     POST /_fake/fail   {"errcode": 40001, "times": 1}    next call(s) answer that error
                        (any errcode, or "http": 500 for a server error)
     GET  /_fake/messages?touser=OPENID&after=N           what was sent, after the N-th
+    GET  /_fake/qrcodes                                  the parametric QR codes issued, with their scenes
     GET  /_fake/stats                                    counts by endpoint
     POST /_fake/reset
 """
@@ -28,6 +29,7 @@ class FakeWeChat:
             self.tokens: set[str] = set()
             self.messages: list[dict] = []
             self.menus: list[dict] = []
+            self.qrcodes: dict[str, dict] = {}  # ticket -> {"scene", "expire_seconds", "url"}
             self.failures: list[dict] = []
             self.calls: Counter = Counter()
 
@@ -115,6 +117,30 @@ def create_fake_app(fake: FakeWeChat | None = None) -> Flask:
             return bad
         fake.menus.append(request.get_json(force=True))
         return jsonify(errcode=0, errmsg="ok")
+
+    @app.post("/cgi-bin/qrcode/create")
+    def qrcode_create():
+        bad = checked("qrcode_create")
+        if bad is not None:
+            return bad
+        body = request.get_json(force=True)
+        scene = (body.get("action_info") or {}).get("scene") or {}
+        value = scene.get("scene_str") or scene.get("scene_id")
+        temporary = body.get("action_name") in ("QR_SCENE", "QR_STR_SCENE")
+        if not value or (isinstance(value, str) and len(value) > 64):
+            return jsonify(errcode=40097, errmsg="invalid args")
+        expire = min(int(body.get("expire_seconds") or 60), 2_592_000) if temporary else None
+        ticket = "gQ" + secrets.token_urlsafe(40)
+        url = "http://weixin.qq.com/q/" + secrets.token_urlsafe(16)
+        with fake.lock:
+            fake.qrcodes[ticket] = {"scene": str(value), "expire_seconds": expire, "url": url}
+        return jsonify(ticket=ticket, url=url, **({"expire_seconds": expire} if temporary else {}))
+
+    @app.get("/_fake/qrcodes")
+    def qrcodes():
+        """The codes issued: the scene behind each URL (what a test's phone would "scan")."""
+        with fake.lock:
+            return jsonify(qrcodes=[{"ticket": t, **q} for t, q in fake.qrcodes.items()])
 
     @app.get("/cgi-bin/user/info")
     def user_info():

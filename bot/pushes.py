@@ -38,6 +38,7 @@ RETRYABLE = {-1, -2, 45009, 45047}
 REMINDER_KINDS = {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"}  # what 退订提醒 stops
 ANYTIME_KINDS = {"late_reply"}  # answers to the user's own message: not held by quiet hours
 STATS = key("{push}", "stats")
+FAILED = key("{push}", "failed")  # zset: idempotency key of each failed push -> when (for the console's retry)
 
 # Claim an idempotency key: 1 if it was free, 0 if it was claimed before.
 _CLAIM = """
@@ -46,7 +47,7 @@ redis.call('HSET', KEYS[1], 'status', 'sending', 'kind', ARGV[1], 'openid', ARGV
 redis.call('HINCRBY', KEYS[2], 'sending', 1)
 return 1
 """
-# Record how it ended (one status per key; the stats move with it).
+# Record how it ended (one status per key; the totals, the day's counts and the index of failures move with it).
 _FINISH = """
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reason', ARGV[2], 'errcode', ARGV[3], 'at', ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'sending', -1)
@@ -54,6 +55,10 @@ redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
 redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':' .. ARGV[1], 1)
+if ARGV[1] == 'failed' then
+  redis.call('HSET', KEYS[1], 'text', ARGV[7])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])
+end
 return 1
 """
 
@@ -139,15 +144,7 @@ class Deliverer:
 
     def _read(self, push: Push) -> "Recipient":
         """What the rules need to know about the user, and whether the key is done: one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.exists(log_key(push.idem_key))
-        pipe.sismember(ACTIVE, push.openid)
-        pipe.exists(reminders_off_key(push.openid))
-        pipe.hget(user_key(push.openid, "follower"), "last_seen")
-        pipe.hmget(user_key(push.openid, "cs"), "since", "n")
-        done, active, off, last_seen, (since, n) = pipe.execute()
-        sent = int(n or 0) if since is not None and since == last_seen else 0
-        return Recipient(push.openid, bool(done), bool(active), bool(off), int(last_seen or 0), sent)
+        return read_recipients(self.redis, [push.openid], [push.idem_key])[0]
 
     def _send_with_retries(self, push: Push, channel: str, template: dict | None) -> None:
         retrying = Retrying(
@@ -173,9 +170,10 @@ class Deliverer:
     def _end(self, push: Push, status: Status, reason: str, errcode="", user: "Recipient | None" = None) -> PushResult:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
-        now = int(time.time())
-        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}")],
-                     args=[status.value, reason, "" if errcode is None else errcode, now, push.kind])
+        now = time.time()
+        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}"), FAILED],
+                     args=[status.value, reason, "" if errcode is None else errcode, int(now), push.kind, push.idem_key,
+                           push.text if status == Status.FAILED else ""])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)
@@ -201,6 +199,24 @@ class Recipient:
             and self.custom_sent < settings.cs_per_window
 
 
+def read_recipients(redis, openids: list[str], idem_keys: list[str] | None = None) -> list[Recipient]:
+    """What the delivery rules need to know about each user (and whether each key is done), in one round trip."""
+    pipe = redis.pipeline(transaction=False)
+    for i, openid in enumerate(openids):
+        pipe.exists(log_key(idem_keys[i])) if idem_keys else pipe.echo("0")
+        pipe.sismember(ACTIVE, openid)
+        pipe.exists(reminders_off_key(openid))
+        pipe.hget(user_key(openid, "follower"), "last_seen")
+        pipe.hmget(user_key(openid, "cs"), "since", "n")
+    results = pipe.execute()
+    out = []
+    for i, openid in enumerate(openids):
+        done, active, off, last_seen, (since, n) = results[5 * i:5 * i + 5]
+        sent = int(n or 0) if since is not None and since == last_seen else 0
+        out.append(Recipient(openid, bool(int(done)), bool(active), bool(off), int(last_seen or 0), sent))
+    return out
+
+
 def _retryable(code) -> bool:
     return code in RETRYABLE or (isinstance(code, int) and 500 <= code < 600)
 
@@ -216,3 +232,51 @@ def _limits_storage(redis_url: str, redis):
 
 def stats(redis) -> dict[str, int]:
     return {k: int(v) for k, v in redis.hgetall(STATS).items()}
+
+
+def daily(redis, days: int, now: float) -> list[tuple[str, dict[str, int]]]:
+    """[(YYYY-MM-DD, {status: count})] for the last `days` days, oldest first."""
+    stamps = [now - d * 86400 for d in range(days - 1, -1, -1)]
+    pipe = redis.pipeline(transaction=False)
+    for ts in stamps:
+        pipe.hgetall(daily_key(clock.local(ts).strftime("%Y%m%d")))
+    return [(clock.local(ts).strftime("%Y-%m-%d"), _by_status(counts)) for ts, counts in zip(stamps, pipe.execute())]
+
+
+def _by_status(counts: dict[str, str]) -> dict[str, int]:
+    """{"<kind>:<status>": n} summed over kinds: {status: n}."""
+    out: dict[str, int] = {}
+    for field, n in counts.items():
+        status = field.rsplit(":", 1)[-1]
+        out[status] = out.get(status, 0) + int(n)
+    return out
+
+
+@dataclass
+class FailedPush:
+    idem_key: str
+    openid: str
+    kind: str
+    errcode: str
+    at: int
+    text: str
+
+
+def failed(redis, limit: int = 200) -> list[FailedPush]:
+    """Pushes that failed and were not retried yet, newest first."""
+    keys = redis.zrevrange(FAILED, 0, limit - 1)
+    pipe = redis.pipeline(transaction=False)
+    for k in keys:
+        pipe.hgetall(log_key(k))
+    return [FailedPush(k, d.get("openid", ""), d.get("kind", ""), d.get("errcode", ""), int(d.get("at") or 0),
+                       d.get("text", "")) for k, d in zip(keys, pipe.execute()) if d]
+
+
+def retry(bot, idem_key: str) -> bool:
+    """Queue a failed push again under a new key (the old one stays as it ended); False if not failed."""
+    entry = bot.redis.hgetall(log_key(idem_key))
+    if entry.get("status") != Status.FAILED or not bot.redis.zrem(FAILED, idem_key):
+        return False
+    attempt = bot.redis.hincrby(log_key(idem_key), "retries", 1)
+    return bot.outbox.enqueue(entry["openid"], entry.get("text", ""), kind=entry.get("kind", "retry"),
+                              idem_key=f"{idem_key}:retry{attempt}")

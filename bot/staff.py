@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from domain import clock
-from domain.event_report import notify_all
+from domain.event_report import notify_all, tell_promoted
 from domain.events import Events, Occurrence
 
 _DATE_AND_TIME = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}[ T]+\d{1,2}:\d{2}(:\d{2})?\s*$")
@@ -61,3 +61,29 @@ def announce_move(bot, occ: Occurrence, old_start: float) -> int:
     text = bot.texts.get("volunteer.event_moved", title=occ.title, old=clock.fmt(old_start),
                          new=clock.fmt(occ.start), number=occ.number)
     return notify_all(bot.redis, bot.outbox, occ, text, "event_moved")
+
+
+EDITABLE = ("title", "place", "description", "capacity", "requirements", "signup_deadline", "cancel_cutoff", "end")
+
+
+def update_event(bot, occ: Occurrence, **changes) -> tuple[Occurrence, list[str]]:
+    """Change an occurrence's details; a raised capacity promotes from the waitlist, and each promoted
+    volunteer is told. Return the saved occurrence and who was promoted. Raise ValueError for a change
+    that breaks a rule."""
+    events = Events(bot.redis)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(sorted(unknown))} here")
+    confirmed, _ = events.counts(occ.id)
+    if "capacity" in changes and int(changes["capacity"]) < max(confirmed, 1):
+        raise ValueError(f"名额不能少于已报名的{confirmed}人（请先联系志愿者取消）" if confirmed else "名额至少为1")
+    events.note_staff_change(occ, changes)  # a later content load keeps these (README: content and staff changes)
+    for name, value in changes.items():
+        setattr(occ, name, value)
+    if occ.end <= occ.start:
+        raise ValueError("结束时间须晚于开始时间")
+    events.save(occ)
+    promoted = events.fill_from_waitlist(occ)
+    for openid in promoted:
+        tell_promoted(bot.outbox, bot.texts, occ, openid)
+    return occ, promoted

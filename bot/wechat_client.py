@@ -107,3 +107,8 @@ class SharedTokenClient(WeChatClient):
 
     def create_menu(self, menu: dict):
         return self.call(self.menu.create, menu)
+
+    def create_qrcode(self, scene: str, expire_seconds: int) -> dict:
+        """A temporary parametric QR code for scene (1-64 characters): {"ticket", "expire_seconds", "url"}."""
+        return self.call(self.qrcode.create, {"expire_seconds": int(expire_seconds), "action_name": "QR_STR_SCENE",
+                                              "action_info": {"scene": {"scene_str": scene}}})

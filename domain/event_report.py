@@ -33,3 +33,9 @@ def notify_all(redis, outbox, occ: Occurrence, text: str, kind: str) -> int:
     for openid in events.confirmed(occ.id) + events.waitlist(occ.id):
         queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:v{version}:{openid}")
     return queued
+
+
+def tell_promoted(outbox, texts, occ: Occurrence, openid: str) -> bool:
+    """Queue the notice for a volunteer promoted from the waitlist (once per occurrence and person)."""
+    text = texts.get("volunteer.promoted", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
+    return outbox.enqueue(openid, text, kind="waitlist_promotion", idem_key=f"promote:{occ.id}:{openid}")

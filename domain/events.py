@@ -29,6 +29,21 @@ INDEX = key("{events}", "by_start")  # zset: occurrence id -> start
 CODES = key("{events}", "codes")  # hash: check-in code -> occurrence id
 
 
+# Scene strings of the check-in screen's WeChat QR codes: "ci:<code>" checks in, "co:<code>" checks out.
+SCENES = {"ci": "checkin", "co": "checkout"}
+
+
+def scene_for(action: str, code: str) -> str:
+    return {v: k for k, v in SCENES.items()}[action] + ":" + code
+
+
+def parse_scene(scene: str) -> tuple[str, str] | None:
+    """("checkin"|"checkout", code) from a QR scene (a follow through a code carries "qrscene_"), or None."""
+    scene = (scene or "").removeprefix("qrscene_")
+    prefix, _, code = scene.partition(":")
+    return (SCENES[prefix], code) if prefix in SCENES and code.isdigit() else None
+
+
 def occ_key(occ_id: str, part: str) -> str:
     return key("{ev:%s}" % occ_id, part)
 
@@ -92,9 +107,8 @@ class FileLoad:
 
     occ: Occurrence
     moved_from: float | None = None  # the file moved it: people signed up must be told
-    kept_staff_time: bool = False  # staff moved it after the file was loaded: their time was kept
-    file_says: float | None = None
-    file_changed: bool = False  # ... and the file's time changed since: a real conflict
+    # field -> (the staff's value, kept; what the file says; whether the file changed it since staff did)
+    kept: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -136,12 +150,28 @@ end
 return {'confirmed', ''}
 """
 
+# KEYS: confirmed, waitlist, meta. Fill places freed by a raised capacity from the
+# waitlist, first come first served; returns the openids promoted.
+_FILL = """
+if redis.call('HGET', KEYS[3], 'status') ~= 'open' then return {} end
+local cap = tonumber(redis.call('HGET', KEYS[3], 'capacity'))
+local promoted = {}
+while redis.call('ZCARD', KEYS[1]) < cap do
+  local first = redis.call('ZPOPMIN', KEYS[2])
+  if not first[1] then break end
+  redis.call('ZADD', KEYS[1], first[2], first[1])
+  table.insert(promoted, first[1])
+end
+return promoted
+"""
+
 
 class Events:
     def __init__(self, redis):
         self._redis = redis
         self._sign_up = redis.register_script(_SIGN_UP)
         self._cancel = redis.register_script(_CANCEL)
+        self._fill = redis.register_script(_FILL)
         self._numbers = ShortNumbers(redis, "{events}")
 
     # -- occurrences ------------------------------------------------------------
@@ -165,32 +195,48 @@ class Events:
         return occ
 
     def load_from_file(self, occ: Occurrence) -> "FileLoad":
-        """Save an occurrence as a content file describes it, unless staff moved it since.
+        """Save an occurrence as a content file describes it, keeping what staff changed since.
 
-        A staff move wins over the file (the file still holds the old time, and
-        loading it again must not silently undo the move): the file's other
-        details are taken, the time staff chose is kept, and the result says so.
-        When the file comes to say the same time as staff chose, it is the
-        file's again."""
+        A staff change (a move, an edit in the console) wins over the file: the
+        file still holds the old value, and loading it again must not silently
+        undo the change. The file's other details are taken, the staff's values
+        kept, and the result says which. When the file comes to say what staff
+        chose, that field is the file's again."""
         meta = occ_key(occ.id, "meta")
-        stored, file_start = self.get(occ.id), self._redis.hget(meta, "file_start")
-        file_says = occ.start
-        if stored is None or file_start is None or stored.start == occ.start:
-            if file_start is not None:
-                self._redis.hdel(meta, "file_start")
-            moved_from = stored.start if stored and stored.start != occ.start else None
-            self.save(occ)
-            if moved_from is not None:
-                self._redis.hincrby(meta, "version", 1)
-            return FileLoad(occ, moved_from)
-        shift = stored.start - occ.start
-        occ.start, occ.end = occ.start + shift, occ.end + shift
-        occ.signup_deadline += shift
-        occ.cancel_cutoff += shift
+        stored, raw = self.get(occ.id), self._redis.hget(meta, "staff")
+        overrides = json.loads(raw) if raw else {}  # field -> what the file said when staff changed it
+        kept: dict[str, tuple] = {}
+        if stored is not None:
+            for name, file_then in overrides.items():
+                file_now, staff_value = getattr(occ, name), getattr(stored, name)
+                if file_now != staff_value:
+                    kept[name] = (staff_value, file_now, file_now != file_then)
+        moved_from = stored.start if stored and stored.start != occ.start and "start" not in kept else None
+        if "start" in kept:  # the staff's time, with the file's length and deadlines around it
+            shift = stored.start - occ.start
+            occ.start, occ.end = occ.start + shift, occ.end + shift
+            occ.signup_deadline += shift
+            occ.cancel_cutoff += shift
+        for name, (staff_value, _, _) in kept.items():
+            setattr(occ, name, staff_value)
         self.save(occ)
-        self._redis.hset(meta, "file_start", file_says)
-        return FileLoad(occ, None, kept_staff_time=True, file_says=file_says,
-                        file_changed=float(file_start) != file_says)
+        if kept:
+            self._redis.hset(meta, "staff", json.dumps({n: f for n, (_, f, _) in kept.items()}, ensure_ascii=False))
+        elif raw:
+            self._redis.hdel(meta, "staff")
+        if moved_from is not None:
+            self._redis.hincrby(meta, "version", 1)
+        return FileLoad(occ, moved_from, kept)
+
+    def note_staff_change(self, occ: Occurrence, names) -> None:
+        """Remember, before staff change these fields, what the file said: a later load keeps the staff's values."""
+        meta = occ_key(occ.id, "meta")
+        raw = self._redis.hget(meta, "staff")
+        overrides = json.loads(raw) if raw else {}
+        for name in names:
+            overrides.setdefault(name, getattr(occ, name))
+        self._redis.hset(meta, "staff", json.dumps(overrides, ensure_ascii=False))
+
     def _assign_code(self, occ_id: str) -> None:
         while True:
             code = f"{secrets.randbelow(10**6):06d}"
@@ -221,6 +267,11 @@ class Events:
         """Occurrences (cancelled ones too) starting in [start, end), soonest first; kind None: any."""
         ids = self._redis.zrangebyscore(INDEX, start, f"({end}" if end != float("inf") else "+inf")
         return [o for o in self.get_many(ids) if o and (kind is None or o.kind == kind)]
+
+    def past(self, now: float, days: int = 60, kind: str = "volunteer") -> list[Occurrence]:
+        """Occurrences that started in the last `days` days, latest first (cancelled ones included)."""
+        ids = self._redis.zrevrangebyscore(INDEX, now, now - days * 86400)
+        return [o for o in self.get_many(ids) if o and o.kind == kind]
 
     def counts(self, occ_id: str) -> tuple[int, int]:
         """(confirmed, waitlisted)."""
@@ -302,6 +353,10 @@ class Events:
     def waitlist(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "waitlist"), 0, -1)
 
+    def fill_from_waitlist(self, occ: Occurrence) -> list[str]:
+        """Move waitlisted volunteers into places left free (after a capacity rise); return them in order."""
+        return list(self._fill(keys=self._keys(occ.id)))
+
     def set_status(self, occ: Occurrence, status: str) -> None:
         occ.status = status
         self._redis.hset(occ_key(occ.id, "meta"), "status", status)
@@ -313,7 +368,7 @@ class Events:
         staff's time: see load_from_file), and the version goes up, so notices
         and reminders about the new time go out even if it is a time it had before."""
         meta = occ_key(occ.id, "meta")
-        self._redis.hsetnx(meta, "file_start", occ.start)
+        self.note_staff_change(occ, ["start"])
         delta = new_start - occ.start
         occ.start, occ.end = occ.start + delta, occ.end + delta
         occ.signup_deadline += delta
@@ -365,36 +420,41 @@ class Events:
         pipe.execute()
         return "ok", occ, minutes
 
+    def record_attendance(self, occ: Occurrence, openid: str, checked_in: float, checked_out: float | None) -> int:
+        """Set a confirmed volunteer's times by hand (forgot 签退, came without a phone); return minutes credited."""
+        if self.status_of(occ.id, openid)[0] != "confirmed":
+            raise ValueError("只能为已报名（非候补）的志愿者记录签到")
+        if checked_out is not None and checked_out <= checked_in:
+            raise ValueError("签退时间须晚于签到时间")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hset(occ_key(occ.id, "checkin"), openid, int(checked_in))
+        pipe.hset(occ_key(occ.id, "fixed"), openid, int(time.time()))  # staff set it: the export says so
+        if checked_out is None:
+            pipe.hdel(occ_key(occ.id, "checkout"), openid)
+            pipe.hdel(occ_key(occ.id, "minutes"), openid)
+            pipe.zrem(user_key(openid, "served"), occ.id)
+            pipe.execute()
+            return 0
+        minutes = credited_minutes(occ, checked_in, checked_out)
+        pipe.hset(occ_key(occ.id, "checkout"), openid, int(checked_out))
+        pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
+        pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
+        pipe.delete(user_key(openid, "checked_in"))
+        pipe.execute()
+        return minutes
+
+    def attendance_counts(self, occ_id: str) -> tuple[int, int]:
+        """(checked in, checked out) so far."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hlen(occ_key(occ_id, "checkin"))
+        pipe.hlen(occ_key(occ_id, "checkout"))
+        return tuple(pipe.execute())
+
     def service_record(self, openid: str) -> list[tuple[Occurrence, int]]:
         """[(occurrence, minutes)] the user served, oldest first; stays of no credit included."""
         rows = self._redis.zrange(user_key(openid, "served"), 0, -1, withscores=True)
         out = [(self.get(occ_id), int(m)) for occ_id, m in rows]
         return sorted([(o, m) for o, m in out if o], key=lambda r: r[0].start)
-
-    def fix_attendance(self, occ: Occurrence, openid: str, checked_in: float, checked_out: float) -> int:
-        """Staff set a volunteer's check-in and check-out (forgot 签退, phone died); hours follow the
-        same rule as a check-out in chat. Returns the minutes credited. The person must hold a place."""
-        if self.status_of(occ.id, openid)[0] != Place.CONFIRMED:
-            raise ValueError("not signed up for this event")
-        if checked_out <= checked_in:
-            raise ValueError("check-out must be after check-in")
-        minutes = credited_minutes(occ, checked_in, checked_out)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(occ_key(occ.id, "checkin"), openid, int(checked_in))
-        pipe.hset(occ_key(occ.id, "checkout"), openid, int(checked_out))
-        pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
-        pipe.hset(occ_key(occ.id, "fixed"), openid, int(time.time()))  # staff changed it: the export says so
-        pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
-        pipe.execute()
-        if self._redis.get(user_key(openid, "checked_in")) == occ.id:
-            self._redis.delete(user_key(openid, "checked_in"))
-        return minutes
-
-    def find_signed_up(self, occ: Occurrence, who: str, profiles) -> str | None:
-        """The openid of the person on occ (confirmed or waiting) whose openid or mobile number is `who`."""
-        people = self.confirmed(occ.id) + self.waitlist(occ.id)
-        found = profiles.many(people)
-        return next((o for o in people if who in (o, found[o].phone)), None)
 
     def attendance(self, occ_id: str) -> dict[str, tuple[int | None, int | None, int | None]]:
         pipe = self._redis.pipeline(transaction=False)

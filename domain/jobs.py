@@ -121,15 +121,9 @@ class Jobs:
         self.save(p)
         return None
 
-    def mark(self, p: Posting, status: str) -> Posting:
-        """Staff set a posting's status (filled, or open again); a later content load keeps it."""
-        p.status = PostingState(status).value
-        self._redis.hset(STAFF_STATUS, p.id, p.status)
-        return self.save(p)
-
     def mark_filled(self, p: Posting) -> Posting:
         """Staff: the posting is filled (it leaves the lists; interest in it is refused)."""
-        return self.mark(p, PostingState.FILLED)
+        return self.set_status(p, PostingState.FILLED.value)
 
     def get(self, pid: str) -> Posting | None:
         raw = self._redis.get(posting_key(pid))
@@ -204,6 +198,22 @@ class Jobs:
         pipe.hgetall(notes_key(pid))
         rows, outcomes, notes = pipe.execute()
         return [(o, when, outcomes.get(o, "registered"), notes.get(o, "")) for o, when in rows]
+
+    def set_status(self, p: Posting, status: str) -> Posting:
+        """Staff mark a posting open or filled (a filled one no longer shows, and interest in it is refused);
+        a later content load keeps what staff set."""
+        if status not in ("open", "filled"):
+            raise ValueError(f"status must be open or filled, not {status!r}")
+        p.status = status
+        self._redis.hset(STAFF_STATUS, p.id, p.status)
+        return self.save(p)
+
+    def interest_counts(self, pids: list[str]) -> dict[str, int]:
+        """How many people registered interest in each posting, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for pid in pids:
+            pipe.zcard(interest_key(pid))
+        return dict(zip(pids, pipe.execute()))
 
     def set_outcome(self, pid: str, openid: str, outcome: str) -> bool:
         if outcome not in OUTCOMES or self._redis.zscore(interest_key(pid), openid) is None:

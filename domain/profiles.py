@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from domain.keys import key, user_key
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
+_PREFIX, _SUFFIX = user_key("\0", "profile").split("\0")  # a profile key around its openid
 BRANCHES = key("{quiz}", "branches")  # hash: branch id -> name (ordered by id)
 
 
@@ -96,8 +97,41 @@ class Profiles:
         """Keep the real name alone (a service record needs no phone); only after the user agreed."""
         self._redis.hset(user_key(openid, "profile"), mapping={"name": name.strip(), "consent_at": int(time.time())})
 
+    def find(self, query: str, limit: int = 50) -> list[Profile]:
+        """People with contact details whose name contains query, or whose phone ends with it (4+ digits).
+
+        Reads every profile (SCAN, in batches): a street's few thousand residents take well under a second,
+        and no name index has to be kept (or deleted) alongside the profiles."""
+        query = (query or "").strip()
+        if not query:
+            return []
+        by_phone = query.isdigit() and len(query) >= 4
+        found = []
+        keys = []
+        for k in self._redis.scan_iter(match=user_key("*", "profile"), count=1000):
+            keys.append(k)
+            if len(keys) == 500:
+                found += self._matching(keys, query, by_phone)
+                keys = []
+        found += self._matching(keys, query, by_phone)
+        return sorted(found, key=lambda p: (p.name, p.openid))[:limit]
+
+    def _matching(self, keys: list[str], query: str, by_phone: bool) -> list[Profile]:
+        pipe = self._redis.pipeline(transaction=False)
+        for k in keys:
+            pipe.hgetall(k)
+        out = []
+        for k, d in zip(keys, pipe.execute()):
+            hit = d.get("phone", "").endswith(query) if by_phone else query in d.get("name", "")
+            if hit and d.get("consent_at"):
+                out.append(_profile(k[len(_PREFIX):-len(_SUFFIX)], d))
+        return out
+
     def branches(self) -> list[tuple[str, str]]:
         return sorted(self._redis.hgetall(BRANCHES).items())
+
+    def branch_size(self, branch_id: str) -> int:
+        return self._redis.scard(branch_members_key(branch_id))
 
     def set_branch(self, openid: str, branch_id: str) -> None:
         old = self._redis.hget(user_key(openid, "profile"), "branch")

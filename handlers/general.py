@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from handlers.router import Router
 from handlers.spelling import suggest
+from handlers.volunteer import scanned
 
 router = Router()
 
@@ -11,7 +12,11 @@ router = Router()
 def welcome(ctx):
     """Greet a new follower, or welcome back a returning one."""
     returning = ctx.bot.followers.subscribe(ctx.openid)
-    return ctx.t("general.welcome_back" if returning else "general.welcome")
+    text = ctx.t("general.welcome_back" if returning else "general.welcome")
+    if ctx.message.key.startswith("qrscene_"):  # followed by scanning a QR code: do what it is for, too
+        done = scanned(ctx)
+        text = text + "\n\n" + done if done else text
+    return text
 
 
 @router.event("unsubscribe")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.events import Events, Occurrence
+from domain.events import Events, Occurrence, parse_scene
 from domain.profiles import mask_phone
 from handlers.router import Router
 from handlers.notices import tell_promoted
@@ -149,6 +149,20 @@ def check_in(ctx):
     code = ctx.match.group(1)
     if len(code) < 4:
         return ctx.t("volunteer.checkin_not_a_code", number=code)
+    return checked_in(ctx, code)
+
+
+@router.event("scan")
+def scanned(ctx):
+    """A follower scanned a check-in screen's QR code: check in or out as its scene says."""
+    scene = parse_scene(ctx.message.key)
+    if scene is None:
+        return None  # some other QR code of the account: nothing to say
+    action, code = scene
+    return checked_in(ctx, code) if action == "checkin" else check_out(ctx)
+
+
+def checked_in(ctx, code: str) -> str:
     status, occ = ctx.events.check_in(ctx.openid, code, clock.now())
     return ctx.t(f"volunteer.checkin_{status}", title=occ.title if occ else "",
                  time=clock.local(clock.now()).strftime("%H:%M"))

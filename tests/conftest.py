@@ -14,7 +14,7 @@ import pytest
 from bot import storage
 from bot.app import create_app
 from bot.config import Settings
-from tests.helpers import AES_KEY, APPID, TOKEN, WeChat
+from tests.helpers import AES_KEY, APPID, TOKEN, Console, WeChat, staff_account
 
 
 @pytest.fixture(scope="session")
@@ -125,3 +125,24 @@ def pushing(bot, fake_wechat):
                            quiet_hours="03:00-03:00", push_rate=1000)
     client = SharedTokenClient(bot.redis, "wxtest", "secret", bot.settings.wechat_api_base_url)
     return Deliverer(bot, client), state
+
+
+# -- the staff console ------------------------------------------------------------------
+@pytest.fixture
+def console(app, redis_client):
+    """A test client signed in to the console as an admin."""
+    c = Console(app.test_client())
+    staff_account(redis_client, "admin1", "admin")
+    assert c.login("admin1").status_code == 302
+    return c
+
+
+@pytest.fixture
+def console_as(app, redis_client):
+    """console_as(role) -> a test client signed in with a new account of that role."""
+    def make(role: str, name: str | None = None) -> Console:
+        c = Console(app.test_client())
+        staff_account(redis_client, name or f"{role}1", role)
+        assert c.login(name or f"{role}1").status_code == 302
+        return c
+    return make

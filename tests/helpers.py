@@ -42,3 +42,42 @@ def post_signed(url: str, sim: WeChatSimulator, xml: str, session=None) -> str |
     resp = (session or requests).post(url, params=params, data=body, timeout=30)
     assert resp.status_code == 200, resp.text
     return sim.reply_text(resp.content)
+
+
+# -- the staff console ------------------------------------------------------------------
+STAFF_PASSWORD = "lantern-river-42"
+
+
+def staff_account(redis, name: str, role: str, password: str = STAFF_PASSWORD) -> str:
+    """An account that has already changed its one-time password to `password`."""
+    from domain.staff import Staff
+
+    staff = Staff(redis)
+    staff.change_password(name, staff.create(name, role), password)
+    return name
+
+
+class Console:
+    """Drives the console through Flask's test client, with the CSRF token a browser would send."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, path: str = "/admin/login") -> str:
+        import re
+
+        html = self.client.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def login(self, name: str, password: str = STAFF_PASSWORD, **extra):
+        return self.client.post("/admin/login", data={"name": name, "password": password,
+                                                      "csrf_token": self.csrf(), **extra})
+
+    def post(self, path: str, data: dict | None = None, token_from: str = "/admin/", **kwargs):
+        """POST a console form with a valid CSRF token (taken from a page of the session)."""
+        return self.client.post(path, data={"csrf_token": self.csrf(token_from), **(data or {})}, **kwargs)
+
+    def page(self, path: str) -> str:
+        resp = self.client.get(path)
+        assert resp.status_code == 200, (path, resp.status_code)
+        return resp.get_data(as_text=True)

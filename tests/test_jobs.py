@@ -39,7 +39,7 @@ def with_profile(bot, openid="o_alice"):
 
 
 def test_demo_fair_has_20_open_postings_and_some_expired_and_filled(bot):
-    content.load_dir(bot, bot.settings.content_dir)
+    content.load_dir(bot, bot.settings.content_dir, demo=True)
     j, now = Jobs(bot.redis), time.time()
     states = [p.state(now) for p in j.all()]
     assert states.count("open") >= 20 and "expired" in states and "filled" in states

@@ -289,9 +289,11 @@ def test_staff_fix_the_attendance_of_a_volunteer_who_forgot_to_check_out(bot, cl
     occ = make_event(events, starts_in=-3 * 3600, hours=2)
     with_profile(bot, "o_alice")
     events.sign_up(occ, "o_alice")
-    assert cli("events", "attendance", str(occ.number), "13800138000", "--out", "25:00")[0] != 0
-    code, out = cli("events", "attendance", str(occ.number), "13800138000")  # from the start to the end
-    assert code == 0 and "138****8000" in out and "13800138000" not in out
+    came = clock.local(occ.start - 60).strftime("%H:%M")
+    assert cli("events", "attendance", str(occ.number), "13800138000", "--in", came, "--out", "25:00")[0] != 0
+    left = clock.local(occ.end + 60).strftime("%H:%M")
+    code, out = cli("events", "attendance", str(occ.number), "13800138000", "--in", came, "--out", left)
+    assert code == 0 and "2.0 hours" in out and "13800138000" not in out
     assert events.attendance(occ.id)["o_alice"][2] == 120
     assert "2小时" in wechat.send("我的时长")
 

@@ -40,11 +40,11 @@ def demo():
 @pass_bot
 def demo_clear(bot):
     """Remove every made-up person (members, quiz results, sign-ups); real people waiting move up."""
-    from handlers.notices import tell_promoted_by_staff
+    from domain.event_report import tell_promoted
 
     done = demo_people.clear(bot.redis)
     for occ, openid in done.promoted:
-        tell_promoted_by_staff(bot, occ, openid)
+        tell_promoted(bot.outbox, bot.texts, occ, openid)
     click.echo(f"removed {done.people} made-up people and {done.places} event places; "
                f"{len(done.promoted)} people promoted from a waitlist will be told")
     if done.promoted:

@@ -1,8 +1,6 @@
 """`youthbot events`: lists, check-in codes, contact lists, cancelling, moving, fixing attendance."""
 from __future__ import annotations
 
-from datetime import datetime
-
 import click
 
 from bot import staff
@@ -12,7 +10,6 @@ from bot.export import text_table, write_table
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events
-from domain.profiles import Profiles, mask_phone
 
 
 @click.group()
@@ -25,22 +22,18 @@ def _occurrence(bot, number):
 
 
 @events.command("list")
-@click.option("--past", is_flag=True, help="events that have started or ended (last 90 days), newest first")
+@click.option("--past", is_flag=True, help="what already happened (as `events past`)")
 @pass_bot
 def events_list(bot, past):
-    """Upcoming events with their numbers, places taken and waitlists (--past: what already happened)."""
+    """Upcoming events with their numbers, places taken and waitlists (--past: the last 60 days)."""
+    if past:
+        return click.get_current_context().invoke(events_past)
     ev, now = Events(bot.redis), clock.now()
-    chosen = list(reversed(ev.between(now - 90 * 86400, now))) if past else ev.upcoming(now)
     rows = []
-    for o in chosen:
+    for o in ev.upcoming(now):
         confirmed, waiting = ev.counts(o.id)
-        row = [o.number, clock.to_naive(o.start), o.title, f"{confirmed}/{o.capacity}", waiting]
-        if past:
-            attended = ev.attendance(o.id)
-            row[4] = f"{len(attended)} came" + (" (cancelled)" if o.status == "cancelled" else "")
-        rows.append(row)
-    click.echo(text_table(["no", "start", "title", "taken", "attended" if past else "waitlist"], rows)
-               if rows else ("no past events in the last 90 days" if past else "no upcoming events"))
+        rows.append([o.number, clock.to_naive(o.start), o.title, f"{confirmed}/{o.capacity}", waiting])
+    click.echo(text_table(["no", "start", "title", "taken", "waitlist"], rows) if rows else "no upcoming events")
 
 
 @events.command("code")
@@ -91,41 +84,6 @@ def events_move(bot, number, new_start):
         click.echo(scheduler_note(bot))
 
 
-@events.command("attendance")
-@click.argument("number", type=int)
-@click.argument("who")
-@click.option("--in", "came", help="check-in time on the event's day, e.g. 09:05 (default: as recorded, else the start)")
-@click.option("--out", "left", help="check-out time, e.g. 11:30 (default: the event's end)")
-@pass_bot
-def events_attendance(bot, number, who, came, left):
-    """Fix the attendance of WHO (mobile number or openid) at event NUMBER: a forgotten 签退, a dead phone."""
-    ev = Events(bot.redis)
-    occ = _occurrence(bot, number)
-    profiles = Profiles(bot.redis)
-    openid = ev.find_signed_up(occ, who, profiles)
-    if openid is None:
-        raise click.ClickException(f"{who} is not signed up for event {number}")
-    recorded = ev.attendance(occ.id).get(openid, (None, None, None))[0]
-    checked_in = _time_on(occ, came) if came else (recorded or occ.start)
-    checked_out = _time_on(occ, left) if left else occ.end
-    try:
-        minutes = ev.fix_attendance(occ, openid, checked_in, checked_out)
-    except ValueError as exc:
-        raise click.ClickException(str(exc))
-    person = profiles.get(openid)
-    click.echo(f"{person.name or openid} ({mask_phone(person.phone)}): {clock.fmt(checked_in)} – "
-               f"{clock.fmt(checked_out)}, {minutes / 60:.1f} hours credited")
-
-
-def _time_on(occ, hhmm: str) -> float:
-    try:
-        t = datetime.strptime(hhmm.strip(), "%H:%M")
-    except ValueError:
-        raise click.ClickException(f"{hhmm!r} is not a time of day: use e.g. 09:05") from None
-    day = clock.local(occ.start)
-    return day.replace(hour=t.hour, minute=t.minute, second=0, microsecond=0).timestamp()
-
-
 @events.command("outcome")
 @click.argument("number", type=int)
 @click.option("--served", default=0, type=int, help="people served: elders visited, children tutored, residents helped")
@@ -151,3 +109,58 @@ def events_outcome(bot, number, served, items, services, partners, walk_ins, act
     given = "、".join(f"{n}{c}" for n, c in outcome.items.items()) or "-"
     click.echo(f"{occ.title} {clock.fmt(occ.start)}: served {outcome.served}, items {given}, "
                f"services {'、'.join(outcome.services) or '-'}, partners {'、'.join(outcome.partners) or '-'}")
+
+
+@events.command("past")
+@click.option("--days", default=60, show_default=True, type=int)
+@pass_bot
+def events_past(bot, days):
+    """Events of the last DAYS days, with sign-ups and attendance."""
+    ev = Events(bot.redis)
+    rows = []
+    for o in ev.past(clock.now(), days):
+        checked_in, checked_out = ev.attendance_counts(o.id)
+        rows.append([o.number, clock.to_naive(o.start), o.title, ev.counts(o.id)[0], checked_in, checked_out, o.status])
+    click.echo(text_table(["no", "start", "title", "signed up", "in", "out", "status"], rows))
+
+
+@events.command("edit")
+@click.argument("number", type=int)
+@click.option("--title")
+@click.option("--place")
+@click.option("--description")
+@click.option("--capacity", type=int, help="more places promote from the waitlist (each promoted volunteer is told)")
+@pass_bot
+def events_edit(bot, number, **changes):
+    """Change event NUMBER's details (to move it: `events move`)."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise click.ClickException("nothing to change: give --title, --place, --description or --capacity")
+    try:
+        occ, promoted = staff.update_event(bot, _occurrence(bot, number), **changes)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"saved; {len(promoted)} promoted from the waitlist" if promoted else "saved")
+
+
+@events.command("attendance")
+@click.argument("number", type=int)
+@click.argument("who")
+@click.option("--in", "came", required=True, help="check-in time on the event's day, e.g. 09:00")
+@click.option("--out", "left", help="check-out time, e.g. 11:30 (empty: checked in only)")
+@pass_bot
+def events_attendance(bot, number, who, came, left):
+    """Record WHO's (openid or mobile number) attendance at event NUMBER by hand (forgot 签退)."""
+    occ = _occurrence(bot, number)
+    ev = Events(bot.redis)
+    people = bot.profiles.many(ev.confirmed(occ.id))
+    match = [o for o, p in people.items() if who in (o, p.phone)]
+    if not match:
+        raise click.ClickException(f"{who} is not signed up (confirmed) for event {number}")
+    day = f"{clock.local(occ.start):%Y-%m-%d}"
+    try:
+        minutes = ev.record_attendance(occ, match[0], clock.parse_when(f"{day} {came}"),
+                                       clock.parse_when(f"{day} {left}") if left else None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"recorded: {minutes / 60:.1f} hours credited" if left else "recorded check-in")

@@ -36,18 +36,6 @@ def jobs_list(bot, show_all):
                if rows else "no postings")
 
 
-@jobs.command("filled")
-@click.argument("number", type=int)
-@click.option("--reopen", is_flag=True, help="put a posting marked filled back online")
-@pass_bot
-def jobs_filled(bot, number, reopen):
-    """Mark posting NUMBER filled: it leaves the lists and takes no more interest (a reload keeps this)."""
-    jobs = Jobs(bot.redis)
-    p = _posting(bot, number)
-    p = jobs.mark(p, "open") if reopen else jobs.mark_filled(p)
-    click.echo(f"posting {p.number} {p.employer} · {p.title}: {STATE_NAMES[p.state(clock.now())]}")
-
-
 @jobs.command("export")
 @click.argument("number", type=int)
 @click.option("--out", type=click.Path(dir_okay=False), help="a .csv or .xlsx file (default: posting-N.xlsx)")
@@ -75,6 +63,16 @@ def jobs_outcome(bot, number, who, outcome):
     Jobs(bot.redis).set_outcome(p.id, openid, outcome)
     person = profiles.get(openid)
     click.echo(f"{person.name or openid} ({mask_phone(person.phone)}): {outcome}")
+
+
+@jobs.command("filled")
+@click.argument("number", type=int)
+@click.option("--reopen", is_flag=True, help="open it again instead")
+@pass_bot
+def jobs_filled(bot, number, reopen):
+    """Mark posting NUMBER filled (it stops showing in chat), or open again with --reopen."""
+    p = Jobs(bot.redis).set_status(_posting(bot, number), "open" if reopen else "filled")
+    click.echo(f"{p.employer} · {p.title}: {p.status}")
 
 
 @jobs.command("stats")

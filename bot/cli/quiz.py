@@ -39,6 +39,9 @@ def quiz_list(bot):
                if rows else "no sessions loaded")
 
 
+quiz.add_command(quiz_list, name="sessions")  # the console's name for the same list
+
+
 @quiz.command("stats")
 @click.argument("session_id", required=False)
 @click.option("--list", "show_list", is_flag=True, help="also list the members who have not completed it")

@@ -151,12 +151,12 @@ def _apply_events(bot, file_events: list, demo: bool, notes: list[str]) -> int:
     for fe in sorted(file_events, key=lambda fe: fe.occ.start):  # new events are numbered in date order
         done = events.load_from_file(fe.occ)
         occ = done.occ
-        if done.kept_staff_time:
-            notes.append(f"event {occ.number} {occ.title}: kept the time staff moved it to, {clock.fmt(occ.start)}; "
-                         f"the file says {clock.fmt(done.file_says)}"
-                         + (" (the file's time changed since the move: check which is right; "
-                            f"`youthbot events move {occ.number} --to …` sets it)" if done.file_changed else ""))
-        elif done.moved_from is not None:
+        for name, (staff_value, file_value, changed) in done.kept.items():
+            shown = (lambda v: clock.fmt(v)) if name == "start" else (lambda v: v)
+            what = "the time staff moved it to" if name == "start" else f"the {name} staff set"
+            notes.append(f"event {occ.number} {occ.title}: kept {what}, {shown(staff_value)}; the file says "
+                         f"{shown(file_value)}" + (" (the file changed it since: check which is right)" if changed else ""))
+        if done.moved_from is not None:
             told = staff.announce_move(bot, occ, done.moved_from)
             if told:
                 notes.append(f"event {occ.number} {occ.title}: the file moves it from {clock.fmt(done.moved_from)} "

@@ -126,7 +126,7 @@ def read_sheet(path: Path, columns: dict[str, str], letters: str = "") -> Sheet:
     except UnicodeDecodeError:
         raise ContentError(path, "", "CSV文件不是UTF-8编码：在Excel里另存为「CSV UTF-8」") from None
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ContentError(path, "", f"打不开这个表格（{type(exc).__name__}）") from None
+        raise ContentError(path, "", f"无法读取这个文件（{type(exc).__name__}），请另存为 .xlsx 后再试") from None
     if not raw:
         return Sheet([], {})
     headers: dict[str, str] = {}

@@ -1,0 +1,185 @@
+"""Who is signed in, what their role may open, and the audit trail of personal data shown.
+
+Every section blueprint calls `gate(bp, *roles)` once: all its pages then need
+a signed-in account with one of those roles (anonymous: to the login page;
+another role: 403). Every POST in the console must carry the CSRF token.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+
+from flask import abort, current_app, g, redirect, render_template, request, send_file, session, url_for
+from flask_wtf.csrf import CSRFError
+
+from domain import clock
+from domain.audit import Audit
+from domain.staff import Staff
+
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+OPEN_ENDPOINTS = {"admin.auth.login", "admin.static"}  # reachable without an account
+# The menu, in order. A new section (the half-year report of issue 13: bot/admin/report.py with
+# `bp = Blueprint("report", __name__, url_prefix="/report")` and `gate(bp, "admin")`) adds its
+# module to the sections in bot/admin/__init__.py and one line here.
+NAV = [  # (endpoint, label, roles that see it)
+    ("admin.dashboard.index", "概览", ("admin", "organiser", "jobs")),
+    ("admin.quizzes.index", "答题", ("admin",)),
+    ("admin.events.index", "志愿活动", ("admin", "organiser")),
+    ("admin.jobs.index", "就业岗位", ("admin", "jobs")),
+    ("admin.pushes.index", "推送", ("admin",)),
+    ("admin.people.index", "人员", ("admin",)),
+    ("admin.staff.index", "账号", ("admin",)),
+    ("admin.staff.audit", "审计日志", ("admin",)),
+]
+
+
+def bot():
+    return current_app.extensions["youthbot"]
+
+
+def wechat():
+    """The WeChat API client (shared token), one per app."""
+    from bot.wechat_client import SharedTokenClient
+
+    ext = current_app.extensions
+    if "youthbot_wechat" not in ext:
+        s = bot().settings
+        ext["youthbot_wechat"] = SharedTokenClient(bot().redis, s.wechat_appid, s.wechat_secret, s.wechat_api_base_url)
+    return ext["youthbot_wechat"]
+
+
+def init(bp) -> None:
+    """Load the signed-in account before every console request; CSRF on every POST."""
+    from bot.admin import csrf
+
+    @bp.before_request
+    def load_account():
+        request.max_content_length = UPLOAD_MAX_BYTES  # the app's own limit is the webhook's 64 KiB
+        g.staff = _account_from_session()
+        if request.method == "POST":
+            csrf.protect()
+        if request.endpoint in OPEN_ENDPOINTS:
+            return None
+        if g.staff is None:
+            return redirect(url_for("admin.auth.login", next=request.full_path.rstrip("?")))
+        if g.staff.must_change and request.endpoint not in ("admin.auth.change_password", "admin.auth.logout"):
+            return redirect(url_for("admin.auth.change_password"))
+        return None
+
+    @bp.context_processor
+    def navigation():
+        staff = g.get("staff")
+        items = [(e, label) for e, label, roles in NAV if staff and staff.role in roles]
+        return {"nav": items, "staff": staff, "here": _here(request.endpoint or "", [e for e, _ in items])}
+
+    @bp.app_template_filter("when")
+    def when(ts):
+        return clock.fmt(ts) if ts else ""
+
+    @bp.app_template_filter("hhmm")
+    def hhmm(ts):
+        return clock.local(ts).strftime("%H:%M") if ts else ""
+
+    @bp.app_template_global("now")
+    def now():
+        return clock.now()
+
+    @bp.errorhandler(CSRFError)
+    def csrf_refused(exc):
+        return render_template("admin/error.html", title="页面已过期",
+                               message="表单已过期或不是从本页面提交的，请返回刷新后再试。"), 400
+
+    @bp.errorhandler(403)
+    def forbidden(exc):
+        return render_template("admin/error.html", title="无权访问",
+                               message="你的账号角色不能打开这个页面。如需要，请联系管理员。"), 403
+
+    @bp.errorhandler(413)
+    def too_large(exc):
+        return render_template("admin/error.html", title="文件太大",
+                               message=f"上传的文件不能超过{UPLOAD_MAX_BYTES // 1024 // 1024} MB。"), 413
+
+    @bp.errorhandler(404)
+    def not_found(exc):
+        return render_template("admin/error.html", title="找不到",
+                               message=getattr(exc, "description", "") or "没有这个页面或记录。"), 404
+
+
+def _here(endpoint: str, items: list[str]) -> str:
+    """The menu entry of the page shown: the page itself, else its section."""
+    if endpoint in items:
+        return endpoint
+    section = endpoint.rsplit(".", 1)[0]
+    return next((e for e in items if e.rsplit(".", 1)[0] == section), "")
+
+
+def _account_from_session():
+    name = session.get("staff")
+    account = Staff(bot().redis).get(name) if name else None
+    if account is None or session.get("epoch") != account.epoch:
+        if name:
+            session.clear()  # password changed, or account deleted: the old session ends
+        return None
+    return account
+
+
+def gate(bp, *roles: str) -> None:
+    """Every page of bp needs one of roles (the signed-in check ran before, in the parent)."""
+    @bp.before_request
+    def check_role():
+        if g.staff is not None and g.staff.role not in roles:
+            abort(403)
+
+
+def roles_allowed(*roles: str):
+    """A single view narrower than its section (e.g. admins only)."""
+    def wrap(view):
+        @wraps(view)
+        def inner(*args, **kwargs):
+            if g.staff.role not in roles:
+                    abort(403)
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+def client_address() -> str:
+    return request.remote_addr or ""
+
+
+def audit(action: str, what: str, people: int) -> None:
+    """Record that the signed-in account saw or took personal data of `people` people."""
+    Audit(bot().redis).record(g.staff.name, action, what, people, client_address())
+
+
+def send_table(filename: str, headers: list[str], rows: list[list]):
+    """An XLSX download of a table (built in memory)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(headers)
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return send_file(buf, as_attachment=True, download_name=filename,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@contextmanager
+def uploaded(field: str):
+    """The uploaded file of a form field, saved under its own name in a temporary folder (None if absent)."""
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        yield None
+        return
+    name = Path(upload.filename.replace("\\", "/")).name or "upload"
+    with tempfile.TemporaryDirectory(prefix="youthbot-upload-") as folder:
+        path = Path(folder) / name
+        upload.save(path)
+        yield path

@@ -1,0 +1,59 @@
+"""Signing in and out, and changing one's password (forced at the first login)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+
+from bot.admin.access import bot, client_address
+from domain.staff import FAILURE_WINDOW, MIN_PASSWORD, Staff, StaffError
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login form; a success opens a session, failures are counted per account and address."""
+    if request.method == "GET":
+        return render_template("admin/login.html", name="")
+    name = request.form.get("name", "").strip()
+    result = Staff(bot().redis).login(name, request.form.get("password", ""), client_address())
+    if result.status != "ok":
+        message = f"登录失败次数过多，请{FAILURE_WINDOW // 60}分钟后再试。" if result.status == "locked" \
+            else "账号或密码不对。"
+        return render_template("admin/login.html", name=name, error=message), 401 if result.status == "bad" else 429
+    session.clear()
+    session.permanent = True
+    session.update(staff=result.account.name, epoch=result.account.epoch)
+    if result.account.must_change:
+        return redirect(url_for("admin.auth.change_password"))
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only ever go back to a console page (no open redirect)."""
+    if target and target.startswith("/admin/") and not target.startswith("//"):
+        return target
+    return url_for("admin.dashboard.index")
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    flash("已退出登录。")
+    return redirect(url_for("admin.auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password():
+    """Change the password; the first login lands here and cannot go elsewhere until it is done."""
+    if request.method == "GET":
+        return render_template("admin/password.html", min_length=MIN_PASSWORD)
+    new, again = request.form.get("new", ""), request.form.get("again", "")
+    try:
+        if new != again:
+            raise StaffError("两次输入的新密码不一致")
+        account = Staff(bot().redis).change_password(g.staff.name, request.form.get("old", ""), new)
+    except StaffError as exc:
+        return render_template("admin/password.html", min_length=MIN_PASSWORD, error=str(exc)), 400
+    session["epoch"] = account.epoch  # other sessions of this account end; this one continues
+    flash("密码已修改。")
+    return redirect(url_for("admin.dashboard.index"))

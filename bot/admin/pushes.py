@@ -1,0 +1,68 @@
+"""Pushes: what was sent, skipped and failed (with a retry), and broadcasts with preview, reach and progress."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from bot import broadcasts, pushes
+from bot.admin.access import bot, gate
+from bot.admin.charts import row
+from domain import clock
+from domain.profiles import Profiles, mask_name
+
+bp = Blueprint("pushes", __name__, url_prefix="/pushes")
+gate(bp, "admin")
+STATUS_NAMES = {"sent": "成功", "skipped": "未发", "failed": "失败", "sending": "发送中（中断）"}
+REASON_NAMES = {"out_of_window": "超出48小时互动窗口且无模板", "unsubscribed": "已取消关注", "opted_out": "已退订提醒"}
+
+
+@bp.get("/")
+def index():
+    redis, now = bot().redis, clock.now()
+    totals = pushes.stats(redis)
+    days = pushes.daily(redis, 14, now)
+    chart = [row(day[5:], [(d.get("sent", 0), "bar"), (d.get("skipped", 0), "bar3"), (d.get("failed", 0), "bar2")],
+                 f"{d.get('sent', 0)}/{d.get('skipped', 0)}/{d.get('failed', 0)}") for day, d in days]
+    failed = pushes.failed(redis)
+    names = Profiles(redis).many([f.openid for f in failed])
+    return render_template("admin/pushes.html", title="推送", totals=totals, chart=chart, failed=failed,
+                           names={o: mask_name(p.name) or o[-6:] for o, p in names.items()},
+                           reasons={k.split(":", 1)[1]: v for k, v in totals.items() if k.startswith("reason:")},
+                           reason_names=REASON_NAMES, segments=broadcasts.segments(redis, now),
+                           recent=broadcasts.recent(redis))
+
+
+@bp.post("/retry")
+def retry():
+    if pushes.retry(bot(), request.form.get("key", "")):
+        flash("已重新排队，调度进程几秒内会再发一次。")
+    else:
+        flash("这条推送已经重试过或不是失败状态。", "error")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/broadcast")
+def broadcast():
+    """Step 1 shows the message as residents will see it and how many it reaches; step 2 (confirm) sends it."""
+    redis, now = bot().redis, clock.now()
+    segment, text = request.form.get("segment", ""), request.form.get("text", "").strip()
+    label = dict(broadcasts.segments(redis, now)).get(segment, segment)
+    try:
+        openids = broadcasts.recipients(redis, segment)
+        if not text:
+            raise ValueError("请填写要发送的内容")
+        if len(text) > broadcasts.MAX_TEXT:
+            raise ValueError(f"内容最多{broadcasts.MAX_TEXT}字，现在{len(text)}字")
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".index") + "#broadcast")
+    if request.form.get("confirm") != "1":
+        return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
+                               text=text, reach=broadcasts.reach(bot(), openids, now))
+    bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
+    return redirect(url_for(".broadcast_progress", bid=bid))
+
+
+@bp.get("/broadcast/<bid>")
+def broadcast_progress(bid):
+    progress = broadcasts.progress(bot().redis, bid) or abort(404, "没有这次群发。")
+    return render_template("admin/broadcast.html", title="群发进度", b=progress)

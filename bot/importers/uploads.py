@@ -1,0 +1,77 @@
+"""Files staff upload in the console (question banks, postings sheets): all or nothing, every problem listed.
+
+A thin layer over the importer's check and apply steps (bot/importers/__init__.py):
+the file is checked whole with the same rules and the same words as
+`youthbot content load` (file, row, the column as the sheet names it); when
+anything is wrong nothing is saved, and every problem is listed, so staff fix
+the sheet once instead of once per error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.importers import _apply, check_file
+from bot.importers.files import ContentError
+from bot.importers.loaders import FileEvent
+
+SUFFIXES = {".xlsx", ".csv", ".yaml", ".yml"}
+
+
+@dataclass
+class Upload:
+    """What a file held: the records read from it, and every problem found (then nothing was saved)."""
+
+    records: list = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    saved: bool = False
+    notes: list[str] = field(default_factory=list)  # staff changes a reload kept (see the importer)
+
+
+def say(exc: ContentError) -> str:
+    """A problem in the staff's words: file, row, column, problem."""
+    return str(exc)
+
+
+def _read(path: Path, folder: str) -> tuple[Upload, dict]:
+    if path.suffix.lower() not in SUFFIXES:
+        return Upload(errors=[f"{path.name}：请上传 .xlsx、.csv 或 .yaml 文件"]), {}
+    plan = check_file(path, folder)
+    errors = [say(e) for e in plan.errors]
+    records = plan.records.get(folder, [])
+    if not records and not errors:
+        errors.append(f"{path.name}：没有可导入的内容（第一行应是表头）")
+    return Upload(records=[] if errors else records, errors=errors), plan.records
+
+
+def read_quiz_bank(path: Path) -> Upload:
+    """Sessions from a question bank (sheet or YAML), with every problem."""
+    return _read(path, "quizzes")[0]
+
+
+def read_postings(path: Path) -> Upload:
+    """Postings from a sheet (or a fair's YAML, with its fair first), with every problem."""
+    up, _ = _read(path, "jobs")
+    up.records = [r.occ if isinstance(r, FileEvent) else r for r in up.records]
+    return up
+
+
+def load_quiz_bank(bot, path: Path) -> Upload:
+    up, records = _read(path, "quizzes")
+    return _save(bot, up, records)
+
+
+def load_postings(bot, path: Path) -> Upload:
+    up, records = _read(path, "jobs")
+    up = _save(bot, up, records)
+    up.records = [r.occ if isinstance(r, FileEvent) else r for r in up.records]
+    return up
+
+
+def _save(bot, up: Upload, records: dict) -> Upload:
+    if up.errors:
+        return up
+    report = _apply(bot, records, demo=False)
+    up.saved, up.notes = True, report.notes
+    return up
+

@@ -1,0 +1,112 @@
+"""Every console page and form against every role: anonymous -> login, wrong role -> 403, right role -> 200,
+and every POST without its CSRF token refused. A page added without an entry here fails the first test."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from bot import broadcasts, importers
+from domain.events import Events
+from domain.profiles import Profiles
+from domain.staff import Staff
+
+ALL, ADMIN, EVENTS, JOBS = {"admin", "organiser", "jobs"}, {"admin"}, {"admin", "organiser"}, {"admin", "jobs"}
+PAGES = {  # GET endpoint -> roles that may open it
+    "admin.dashboard.index": ALL, "admin.auth.change_password": ALL,
+    "admin.quizzes.index": ADMIN, "admin.quizzes.template": ADMIN, "admin.quizzes.session": ADMIN,
+    "admin.quizzes.export": ADMIN, "admin.quizzes.export_missing": ADMIN,
+    "admin.events.index": EVENTS, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
+    "admin.events.detail": EVENTS, "admin.events.export": EVENTS, "admin.events.checkin": EVENTS,
+    "admin.events.checkin_counts": EVENTS,
+    "admin.jobs.index": JOBS, "admin.jobs.detail": JOBS, "admin.jobs.export": JOBS,
+    "admin.pushes.index": ADMIN, "admin.pushes.broadcast_progress": ADMIN,
+    "admin.people.index": ADMIN, "admin.people.person": ADMIN,
+    "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN,
+}
+FORMS = {  # POST endpoint -> roles that may send it
+    "admin.auth.logout": ALL, "admin.auth.change_password": ALL,
+    "admin.quizzes.upload": ADMIN, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
+    "admin.events.cancel": EVENTS, "admin.events.attendance": EVENTS, "admin.events.organisers": ADMIN,
+    "admin.jobs.upload": JOBS, "admin.jobs.outcome": JOBS, "admin.jobs.set_status": JOBS,
+    "admin.pushes.retry": ADMIN, "admin.pushes.broadcast": ADMIN, "admin.people.delete": ADMIN,
+    "admin.staff.create": ADMIN, "admin.staff.reset": ADMIN, "admin.staff.set_role": ADMIN, "admin.staff.delete": ADMIN,
+}
+OPEN = {"admin.static", "admin.auth.login"}
+
+
+@pytest.fixture
+def world(app, bot, fake_wechat, console_as):
+    """Demo content, one person, one broadcast, an event run by the organiser; a client per role."""
+    bot.settings = replace(bot.settings, wechat_api_base_url=fake_wechat[0] + "/cgi-bin/")
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    Profiles(bot.redis).save_contact("o_person", "张小明", "13800138000")
+    clients = {role: console_as(role) for role in ("admin", "organiser", "jobs")}
+    occ = Events(bot.redis).upcoming(time.time())[0]
+    Staff(bot.redis).assign_event("organiser1", occ.event_id)
+    values = {"sid": bot.redis.zrange("yb:{quiz}:sessions", -1, -1)[0], "number": occ.number,
+              "openid": "o_person", "name": "jobs1",
+              "bid": broadcasts.start(bot, "all", "全部", "通知", "admin1")}
+    return app, clients, values
+
+
+def _url(app, endpoint, values, posting_number=1):
+    with app.test_request_context():
+        from flask import url_for
+
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        args = {k: values[k] for k in rule.arguments}
+        if endpoint.startswith("admin.jobs.") and "number" in args:
+            args["number"] = posting_number
+        return url_for(endpoint, **args)
+
+
+def test_every_console_route_is_in_the_permission_table(app):
+    routes = {(r.endpoint, m) for r in app.url_map.iter_rules() if r.rule.startswith("/admin")
+              for m in r.methods - {"HEAD", "OPTIONS"}}
+    listed = {(e, "GET") for e in PAGES} | {(e, "POST") for e in FORMS}
+    assert {(e, m) for e, m in routes if e not in OPEN} == listed
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page(world):
+    app, _, values = world
+    client = app.test_client()
+    for endpoint in PAGES:
+        resp = client.get(_url(app, endpoint, values))
+        assert resp.status_code == 302 and "/admin/login" in resp.headers["Location"], endpoint
+
+
+def test_each_role_opens_its_pages_and_gets_403_elsewhere(world):
+    app, clients, values = world
+    for endpoint, allowed in PAGES.items():
+        url = _url(app, endpoint, values)
+        for role, console in clients.items():
+            status = console.client.get(url).status_code
+            assert status == (200 if role in allowed else 403), (endpoint, role, status)
+
+
+def test_each_role_is_refused_forms_outside_it(world):
+    app, clients, values = world
+    for endpoint, allowed in FORMS.items():
+        for role in set(clients) - allowed:
+            console = clients[role]
+            status = console.post(_url(app, endpoint, values), {}).status_code
+            assert status == 403, (endpoint, role, status)
+
+
+def test_every_form_without_its_csrf_token_is_refused(world):
+    app, clients, values = world
+    for endpoint in FORMS:
+        resp = clients["admin"].client.post(_url(app, endpoint, values), data={"name": "x"})
+        assert resp.status_code == 400, endpoint
+    assert app.test_client().post("/admin/login", data={"name": "admin1", "password": "x"}).status_code == 400
+
+
+def test_an_organiser_cannot_open_an_event_they_do_not_run(world):
+    app, clients, values = world
+    other = [o for o in Events(app.extensions["youthbot"].redis).upcoming(time.time()) if o.number != values["number"]
+             and o.event_id != Events(app.extensions["youthbot"].redis).by_number(values["number"]).event_id][0]
+    for endpoint in ("admin.events.detail", "admin.events.export", "admin.events.checkin", "admin.events.edit"):
+        url = _url(app, endpoint, {**values, "number": other.number})
+        assert clients["organiser"].client.get(url).status_code == 403, endpoint

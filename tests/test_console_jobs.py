@@ -1,0 +1,74 @@
+"""The console's job pages: sheet uploads all or nothing, interest lists masked, outcomes, filled, audited export."""
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook, load_workbook
+
+from domain.audit import Audit
+from domain.jobs import Jobs
+from domain.profiles import Profiles
+from tests.test_jobs import posting
+
+HEAD = ["编号", "用人单位", "岗位", "类别", "薪资", "工作地点", "学历要求", "经验要求", "招聘人数", "联系方式", "发布日期", "截止日期",
+        "状态", "招聘会", "岗位说明"]
+
+
+def sheet(rows) -> io.BytesIO:
+    wb = Workbook()
+    wb.active.append(HEAD)
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return buf
+
+
+def row(pid, headcount=2, status=""):
+    return [pid, "顺达物流", "货车司机", "物流司机", "6000元/月", "物流园", "", "", headcount, "王经理 0724-0000001",
+            "today-1", "", status, "", ""]
+
+
+def upload(console, data, name="岗位.xlsx"):
+    return console.post("/admin/jobs/upload", {"sheet": (data, name)}, token_from="/admin/jobs/",
+                        content_type="multipart/form-data")
+
+
+def test_a_sheet_with_a_bad_row_loads_nothing_and_names_every_bad_row(console, redis_client):
+    resp = upload(console, sheet([row("a1"), row("a2", headcount="很多"), row("a3", status="招满了")]))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "岗位.xlsx 第3行「招聘人数」：应当是整数" in html and "岗位.xlsx 第4行「状态」" in html
+    assert Jobs(redis_client).all() == []
+    assert upload(console, sheet([row("a1"), row("a2")])).status_code == 200
+    assert {p.id for p in Jobs(redis_client).all()} == {"a1", "a2"}
+
+
+def test_interest_list_is_masked_outcomes_recorded_and_the_export_audited(console_as, bot):
+    jobs = Jobs(bot.redis)
+    p = jobs.save(posting("a", "货车司机"))
+    Profiles(bot.redis).save_contact("o_a", "张小明", "13800138000")
+    jobs.register_interest(p, "o_a", "有B2驾照", __import__("time").time())
+    liaison = console_as("jobs")
+    html = liaison.page(f"/admin/jobs/{p.number}")
+    assert "张*明" in html and "138****8000" in html and "13800138000" not in html and "有B2驾照" in html
+    liaison.post(f"/admin/jobs/{p.number}/outcome", {"openid": "o_a", "outcome": "hired"}, token_from=f"/admin/jobs/{p.number}")
+    assert jobs.interested(p.id)[0][2] == "hired"
+    rows = list(load_workbook(io.BytesIO(liaison.client.get(f"/admin/jobs/{p.number}/export.xlsx").data)).active
+                .iter_rows(values_only=True))
+    assert rows[1][1:3] == ("张小明", "13800138000")
+    assert Audit(bot.redis).recent(1)[0].staff == "jobs1"
+    liaison.post(f"/admin/jobs/{p.number}/status", {"filled": "1"}, token_from=f"/admin/jobs/{p.number}")
+    assert jobs.get(p.id).status == "filled"
+
+
+def test_the_jobs_page_shows_fair_figures(console, bot):
+    from bot import importers
+
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    html = console.page("/admin/jobs/")
+    assert "街道服务企业用工和居民就业对接会" in html and "各类别" in html and "货车司机" in html
+    from domain.jobs import Jobs
+
+    for category, (positions, interest, hired, _) in Jobs(bot.redis).stats()["category"].items():
+        assert f"名额{positions} · 意向{interest} · 录用{hired}" in html, category
