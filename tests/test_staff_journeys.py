@@ -26,7 +26,8 @@ JOB_HEADER = "编号,用人单位,岗位,类别,薪资,工作地点,学历要求
 
 def event_file(folder, eid="river", start="today+3 09:00", end="today+3 11:00", **extra):
     folder.mkdir(parents=True, exist_ok=True)
-    data = {"id": eid, "title": f"活动{eid}", "place": "三干渠", "start": start, "end": end, "capacity": 5, **extra}
+    data = {"id": eid, "title": f"活动{eid}", "place": "三干渠", "start": start, "end": end, "capacity": 5}
+    data.update(extra)
     (folder / f"{eid}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
 
@@ -50,6 +51,19 @@ def test_a_reload_keeps_the_staff_move_reports_it_and_keeps_indexes(bot, cli, tm
     assert moved.start == clock.parse_when(new_start)
     assert bot.redis.zscore("yb:{u:o_alice}:signups", occ.id) == moved.start
     assert f"【{occ.number}】" in wechat.send("我的报名")
+
+
+def test_a_reload_keeps_a_staff_edit_until_the_file_says_the_same(bot, cli, tmp_path):
+    event_file(tmp_path / "events")
+    cli("content", "load", str(tmp_path))
+    occ = Events(bot.redis).upcoming(time.time())[0]
+    assert cli("events", "edit", str(occ.number), "--place", "四干渠")[0] == 0
+    code, out = cli("content", "load", str(tmp_path))
+    assert code == 0 and "kept the place staff set" in out and Events(bot.redis).get(occ.id).place == "四干渠"
+    event_file(tmp_path / "events", place="四干渠")
+    code, out = cli("content", "load", str(tmp_path))
+    assert code == 0 and "kept" not in out
+    assert not bot.redis.hget(f"yb:{{ev:{occ.id}}}:meta", "staff")
 
 
 def test_a_file_that_moves_an_event_tells_the_people_signed_up(bot, cli, tmp_path):
