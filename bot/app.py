@@ -1,7 +1,6 @@
 """The app factory: `create_app()` builds the Flask app and the services it uses."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from flask import Flask
@@ -67,21 +66,23 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
 
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
-    """Build the web app: the WeChat webhook at /wechat, the staff console at /admin, a health check."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Build the web app: the WeChat webhook at /wechat, the staff console at /admin, health, readiness, metrics."""
+    from bot.ops import logs, web as ops_web
+
     bot = build_bot(settings, redis_client)
+    logs.setup(bot.settings)
     if bot.settings.demo_mode:
         importers.load_demo_if_empty(bot)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
+    if bot.settings.proxy_hops > 0:  # behind nginx: trust its X-Forwarded-For/-Proto, that many hops
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = bot.settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["youthbot"] = bot
     app.register_blueprint(bp)
     app.register_blueprint(verify.bp)
     admin.init_app(app, bot)
-
-    @app.get("/healthz")
-    def healthz():
-        bot.redis.ping()
-        return {"ok": True}
-
+    ops_web.register(app, bot)  # /healthz, /readyz, /metrics
     return app

@@ -76,6 +76,22 @@ class Settings:
     admin_cookie_secure: bool = True
     # A console session ends after this many hours.
     admin_session_hours: int = 8
+    # -- operations (bot/ops) --
+    # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).
+    proxy_hops: int = 0
+    # /metrics: client networks allowed (comma-separated CIDRs), or a bearer token.
+    metrics_allow: str = "127.0.0.1/32,::1/128"
+    metrics_token: str = ""
+    # Prometheus multi-process files; empty: DATA_DIR/metrics.
+    metrics_dir: str = ""
+    # Nightly backups: folder (empty: DATA_DIR/backups) and how many to keep.
+    backup_dir: str = ""
+    backup_keep: int = 14
+    # Logs: "json", "text" or "auto" (text when stderr is a terminal); log_dir also writes JSON files there.
+    log_format: str = "auto"
+    log_dir: str = ""
+    # Seconds /readyz waits for Redis.
+    readyz_timeout: float = 1.0
 
     @property
     def demo_mode(self) -> bool:
@@ -103,6 +119,14 @@ class Settings:
                 values[f.name] = _coerce(f, raw)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def backups_path(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else Path(self.data_dir) / "backups"
+
+    @property
+    def metrics_path(self) -> Path:
+        return Path(self.metrics_dir) if self.metrics_dir else Path(self.data_dir) / "metrics"
 
 
 def _coerce(f, raw: str):

@@ -4,6 +4,7 @@ Serves what youthbot calls (token, stable token, custom send, template send,
 menu create, parametric QR codes, user info), records what it received, and can be told to fail:
 
     POST /_fake/fail   {"errcode": 40001, "times": 1}    next call(s) answer that error
+                       ("endpoint": "stable_token" aims it at the token endpoints instead)
                        (any errcode, or "http": 500 for a server error)
     GET  /_fake/messages?touser=OPENID&after=N           what was sent, after the N-th
     GET  /_fake/qrcodes                                  the parametric QR codes issued, with their scenes
@@ -44,14 +45,15 @@ class FakeWeChat:
             self.messages.append({"n": len(self.messages) + 1, "touser": touser, "type": kind, "text": text, **extra})
             return len(self.messages)
 
-    def take_failure(self) -> dict | None:
+    def take_failure(self, endpoint: str | None = None) -> dict | None:
+        """The next injected failure for a call: aimed at `endpoint`, or (None) at any API call."""
         with self.lock:
-            if not self.failures:
+            failure = next((f for f in self.failures if f.get("endpoint") == endpoint), None)
+            if failure is None:
                 return None
-            failure = self.failures[0]
             failure["times"] -= 1
             if failure["times"] <= 0:
-                self.failures.pop(0)
+                self.failures.remove(failure)
             return failure
 
 
@@ -60,8 +62,8 @@ def create_fake_app(fake: FakeWeChat | None = None) -> Flask:
     app = Flask("fake_wechat")
     app.extensions["fake_wechat"] = fake
 
-    def failure_response():
-        failure = fake.take_failure()
+    def failure_response(endpoint=None):
+        failure = fake.take_failure(endpoint)
         if failure is None:
             return None
         if failure.get("http"):
@@ -85,6 +87,9 @@ def create_fake_app(fake: FakeWeChat | None = None) -> Flask:
     @app.post("/cgi-bin/stable_token")
     def stable_token():
         fake.calls["stable_token"] += 1
+        injected = failure_response("stable_token")
+        if injected is not None:
+            return injected
         body = request.get_json(silent=True) or {}
         if body.get("force_refresh"):
             fake.tokens.clear()
@@ -154,7 +159,7 @@ def create_fake_app(fake: FakeWeChat | None = None) -> Flask:
         body = request.get_json(force=True)
         with fake.lock:
             fake.failures.append({"errcode": body.get("errcode"), "http": body.get("http"),
-                                  "times": int(body.get("times", 1))})
+                                  "times": int(body.get("times", 1)), "endpoint": body.get("endpoint")})
         return jsonify(ok=True)
 
     @app.get("/_fake/messages")

@@ -2,21 +2,55 @@
 
 The embedded Redis must be started once, in the master, before any worker
 exists: workers that each started their own would make several servers on one
-data file (docs/platform.md, the embedded Redis, trap 1). The master publishes the socket
-as REDIS_URL, which the workers inherit.
+data file (docs/platform.md, the embedded Redis, trap 1). The master publishes the socket as REDIS_URL,
+which the workers inherit.
+
+Metrics: prometheus_client's multi-process mode needs PROMETHEUS_MULTIPROC_DIR
+before it is first imported, so it is set here, when gunicorn reads this file
+(METRICS_DIR/web), emptied when the master starts, and a dead worker's live
+gauges are dropped in child_exit.
+
+Stopping (SIGTERM): workers finish the request they are serving (up to
+graceful_timeout), then wait for handlers still running past the reply budget,
+whose replies go to the outbox.
 """
 import os
 
 worker_class = "sync"
 timeout = 30
+graceful_timeout = 25
 accesslog = None
+
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    from bot.config import Settings as _Settings
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_Settings.from_env().metrics_path / "web")
 
 
 def on_starting(server):
+    import shutil
+
     from bot.serving import prepare_master
 
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(metrics_dir, ignore_errors=True)  # the counters of an earlier run
+    os.makedirs(metrics_dir, exist_ok=True)
     prepare_master()
     server.log.info("youthbot: store at %s", os.environ["REDIS_URL"])
+
+
+def child_exit(server, worker):
+    from bot.ops.metrics import mark_process_dead
+
+    mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker):
+    from bot import handling
+
+    finished, running = handling.drain(timeout=max(1.0, graceful_timeout - 5))
+    if finished or running:
+        server.log.info("youthbot: %d late handler(s) finished on the way out, %d still running", finished, running)
 
 
 def on_exit(server):

@@ -29,6 +29,7 @@ from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
 from bot import storage
+from bot.ops import logs, metrics
 from bot.wechat_client import WeChatError
 from domain.push_log import daily_key
 
@@ -116,7 +117,19 @@ class Deliverer:
         return [bool(x) for x in pipe.execute()]
 
     def deliver(self, push: Push, now: float | None = None) -> PushResult:
-        """Send push if the rules allow, and say what happened."""
+        """Send push if the rules allow, and say what happened (and log it, and count it)."""
+        started = time.perf_counter()
+        result = self._deliver(push, now)
+        outcome = result.status.value
+        seconds = time.perf_counter() - started
+        metrics.PUSHES.labels(push.kind, outcome).inc()
+        if result.status != Status.QUIET:  # held pushes are tried again; one line when something happened
+            log.info("push %s %s %.1f ms", push.kind, result, seconds * 1000,
+                     extra={"event": "push", "kind": push.kind, "outcome": outcome, "status": str(result),
+                            "latency_ms": round(seconds * 1000, 2), "user": logs.user_ref(push.openid)})
+        return result
+
+    def _deliver(self, push: Push, now: float | None) -> PushResult:
         now = now or time.time()
         if push.kind not in ANYTIME_KINDS and in_quiet_hours(self.settings, now):
             return PushResult(Status.QUIET)
@@ -138,7 +151,7 @@ class Deliverer:
         try:
             self._send_with_retries(push, channel, template)
         except WeChatError as exc:
-            log.warning("push failed: kind=%s key=%s errcode=%s", push.kind, push.idem_key, exc.errcode)
+            log.warning("push failed: kind=%s user=%s errcode=%s", push.kind, logs.user_ref(push.openid), exc.errcode)
             return self._end(push, Status.FAILED, "", exc.errcode)
         return self._end(push, Status.SENT, channel, user=user if channel == "custom" else None)
 

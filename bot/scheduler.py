@@ -7,10 +7,12 @@ elects one leader, so two schedulers started by mistake never run a job twice
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import storage
+from bot.ops import SCHEDULER_SEEN
 from domain import clock
 from domain.keys import key
 
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 
 LEADER = key("scheduler", "leader")
 LEADER_TTL = 30  # seconds; the leader renews every third of it
+SEEN = SCHEDULER_SEEN  # {"who", "at"}: the leader's heartbeat, for /readyz
+STANDBY_POLL = 1.0  # seconds between a standby's tries: it takes over within this of a release
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,9 @@ TIMETABLE = [
     Entry("event_reminders", IntervalTrigger(minutes=5), "volunteers, 24 h and 2 h before the start"),
     Entry("job_digest", CronTrigger(hour=18, minute=0, timezone=clock.TZ), "new job postings, for subscribers"),
     Entry("stats_rollup", CronTrigger(hour=2, minute=0, timezone=clock.TZ), "nightly figures snapshot"),
+    Entry("nightly_backup", CronTrigger(hour=3, minute=30, timezone=clock.TZ),
+          "a backup of the store and content in BACKUP_DIR, keeping the last BACKUP_KEEP"),
+    Entry("wechat_token", IntervalTrigger(minutes=10), "keep the shared access token fresh (when pushes are configured)"),
 ]
 
 
@@ -54,10 +62,20 @@ def run_job(name: str) -> dict:
     """Run one task of bot.tasks by name (what APScheduler stores: a name, not a closure)."""
     from bot import tasks
 
+    from bot.ops import metrics
+
     bot, deliverer = _services()
-    result = getattr(tasks, name)(bot, deliverer, clock.now())
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        result = getattr(tasks, name)(bot, deliverer, clock.now())
+        outcome = "ok"
+    finally:
+        seconds = time.perf_counter() - started
+        metrics.JOB_RUNS.labels(name, outcome).inc()
+        metrics.JOB_SECONDS.labels(name).observe(seconds)
     if result:
-        log.info("job %s: %s", name, result)
+        log.info("job %s: %s", name, result, extra={"event": "job", "job": name, "seconds": round(seconds, 3)})
     return result
 
 
@@ -93,6 +111,9 @@ class Leadership:
     def release(self) -> None:
         self.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
                         1, LEADER, self.me)
+
+    def heartbeat(self) -> None:
+        self.redis.set(SEEN, json.dumps({"who": self.me, "at": time.time()}), ex=LEADER_TTL * 4)
 
 
 def alive(redis) -> bool:
@@ -149,15 +170,25 @@ class _ClusterForJobStore:
 
 
 def run(stop: threading.Event | None = None) -> None:
-    """Wait for leadership, then run the timetable until stopped or leadership is lost."""
+    """Wait for leadership, then run the timetable until stopped or leadership is lost.
+
+    On stop (SIGTERM) the leader stops starting jobs and gives up the lock at
+    once, so a standby takes over within STANDBY_POLL; jobs already running
+    finish (every push they make has its idempotency key, so an overlap with the
+    new leader sends nothing twice).
+    """
     bot, _ = _services()
     stop = stop or threading.Event()
     leadership = Leadership(bot.redis)
+    announced = False
     while not stop.is_set() and not leadership.try_acquire():
-        log.info("another scheduler leads; standing by")
-        stop.wait(LEADER_TTL / 3)
+        if not announced:
+            log.info("another scheduler leads; standing by")
+            announced = True
+        stop.wait(STANDBY_POLL)
     if stop.is_set():
         return
+    leadership.heartbeat()
     log.info("scheduler %s leads; timetable: %s", leadership.me, ", ".join(e.job for e in TIMETABLE))
     scheduler = build_scheduler(bot.settings.redis_url)
     scheduler.start()
@@ -166,6 +197,10 @@ def run(stop: threading.Event | None = None) -> None:
             if not leadership.renew():
                 log.error("leadership lost; stopping so that no job runs twice")
                 break
+            leadership.heartbeat()
     finally:
-        scheduler.shutdown(wait=True)
+        scheduler.pause()  # no new job runs from here on
         leadership.release()
+        bot.redis.delete(SEEN)
+        log.info("scheduler %s stopped leading; waiting for running jobs", leadership.me)
+        scheduler.shutdown(wait=True)

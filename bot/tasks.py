@@ -183,3 +183,25 @@ def stats_rollup(bot, deliverer, now: float) -> Ran:
     day = clock.local(now).strftime("%Y-%m-%d")
     bot.redis.hset(key("stats", "daily"), day, json.dumps(snapshot, ensure_ascii=False))
     return Ran({"rollup": 1})
+
+
+def nightly_backup(bot, deliverer, now: float) -> dict:
+    """A backup archive of the store and the content folder; the oldest beyond BACKUP_KEEP are deleted."""
+    from bot.ops.backup import nightly
+
+    return nightly(bot.settings)
+
+
+def wechat_token(bot, deliverer, now: float) -> dict:
+    """Fetch the shared access token if it is missing, so that /readyz and the first push find it fresh."""
+    from bot.ops.web import pushes_configured
+    from bot.wechat_client import WeChatError
+
+    if not pushes_configured(bot.settings):
+        return {}
+    try:
+        ttl = deliverer.client.keep_fresh()
+    except (WeChatError, OSError) as exc:
+        log.warning("access token refresh failed: %s", exc)
+        return {"token": "failed"}
+    return {"token_valid_s": ttl} if ttl < 3600 else {}

@@ -55,7 +55,7 @@ def receive():
     except BadMessage as exc:
         log.info("unreadable message answered with success: %s", exc)
         return NOTHING
-    reply = handling.handle(bot, msg)
+    reply = handling.handle(bot, msg, peer=request.remote_addr or "")
     if reply is None:
         return NOTHING
     xml = TextReply(source=msg.recipient, target=msg.sender, content=reply).render()

@@ -70,6 +70,23 @@ class SharedTokenClient(WeChatClient):
             if self._redis.get(LOCK) == lock_id:
                 self._redis.delete(LOCK)
 
+    def keep_fresh(self, min_ttl: int = 900) -> int:
+        """Fetch the token (never forcing a new one) when it is missing or valid for less than min_ttl
+        seconds; return how long the shared token is valid. The scheduler calls this every few minutes."""
+        token_key = self.session.key_name(self.access_token_key)
+        ttl = self._redis.ttl(token_key)
+        if ttl >= min_ttl:
+            return ttl
+        lock_id = str(uuid.uuid4())
+        if not self._redis.set(LOCK, lock_id, nx=True, px=10_000):
+            return ttl  # another process is refreshing it right now
+        try:
+            self._stable_token(force_refresh=False)
+        finally:
+            if self._redis.get(LOCK) == lock_id:
+                self._redis.delete(LOCK)
+        return self._redis.ttl(token_key)
+
     def _stable_token(self, force_refresh: bool) -> None:
         resp = self._http.post(self.API_BASE_URL + "stable_token", timeout=self.timeout, json={
             "grant_type": "client_credential", "appid": self.appid, "secret": self.secret,

@@ -56,6 +56,7 @@ class Context:
     text: str = ""
     match: Optional[re.Match] = None
     flow: Flow = None
+    handler: str = ""  # the handler that answered (module.function), for logs and metrics
 
     @property
     def redis(self):
@@ -200,7 +201,7 @@ class Router:
             return self._dispatch_event(ctx)
         text = msg.text
         if text is None:
-            return self.non_text_handler(ctx) if self.non_text_handler else None
+            return self._call(self.non_text_handler, ctx) if self.non_text_handler else None
         ctx.text = strip_filler(normalize(text))
         return self.dispatch_text(ctx)
 
@@ -209,6 +210,7 @@ class Router:
         if flow.active:
             if ctx.text in self.cancel_words:
                 flow.end()
+                ctx.handler = "router.cancel"
                 return ctx.t("general.cancelled")
             step = self.states.get(flow.state)
             if step is not None:
@@ -216,24 +218,32 @@ class Router:
             flow.end()  # a state from an older version of the code: start afresh
         handler = self.match_command(ctx)
         if handler is not None:
-            return handler(ctx)
+            return self._call(handler, ctx)
         if flow.expired_name:
             flow.forget_expired()
+            ctx.handler = "router.expired"
             return _expired_text(ctx, flow.expired_name)
         if ctx.text in self.cancel_words:
+            ctx.handler = "router.cancel"
             return ctx.t("general.nothing_to_cancel")
-        return self.fallback_handler(ctx) if self.fallback_handler else None
+        return self._call(self.fallback_handler, ctx) if self.fallback_handler else None
+
+    @staticmethod
+    def _call(handler: Handler, ctx: Context) -> Optional[str]:
+        """Run handler, noting its name for the message's log line and metrics."""
+        ctx.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
+        return handler(ctx)
 
     def _in_flow(self, ctx: Context, flow: Flow, step: Handler) -> Optional[str]:
         """A message inside a conversation: the step's, unless it is a command the step does not take."""
         takes = getattr(step, "accepts", None)
         if takes is not None and takes(ctx):
-            return step(ctx)
+            return self._call(step, ctx)
         command = self.match_command(ctx)
         if command is None:
-            return step(ctx)
+            return self._call(step, ctx)
         where = (flow.name, flow.state)
-        reply = command(ctx)  # answered; the conversation waits
+        reply = self._call(command, ctx)  # answered; the conversation waits
         if flow.active and (flow.name, flow.state) == where:
             conv = self.conversations.get(flow.name)
             waiting = conv.waiting(ctx) if conv is not None else None
@@ -256,7 +266,7 @@ class Router:
     def _dispatch_event(self, ctx: Context) -> Optional[str]:
         msg = ctx.message
         handler = self.clicks.get(msg.key) if msg.event == "click" else self.events.get(msg.event)
-        return handler(ctx) if handler else None
+        return self._call(handler, ctx) if handler else None
 
 
 def _expired_text(ctx: Context, flow_name: str) -> str:

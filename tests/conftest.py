@@ -16,6 +16,27 @@ from bot.app import create_app
 from bot.config import Settings
 from tests.helpers import AES_KEY, APPID, TOKEN, Console, WeChat, staff_account
 
+# Every log of the run lands here as JSON (in-process and in the processes tests start), so that
+# tests/test_zz_log_privacy.py can scan it all for the names and phone numbers the tests used.
+os.environ.setdefault("LOG_DIR", tempfile.mkdtemp(prefix="youthbot-test-logs-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_log():
+    """In-process log records of the whole run, as JSON lines in LOG_DIR."""
+    import logging
+
+    from bot.ops.logs import json_formatter
+
+    handler = logging.FileHandler(Path(os.environ["LOG_DIR"]) / f"pytest-{os.getpid()}.log", encoding="utf-8")
+    handler.setFormatter(json_formatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield Path(os.environ["LOG_DIR"])
+    root.removeHandler(handler)
+    handler.close()
+
 
 @pytest.fixture(scope="session")
 def redis_url():

