@@ -7,11 +7,12 @@ from dataclasses import dataclass
 import redis
 from flask import Flask
 
-from bot import admin, importers, storage
+from bot import admin, importers, storage, verify
 from bot.config import Settings
 from bot.ledger import MessageLedger
 from bot.pager import Pager
 from bot.webhook import bp, make_crypto
+from domain.certificates import Certificates
 from domain.events import Events
 from domain.followers import Followers
 from domain.jobs import Jobs
@@ -39,6 +40,7 @@ class Bot:
     events: Events
     jobs: Jobs
     profiles: Profiles
+    certificates: Certificates = None
     crypto: object = None
 
 
@@ -60,6 +62,7 @@ def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
         events=Events(redis),
         jobs=Jobs(redis),
         profiles=Profiles(redis),
+        certificates=Certificates(redis),
         crypto=make_crypto(settings),
     )
 
@@ -70,7 +73,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
 
     bot = build_bot(settings, redis_client)
     logs.setup(bot.settings)
-    if bot.settings.load_demo:
+    if bot.settings.demo_mode:
         try:
             importers.load_demo_if_empty(bot)
         except redis.RedisError as exc:  # a worker (re)booting while Redis is down must still boot
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.extensions["youthbot"] = bot
     app.register_blueprint(bp)
+    app.register_blueprint(verify.bp)
     admin.init_app(app, bot)
     ops_web.register(app, bot)  # /healthz, /readyz, /metrics
     return app

@@ -10,13 +10,14 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEV_APPID = "wx0000000000000000"  # the development credentials' appid: no real account has it
 
 
 @dataclass(frozen=True)
 class Settings:
     # WeChat credentials (the official account's developer settings page).
     wechat_token: str = "youthbot-dev-token"
-    wechat_appid: str = "wx0000000000000000"
+    wechat_appid: str = DEV_APPID
     wechat_secret: str = "dev-secret"
     # 43-character EncodingAESKey; when set, safe-mode (AES) requests are accepted.
     wechat_aes_key: str = ""
@@ -50,8 +51,16 @@ class Settings:
     content_dir: Path = PROJECT_DIR / "content"
     # Base URL of the WeChat API (a fake one in tests and demos).
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
-    # Load the demo content from content_dir when the store is empty.
-    load_demo: bool = True
+    # Demo mode: "auto" (the dev credentials above mean a demo; a real WECHAT_APPID never is), or 1 / 0.
+    # In demo mode the first start loads content_dir with made-up members and sign-ups;
+    # otherwise nothing made up is ever loaded (`content load` skips demo/ and demo_signups).
+    load_demo: str = "auto"
+    # The committee as residents see it: the issuer of service records, and who to contact.
+    committee_name: str = "共青团街道委员会"
+    committee_contact: str = "街道党群服务中心二楼团委办公室"
+    committee_hours: str = "工作日 9:00—12:00、14:30—17:30"
+    # Where the public pages (/verify/<number>) are reached from outside: printed in service records.
+    public_url: str = "http://127.0.0.1:8000"
     # Pushes. Customer-service messages reach a user only within this many hours
     # of their last message, and at most cs_per_window of them in that window.
     cs_window_hours: int = 48
@@ -92,6 +101,22 @@ class Settings:
     log_dir: str = ""
     # Seconds /readyz waits for Redis.
     readyz_timeout: float = 1.0
+
+    @property
+    def demo_mode(self) -> bool:
+        value = str(self.load_demo).strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        return self.wechat_appid == DEV_APPID
+
+    @property
+    def demo_reason(self) -> str:
+        """Why this is (or is not) a demo, for the start-up log."""
+        if str(self.load_demo).strip().lower() != "auto":
+            return f"LOAD_DEMO={self.load_demo}"
+        return "WECHAT_APPID is the dev value" if self.wechat_appid == DEV_APPID else "WECHAT_APPID is a real account's"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

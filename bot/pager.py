@@ -1,7 +1,10 @@
-"""Paging of long replies: WeChat drops text replies above about 2,048 bytes.
+"""Paging of long replies: WeChat drops text replies above about 2,048 bytes,
+and a list longer than a phone screen is not read.
 
-A reply over the limit is cut at line ends into pages; the first is sent, the
-rest wait in Redis until the user sends `更多`.
+A list (events, postings, search results) goes a screen at a time: listing()
+sends the first page and keeps the rest. A reply over the byte limit is cut at
+line ends into pages (fit()). Either way the rest waits in Redis until the user
+sends `更多`.
 """
 from __future__ import annotations
 
@@ -22,24 +25,36 @@ class Pager:
             return text
         footer = "\n" + self._texts.get("general.more_footer")
         pages = split_pages(text, self._max - _size(footer))
+        pages = [page + footer for page in pages[:-1]] + pages[-1:]  # each page says whether more follow
         pipe = self._redis.pipeline(transaction=False)
         k = user_key(openid, "more")
         pipe.delete(k)
         pipe.rpush(k, *pages[1:])
         pipe.expire(k, PAGES_TTL)
         pipe.execute()
-        return pages[0] + footer
+        return pages[0]
 
-    def next_page(self, openid: str) -> str | None:
-        """Return the next stored page, with the footer when more remain; None when none."""
+    def listing(self, openid: str, head: str, items: list[str], per_page: int, tail: str = "") -> str:
+        """The first screen of a list (head, per_page items, tail); later screens wait for `更多`."""
+        chunks = [items[i:i + per_page] for i in range(0, len(items), per_page)] or [[]]
+        pages = ["\n".join(part for part in ([head] if n == 0 else []) + chunk + ([tail] if n == 0 else []) if part)
+                 for n, chunk in enumerate(chunks)]
         k = user_key(openid, "more")
         pipe = self._redis.pipeline(transaction=False)
-        pipe.lpop(k)
-        pipe.llen(k)
-        page, left = pipe.execute()
-        if page is None:
-            return None
-        return page + ("\n" + self._texts.get("general.more_footer") if left else "")
+        pipe.delete(k)
+        if len(pages) > 1:
+            total = len(pages)
+            pipe.rpush(k, *(page + "\n" + self._texts.get("general.more_page", n=n, total=total)
+                            if n < total else page for n, page in enumerate(pages[1:], start=2)))
+            pipe.expire(k, PAGES_TTL)
+        pipe.execute()
+        if len(pages) == 1:
+            return pages[0]
+        return pages[0] + "\n" + self._texts.get("general.more_page", n=1, total=len(pages))
+
+    def next_page(self, openid: str) -> str | None:
+        """Return the next stored page (it says itself whether more follow); None when none."""
+        return self._redis.lpop(user_key(openid, "more"))
 
 
 def split_pages(text: str, limit: int) -> list[str]:

@@ -120,8 +120,20 @@ class Leadership:
         self.redis.set(SEEN, json.dumps({"who": self.me, "at": time.time()}), ex=LEADER_TTL * 4)
 
 
+def alive(redis) -> bool:
+    """Whether a scheduler leads now (it holds the leader lock): pushes, promotions and notices go out."""
+    try:
+        return bool(redis.exists(LEADER))
+    except Exception:  # a CLI hint must never fail the command
+        return False
+
+
 def build_scheduler(redis_url: str) -> BackgroundScheduler:
     from apscheduler.jobstores.redis import RedisJobStore
+
+    # APScheduler logs two INFO lines per run (drain_outbox every 3 s): only its warnings are kept;
+    # what a job did is logged by run_job when it did something.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     # APScheduler updates both keys in one MULTI: one hash tag keeps them in one cluster slot
     keys = dict(jobs_key=key("{scheduler}", "jobs"), run_times_key=key("{scheduler}", "run_times"))

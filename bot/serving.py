@@ -41,7 +41,7 @@ def prepare_master() -> Settings:
         _served["data_dir"] = settings.data_dir
         _served["watchdog"] = start_watchdog(settings.data_dir)
         settings = Settings.from_env()
-    if settings.load_demo:
+    if settings.demo_mode:
         from bot import importers as content
         from bot.app import build_bot
 

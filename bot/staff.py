@@ -1,13 +1,26 @@
 """What staff do to events that residents must hear about: the one place the CLI and the console call.
 
 Each action changes the domain and queues the notice for everyone it concerns,
-in the committee's words (content/texts/volunteer.yaml).
+in the committee's words (content/texts/volunteer.yaml). A move is checked
+first: a time in the past, or a date without a time, is refused (StaffError).
 """
 from __future__ import annotations
+
+import re
 
 from domain import clock
 from domain.event_report import notify_all, tell_promoted
 from domain.events import Events, Occurrence
+
+_DATE_AND_TIME = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}[ T]+\d{1,2}:\d{2}(:\d{2})?\s*$")
+
+
+class StaffError(ValueError):
+    """A staff action refused, with why: reason is "not_a_date", "no_time" or "past"."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)
 
 
 def cancel_event(bot, occ: Occurrence, reason: str = "") -> int:
@@ -18,13 +31,36 @@ def cancel_event(bot, occ: Occurrence, reason: str = "") -> int:
     return notify_all(bot.redis, bot.outbox, occ, text, "event_cancelled")
 
 
-def move_event(bot, occ: Occurrence, new_start: float) -> tuple[Occurrence, int]:
+def parse_new_start(text: str, now: float | None = None) -> float:
+    """A new start typed by staff: a date and a time ("2026-12-05 09:00"), not in the past."""
+    if not _DATE_AND_TIME.match(text or ""):
+        if re.match(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$", text or ""):
+            raise StaffError("no_time", f"{text!r} has no time of day: give one, e.g. '{text.strip()} 09:00'")
+        raise StaffError("not_a_date", f"{text!r} is not a date and time: use e.g. '2026-12-05 09:00'")
+    try:
+        start = clock.parse_when(text.strip().replace("T", " "))
+    except ValueError:
+        raise StaffError("not_a_date", f"{text!r} is not a date and time: use e.g. '2026-12-05 09:00'") from None
+    if start <= (now if now is not None else clock.now()):
+        raise StaffError("past", f"{clock.fmt(start)} is in the past: an event can only move to a time ahead")
+    return start
+
+
+def move_event(bot, occ: Occurrence, new_start: str | float, now: float | None = None) -> tuple[Occurrence, int]:
     """Move occ to new_start (same length) and tell everyone; return the moved event and how many."""
-    old = clock.fmt(occ.start)
-    occ = Events(bot.redis).move(occ, new_start)
-    text = bot.texts.get("volunteer.event_moved", title=occ.title, old=old, new=clock.fmt(occ.start),
-                         number=occ.number)
-    return occ, notify_all(bot.redis, bot.outbox, occ, text, "event_moved")
+    start = parse_new_start(new_start, now) if isinstance(new_start, str) else new_start
+    if start <= (now if now is not None else clock.now()):
+        raise StaffError("past", f"{clock.fmt(start)} is in the past: an event can only move to a time ahead")
+    old = occ.start
+    occ = Events(bot.redis).move(occ, start)
+    return occ, announce_move(bot, occ, old)
+
+
+def announce_move(bot, occ: Occurrence, old_start: float) -> int:
+    """Tell everyone signed up for occ that it moved from old_start (once per move)."""
+    text = bot.texts.get("volunteer.event_moved", title=occ.title, old=clock.fmt(old_start),
+                         new=clock.fmt(occ.start), number=occ.number)
+    return notify_all(bot.redis, bot.outbox, occ, text, "event_moved")
 
 
 EDITABLE = ("title", "place", "description", "capacity", "requirements", "signup_deadline", "cancel_cutoff", "end")
@@ -41,6 +77,7 @@ def update_event(bot, occ: Occurrence, **changes) -> tuple[Occurrence, list[str]
     confirmed, _ = events.counts(occ.id)
     if "capacity" in changes and int(changes["capacity"]) < max(confirmed, 1):
         raise ValueError(f"名额不能少于已报名的{confirmed}人（请先联系志愿者取消）" if confirmed else "名额至少为1")
+    events.note_staff_change(occ, changes)  # a later content load keeps these (README: content and staff changes)
     for name, value in changes.items():
         setattr(occ, name, value)
     if occ.end <= occ.start:

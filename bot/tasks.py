@@ -27,7 +27,28 @@ BATCH = 500
 EVENT_REMINDERS = (("24h", 24 * 3600), ("2h", 2 * 3600))
 
 
-def fan_out(bot, deliverer, pushes: Iterable[Push], now: float) -> dict[str, int]:
+class Ran(dict):
+    """What a task did: counts by outcome ({"sent": 9}); `why` says why nothing went out when nothing did."""
+
+    def __init__(self, counts: dict | None = None, why: str = ""):
+        super().__init__(counts or {})
+        self.why = why
+        if not self.why and self and not self.get("sent") and self.get("skipped"):
+            self.why = "every one was skipped by the delivery rules (`youthbot pushes stats` shows why)"
+
+    def __str__(self) -> str:
+        done = ", ".join(f"{k} {v}" for k, v in self.items())
+        if done:
+            return done + (f" ({self.why})" if self.why else "")
+        return f"nothing sent: {self.why}" if self.why else "nothing sent"
+
+
+def _quiet(bot) -> Ran:
+    start, end = bot.settings.quiet_hours.split("-")
+    return Ran(why=f"quiet hours ({bot.settings.quiet_hours} Beijing time); run it again after {end}")
+
+
+def fan_out(bot, deliverer, pushes: Iterable[Push], now: float) -> Ran:
     """Deliver each push (a stream, taken in batches), skipping keys already done."""
     counts: dict[str, int] = {}
     with ThreadPoolExecutor(max(1, bot.settings.push_concurrency)) as pool:
@@ -37,7 +58,7 @@ def fan_out(bot, deliverer, pushes: Iterable[Push], now: float) -> dict[str, int
                 counts[result.status.value] = counts.get(result.status.value, 0) + 1
             if counts.get("quiet"):
                 break  # quiet hours began: the rest waits for the next run
-    return counts
+    return Ran(counts)
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
@@ -58,10 +79,11 @@ def _members(redis) -> Iterator[str]:
 
 
 # -- the jobs ------------------------------------------------------------------------
-def drain_outbox(bot, deliverer, now: float) -> dict[str, int]:
+def drain_outbox(bot, deliverer, now: float) -> Ran:
     """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
-    return bot.outbox.drain(lambda item: deliverer.deliver(
+    counts = bot.outbox.drain(lambda item: deliverer.deliver(
         Push(item["openid"], item["text"], item["kind"], item["key"], expires=item.get("expires")), now).status.value)
+    return Ran(counts, "" if counts else "the outbox is empty")
 
 
 def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
@@ -77,50 +99,75 @@ def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
     return counts
 
 
-def quiz_opening_notice(bot, deliverer, now: float) -> dict[str, int]:
+def quiz_opening_notice(bot, deliverer, now: float) -> Ran:
     """Tell every member that this week's session is open (once per session)."""
     session = Quiz(bot.redis).open_session(now)
-    if session is None or in_quiet_hours(bot.settings, now):
-        return {}
-    text = bot.texts.get("pushes.quiz_open", title=session.title, closes=clock.fmt(session.closes))
-    return fan_out(bot, deliverer, (Push(o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title},
-                                         session.closes) for o in _members(bot.redis)), now)
+    if session is None:
+        return Ran(why="no quiz session is open")
+    if in_quiet_hours(bot.settings, now):
+        return _quiet(bot)
+    text = bot.texts.get("pushes.quiz_open", title=session.title, closes=clock.fmt(session.closes),
+                         count=len(session.questions))
+    ran = fan_out(bot, deliverer, (Push(o, text, "quiz_open", f"quiz_open:{session.id}:{o}", {"title": session.title},
+                                        session.closes) for o in _members(bot.redis)), now)
+    return ran if ran else Ran(why=_nobody(bot, "members to tell, or every member was told before"))
 
 
-def quiz_reminders(bot, deliverer, now: float) -> dict[str, int]:
+def quiz_reminders(bot, deliverer, now: float) -> Ran:
     """Remind members who have not completed the open session (once per session and day)."""
     quiz = Quiz(bot.redis)
     session = quiz.open_session(now)
-    if session is None or in_quiet_hours(bot.settings, now):
-        return {}
+    if session is None:
+        return Ran(why="no quiz session is open")
+    if in_quiet_hours(bot.settings, now):
+        return _quiet(bot)
     day = clock.local(now).strftime("%Y%m%d")
-    text = bot.texts.get("pushes.quiz_reminder", title=session.title, closes=clock.fmt(session.closes))
-    return fan_out(bot, deliverer, (Push(o, text, "quiz_reminder", f"quiz_reminder:{session.id}:{day}:{o}",
-                                         {"title": session.title}, session.closes)
-                                    for o in quiz.iter_non_completers(session.id, BATCH)), now)
+    text = bot.texts.get("pushes.quiz_reminder", title=session.title, closes=clock.fmt(session.closes),
+                         count=len(session.questions))
+    ran = fan_out(bot, deliverer, (Push(o, text, "quiz_reminder", f"quiz_reminder:{session.id}:{day}:{o}",
+                                        {"title": session.title}, session.closes)
+                                    for o in quiz.iter_non_completers(session.id, BATCH)),
+                  now)
+    return ran if ran else Ran(why=_nobody(bot, "members left to remind today (all done, or reminded already)"))
 
 
-def event_reminders(bot, deliverer, now: float) -> dict[str, int]:
-    """Remind confirmed volunteers 24 h and 2 h before the start; never after it."""
+def _nobody(bot, otherwise: str) -> str:
+    if not any(True for _ in _members(bot.redis)):
+        return "no one has chosen a branch (支部) yet: quiz pushes go to branch members only"
+    return f"no {otherwise}"
+
+
+def event_reminders(bot, deliverer, now: float) -> Ran:
+    """Remind confirmed volunteers 24 h and 2 h before the start; never after it.
+
+    Only the reminder of the window we are in goes out: someone who signs up an
+    hour before the start gets the 2-hour one, not "see you tomorrow" as well."""
     events = Events(bot.redis)
     counts: dict[str, int] = {}
     for occ in events.upcoming(now):
-        for label, before in EVENT_REMINDERS:
-            if not (occ.start - before <= now < occ.start):
-                continue
-            text = bot.texts.get(f"pushes.event_reminder_{label}", title=occ.title, when=clock.fmt(occ.start),
-                                 place=occ.place, number=occ.number)
-            result = fan_out(bot, deliverer, (Push(o, text, "event_reminder", f"event_{label}:{occ.id}:{int(occ.start)}:{o}",
-                                                   {"title": occ.title}, occ.start) for o in events.confirmed(occ.id)),
-                             now)
-            for k, v in result.items():
-                counts[k] = counts.get(k, 0) + v
-    return counts
+        due = [(label, before) for label, before in EVENT_REMINDERS if occ.start - before <= now < occ.start]
+        if not due:
+            continue
+        label, _ = min(due, key=lambda d: d[1])
+        text = bot.texts.get(f"pushes.event_reminder_{label}", title=occ.title, when=clock.fmt(occ.start),
+                             place=occ.place, number=occ.number, day=clock.day_word(occ.start, now),
+                             left=clock.fmt_span(occ.start - now))
+        version = events.version(occ.id)
+        result = fan_out(bot, deliverer, (Push(o, text, "event_reminder", f"event_{label}:{occ.id}:{version}:{o}",
+                                               {"title": occ.title}, occ.start) for o in events.confirmed(occ.id)), now)
+        for k, v in result.items():
+            counts[k] = counts.get(k, 0) + v
+    return Ran(counts, "" if counts else "no confirmed volunteer is due a reminder now (24 h or 2 h before a start)")
 
 
-def job_digest(bot, deliverer, now: float) -> dict[str, int]:
+def job_digest(bot, deliverer, now: float) -> Ran:
     """Today's new postings in each subscriber's categories, one message a day at most."""
-    return fan_out(bot, deliverer, _digests(bot, now), now)
+    ran = fan_out(bot, deliverer, _digests(bot, now), now)
+    if ran:
+        return ran
+    if not Jobs(bot.redis).subscription_count():
+        return Ran(why="nobody subscribed to new postings (订阅岗位)")
+    return Ran(why="nothing new for any subscriber in the last 24 hours, or today's digest went out already")
 
 
 def _digests(bot, now: float) -> Iterator[Push]:
@@ -136,7 +183,7 @@ def _digests(bot, now: float) -> Iterator[Push]:
                        f"job_digest:{day}:{openid}", {"count": len(new)}, now + 6 * 3600)
 
 
-def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:
+def stats_rollup(bot, deliverer, now: float) -> Ran:
     """Keep a nightly snapshot of the figures the committee reports."""
     quiz = Quiz(bot.redis)
     session = quiz.current_session(now)
@@ -150,7 +197,7 @@ def stats_rollup(bot, deliverer, now: float) -> dict[str, int]:
     }
     day = clock.local(now).strftime("%Y-%m-%d")
     bot.redis.hset(key("stats", "daily"), day, json.dumps(snapshot, ensure_ascii=False))
-    return {"rollup": 1}
+    return Ran({"rollup": 1})
 
 
 def nightly_backup(bot, deliverer, now: float) -> dict:

@@ -20,16 +20,40 @@ def local(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, TZ)
 
 
-def fmt(ts: float, with_weekday: bool = True) -> str:
-    """12月3日(周三) 16:30 — how dates are shown to users."""
+def fmt(ts: float, with_weekday: bool = True, now: float | None = None) -> str:
+    """12月3日(周三) 16:30 — how dates are shown to users; with the year when it is not this year."""
     d = local(ts)
-    day = f"{d.month}月{d.day}日" + (f"(周{WEEKDAYS[d.weekday()]})" if with_weekday else "")
-    return f"{day} {d:%H:%M}"
+    return f"{fmt_day(ts, now)}" + (f"(周{WEEKDAYS[d.weekday()]})" if with_weekday else "") + f" {d:%H:%M}"
+
+
+def fmt_day(ts: float, now: float | None = None) -> str:
+    """12月3日, or 2027年1月3日 when the day is not in the current year."""
+    d = local(ts)
+    year = f"{d.year}年" if d.year != local(now if now is not None else time.time()).year else ""
+    return f"{year}{d.month}月{d.day}日"
 
 
 def fmt_date(ts: float) -> str:
     d = local(ts)
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def day_word(ts: float, now: float) -> str:
+    """今天, 明天 or 后天 as seen from now (for "see you tomorrow"), else the date."""
+    days = (local(ts).date() - local(now).date()).days
+    return {0: "今天", 1: "明天", 2: "后天"}.get(days, fmt_day(ts, now))
+
+
+def fmt_span(seconds: float) -> str:
+    """2小时, 1小时30分钟, 2分钟: how long until something, rounded to the minute."""
+    minutes = max(1, round(seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    return (f"{hours}小时" if hours else "") + (f"{minutes}分钟" if minutes or not hours else "")
+
+
+def to_naive(ts: float | None) -> datetime | None:
+    """The local time as a naive datetime: what a spreadsheet's date cell holds."""
+    return None if ts is None else local(ts).replace(tzinfo=None)
 
 
 def parse_when(value, base: float | None = None) -> float:

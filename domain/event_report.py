@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.events import Events, Occurrence
+from domain.events import Events, Occurrence, occ_key
 from domain.profiles import Profiles
 
 
@@ -11,24 +11,27 @@ def export_rows(redis, occ: Occurrence) -> tuple[list[str], list[list]]:
     confirmed, waiting = events.confirmed(occ.id), events.waitlist(occ.id)
     people = profiles.many(confirmed + waiting)
     attendance = events.attendance(occ.id)
-    headers = ["状态", "序号", "姓名", "手机号", "签到", "签退", "计入时长(小时)", "openid"]
+    fixed = redis.hgetall(occ_key(occ.id, "fixed"))
+    headers = ["状态", "序号", "姓名", "手机号", "签到", "签退", "计入时长(小时)", "备注", "openid"]
     rows = []
     for status, openids in (("已报名", confirmed), ("候补", waiting)):
         for position, openid in enumerate(openids, start=1):
             p = people[openid]
             came, left, minutes = attendance.get(openid, (None, None, None))
-            rows.append([status, position, p.name, p.phone, clock.fmt(came) if came else "",
-                         clock.fmt(left) if left else "", round(minutes / 60, 1) if minutes is not None else "",
-                         openid])
+            rows.append([status, position, p.name, p.phone, clock.to_naive(came) if came else "",
+                         clock.to_naive(left) if left else "", round(minutes / 60, 1) if minutes is not None else "",
+                         "签到签退由工作人员补录" if openid in fixed else "", openid])
     return headers, rows
 
 
 def notify_all(redis, outbox, occ: Occurrence, text: str, kind: str) -> int:
-    """Queue text for everyone signed up or waitlisted, once per person and change."""
+    """Queue text for everyone signed up or waitlisted, once per person and change (the occurrence's
+    version counts its moves: a move back to an earlier time is a new change)."""
     events = Events(redis)
+    version = events.version(occ.id)
     queued = 0
     for openid in events.confirmed(occ.id) + events.waitlist(occ.id):
-        queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:{int(occ.start)}:{openid}",
+        queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:v{version}:{openid}",
                                  expires=occ.start)
     return queued
 

@@ -28,8 +28,6 @@ MIN_SHARE_FOR_HOURS = 0.6
 CHECKIN_OPENS_BEFORE = 3600  # seconds before the start that check-in is accepted
 INDEX = key("{events}", "by_start")  # zset: occurrence id -> start
 CODES = key("{events}", "codes")  # hash: check-in code -> occurrence id
-CERTIFICATES = key("certificates")  # hash: record number -> openid|issued|minutes
-CERT_SEQ = key("certificates", "seq")
 
 
 # Scene strings of the check-in screen's WeChat QR codes: "ci:<code>" checks in, "co:<code>" checks out.
@@ -111,6 +109,16 @@ class Booking:
 
 
 @dataclass
+class FileLoad:
+    """What loading one occurrence from a content file did."""
+
+    occ: Occurrence
+    moved_from: float | None = None  # the file moved it: people signed up must be told
+    # field -> (the staff's value, kept; what the file says; whether the file changed it since staff did)
+    kept: dict = field(default_factory=dict)
+
+
+@dataclass
 class Refusal:
     reason: str  # past | closed | cancelled | requirement_age | requirement_student | overlap | unknown
     detail: str = ""
@@ -178,10 +186,11 @@ class Events:
 
     # -- occurrences ------------------------------------------------------------
     def save(self, occ: Occurrence) -> Occurrence:
-        """Create or update an occurrence; its number, code and sign-ups are kept."""
+        """Create or update an occurrence; its number, code and sign-ups are kept (and their index
+        follows a new start, so 我的报名 and reminders see the event where it now is)."""
         occ.number = self._numbers.assign(occ.id)
         meta = occ_key(occ.id, "meta")
-        status = self._redis.hget(meta, "status")
+        status, old = self._redis.hmget(meta, "status", "data")
         occ.status = status if status == "cancelled" else occ.status
         pipe = self._redis.pipeline(transaction=False)  # two hash tags: no MULTI on a cluster
         pipe.hset(meta, mapping={"data": json.dumps(asdict(occ), ensure_ascii=False), "capacity": occ.capacity,
@@ -190,7 +199,53 @@ class Events:
         pipe.execute()
         if not self._redis.hget(meta, "code"):
             self._assign_code(occ.id)
+        if old and json.loads(old)["start"] != occ.start:
+            for openid in self.confirmed(occ.id) + self.waitlist(occ.id):
+                self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})
         return occ
+
+    def load_from_file(self, occ: Occurrence) -> "FileLoad":
+        """Save an occurrence as a content file describes it, keeping what staff changed since.
+
+        A staff change (a move, an edit in the console) wins over the file: the
+        file still holds the old value, and loading it again must not silently
+        undo the change. The file's other details are taken, the staff's values
+        kept, and the result says which. When the file comes to say what staff
+        chose, that field is the file's again."""
+        meta = occ_key(occ.id, "meta")
+        stored, raw = self.get(occ.id), self._redis.hget(meta, "staff")
+        overrides = json.loads(raw) if raw else {}  # field -> what the file said when staff changed it
+        kept: dict[str, tuple] = {}
+        if stored is not None:
+            for name, file_then in overrides.items():
+                file_now, staff_value = getattr(occ, name), getattr(stored, name)
+                if file_now != staff_value:
+                    kept[name] = (staff_value, file_now, file_now != file_then)
+        moved_from = stored.start if stored and stored.start != occ.start and "start" not in kept else None
+        if "start" in kept:  # the staff's time, with the file's length and deadlines around it
+            shift = stored.start - occ.start
+            occ.start, occ.end = occ.start + shift, occ.end + shift
+            occ.signup_deadline += shift
+            occ.cancel_cutoff += shift
+        for name, (staff_value, _, _) in kept.items():
+            setattr(occ, name, staff_value)
+        self.save(occ)
+        if kept:
+            self._redis.hset(meta, "staff", json.dumps({n: f for n, (_, f, _) in kept.items()}, ensure_ascii=False))
+        elif raw:
+            self._redis.hdel(meta, "staff")
+        if moved_from is not None:
+            self._redis.hincrby(meta, "version", 1)
+        return FileLoad(occ, moved_from, kept)
+
+    def note_staff_change(self, occ: Occurrence, names) -> None:
+        """Remember, before staff change these fields, what the file said: a later load keeps the staff's values."""
+        meta = occ_key(occ.id, "meta")
+        raw = self._redis.hget(meta, "staff")
+        overrides = json.loads(raw) if raw else {}
+        for name in names:
+            overrides.setdefault(name, getattr(occ, name))
+        self._redis.hset(meta, "staff", json.dumps(overrides, ensure_ascii=False))
 
     def _assign_code(self, occ_id: str) -> None:
         while True:
@@ -218,6 +273,11 @@ class Events:
         ids = self._redis.zrangebyscore(INDEX, now, "+inf")
         return [o for o in self.get_many(ids) if o and o.status == "open" and o.kind == kind]
 
+    def between(self, start: float, end: float, kind: str | None = None) -> list[Occurrence]:
+        """Occurrences (cancelled ones too) starting in [start, end), soonest first; kind None: any."""
+        ids = self._redis.zrangebyscore(INDEX, start, f"({end}" if end != float("inf") else "+inf")
+        return [o for o in self.get_many(ids) if o and (kind is None or o.kind == kind)]
+
     def past(self, now: float, days: int = 60, kind: str = "volunteer") -> list[Occurrence]:
         """Occurrences that started in the last `days` days, latest first (cancelled ones included)."""
         ids = self._redis.zrevrangebyscore(INDEX, now, now - days * 86400)
@@ -229,6 +289,11 @@ class Events:
         pipe.zcard(occ_key(occ_id, "confirmed"))
         pipe.zcard(occ_key(occ_id, "waitlist"))
         return tuple(pipe.execute())
+
+    def version(self, occ_id: str) -> int:
+        """How many times staff moved the occurrence: part of every once-only key about its time,
+        so a move back to an earlier time is announced (and reminded) again."""
+        return int(self._redis.hget(occ_key(occ_id, "meta"), "version") or 0)
 
     def code(self, occ_id: str) -> str:
         return self._redis.hget(occ_key(occ_id, "meta"), "code")
@@ -331,14 +396,19 @@ class Events:
         self._redis.hset(occ_key(occ.id, "meta"), "status", status)
 
     def move(self, occ: Occurrence, new_start: float) -> Occurrence:
-        """Shift an occurrence (and its deadlines) to a new start; sign-ups stay."""
+        """Staff shift an occurrence (and its deadlines) to a new start; sign-ups stay.
+
+        The time the content file gave is remembered (a later load keeps the
+        staff's time: see load_from_file), and the version goes up, so notices
+        and reminders about the new time go out even if it is a time it had before."""
+        meta = occ_key(occ.id, "meta")
+        self.note_staff_change(occ, ["start"])
         delta = new_start - occ.start
         occ.start, occ.end = occ.start + delta, occ.end + delta
         occ.signup_deadline += delta
         occ.cancel_cutoff += delta
         self.save(occ)
-        for openid in self.confirmed(occ.id) + self.waitlist(occ.id):
-            self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})
+        self._redis.hincrby(meta, "version", 1)
         return occ
 
     def _keys(self, occ_id: str) -> list[str]:
@@ -367,15 +437,20 @@ class Events:
         occ_id = self._redis.get(user_key(openid, "checked_in"))
         occ = self.get(occ_id) if occ_id else None
         if occ is None:
+            left = self._redis.get(user_key(openid, "checked_out"))  # a second 签退 the same day
+            occ = self.get(left) if left else None
+            if occ is not None:
+                return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
             return "not_checked_in", None, 0
         started = int(self._redis.hget(occ_key(occ.id, "checkin"), openid))
         if not self._redis.hsetnx(occ_key(occ.id, "checkout"), openid, int(now)):
-            return "already", occ, 0
+            return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
         minutes = credited_minutes(occ, started, now)
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
         pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
         pipe.delete(user_key(openid, "checked_in"))
+        pipe.set(user_key(openid, "checked_out"), occ.id, ex=24 * 3600)
         pipe.execute()
         return "ok", occ, minutes
 
@@ -387,6 +462,7 @@ class Events:
             raise ValueError("签退时间须晚于签到时间")
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(occ_key(occ.id, "checkin"), openid, int(checked_in))
+        pipe.hset(occ_key(occ.id, "fixed"), openid, int(time.time()))  # staff set it: the export says so
         if checked_out is None:
             pipe.hdel(occ_key(occ.id, "checkout"), openid)
             pipe.hdel(occ_key(occ.id, "minutes"), openid)
@@ -413,15 +489,6 @@ class Events:
         rows = self._redis.zrange(user_key(openid, "served"), 0, -1, withscores=True)
         out = [(self.get(occ_id), int(m)) for occ_id, m in rows]
         return sorted([(o, m) for o, m in out if o], key=lambda r: r[0].start)
-
-    def issue_certificate(self, openid: str, minutes: int, now: float) -> str:
-        """Number a service record and keep who it was for, so the committee can verify it."""
-        from domain import clock
-
-        number = self._redis.incr(CERT_SEQ)
-        record_no = f"TW{clock.local(now):%Y%m%d}-{number:05d}"
-        self._redis.hset(CERTIFICATES, record_no, f"{openid}|{int(now)}|{minutes}")
-        return record_no
 
     def attendance(self, occ_id: str) -> dict[str, tuple[int | None, int | None, int | None]]:
         pipe = self._redis.pipeline(transaction=False)

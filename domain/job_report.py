@@ -14,6 +14,6 @@ def export_rows(redis, p: Posting) -> tuple[list[str], list[list]]:
     rows_in = Jobs(redis).interested(p.id)
     people = Profiles(redis).many([o for o, *_ in rows_in])
     headers = ["序号", "姓名", "手机号", "补充说明", "进度", "登记时间"]
-    rows = [[i, people[o].name, people[o].phone, note, OUTCOME_NAMES.get(outcome, outcome), clock.fmt(when)]
+    rows = [[i, people[o].name, people[o].phone, note, OUTCOME_NAMES.get(outcome, outcome), clock.to_naive(when)]
             for i, (o, when, outcome, note) in enumerate(rows_in, start=1)]
     return headers, rows

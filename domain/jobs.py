@@ -25,6 +25,7 @@ OUTCOMES = ("registered", "contacted", "interviewed", "hired", "not_hired")
 ALL = key("{jobs}", "all")  # zset: posting id -> published
 VERSION = key("{jobs}", "version")  # bumped on every change: search caches reload
 SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON list; [] = all)
+STAFF_STATUS = key("{jobs}", "staff_status")  # hash: posting id -> status staff set (kept over a file's)
 
 _cache: dict = {"version": None, "postings": [], "index": []}
 
@@ -112,6 +113,23 @@ class Jobs:
         pipe.execute()
         return p
 
+    def load_from_file(self, p: Posting) -> str | None:
+        """Save a posting as a content file describes it; a status staff set since is kept
+        (a reload must not put a filled posting back online). Returns the kept status, or None."""
+        kept = self._redis.hget(STAFF_STATUS, p.id)
+        if kept is not None and kept != p.status:
+            p.status = kept
+            self.save(p)
+            return kept
+        if kept is not None:  # the file now says what staff said: it is the file's again
+            self._redis.hdel(STAFF_STATUS, p.id)
+        self.save(p)
+        return None
+
+    def mark_filled(self, p: Posting) -> Posting:
+        """Staff: the posting is filled (it leaves the lists; interest in it is refused)."""
+        return self.set_status(p, PostingState.FILLED.value)
+
     def get(self, pid: str) -> Posting | None:
         raw = self._redis.get(posting_key(pid))
         return Posting(**json.loads(raw)) if raw else None
@@ -149,7 +167,8 @@ class Jobs:
         candidates = _cache["index"]
         for word in words:  # narrow word by word: plain comprehensions, no generator per posting
             candidates = [(hay, p) for hay, p in candidates if word in hay]
-        return [p for _, p in candidates if p.state(now) == "open"]
+        found = [p for _, p in candidates if p.state(now) == "open"]
+        return sorted(found, key=lambda p: MATCH_ORDER.index(matched_in(p, words)))  # stable: newest first within
 
     # -- interest ----------------------------------------------------------------
     def register_interest(self, p: Posting, openid: str, note: str, now: float) -> "Interest":
@@ -186,10 +205,12 @@ class Jobs:
         return [(o, when, outcomes.get(o, "registered"), notes.get(o, "")) for o, when in rows]
 
     def set_status(self, p: Posting, status: str) -> Posting:
-        """Mark a posting open or filled (a filled one no longer shows, and interest in it is refused)."""
+        """Staff mark a posting open or filled (a filled one no longer shows, and interest in it is refused);
+        a later content load keeps what staff set."""
         if status not in ("open", "filled"):
             raise ValueError(f"status must be open or filled, not {status!r}")
         p.status = status
+        self._redis.hset(STAFF_STATUS, p.id, p.status)
         return self.save(p)
 
     def interest_counts(self, pids: list[str]) -> dict[str, int]:
@@ -239,6 +260,9 @@ class Jobs:
         raw = self._redis.hget(SUBSCRIBERS, openid)
         return None if raw is None else json.loads(raw)
 
+    def subscription_count(self) -> int:
+        return self._redis.hlen(SUBSCRIBERS)
+
     def iter_subscribers(self, batch: int = 500):
         for openid, raw in self._redis.hscan_iter(SUBSCRIBERS, count=batch):
             yield openid, json.loads(raw)
@@ -261,6 +285,21 @@ class Jobs:
                 for i, v in enumerate(row):
                     totals[i] += v
         return {"category": by_category, "fair": by_fair}
+
+
+# Where a search's words were found, best first: a posting whose title holds them
+# is what was asked for; one found through its category or employer is listed
+# after, saying so (`搜 司机` finds 仓库分拣员 through the category 物流司机).
+MATCH_ORDER = ("title", "employer", "category", "place", "requirements")
+
+
+def matched_in(p: Posting, words: list[str]) -> str:
+    """The first field of MATCH_ORDER that holds every word, else "requirements" (they are spread out)."""
+    fields = {"title": p.title, "employer": p.employer, "category": p.category, "place": p.place}
+    for name in MATCH_ORDER[:-1]:
+        if all(w in fields[name].lower() for w in words):
+            return name
+    return "requirements"
 
 
 def default_expiry(published: float) -> float:

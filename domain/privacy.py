@@ -3,7 +3,7 @@
 Each feature contributes its part here, so nothing is left behind when a
 feature is added: upcoming sign-ups are cancelled (waitlists promote), job
 interests withdrawn (the posting's counts keep them, without the person), digest
-subscriptions dropped, the name, phone number and details deleted, and the
+subscriptions dropped, the name taken off issued service records, the name, phone number and details deleted, and the
 replies kept for WeChat's retries, the pages waiting for `更多` and the pushes
 waiting to be sent to the person scrubbed.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from domain.certificates import Certificates
 from domain.events import Events, Occurrence
 from domain.jobs import Jobs
 from domain.keys import ledger_pattern, user_key
@@ -55,6 +56,7 @@ def forget_person(redis, openid: str, now: float) -> Forgotten:
     forget_texts(redis, openid)
     redis.delete(user_key(openid, "more"))
     _scrub_ledger(redis, openid)
+    Certificates(redis).forget_name(openid)  # service records stay checkable, without the name
     return Forgotten(had_contact, cancelled, withdrawn)
 
 

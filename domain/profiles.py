@@ -127,6 +127,10 @@ class Profiles:
         self._redis.hset(user_key(openid, "profile"),
                          mapping={"name": name.strip(), "phone": phone, "consent_at": int(time.time())})
 
+    def save_name(self, openid: str, name: str) -> None:
+        """Keep the real name alone (a service record needs no phone); only after the user agreed."""
+        self._redis.hset(user_key(openid, "profile"), mapping={"name": name.strip(), "consent_at": int(time.time())})
+
     def find(self, query: str, limit: int = 50) -> list[Profile]:
         """People with contact details whose name contains query, or whose phone ends with it (4+ digits).
 

@@ -104,8 +104,27 @@ class Session:
         return cls(**data)
 
 
+# Words around an answer in a short sentence: `我选C`, `答案是B吧`, `我选A和C`, `是对的`.
+_FILLER = re.compile(r"我选|我觉得是|我觉得|应该是|答案是|答案|选项|我选择|选择|选|是|吧|啦|呀|啊|哦|呢|的|和|与|跟|还有")
+_PUNCTUATION = re.compile(r"[\s.,!?;:~。！？；：～…]+$")
+
+
 def parse_answer(raw: str, kind: str, n_options: int) -> str | None:
-    text = unicodedata.normalize("NFKC", raw or "").strip().upper()
+    """The canonical answer ("A", "AC", "T"/"F") in what was typed, or None when it is no valid option.
+
+    A bare answer in any of the forms people type is read first; failing that,
+    filler words around it are dropped (`我选C`, `是对的`) and what is left must
+    be an answer on its own: `A还是B` or `对还是错` stay no answer."""
+    text = _PUNCTUATION.sub("", unicodedata.normalize("NFKC", raw or "").strip()).upper()
+    answer = _parse_bare(text, kind, n_options)
+    if answer is None and 1 < len(text) <= 12:
+        core = _FILLER.sub("", text)
+        if core and core != text:
+            answer = _parse_bare(core, kind, n_options)
+    return answer
+
+
+def _parse_bare(text: str, kind: str, n_options: int) -> str | None:
     if kind == "judge":
         if text in ("对", "√", "✓", "✔", "T", "TRUE", "正确", "是", "Y", "A"):
             return "T"
@@ -170,7 +189,9 @@ class BranchStanding:
 
 
 # Record one answer if it is for the question the attempt is at (compare-and-set),
-# and is not the previous answer sent again within the double-tap window.
+# and is not the previous message sent again within the double-tap window: what
+# was sent is compared, not its reading (`b` is B for a choice but 错 for a
+# true/false question).
 _ANSWER = """
 if redis.call('HGET', KEYS[1], 'session') ~= ARGV[1] then return -1 end
 local idx = tonumber(redis.call('HGET', KEYS[1], 'idx'))
@@ -284,7 +305,7 @@ class Quiz:
         correct = given == question.answer
         new_idx = self._answer(keys=[attempt_key(openid)],
                                args=[session.id, progress.index, f"{given}|{int(correct)}|{now:.0f}",
-                                     int(correct), ATTEMPT_TTL, given, now, DOUBLE_TAP_SECONDS])
+                                     int(correct), ATTEMPT_TTL, _as_sent(raw), now, DOUBLE_TAP_SECONDS])
         if new_idx < 0:
             return Outcome("stale", question=question)
         outcome = Outcome("answered", question=question, correct=correct, next_index=new_idx)
@@ -415,6 +436,11 @@ class Quiz:
     def evidence(self, sid: str, openid: str) -> dict | None:
         raw = self._redis.hget(evidence_key(sid), openid)
         return json.loads(raw) if raw else None
+
+
+def _as_sent(raw: str) -> str:
+    """What the user sent, as a double tap repeats it (case and width folded)."""
+    return unicodedata.normalize("NFKC", raw or "").strip().upper()
 
 
 def _rank(redis, zkey: str, openid: str) -> int | None:

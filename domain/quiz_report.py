@@ -32,18 +32,22 @@ def session_stats(redis, session: Session) -> SessionStats:
 
 
 def export_rows(redis, session: Session) -> tuple[list[str], list[list]]:
-    """One row per counted attempt, with every answer and when it was given."""
+    """One row per counted attempt: who, score, when, and per question what was answered (in the
+    words the question offers: a letter, or 对/错), whether it was right, and after how many seconds."""
     quiz, profiles = Quiz(redis), Profiles(redis)
     participants = quiz.participants(session.id)
     people = profiles.many([o for o, _ in participants])
     branches = dict(profiles.branches())
-    headers = ["openid", "姓名", "支部", "得分", "开始时间", "用时(秒)"] + \
-              [f"第{i}题(作答/对错/秒)" for i in range(1, len(session.questions) + 1)]
+    headers = ["openid", "姓名", "支部", "得分", "开始时间", "用时(秒)"]
+    for i, q in enumerate(session.questions, start=1):
+        headers += [f"第{i}题：{q.text}", f"第{i}题对错", f"第{i}题用时(秒)"]
     rows = []
     for openid, points in sorted(participants, key=lambda p: -p[1]):
         ev = quiz.evidence(session.id, openid) or {"s": 0, "a": []}
-        answers = [f"{given}/{'对' if ok else '错'}/{sec}" for given, ok, sec in ev["a"]]
+        answers = []
+        for given, ok, sec in ev["a"]:
+            answers += [{"T": "对", "F": "错"}.get(given, given), "对" if ok else "错", sec]
         spent = ev["a"][-1][2] if ev["a"] else 0
         p = people[openid]
-        rows.append([openid, p.name, branches.get(p.branch, ""), points, clock.fmt(ev["s"]), spent] + answers)
+        rows.append([openid, p.name, branches.get(p.branch, ""), points, clock.to_naive(ev["s"]), spent] + answers)
     return headers, rows

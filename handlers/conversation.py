@@ -24,11 +24,30 @@ class Conversation:
     name: str
     states: dict[str, Callable] = field(default_factory=dict)
     entry: str = ""  # the command that starts it, for the expiry notice and the docs
+    # fn(ctx) -> the line shown under a command answered mid-conversation (where the user is);
+    # by default content/texts/flows.yaml's `<name>.waiting`.
+    reminder: Callable | None = None
 
     def start(self, ctx, state: str, **data) -> None:
         """Put the user at `state` of this conversation."""
         assert state in self.states, f"{state} is not a state of {self.name}"
         ctx.flow.start(self.name, state, **data)
+
+    def waiting(self, ctx) -> str | None:
+        """What to tell a user who sent a command mid-conversation: it still waits for them."""
+        if self.reminder is not None:
+            return self.reminder(ctx)
+        key = f"flows.{self.name}.waiting"
+        return ctx.t(key) if ctx.bot.texts.has(key) else None
+
+
+def accepts(predicate: Callable) -> Callable:
+    """Mark a step as taking every text predicate(ctx) accepts, even one that reads as a command
+    (`好的` at the consent step, any free text at a note prompt)."""
+    def mark(step: Callable) -> Callable:
+        step.accepts = predicate
+        return step
+    return mark
 
 
 class Flow:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from handlers.router import Router
+from handlers.spelling import suggest
 from handlers.volunteer import scanned
 
 router = Router()
@@ -54,9 +55,34 @@ def reminders_on(ctx):
     return ctx.t("pushes.reminders_on")
 
 
+@router.keyword("谢谢", "谢谢你", "多谢", "感谢", "谢了", "thanks", "thank you", "好的", "好", "嗯", "嗯嗯", "ok",
+                "收到", "知道了", "明白了", "👍", "🙏", "[强]", "[抱拳]", "[OK]", "[握手]", "[玫瑰]", "[爱心]")
+def thanks(ctx):
+    """Thanks and acknowledgements: a short friendly answer."""
+    return ctx.t("general.thanks")
+
+
+@router.keyword("在吗", "在不在", "有人吗", "在么")
+def greeting(ctx):
+    """`在吗`: yes, and what to do."""
+    return ctx.t("general.greeting", committee=ctx.bot.settings.committee_name)
+
+
+@router.keyword("人工", "人工客服", "转人工", "客服", "联系", "联系方式", "联系我们", "电话", "工作人员")
+def contact(ctx):
+    """Who to reach, and when: the committee's contact and office hours (settings)."""
+    s = ctx.bot.settings
+    return ctx.t("general.contact", committee=s.committee_name, contact=s.committee_contact,
+                 hours=s.committee_hours)
+
+
 @router.fallback
 def not_understood(ctx):
-    """Answer what nothing matched with a short help."""
+    """Answer what nothing matched: the command it nearly was, or a short help."""
+    router_ = ctx.bot.router
+    meant = suggest(ctx.text, {w for w in router_.keywords if not w.isascii()} | router_.words)
+    if meant:
+        return ctx.t("general.maybe", words=ctx.t("general.maybe_or").join(f"「{w}」" for w in meant))
     return ctx.t("general.not_understood")
 
 

@@ -2,32 +2,33 @@
 from __future__ import annotations
 
 from domain import clock
-from domain.jobs import Jobs, Posting
+from domain.jobs import Jobs, Posting, matched_in
 from domain.profiles import mask_phone
 from handlers.router import Router
-from handlers.conversation import Conversation
+from handlers.conversation import Conversation, accepts
 from handlers.profile import ensure_profile
 
 router = Router()
 
-NEWEST = 8
-SHOWN_RESULTS = 15  # a search that finds more shows the newest and asks for a sharper word
+PER_SCREEN = 8  # postings on one screen (two lines each); `更多` shows the next
+MAX_RESULTS = 40  # a search that finds more lists these; a sharper word narrows it
 NOTE_MAX = 50
 
 
 @router.keyword("岗位", "招聘", "就业", "找工作", "工作", "招聘会")
 @router.click("JOBS_LIST")
 def jobs_home(ctx):
-    """Categories with counts, the fair, and the newest postings."""
+    """Categories with counts, the fair, and the open postings newest first, a screen at a time."""
     jobs, now = ctx.jobs, clock.now()
     postings = jobs.open(now)
     if not postings:
         return ctx.t("jobs.empty")
     fair = next(iter(ctx.events.upcoming(now, kind="job_fair")), None)
-    return ctx.t("jobs.home", count=len(postings),
+    head = ctx.t("jobs.home", count=len(postings),
                  fair=ctx.t("jobs.fair", title=fair.title, when=clock.fmt(fair.start), place=fair.place) if fair else "",
-                 categories="、".join(ctx.t("jobs.category_item", name=n, count=c) for n, c in jobs.categories(now)),
-                 rows="\n".join(_row(ctx, p) for p in postings[:NEWEST]))
+                 categories="、".join(ctx.t("jobs.category_item", name=n, count=c) for n, c in jobs.categories(now)))
+    return ctx.bot.pager.listing(ctx.openid, head, [_row(ctx, p) for p in postings], PER_SCREEN,
+                                 tail=ctx.t("jobs.home_how"))
 
 
 @router.pattern(r"(?:岗位|职位)\s*(\d+)")
@@ -44,30 +45,38 @@ def job_detail(ctx):
                  description=p.description)
 
 
-@router.pattern(r"(?:搜|搜索|岗位|找)\s*(\D.*)")
+@router.pattern(r"(?:搜索|搜|岗位|找)\s*(\D.*)", words=("搜", "搜索"))
 def job_search(ctx):
-    """Search titles, employers and requirements: `搜 司机`, `岗位 护理`."""
+    """Search titles, employers and requirements: `搜 司机`, `岗位 护理`; title matches first."""
     query = ctx.match.group(1).strip()
-    found = ctx.jobs.search(query, clock.now())
+    found = ctx.jobs.search(query, clock.now())[:MAX_RESULTS]
     if not found:
         return ctx.t("jobs.search_none", query=query)
-    text = ctx.t("jobs.search_head", query=query, count=len(found)) + "\n" + \
-        "\n".join(_row(ctx, p) for p in found[:SHOWN_RESULTS])
-    return text + ("\n" + ctx.t("jobs.search_more", shown=SHOWN_RESULTS) if len(found) > SHOWN_RESULTS else "")
+    words = query.lower().split()
+    items, group = [], "title"
+    for p in found:
+        where = matched_in(p, words)
+        if where != group:  # say why the postings below turned up
+            group = where
+            value = {"employer": p.employer, "category": p.category, "place": p.place}.get(where, "")
+            items.append(ctx.t(f"jobs.search_via_{where}", query=query, value=value))
+        items.append(_row(ctx, p))
+    head = ctx.t("jobs.search_head", query=query, count=len(found))
+    return ctx.bot.pager.listing(ctx.openid, head, items, PER_SCREEN)
 
 
-@router.pattern(r"类别\s*(.+)")
+@router.pattern(r"类别\s*(.+)", words=("类别",))
 def job_category(ctx):
     """Open postings in one category."""
     jobs, now, category = ctx.jobs, clock.now(), ctx.match.group(1).strip()
     postings = jobs.open(now, category)
     if not postings:
         return ctx.t("jobs.no_category", category=category, categories=_category_names(jobs, now))
-    return ctx.t("jobs.category_head", category=category, count=len(postings)) + "\n" + \
-        "\n".join(_row(ctx, p) for p in postings)
+    return ctx.bot.pager.listing(ctx.openid, ctx.t("jobs.category_head", category=category, count=len(postings)),
+                                 [_row(ctx, p) for p in postings], PER_SCREEN)
 
 
-@router.pattern(r"(?:投递|意向)\s*(\d+)")
+@router.pattern(r"(?:投递|意向)\s*(\d+)", words=("投递",))
 def express_interest(ctx):
     """Register interest: profile first if need be, then an optional one-line note."""
     return interest_continue(ctx, number=int(ctx.match.group(1)))
@@ -88,9 +97,29 @@ def interest_continue(ctx, number: int):
     return ctx.t("jobs.ask_note")
 
 
+SKIP = ("跳过", "不用", "无", "没有", "不需要")
+
+
+@accepts(lambda ctx: True)  # any free text may be a note
 def interest_note(ctx):
-    """Take the optional note and register the interest."""
-    note = "" if ctx.text in ("跳过", "不用", "无", "没有") else ctx.raw_text
+    """Take the optional note and register the interest; a note that reads as a command is asked about."""
+    if ctx.text in SKIP:
+        return _register(ctx, "")
+    if ctx.bot.router.match_command(ctx) is not None:  # `投递 99`: meant as a command, or as the note?
+        INTEREST.start(ctx, "jobs.note_confirm", posting=ctx.flow.data["posting"], pending=ctx.raw_text)
+        return ctx.t("jobs.note_is_command", text=ctx.raw_text)
+    return _register(ctx, ctx.raw_text)
+
+
+@accepts(lambda ctx: True)
+def interest_note_confirm(ctx):
+    """`是`: the text that read as a command was the note; anything else is taken as at the note prompt."""
+    if ctx.text in ("是", "是的", "对", "确认"):
+        return _register(ctx, ctx.flow.data["pending"])
+    return interest_note(ctx)
+
+
+def _register(ctx, note: str) -> str:
     if len(note) > NOTE_MAX:
         return ctx.t("jobs.note_too_long")
     jobs = ctx.jobs
@@ -100,8 +129,8 @@ def interest_note(ctx):
     if result in ("expired", "filled"):
         return ctx.t(f"jobs.not_open_{result}", title=p.title)
     phone = mask_phone(ctx.profiles.get(ctx.openid).phone)
-    return ctx.t("jobs.interest_ok" if result == "ok" else "jobs.interest_again", title=p.title,
-                 employer=p.employer, phone=phone)
+    key = "jobs.interest_ok" if result == "ok" else "jobs.interest_again" if note else "jobs.interest_same"
+    return ctx.t(key, title=p.title, employer=p.employer, phone=phone)
 
 
 @router.keyword("投递", "意向")
@@ -124,10 +153,10 @@ def my_interests(ctx):
         if state != "open" and outcome not in ("hired", "not_hired"):
             status += ctx.t("jobs.posting_closed_suffix", state=ctx.t(f"jobs.state_{state}"))
         rows.append(ctx.t("jobs.mine_row", number=p.number, title=p.title, employer=p.employer, status=status))
-    return ctx.t("jobs.mine_head") + "\n" + "\n".join(rows)
+    return ctx.bot.pager.listing(ctx.openid, ctx.t("jobs.mine_head"), rows, PER_SCREEN)
 
 
-@router.pattern(r"订阅岗位\s*(.*)")
+@router.pattern(r"订阅岗位\s*(.*)", words=("订阅岗位",))
 def subscribe(ctx):
     """Daily digest of new postings, in one category or all."""
     jobs, category = ctx.jobs, ctx.match.group(1).strip()
@@ -154,4 +183,5 @@ def _category_names(jobs: Jobs, now: float) -> str:
 
 INTEREST = router.conversation(Conversation("jobs_interest", entry="投递 N", states={
     "jobs.note": interest_note,
+    "jobs.note_confirm": interest_note_confirm,
 }))

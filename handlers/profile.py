@@ -14,7 +14,7 @@ import logging
 from domain import clock
 from domain.privacy import forget_person
 from domain.profiles import mask_phone, normalize_phone, valid_name
-from handlers.conversation import Conversation
+from handlers.conversation import Conversation, accepts
 from handlers.notices import tell_promoted
 from handlers.router import Router
 
@@ -26,7 +26,7 @@ PHONE_TRIES = 3
 
 
 def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, **args) -> str | None:
-    """Return None when the profile has what `needs` asks ("contact", "birth_year", "student"),
+    """Return None when the profile has what `needs` asks ("contact", "name", "birth_year", "student"),
     else start the profile flow and return its first question. Pass the profile if it was read already."""
     steps = _missing(profile or ctx.profiles.get(ctx.openid), needs)
     if not steps:
@@ -42,6 +42,8 @@ def _missing(profile, needs: set[str]) -> list[str]:
     steps = []
     if "contact" in needs and not profile.has_contact:
         steps += ["profile.consent", "profile.name", "profile.phone"]
+    elif "name" in needs and not (profile.name and profile.consent_at):
+        steps += ["profile.consent", "profile.name"]
     if "birth_year" in needs and profile.birth_year is None:
         steps.append("profile.birth_year")
     if "student" in needs and profile.student is None:
@@ -65,11 +67,16 @@ def _advance(ctx, said: str = "") -> str:
     return (said + "\n\n" if said else "") + ctx.return_to(then, **args)
 
 
+AGREE = ("同意", "我同意", "好", "好的", "可以", "是", "ok")
+DECLINE = ("不同意", "不", "否")
+
+
+@accepts(lambda ctx: ctx.text.lower() in AGREE + DECLINE)
 def consent(ctx):
     """Take the user's agreement to the personal-information notice."""
-    if ctx.text in ("同意", "我同意", "好", "好的", "可以", "是"):
+    if ctx.text.lower() in AGREE:
         return _advance(ctx)
-    if ctx.text in ("不同意", "不", "否"):
+    if ctx.text in DECLINE:
         ctx.flow.end()
         return ctx.t("profile.declined")
     return ctx.t("profile.consent_again")
@@ -80,6 +87,8 @@ def name(ctx):
     if not valid_name(ctx.text):
         return ctx.t("profile.name_invalid")
     ctx.flow.data["name"] = ctx.text.strip()
+    if "profile.phone" not in ctx.flow.data["steps"]:  # only the name was needed (a service record)
+        ctx.profiles.save_name(ctx.openid, ctx.flow.data["name"])
     return _advance(ctx)
 
 
@@ -129,6 +138,7 @@ def forget_me(ctx):
     return ctx.t("profile.forget_confirm")
 
 
+@accepts(lambda ctx: ctx.text.lower() in ("确认删除", "确认", "确定", "删除", "ok") + AGREE)
 def forget_confirmed(ctx):
     """Delete the profile, sign-ups and job interests; keep pseudonymous counts."""
     if ctx.text != "确认删除":
@@ -144,7 +154,14 @@ def forget_confirmed(ctx):
     return ctx.t("profile.forget_done", cancelled=extra)
 
 
-PROFILE = router.conversation(Conversation("profile", entry="报名 N / 投递 N", states={
+def _where(ctx) -> str:
+    """Under a command answered mid-way: the question the profile flow still waits for."""
+    step = ctx.flow.state
+    prompt = ctx.t("profile.consent_again") if step == "profile.consent" else _prompt(ctx, step)
+    return ctx.t("flows.profile.waiting", prompt=prompt)
+
+
+PROFILE = router.conversation(Conversation("profile", entry="报名 N / 投递 N", reminder=_where, states={
     "profile.consent": consent,
     "profile.name": name,
     "profile.phone": phone,

@@ -35,9 +35,6 @@ def answer(ctx):
         ctx.flow.end()
         return ctx.t("quiz.gone")
     if outcome.status == "invalid":
-        command = ctx.bot.router.match_command(ctx)  # "搜 司机" mid-quiz: answer it, the quiz waits
-        if command is not None:
-            return command(ctx)
         return ctx.t("quiz.invalid", how=_how(ctx, outcome.question)) + "\n\n" + \
             _question(ctx, session, outcome.next_index)
     if outcome.status == "stale":
@@ -58,6 +55,10 @@ def my_points(ctx):
     quiz, now = ctx.quiz, clock.now()
     points, done = quiz.totals(ctx.openid)
     if not done:
+        progress = quiz.progress(ctx.openid)
+        session = quiz.session(progress.session_id) if progress else None
+        if session and progress.index < len(session.questions):
+            return ctx.t("quiz.me_in_progress", title=session.title)
         return ctx.t("quiz.me_empty")
     current = quiz.open_session(now)
     line = ""
@@ -193,5 +194,11 @@ def _rank_text(ctx, rank) -> str:
     return ctx.t("quiz.rank_n", rank=rank) if rank else ctx.t("quiz.rank_none")
 
 
-QUIZ = router.conversation(Conversation("quiz", entry="答题", states={"quiz.answer": answer}))
+def _where(ctx) -> str:
+    """Under a command answered mid-quiz: the question that still waits."""
+    progress = ctx.quiz.progress(ctx.openid)
+    return ctx.t("flows.quiz.waiting", number=progress.index + 1 if progress else 1)
+
+
+QUIZ = router.conversation(Conversation("quiz", entry="答题", reminder=_where, states={"quiz.answer": answer}))
 BRANCH = router.conversation(Conversation("branch", entry="支部", states={"branch.choose": branch_chosen}))

@@ -3,10 +3,12 @@
 Handlers register with a decorator by keyword, pattern, menu click key, event
 type or conversation state. Dispatch order for a text message:
 
-1. a user inside a flow: `取消`/`退出` leaves it; an exact command keyword
-   (`积分`, `帮助`) is answered and the flow waits; anything else goes to the
-   handler of the flow's current state;
-2. keywords (exact, after normalising full-width characters and case);
+1. a user inside a flow: `取消`/`退出` leaves it; a step that declared what it
+   accepts (`@accepts`) gets what it accepts; otherwise a command (`积分`,
+   `搜 司机`, `报名 2`) is answered and the flow waits, with a line saying
+   where the user is; anything else goes to the handler of the current step;
+2. keywords (exact, after normalising full-width characters and case, and
+   dropping trailing punctuation and filler: `志愿。`, `我要报名 3`);
 3. patterns, in registration order; the first match wins;
 4. a user whose flow expired is told so and how to start again;
 5. the fallback (a short help text).
@@ -29,6 +31,19 @@ def normalize(text: str) -> str:
     """Fold full-width forms (Ａ, １, ，) to ASCII, trim and squeeze spaces."""
     text = unicodedata.normalize("NFKC", text or "")
     return re.sub(r"\s+", " ", text).strip()
+
+
+# What people (and WeChat's speech recognition) put around a command: `志愿。`,
+# `答题！`, `报名 3。`, `我要报名 3`, `答题吧`. Dropped before matching; a text
+# that is nothing but these (`?`, `。`) is kept as it is.
+_TRAILING = re.compile(r"(?:[\s.,!?;:~、。，！？；：～…]|[吧啊呀哦啦呢嘛哈])+$")
+_LEADING = re.compile(r"^(?:我想要|我要|我想|请问|请帮我|帮我|请)\s*")
+
+
+def strip_filler(text: str) -> str:
+    """`报名 3。` -> `报名 3`; `我要答题！` -> `答题`."""
+    stripped = _LEADING.sub("", _TRAILING.sub("", text))
+    return stripped or text
 
 
 @dataclass
@@ -97,6 +112,8 @@ class Router:
     events: dict[str, Handler] = field(default_factory=dict)
     states: dict[str, Handler] = field(default_factory=dict)
     returns: dict[str, Callable[..., str]] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    words: set[str] = field(default_factory=set)  # command words patterns start with (for near-miss hints)
     fallback_handler: Optional[Handler] = None
     non_text_handler: Optional[Handler] = None
     cancel_words: tuple[str, ...] = ("取消", "退出")
@@ -109,9 +126,11 @@ class Router:
             return fn
         return register
 
-    def pattern(self, regex: str):
+    def pattern(self, regex: str, words: tuple[str, ...] = ()):
+        """Register fn for texts regex matches whole; `words` are the command words it starts with."""
         def register(fn: Handler) -> Handler:
             self.patterns.append((re.compile(regex, re.IGNORECASE), fn))
+            self.words.update(words)
             return fn
         return register
 
@@ -139,6 +158,7 @@ class Router:
         """Register a conversation's steps (and where a sub-conversation may return to)."""
         for name, fn in conv.states.items():
             _add(self.states, name, fn, "state")
+        _add(self.conversations, conv.name, conv, "conversation")
         return conv
 
     def returning(self, name: str):
@@ -163,10 +183,11 @@ class Router:
     def include(self, other: "Router") -> "Router":
         """Add another router's handlers after this one's (its patterns are tried after ours)."""
         for table, what in (("keywords", "keyword"), ("clicks", "click key"), ("events", "event"),
-                            ("states", "state"), ("returns", "return point")):
+                            ("states", "state"), ("returns", "return point"), ("conversations", "conversation")):
             for name, fn in getattr(other, table).items():
                 _add(getattr(self, table), name, fn, what)
         self.patterns.extend(other.patterns)
+        self.words |= other.words
         if other.fallback_handler:
             self.fallback(other.fallback_handler)
         if other.non_text_handler:
@@ -181,7 +202,7 @@ class Router:
         text = msg.text
         if text is None:
             return self._call(self.non_text_handler, ctx) if self.non_text_handler else None
-        ctx.text = normalize(text)
+        ctx.text = strip_filler(normalize(text))
         return self.dispatch_text(ctx)
 
     def dispatch_text(self, ctx: Context) -> Optional[str]:
@@ -191,12 +212,9 @@ class Router:
                 flow.end()
                 ctx.handler = "router.cancel"
                 return ctx.t("general.cancelled")
-            command = self.keywords.get(ctx.text.lower())
-            if command is not None:  # a command word mid-flow: answer it, the flow waits
-                return self._call(command, ctx)
-            handler = self.states.get(flow.state)
-            if handler is not None:
-                return self._call(handler, ctx)
+            step = self.states.get(flow.state)
+            if step is not None:
+                return self._in_flow(ctx, flow, step)
             flow.end()  # a state from an older version of the code: start afresh
         handler = self.match_command(ctx)
         if handler is not None:
@@ -215,6 +233,23 @@ class Router:
         """Run handler, noting its name for the message's log line and metrics."""
         ctx.handler = f"{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
         return handler(ctx)
+
+    def _in_flow(self, ctx: Context, flow: Flow, step: Handler) -> Optional[str]:
+        """A message inside a conversation: the step's, unless it is a command the step does not take."""
+        takes = getattr(step, "accepts", None)
+        if takes is not None and takes(ctx):
+            return self._call(step, ctx)
+        command = self.match_command(ctx)
+        if command is None:
+            return self._call(step, ctx)
+        where = (flow.name, flow.state)
+        reply = self._call(command, ctx)  # answered; the conversation waits
+        if flow.active and (flow.name, flow.state) == where:
+            conv = self.conversations.get(flow.name)
+            waiting = conv.waiting(ctx) if conv is not None else None
+            if waiting:
+                reply = f"{reply}\n\n{waiting}" if reply else waiting
+        return reply
 
     def match_command(self, ctx: Context) -> Optional[Handler]:
         """The keyword or pattern handler for ctx.text, or None (sets ctx.match for patterns)."""

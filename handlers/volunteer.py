@@ -11,30 +11,34 @@ from handlers.profile import ensure_profile
 router = Router()
 
 SHOWN_PER_EVENT = 2  # a recurring class lists its next two dates in full, the rest by number
+EVENTS_PER_SCREEN = 6  # three lines each: about a phone screen
 
 
 @router.keyword("志愿", "志愿活动", "志愿服务", "活动", "近期活动")
 @router.click("EVENTS_LIST")
 def list_events(ctx):
-    """List the open events soonest first, with places left (paged by `更多`)."""
+    """List the open events soonest first, with places left, a screen at a time (`更多`)."""
     events = ctx.events
     upcoming = events.upcoming(clock.now())
     if not upcoming:
         return ctx.t("volunteer.list_empty")
-    rows, shown = [], {}
+    by_event: dict[str, list[Occurrence]] = {}
     for o in upcoming:
-        shown.setdefault(o.event_id, []).append(o)
-        if len(shown[o.event_id]) <= SHOWN_PER_EVENT:
-            rows.append(ctx.t("volunteer.list_row", number=o.number, title=o.title, when=clock.fmt(o.start),
-                              place=o.place, left=_left(ctx, events, o)))
-    for later in (occs[SHOWN_PER_EVENT:] for occs in shown.values()):
-        if later:
-            dates = "、".join(f"【{o.number}】{clock.fmt(o.start, with_weekday=False).split()[0]}" for o in later)
-            rows.append(ctx.t("volunteer.list_more", title=later[0].title, dates=dates))
-    return ctx.t("volunteer.list_head") + "\n" + "\n".join(rows)
+        by_event.setdefault(o.event_id, []).append(o)
+    items = []
+    for o in upcoming:
+        mine = by_event[o.event_id]
+        if o.id in {x.id for x in mine[:SHOWN_PER_EVENT]}:
+            items.append(ctx.t("volunteer.list_row", number=o.number, title=o.title, when=clock.fmt(o.start),
+                               place=o.place, left=_left(ctx, events, o)))
+        if o is mine[min(SHOWN_PER_EVENT, len(mine)) - 1] and len(mine) > SHOWN_PER_EVENT:
+            later = mine[SHOWN_PER_EVENT:]  # a recurring class: its later dates on one line, under its rows
+            dates = "、".join(f"【{x.number}】{clock.fmt_day(x.start)}" for x in later)
+            items.append(ctx.t("volunteer.list_more", title=o.title, dates=dates))
+    return ctx.bot.pager.listing(ctx.openid, ctx.t("volunteer.list_head"), items, EVENTS_PER_SCREEN)
 
 
-@router.pattern(r"活动\s*(\d+)")
+@router.pattern(r"活动\s*(\d+)", words=("活动",))
 def event_detail(ctx):
     """Show one event's details."""
     events = ctx.events
@@ -52,7 +56,7 @@ def event_detail(ctx):
                  cutoff=_hours_before(occ))
 
 
-@router.pattern(r"报名\s*(\d+)")
+@router.pattern(r"报名\s*(\d+)", words=("报名",))
 def sign_up(ctx):
     """Sign up for an event: profile first if need be, then a place or a waitlist position."""
     return signup_continue(ctx, number=int(ctx.match.group(1)))
@@ -84,7 +88,7 @@ def signup_continue(ctx, number: int):
     booking = events.sign_up(occ, ctx.openid, now)
     if booking.status == "overlap":  # another sign-up for the same time went through meanwhile
         return ctx.t("volunteer.refused_overlap", detail=booking.detail, **fields)
-    if booking.status == "confirmed":
+    if booking.status == "confirmed":  # the contact shown is the user's own, as recorded
         return ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone), **fields)
     if booking.status == "waitlisted":
         return ctx.t("volunteer.waitlisted", position=booking.position, **fields)
@@ -93,10 +97,16 @@ def signup_continue(ctx, number: int):
     return ctx.t(f"volunteer.{booking.status}", position=booking.position, **fields)
 
 
-@router.keyword("报名", "取消报名", "签到")
+@router.keyword("报名", "取消报名")
 def ask_number(ctx):
     """A command that needs an event number was sent without one."""
     return ctx.t("volunteer.ask_number", word=ctx.text)
+
+
+@router.keyword("签到")
+def ask_code(ctx):
+    """`签到` without the organiser's code."""
+    return ctx.t("volunteer.ask_code")
 
 
 @router.keyword("我的报名", "我的活动")
@@ -112,10 +122,10 @@ def my_signups(ctx):
         status, position = events.status_of(occ.id, ctx.openid)
         rows.append(ctx.t("volunteer.mine_row", number=occ.number, title=occ.title, when=clock.fmt(occ.start),
                           status=ctx.t(f"volunteer.status_{status}", position=position)))
-    return ctx.t("volunteer.mine_head") + "\n" + "\n".join(rows)
+    return ctx.bot.pager.listing(ctx.openid, ctx.t("volunteer.mine_head"), rows, EVENTS_PER_SCREEN + 2)
 
 
-@router.pattern(r"取消报名\s*(\d+)")
+@router.pattern(r"取消报名\s*(\d+)", words=("取消报名",))
 def cancel_signup(ctx):
     """Give up a place before the cut-off; the first on the waitlist is promoted and told."""
     events, now = ctx.events, clock.now()
@@ -126,6 +136,8 @@ def cancel_signup(ctx):
     fields = dict(title=occ.title, cutoff=_hours_before(occ))
     if status == "none":
         return ctx.t("volunteer.cancel_not_signed", **fields)
+    if now >= occ.start:
+        return ctx.t("volunteer.cancel_started", **fields)
     if status == "confirmed" and now >= occ.cancel_cutoff:
         return ctx.t("volunteer.cancel_too_late", **fields)
     was, promoted = events.cancel(occ, ctx.openid)
@@ -133,10 +145,13 @@ def cancel_signup(ctx):
     return ctx.t("volunteer.cancel_wait_done" if was == "waitlisted" else "volunteer.cancel_done", **fields)
 
 
-@router.pattern(r"签到\s*(\d{4,8})")
+@router.pattern(r"签到\s*(\d+)", words=("签到",))
 def check_in(ctx):
-    """Check in at an event with the organiser's code."""
-    return checked_in(ctx, ctx.match.group(1))
+    """Check in at an event with the organiser's code (`签到 6` is an event's number, not a code: say so)."""
+    code = ctx.match.group(1)
+    if len(code) < 4:
+        return ctx.t("volunteer.checkin_not_a_code", number=code)
+    return checked_in(ctx, code)
 
 
 @router.event("scan")
@@ -179,19 +194,27 @@ def my_hours(ctx):
 
 @router.keyword("志愿证明", "服务证明", "证明")
 def certificate(ctx):
-    """A text certificate of service: name, events, dates, hours, issuer, record number, date."""
-    profile = ctx.profiles.get(ctx.openid)
+    """A numbered service record: name, events, dates, hours, issuer, and where to check it."""
     record = [(o, m) for o, m in ctx.events.service_record(ctx.openid) if m]
     if not record:
         return ctx.t("volunteer.hours_empty")
-    if not profile.name:
-        return ctx.t("volunteer.certificate_needs_name")
-    record_no = ctx.events.issue_certificate(ctx.openid, sum(m for _, m in record), clock.now())
-    rows = [ctx.t("volunteer.certificate_row", date=clock.fmt_date(o.start), title=o.title, hours=_hours(m))
-            for o, m in record]
-    return ctx.t("volunteer.certificate", record=record_no, name=profile.name, count=len(record),
-                 hours=_hours(sum(m for _, m in record)), rows="\n".join(rows), issuer=ctx.t("volunteer.issuer"),
-                 date=clock.fmt_date(clock.now()))
+    profile = ctx.profiles.get(ctx.openid)
+    asked = ensure_profile(ctx, {"name"}, then="certificate", restart="志愿证明", profile=profile)
+    if asked:  # no name on file (never given, or deleted): ask for it, with the notice
+        return ctx.t("volunteer.certificate_needs_name") + "\n\n" + asked
+    settings = ctx.bot.settings
+    cert = ctx.bot.certificates.issue(ctx.openid, profile.name, [(o.start, o.title, m) for o, m in record],
+                                      settings.committee_name, clock.now())
+    rows = [ctx.t("volunteer.certificate_row", date=clock.fmt_date(start), title=title, hours=_hours(m))
+            for start, title, m in cert.rows]
+    return ctx.t("volunteer.certificate", record=cert.number, name=cert.name, count=len(cert.rows),
+                 hours=_hours(cert.minutes), rows="\n".join(rows), issuer=cert.issuer,
+                 date=clock.fmt_date(cert.issued), link=f"{settings.public_url.rstrip('/')}/verify/{cert.number}")
+
+
+@router.returning("certificate")
+def certificate_continue(ctx):
+    return certificate(ctx)
 
 
 # -- helpers ---------------------------------------------------------------------

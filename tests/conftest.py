@@ -61,7 +61,7 @@ def redis_client(redis_url):
 @pytest.fixture
 def settings(redis_url, tmp_path):
     return Settings(wechat_token=TOKEN, wechat_appid=APPID, wechat_aes_key=AES_KEY,
-                    redis_url=redis_url, data_dir=tmp_path, load_demo=False)
+                    redis_url=redis_url, data_dir=tmp_path, load_demo="0")
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ OPEN = {"admin.static", "admin.auth.login"}
 def world(app, bot, fake_wechat, console_as):
     """Demo content, one person, one broadcast, an event run by the organiser; a client per role."""
     bot.settings = replace(bot.settings, wechat_api_base_url=fake_wechat[0] + "/cgi-bin/")
-    importers.load_dir(bot, bot.settings.content_dir)
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
     Profiles(bot.redis).save_contact("o_person", "张小明", "13800138000")
     clients = {role: console_as(role) for role in ("admin", "organiser", "jobs")}
     occ = Events(bot.redis).upcoming(time.time())[0]

@@ -61,8 +61,8 @@ def test_a_weekly_event_makes_one_occurrence_per_chosen_day(console, redis_clien
 
 def test_bad_form_input_gets_a_clear_answer_not_a_500(console):
     for fields, said in [({"title": ""}, "请填写活动名称和地点"), ({"start": "tomorrow"}, "开始时间格式不对"),
-                         ({"capacity": "many"}, "名额应为整数"), ({"capacity": "0"}, "must be at least 1"),
-                         ({"end_time": "07:00"}, "must be after start")]:
+                         ({"capacity": "many"}, "名额应为整数"), ({"capacity": "0"}, "至少为1"),
+                         ({"end_time": "07:00"}, "结束时间要晚于开始时间")]:
         resp = new_event(console, **fields)
         assert resp.status_code == 400 and said in resp.get_data(as_text=True), fields
 

@@ -38,7 +38,7 @@ def upload(console, data, name="岗位.xlsx"):
 def test_a_sheet_with_a_bad_row_loads_nothing_and_names_every_bad_row(console, redis_client):
     resp = upload(console, sheet([row("a1"), row("a2", headcount="很多"), row("a3", status="招满了")]))
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 400 and "岗位.xlsx 第3行「招聘人数」：应为整数" in html and "岗位.xlsx 第4行「状态」" in html
+    assert resp.status_code == 400 and "岗位.xlsx 第3行「招聘人数」：应当是整数" in html and "岗位.xlsx 第4行「状态」" in html
     assert Jobs(redis_client).all() == []
     assert upload(console, sheet([row("a1"), row("a2")])).status_code == 200
     assert {p.id for p in Jobs(redis_client).all()} == {"a1", "a2"}
@@ -65,7 +65,7 @@ def test_interest_list_is_masked_outcomes_recorded_and_the_export_audited(consol
 def test_the_jobs_page_shows_fair_figures(console, bot):
     from bot import importers
 
-    importers.load_dir(bot, bot.settings.content_dir)
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
     html = console.page("/admin/jobs/")
     assert "街道服务企业用工和居民就业对接会" in html and "各类别" in html and "货车司机" in html
     from domain.jobs import Jobs

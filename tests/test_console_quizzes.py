@@ -35,7 +35,7 @@ def upload(console, data: io.BytesIO, name="题库.xlsx"):
 
 @pytest.fixture
 def demo(bot):
-    content.load_dir(bot, bot.settings.content_dir)
+    content.load_dir(bot, bot.settings.content_dir, demo=True)
     return bot
 
 
@@ -45,7 +45,7 @@ def test_a_bank_with_bad_rows_names_each_row_and_loads_nothing(console, redis_cl
     resp = upload(console, bank(rows))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400 and "没有导入任何内容" in html
-    assert "题库.xlsx 第3行「答案」：答案 &#39;E&#39; 不在选项中" in html
+    assert "题库.xlsx 第3行「答案」：「E」不是选项（A–B）" in html
     assert "题库.xlsx 第4行「题型」" in html
     assert Quiz(redis_client).session("w20") is None
 

@@ -20,7 +20,7 @@ def snapshot(redis) -> dict:
 
 
 def test_demo_content_has_an_open_quiz_past_results_and_an_upcoming_one(bot):
-    report = content.load_dir(bot, bot.settings.content_dir)
+    report = content.load_dir(bot, bot.settings.content_dir, demo=True)
     assert report.counts["quizzes"] >= 5 and report.counts["demo"] >= 150
     quiz, now = Quiz(bot.redis), time.time()
     assert quiz.open_session(now) is not None and quiz.next_upcoming(now) is not None
@@ -31,9 +31,9 @@ def test_demo_content_has_an_open_quiz_past_results_and_an_upcoming_one(bot):
 
 @pytest.mark.slow
 def test_loading_twice_changes_nothing(bot):
-    content.load_dir(bot, bot.settings.content_dir)
+    content.load_dir(bot, bot.settings.content_dir, demo=True)
     before = snapshot(bot.redis)
-    content.load_dir(bot, bot.settings.content_dir)
+    content.load_dir(bot, bot.settings.content_dir, demo=True)
     assert snapshot(bot.redis) == before
 
 
@@ -43,10 +43,10 @@ def test_first_start_loads_the_demo_once(redis_client, settings):
 
     from bot.app import create_app
 
-    create_app(replace(settings, load_demo=True), redis_client)
+    create_app(replace(settings, load_demo="1"), redis_client)
     assert redis_client.exists("yb:content:loaded")
     redis_client.delete("yb:{quiz}:sessions")
-    create_app(replace(settings, load_demo=True), redis_client)
+    create_app(replace(settings, load_demo="1"), redis_client)
     assert not redis_client.exists("yb:{quiz}:sessions")  # a restart does not overwrite staff edits
 
 
@@ -80,7 +80,7 @@ def test_a_bad_sheet_names_file_row_and_column(tmp_path, cli):
         SHEET_HEADER + "w52,第52期,内容,,2026-12-07 08:00,2026-12-14 08:00,题一,单选,甲,乙,,,A,\n"
         "w52,,,,,,题二,单选,甲,乙,,,E,\n", encoding="utf-8")
     code, out = cli("content", "load", str(tmp_path))
-    assert code != 0 and "bank.csv, row 3, field 'answer'" in out and "'E' is not one of the options" in out
+    assert code != 0 and "bank.csv 第3行「答案」" in out and "「E」不是选项" in out
 
 
 def test_a_bad_yaml_names_the_field(bot, tmp_path, cli):
@@ -88,4 +88,4 @@ def test_a_bad_yaml_names_the_field(bot, tmp_path, cli):
     path = tmp_path / "quizzes" / "01-tuan-basics.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("answer: B", "answer: Z"), encoding="utf-8")
     code, out = cli("content", "load", str(tmp_path))
-    assert code != 0 and "01-tuan-basics.yaml, field 'questions[2].answer'" in out
+    assert code != 0 and "01-tuan-basics.yaml「questions[2].answer」" in out

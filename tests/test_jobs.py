@@ -39,7 +39,7 @@ def with_profile(bot, openid="o_alice"):
 
 
 def test_demo_fair_has_20_open_postings_and_some_expired_and_filled(bot):
-    content.load_dir(bot, bot.settings.content_dir)
+    content.load_dir(bot, bot.settings.content_dir, demo=True)
     j, now = Jobs(bot.redis), time.time()
     states = [p.state(now) for p in j.all()]
     assert states.count("open") >= 20 and "expired" in states and "filled" in states
@@ -142,7 +142,7 @@ def test_a_posting_sheet_loads_and_errors_name_row_and_column(bot, tmp_path, cli
     (tmp_path / "jobs" / "sheet.csv").write_text(
         header + "x2,华明电器,电工,制造技工,,,,,两个,孙经理,2026-11-20,,招聘中\n", encoding="utf-8")
     code, out = cli("content", "load", str(tmp_path))
-    assert code != 0 and "sheet.csv, row 2, field 'headcount'" in out
+    assert code != 0 and "sheet.csv 第2行「招聘人数」" in out
 
 
 def test_deleting_my_data_withdraws_interests(wechat, jobs, bot):

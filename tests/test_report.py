@@ -429,7 +429,7 @@ def test_the_demo_half_year_gives_a_full_report_and_pushes_to_nobody_made_up(bot
     from bot import importers
     from domain.followers import ACTIVE
 
-    importers.load_dir(bot, bot.settings.content_dir)
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
     h = compute(bot.redis, Period.parse("today-180", "today"))
     assert len(h.study.sessions) == 26 and len(h.study.participants) == 160 and h.study.most_improved
     assert [k.kind for k in h.volunteering.kinds] == ["敬老", "义诊", "捐赠", "四点半课堂", "希望家园", "护河", "洁城"]

@@ -209,7 +209,8 @@ def test_check_in_and_out_through_chat(wechat, events, bot):
     assert "签到成功" in wechat.send(f"签到 {code}")
     assert "已经签到过" in wechat.send(f"签到 {code}")
     assert "不足活动时长的60%" in wechat.send("签退")  # left at once
-    assert "还没有签到" in wechat.send("签退")
+    assert "已经签退过" in wechat.send("签退")  # a second 签退 (issue 10, item 6)
+    assert "还没有签到" in wechat.send("签退", openid="o_never_came")
     assert "不能签到" in wechat.send(f"签到 {code}", openid="o_not_signed")
 
 

@@ -175,5 +175,5 @@ def test_settings_from_env_coerce_each_kind(monkeypatch):
     monkeypatch.setenv("LOAD_DEMO", "no")
     monkeypatch.setenv("DATA_DIR", "/tmp/yb")
     s = Settings.from_env(wechat_token="t")
-    assert (s.reply_budget, s.cs_per_window, s.load_demo, s.data_dir, s.wechat_token) == \
+    assert (s.reply_budget, s.cs_per_window, s.demo_mode, s.data_dir, s.wechat_token) == \
         (2.5, 3, False, Path("/tmp/yb"), "t")

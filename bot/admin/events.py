@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from bot import checkin_qr, staff as staff_actions
 from bot.admin.access import audit, bot, gate, roles_allowed, send_table, uploaded, wechat
 from bot.importers import loaders, sheets
-from bot.importers.files import ContentError
+from bot.importers.files import Collector, ContentError
 from bot.importers.uploads import say
 from bot.wechat_client import WeChatError
 from domain import clock
@@ -86,8 +86,11 @@ def create():
     if request.method == "GET":
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
                                kinds=KINDS)
+    problems: list[ContentError] = []
     try:
-        occurrences = loaders.occurrences_from(_event_data(request.form), Path("网页表单"))
+        occurrences = loaders.occurrences_from(_event_data(request.form), Collector(Path("网页表单"), problems))
+        if problems:
+            raise problems[0]
     except (ValueError, ContentError) as exc:
         message = say(exc) if isinstance(exc, ContentError) else str(exc)
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,

@@ -42,7 +42,7 @@ def upload():
     with uploaded("sheet") as path:
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的岗位表"]), 400)
-        result = uploads.load_postings(bot().redis, path)
+        result = uploads.load_postings(bot(), path)
     return index(result, 400 if result.errors else 200)
 
 

@@ -40,7 +40,7 @@ def upload():
     with uploaded("bank") as path:
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的题库文件"]), 400)
-        result = uploads.load_quiz_bank(bot().redis, path)
+        result = uploads.load_quiz_bank(bot(), path)
     return index(result, 400 if result.errors else 200)
 
 

@@ -13,6 +13,6 @@ def main():
 
 
 for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
-                content.content, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu, report.report,
-                staff.staff, ops.backup, ops.restore, ops.doctor):
+                content.content, content.demo, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu,
+                report.report, staff.staff, ops.backup, ops.restore, ops.doctor):
     main.add_command(command)

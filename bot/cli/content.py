@@ -1,10 +1,12 @@
-"""`youthbot content`: import the committee's content files."""
+"""`youthbot content`: import the committee's content files, and clear the demo's made-up people."""
 from __future__ import annotations
 
 import click
 
 from bot import importers
 from bot.cli.common import pass_bot
+from bot.cli.notices import scheduler_note
+from domain import demo as demo_people
 
 
 @click.group()
@@ -16,9 +18,34 @@ def content():
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @pass_bot
 def content_load(bot, directory):
-    """Load every content file under DIRECTORY (idempotent)."""
-    try:
-        report = importers.load_dir(bot, directory)
-    except importers.ContentError as exc:
-        raise click.ClickException(str(exc))
+    """Load every content file under DIRECTORY: all of it, or (on any error) none of it."""
+    plan = importers.check_dir(directory)
+    if not plan.ok:
+        lines = [f"nothing loaded: {len(plan.errors)} problem{'s' if len(plan.errors) > 1 else ''} to fix first"]
+        raise click.ClickException("\n".join(lines + [f"  {e}" for e in plan.errors]))
+    report = plan.apply(bot)
     click.echo(f"loaded: {report}")
+    if not bot.settings.demo_mode and plan.records.get("demo"):
+        click.echo(f"skipped demo/ and demo sign-ups: not a demo ({bot.settings.demo_reason})")
+    if report.notes:
+        click.echo(scheduler_note(bot))
+
+
+@click.group()
+def demo():
+    """The demo's made-up members and sign-ups."""
+
+
+@demo.command("clear")
+@pass_bot
+def demo_clear(bot):
+    """Remove every made-up person (members, quiz results, sign-ups); real people waiting move up."""
+    from domain.event_report import tell_promoted
+
+    done = demo_people.clear(bot.redis)
+    for occ, openid in done.promoted:
+        tell_promoted(bot.outbox, bot.texts, occ, openid)
+    click.echo(f"removed {done.people} made-up people and {done.places} event places; "
+               f"{len(done.promoted)} people promoted from a waitlist will be told")
+    if done.promoted:
+        click.echo(scheduler_note(bot))

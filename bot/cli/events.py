@@ -1,10 +1,11 @@
-"""`youthbot events`: check-in codes, contact lists, cancelling and moving."""
+"""`youthbot events`: lists, check-in codes, contact lists, cancelling, moving, fixing attendance."""
 from __future__ import annotations
 
 import click
 
 from bot import staff
 from bot.cli.common import by_number, pass_bot
+from bot.cli.notices import scheduler_note
 from bot.export import text_table, write_table
 from domain import clock
 from domain.event_report import export_rows
@@ -13,7 +14,7 @@ from domain.events import Events
 
 @click.group()
 def events():
-    """Volunteer events: check-in codes, contact lists, cancelling and moving."""
+    """Volunteer events: lists, check-in codes, contact lists, cancelling, moving, attendance."""
 
 
 def _occurrence(bot, number):
@@ -21,15 +22,18 @@ def _occurrence(bot, number):
 
 
 @events.command("list")
+@click.option("--past", is_flag=True, help="what already happened (as `events past`)")
 @pass_bot
-def events_list(bot):
-    """Upcoming events with their numbers, places taken and waitlists."""
-    ev = Events(bot.redis)
+def events_list(bot, past):
+    """Upcoming events with their numbers, places taken and waitlists (--past: the last 60 days)."""
+    if past:
+        return click.get_current_context().invoke(events_past)
+    ev, now = Events(bot.redis), clock.now()
     rows = []
-    for o in ev.upcoming(clock.now()):
+    for o in ev.upcoming(now):
         confirmed, waiting = ev.counts(o.id)
-        rows.append([o.number, clock.fmt(o.start), o.title, f"{confirmed}/{o.capacity}", waiting])
-    click.echo(text_table(["no", "start", "title", "taken", "waitlist"], rows))
+        rows.append([o.number, clock.to_naive(o.start), o.title, f"{confirmed}/{o.capacity}", waiting])
+    click.echo(text_table(["no", "start", "title", "taken", "waitlist"], rows) if rows else "no upcoming events")
 
 
 @events.command("code")
@@ -60,21 +64,24 @@ def events_cancel(bot, number, reason):
     """Cancel event NUMBER and tell everyone signed up."""
     told = staff.cancel_event(bot, _occurrence(bot, number), reason)
     click.echo(f"cancelled; {told} people will be told")
+    if told:
+        click.echo(scheduler_note(bot))
 
 
 @events.command("move")
 @click.argument("number", type=int)
-@click.option("--to", "new_start", required=True, help="new start, e.g. '2026-12-05 09:00'")
+@click.option("--to", "new_start", required=True, help="new start, date and time, e.g. '2026-12-05 09:00'")
 @pass_bot
 def events_move(bot, number, new_start):
     """Move event NUMBER to a new start (same length) and tell everyone signed up."""
     occ = _occurrence(bot, number)
     try:
-        start = clock.parse_when(new_start)
-    except ValueError as exc:
+        occ, told = staff.move_event(bot, occ, new_start)
+    except staff.StaffError as exc:
         raise click.ClickException(str(exc))
-    occ, told = staff.move_event(bot, occ, start)
     click.echo(f"moved to {clock.fmt(occ.start)}; {told} people will be told")
+    if told:
+        click.echo(scheduler_note(bot))
 
 
 @events.command("outcome")
@@ -113,7 +120,7 @@ def events_past(bot, days):
     rows = []
     for o in ev.past(clock.now(), days):
         checked_in, checked_out = ev.attendance_counts(o.id)
-        rows.append([o.number, clock.fmt(o.start), o.title, ev.counts(o.id)[0], checked_in, checked_out, o.status])
+        rows.append([o.number, clock.to_naive(o.start), o.title, ev.counts(o.id)[0], checked_in, checked_out, o.status])
     click.echo(text_table(["no", "start", "title", "signed up", "in", "out", "status"], rows))
 
 

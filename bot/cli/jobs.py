@@ -5,9 +5,13 @@ import click
 
 from bot.cli.common import by_number, pass_bot
 from bot.export import text_table, write_table
+from domain import clock
+from domain.events import Events
 from domain.job_report import export_rows
 from domain.jobs import OUTCOMES, Jobs
 from domain.profiles import Profiles, mask_phone
+
+STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期"}
 
 
 @click.group()
@@ -17,6 +21,19 @@ def jobs():
 
 def _posting(bot, number):
     return by_number(Jobs(bot.redis), number, "posting")
+
+
+@jobs.command("list")
+@click.option("--all", "show_all", is_flag=True, help="also the filled and expired ones")
+@pass_bot
+def jobs_list(bot, show_all):
+    """Postings with their numbers, state, employer and interest registered (open ones, newest first)."""
+    jobs, now = Jobs(bot.redis), clock.now()
+    rows = [[p.number, p.title, p.employer, STATE_NAMES[p.state(now)], clock.to_naive(p.published),
+             clock.to_naive(p.expires), len(jobs.interested(p.id))]
+            for p in jobs.all() if show_all or p.state(now) == "open"]
+    click.echo(text_table(["no", "title", "employer", "state", "published", "expires", "interest"], rows)
+               if rows else "no postings")
 
 
 @jobs.command("export")
@@ -63,6 +80,8 @@ def jobs_filled(bot, number, reopen):
 def jobs_stats(bot):
     """Positions offered, interest registrations and hires, per category and per fair."""
     figures = Jobs(bot.redis).stats()
+    fairs = {o.event_id: o.title for o in Events(bot.redis).between(0, float("inf"), kind="job_fair")}
+    figures["fair"] = {fairs.get(fid, fid): row for fid, row in figures["fair"].items()}
     for title, table in (("category", figures["category"]), ("fair", figures["fair"])):
         rows = [[name, postings, positions, interest, hired] for name, (positions, interest, hired, postings)
                 in sorted(table.items())]

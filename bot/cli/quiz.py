@@ -25,15 +25,21 @@ def _session(bot, session_id):
     return session
 
 
-@quiz.command("sessions")
+@quiz.command("list")
 @pass_bot
-def quiz_sessions(bot):
-    """Every session, open, upcoming and past, with its participants."""
-    now, q = clock.now(), Quiz(bot.redis)
-    rows = [[s.id, s.title, clock.fmt(s.opens), clock.fmt(s.closes),
-             "open" if s.is_open(now) else "upcoming" if s.opens > now else "closed", len(q.participants(s.id))]
-            for s in q.sessions()]
-    click.echo(text_table(["id", "title", "opens", "closes", "state", "participants"], rows))
+def quiz_list(bot):
+    """Every session: its id (for stats and export), title, dates, questions and counted attempts."""
+    q, now = Quiz(bot.redis), clock.now()
+    rows = []
+    for s in q.sessions():
+        state = "open" if s.is_open(now) else "closed" if s.closes <= now else "upcoming"
+        rows.append([s.id, s.title, clock.to_naive(s.opens), clock.to_naive(s.closes), state, len(s.questions),
+                     len(q.participants(s.id))])
+    click.echo(text_table(["session", "title", "opens", "closes", "state", "questions", "attempts"], rows)
+               if rows else "no sessions loaded")
+
+
+quiz.add_command(quiz_list, name="sessions")  # the console's name for the same list
 
 
 @quiz.command("stats")
@@ -44,7 +50,7 @@ def quiz_stats(bot, session_id, show_list):
     """Participants, completion rate and per-branch completion of a session (default: the current one)."""
     st = session_stats(bot.redis, _session(bot, session_id))
     s = st.session
-    click.echo(f"{s.id}  {s.title}  ({clock.fmt(s.opens)} – {clock.fmt(s.closes)})")
+    click.echo(f"{s.id}  {s.title}  ({clock.fmt(s.opens)} – {clock.fmt(s.closes)}, Beijing time)")
     click.echo(f"participants {st.participants}   members {st.members}   "
                f"completed {st.member_completers}/{st.members} ({st.completion_rate:.0%})")
     click.echo(text_table(["rank", "branch", "members", "done", "rate", "avg"],

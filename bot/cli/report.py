@@ -24,7 +24,7 @@ def report(bot, first, last, out, xlsx, share):
         period = Period.parse(first, last)
     except ValueError as exc:
         raise click.ClickException(str(exc))
-    if bot.settings.load_demo and load_demo_if_empty(bot):  # a fresh install: the demo, as `serve` would
+    if bot.settings.demo_mode and load_demo_if_empty(bot):  # a fresh demo install: the demo, as `serve` would
         click.echo("empty store: demo content loaded")
     made = make(bot.redis, period, bot.settings.content_dir, share=share)
     click.echo(made.text.title)

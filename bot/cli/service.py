@@ -21,7 +21,8 @@ def serve(host, port, workers, app_spec):
 
     from bot.serving import control_socket_path
 
-    click.echo(f"youthbot on http://{host}:{port}/wechat — in another terminal: youthbot chat --url http://{host}:{port}/wechat")
+    for line in startup_lines(host, port):
+        click.echo(line)
     data_dir = Settings.from_env().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     sys.argv = ["gunicorn", "-c", "python:bot.gunicorn_conf", "-b", f"{host}:{port}",
@@ -30,8 +31,22 @@ def serve(host, port, workers, app_spec):
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 
+def startup_lines(host: str, port: int) -> list[str]:
+    """What `serve` says first: where it listens, how to chat with it, and what needs the scheduler."""
+    s = Settings.from_env()
+    return [
+        f"youthbot on http://{host}:{port}/wechat"
+        + (f" (demo mode: {s.demo_reason}; remove the made-up people with `youthbot demo clear`)"
+           if s.demo_mode else ""),
+        f"  chat with it from another terminal: youthbot chat --url http://{host}:{port}/wechat",
+        "  pushes (waitlist promotions, event changes, late replies, reminders) go out only while "
+        "`youthbot scheduler` runs",
+    ]
+
+
 @click.command()
-@click.option("--url", default="http://127.0.0.1:8000/wechat", show_default=True)
+@click.option("--url", default="http://127.0.0.1:8000/wechat", show_default=True,
+              help="the webhook to talk to (serve --port N listens on http://127.0.0.1:N/wechat)")
 @click.option("--openid", default="o_demo_user_0001", show_default=True, help="who you are to the bot")
 @click.option("--pushes", "fake_base", default=None,
               help="fake WeChat API to show pushes from (default: WECHAT_API_BASE_URL when it is local)")

@@ -12,9 +12,10 @@ once (a second load changes nothing).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
-from bot.importers.files import ContentError, read_yaml, require
+from bot.importers.files import Collector, ContentError, read_yaml, require
 from bot.importers.loaders import occurrences_from, when
 from domain import clock
 from domain.events import Events
@@ -29,18 +30,45 @@ from domain.quiz import Quiz
 IMPORTED = key("content", "history")  # set: history files already imported
 
 
-def load_programmes(bot, path: Path) -> int:
-    data = read_yaml(path)
-    sites = [str(s).strip() for s in require(data, path, "sites", list) if str(s).strip()]
-    programme = Programme(require(data, path, "id"), require(data, path, "title"), require(data, path, "category"),
-                          when(data, path, "start"), when(data, path, "end"), sites,
-                          [str(s).strip() for s in data.get("new_sites") or []],
+@dataclass
+class HistoryFile:
+    """A demo history file, checked; written by load_history when a demo loads."""
+
+    path: Path
+
+
+def parse_programmes(path: Path, errors: list) -> list:
+    """A programme file, checked whole (written by the importer's apply step)."""
+    c = Collector(path, errors)
+    data = c.check(read_yaml, path)
+    if data is None:
+        return []
+    before = len(errors)
+    sites = [str(s).strip() for s in (c.check(require, data, path, "sites", list) or []) if str(s).strip()]
+    fields = [c.check(require, data, path, f) for f in ("id", "title", "category")]
+    start, end = c.check(when, data, path, "start"), c.check(when, data, path, "end")
+    if len(errors) > before:
+        return []
+    programme = Programme(*fields, start, end, sites, [str(s).strip() for s in data.get("new_sites") or []],
                           str(data.get("description") or "").strip(), [str(p) for p in data.get("partners") or []])
-    try:
-        Outcomes(bot.redis).save_programme(programme)
-    except OutcomeError as exc:
-        raise ContentError(path, exc.field, exc.problem) from None
-    return 1
+    if programme.end <= programme.start:
+        c.add("end", "结束时间应晚于开始时间")
+    unknown = [s for s in programme.new_sites if s not in programme.sites]
+    if unknown:
+        c.add("new_sites", f"{'、'.join(unknown)}不在站点名单（sites）中")
+    return [] if len(errors) > before else [programme]
+
+
+def parse_history(path: Path, errors: list) -> list:
+    c = Collector(path, errors)
+    data = c.check(read_yaml, path)
+    if data is None or c.check(require, data, path, "seed", int) is None:
+        return []
+    return [HistoryFile(path)]
+
+
+def save_programme(bot, programme: Programme) -> None:
+    Outcomes(bot.redis).save_programme(programme)
 
 
 def load_history(bot, path: Path) -> int:
@@ -79,7 +107,10 @@ def _activity(bot, path: Path, spec: dict, pool: list[str], rng: random.Random) 
     """Save each occurrence, sign volunteers up, check them in and out, and record the outcome."""
     spec = {"capacity": 200, **spec}
     events, outcomes = Events(bot.redis), Outcomes(bot.redis)
-    occurrences = occurrences_from(spec, path)
+    problems: list[ContentError] = []
+    occurrences = occurrences_from(spec, Collector(path, problems), where=f"activities[{spec.get('id')}].")
+    if problems:
+        raise problems[0]
     if spec.get("pool"):
         first, size = int(spec["pool"].get("first", 0)), int(spec["pool"]["size"])
         pool = [f"{spec['pool']['prefix']}{i:03d}" for i in range(first, first + size)]

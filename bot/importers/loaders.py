@@ -1,22 +1,21 @@
-"""Content loaders: YAML (and the staff's spreadsheets) into the domain's stores.
+"""Content parsers: YAML (and the staff's spreadsheets) into records for the domain's stores.
 
-Each loader checks every field and raises ContentError naming the file, the
-row (for sheets) and the field; loading the same file twice changes nothing.
+Each parser reads one file into records and collects every problem it finds
+(a Collector) instead of stopping at the first; nothing here writes. Writing
+is bot/importers/__init__.py's apply step, run only when no file had an error.
 """
 from __future__ import annotations
 
-import csv
 import random
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from bot.importers.files import Collector, ContentError, read_sheet, read_yaml, require
 from domain import clock
-from bot.importers.files import ContentError, read_yaml, require
-from domain.keys import user_key
-from domain.events import Events, Occurrence
-from domain.jobs import Jobs, Posting, default_expiry
-from domain.profiles import BRANCHES, Profiles
-from domain.quiz import KINDS, LETTERS, Question, Quiz, Session, parse_answer
+from domain.events import Occurrence
+from domain.jobs import Posting, default_expiry
+from domain.quiz import KINDS, LETTERS, Question, Session, parse_answer
 
 KIND_NAMES = {"单选": "single", "单选题": "single", "多选": "multi", "多选题": "multi",
               "判断": "judge", "判断题": "judge", "single": "single", "multi": "multi", "judge": "judge"}
@@ -24,160 +23,224 @@ SHEET_COLUMNS = {  # header in the sheet -> field
     "期号": "session", "标题": "title", "学习内容": "summary", "链接": "link", "开始": "opens", "截止": "closes",
     "题目": "question", "题型": "type", "答案": "answer", "解析": "explain",
 }
+QUIZ_REQUIRED = ("session", "title", "summary", "opens", "closes", "question", "answer")
 
 
-def when(data: dict, path: Path, field: str, row: int | None = None) -> float:
+@dataclass
+class Branches:
+    pairs: list[tuple[str, str]]
+
+
+@dataclass
+class FileEvent:
+    occ: Occurrence
+    demo_signups: int = 0  # demo content only: made-up volunteers signed up when the demo loads
+
+
+@dataclass
+class DemoMembers:
+    path: Path
+    seed: int
+    surnames: list
+    given_names: list
+    per_branch: int
+    branch_trend: dict  # branch id -> how much keener its members were late than early
+
+
+def when(data: dict, path: Path, field: str, row: int | None = None, column: str | None = None) -> float:
     try:
         return clock.parse_when(data[field])
-    except (KeyError, ValueError) as exc:
-        raise ContentError(path, field, str(exc) if isinstance(exc, ValueError) else "missing", row) from None
+    except KeyError:
+        raise ContentError(path, column or field, "没有填", row) from None
+    except ValueError:
+        raise ContentError(path, column or field, f"「{data[field]}」不是日期时间，请写成 2026-12-03 16:30",
+                           row) from None
 
 
 # -- branches -------------------------------------------------------------------
-def load_branches(bot, path: Path) -> int:
-    data = read_yaml(path)
-    branches = require(data, path, "branches", list)
+def parse_branches(path: Path, errors: list) -> list:
+    c = Collector(path, errors)
+    data = c.check(read_yaml, path)
+    branches = c.check(require, data, path, "branches", list) if data else None
+    if not branches:
+        return []
+    good = True
     for i, b in enumerate(branches, start=1):
         if not isinstance(b, dict) or not b.get("id") or not b.get("name"):
-            raise ContentError(path, f"branches[{i}]", "each branch needs an id and a name")
-    bot.redis.hset(BRANCHES, mapping={str(b["id"]): str(b["name"]) for b in branches})
-    return len(branches)
+            c.add(f"branches[{i}]", "每个支部都要有 id 和 name")
+            good = False
+    return [Branches([(str(b["id"]), str(b["name"])) for b in branches])] if good else []
 
 
 # -- quizzes --------------------------------------------------------------------
-def question_from(raw: dict, path: Path, where: str, row: int | None = None) -> Question:
+def question_from(raw: dict, c: Collector, where: str = "", row: int | None = None,
+                  column=lambda f: f) -> Question | None:
+    """A question from a YAML entry or a sheet row; every problem recorded in c, None if any."""
+    before = len(c.errors)
     text = str(raw.get("question") or "").strip()
     if not text:
-        raise ContentError(path, f"{where}question", "missing", row)
+        c.add(where + column("question"), "没有填", row)
     kind = KIND_NAMES.get(str(raw.get("type") or "single").strip().lower())
     if kind not in KINDS:
-        raise ContentError(path, f"{where}type", f"use one of single/multi/judge (单选/多选/判断), got {raw.get('type')!r}", row)
+        c.add(where + column("type"), f"「{raw.get('type')}」不是题型：写 单选、多选 或 判断", row)
+        kind = None
     options = [str(o).strip() for o in (raw.get("options") or []) if str(o).strip()]
-    if kind != "judge" and not 2 <= len(options) <= len(LETTERS):
-        raise ContentError(path, f"{where}options", f"a {kind} question needs 2 to {len(LETTERS)} options", row)
-    answer = parse_answer(str(raw.get("answer") or ""), kind, len(options))
-    if answer is None:
-        raise ContentError(path, f"{where}answer", f"{raw.get('answer')!r} is not one of the options", row)
+    if kind in ("single", "multi") and not 2 <= len(options) <= len(LETTERS):
+        c.add(where + column("options"), f"选择题要有2到{len(LETTERS)}个选项，现在有{len(options)}个", row)
+    given = str(raw.get("answer") or "").strip()
+    answer = parse_answer(given, kind, len(options)) if kind else None
+    if kind and not given:
+        c.add(where + column("answer"), "没有填", row)
+    elif kind and answer is None:
+        shown = "对 或 错" if kind == "judge" else f"A–{LETTERS[max(len(options), 1) - 1]}"
+        c.add(where + column("answer"), f"「{given}」不是选项（{shown}）", row)
     explain = str(raw.get("explain") or "").strip()
     if len(explain) > 200:
-        raise ContentError(path, f"{where}explain", f"at most 200 characters, got {len(explain)}", row)
+        c.add(where + column("explain"), f"最多200字，现在{len(explain)}字", row)
+    if len(c.errors) > before:
+        return None
     return Question(text, kind, options, answer, explain)
 
 
-def load_quizzes(bot, path: Path) -> int:
-    quiz = Quiz(bot.redis)
-    sessions = _sessions_from_sheet(path) if path.suffix.lower() in (".xlsx", ".csv") else [_session_from_yaml(path)]
-    for session in sessions:
-        quiz.save_session(session)
-    return len(sessions)
+def parse_quizzes(path: Path, errors: list) -> list:
+    if path.suffix.lower() in (".xlsx", ".csv"):
+        return _sessions_from_sheet(path, errors)
+    session = _session_from_yaml(path, errors)
+    return [session] if session else []
 
 
-def _session_from_yaml(path: Path) -> Session:
-    data = read_yaml(path)
-    questions = [question_from(q if isinstance(q, dict) else {}, path, f"questions[{i}].")
-                 for i, q in enumerate(require(data, path, "questions", list), start=1)]
-    if not questions:
-        raise ContentError(path, "questions", "at least one question")
-    session = Session(require(data, path, "id"), require(data, path, "title"), require(data, path, "summary"),
-                      when(data, path, "opens"), when(data, path, "closes"), questions, str(data.get("link") or ""))
-    if session.closes <= session.opens:
-        raise ContentError(path, "closes", "must be after opens")
-    return session
+def _session_from_yaml(path: Path, errors: list) -> Session | None:
+    c = Collector(path, errors)
+    before = len(errors)
+    data = c.check(read_yaml, path)
+    if data is None:
+        return None
+    raw_questions = c.check(require, data, path, "questions", list) or []
+    questions = [question_from(q if isinstance(q, dict) else {}, c, f"questions[{i}].")
+                 for i, q in enumerate(raw_questions, start=1)]
+    if "questions" in data and not raw_questions:
+        c.add("questions", "至少要有一道题")
+    sid, title, summary = (c.check(require, data, path, f) for f in ("id", "title", "summary"))
+    opens, closes = c.check(when, data, path, "opens"), c.check(when, data, path, "closes")
+    if opens is not None and closes is not None and closes <= opens:
+        c.add("closes", "截止时间要晚于开始时间")
+    if len(errors) > before:
+        return None
+    return Session(sid, title, summary, opens, closes, questions, str(data.get("link") or ""))
 
 
-def _sessions_from_sheet(path: Path) -> list[Session]:
+def _sessions_from_sheet(path: Path, errors: list) -> list[Session]:
+    c = Collector(path, errors)
+    sheet = c.check(read_sheet, path, SHEET_COLUMNS, LETTERS)
+    if sheet is None:
+        return []
+    missing = [f for f in QUIZ_REQUIRED if f not in sheet.headers]
+    for f in missing:
+        c.add(_header(f), "表格里缺少这一列", 1)
+    if missing:
+        return []
+    before = len(errors)
     sessions: dict[str, Session] = {}
-    for row_no, row in _sheet_rows(path):
+    for row_no, row in sheet.rows:
         sid = str(row.get("session") or "").strip()
         if not sid:
-            raise ContentError(path, "期号", "missing", row_no)
+            c.add(sheet.column("session"), "没有填", row_no)
+            continue
         if sid not in sessions:
-            for field in ("title", "summary", "opens", "closes"):
-                if not row.get(field):
-                    raise ContentError(path, _header(field), "missing on the first row of this session", row_no)
-            sessions[sid] = Session(sid, str(row["title"]), str(row["summary"]), when(row, path, "opens", row_no),
-                                    when(row, path, "closes", row_no), [], str(row.get("link") or ""))
+            ok = True
+            for f in ("title", "summary", "opens", "closes"):
+                if not row.get(f):
+                    c.add(sheet.column(f), "每期第一行要填（标题、学习内容、开始、截止）", row_no)
+                    ok = False
+            opens = c.check(when, row, path, "opens", row_no, sheet.column("opens")) if ok else None
+            closes = c.check(when, row, path, "closes", row_no, sheet.column("closes")) if ok else None
+            if opens is not None and closes is not None and closes <= opens:
+                c.add(sheet.column("closes"), "截止时间要晚于开始时间", row_no)
+            sessions[sid] = Session(sid, str(row.get("title") or ""), str(row.get("summary") or ""), opens or 0,
+                                    closes or 0, [], str(row.get("link") or ""))
         row["options"] = [row[letter] for letter in LETTERS if row.get(letter) not in (None, "")]
-        sessions[sid].questions.append(question_from(row, path, "", row_no))
-    if not sessions:
-        raise ContentError(path, "", "no question rows")
-    return list(sessions.values())
+        q = question_from(row, c, "", row_no, sheet.column)
+        if q:
+            sessions[sid].questions.append(q)
+    if not sheet.rows:
+        c.add("", "表格里没有题目行")
+    return [] if len(errors) > before else list(sessions.values())
 
 
 def _header(field: str) -> str:
     return next((h for h, f in SHEET_COLUMNS.items() if f == field), field)
 
 
-def _sheet_rows(path: Path, columns: dict | None = None):
-    """Yield (row number as the spreadsheet shows it, {field: value}) for each non-empty row."""
-    columns = columns or SHEET_COLUMNS
-    if path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    else:
-        from openpyxl import load_workbook
-
-        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    if not rows:
-        return
-    fields = [columns.get(str(h or "").strip(), str(h or "").strip().lower()) for h in rows[0]]
-    fields = [f.upper() if f.upper() in LETTERS and len(f) == 1 else f for f in fields]
-    for number, values in enumerate(rows[1:], start=2):
-        if all(v in (None, "") for v in values):
-            continue
-        yield number, {f: (v.strip() if isinstance(v, str) else v) for f, v in zip(fields, values)}
-
-
 # -- volunteer events -------------------------------------------------------------
-def load_events(bot, path: Path) -> int:
-    data = read_yaml(path)
-    occurrences = occurrences_from(data, path)
-    events = Events(bot.redis)
-    for occ in occurrences:
-        events.save(occ)
-        for i in range(int(data.get("demo_signups") or 0)):  # demo only: made-up volunteers
-            events.sign_up(occ, f"o_demo_vol_{i:03d}")
-    return len(occurrences)
+def parse_events(path: Path, errors: list) -> list:
+    c = Collector(path, errors)
+    data = c.check(read_yaml, path)
+    if data is None:
+        return []
+    before = len(errors)
+    occurrences = occurrences_from(data, c)
+    demo = c.check(require, data, path, "demo_signups", int) if data.get("demo_signups") else 0
+    return [] if len(errors) > before else [FileEvent(o, demo or 0) for o in occurrences]
 
 
-def occurrences_from(data: dict, path: Path, kind: str = "volunteer") -> list[Occurrence]:
-    """One occurrence for a dated event; one per matching day for a recurring one."""
-    eid, capacity = require(data, path, "id"), require(data, path, "capacity", int)
-    if capacity < 1:
-        raise ContentError(path, "capacity", "must be at least 1")
+def occurrences_from(data: dict, c: Collector, kind: str = "volunteer", where: str = "") -> list[Occurrence]:
+    """One occurrence for a dated event; one per matching day for a recurring one (problems into c)."""
+    path = c.path
+    eid = c.check(require, data, path, "id", column=where + "id")
+    title = c.check(require, data, path, "title", column=where + "title")
+    place = c.check(require, data, path, "place", column=where + "place")
+    capacity = c.check(require, data, path, "capacity", int, column=where + "capacity")
+    if capacity is not None and capacity < 1:
+        c.add(where + "capacity", "至少为1")
     req = data.get("requirements") or {}
     if not isinstance(req, dict) or set(req) - {"min_age", "students_only"}:
-        raise ContentError(path, "requirements", "only min_age and students_only are understood")
-    deadline_h, cutoff_h = float(data.get("signup_deadline_hours", 2)), float(data.get("cancel_cutoff_hours", 24))
-    spans = _recurring_spans(data, path) if data.get("recurrence") else [(when(data, path, "start"), when(data, path, "end"))]
+        c.add(where + "requirements", "只认 min_age 和 students_only")
+    hours = {}
+    for f, default in (("signup_deadline_hours", 2), ("cancel_cutoff_hours", 24)):
+        try:
+            hours[f] = float(data.get(f, default))
+        except (TypeError, ValueError):
+            c.add(where + f, f"应当是小时数，现在是「{data.get(f)}」")
+    if data.get("recurrence"):
+        spans = c.check(_recurring_spans, data, path, where) or []
+    else:
+        start = c.check(when, data, path, "start", column=where + "start")
+        end = c.check(when, data, path, "end", column=where + "end")
+        spans = [(start, end)] if start is not None and end is not None else []
     out = []
     for start, end in spans:
         if end <= start:
-            raise ContentError(path, "end", "must be after start")
+            c.add(where + "end", "结束时间要晚于开始时间")
+            continue
+        if None in (eid, title, place, capacity) or len(hours) < 2:
+            continue
         out.append(Occurrence(
-            id=f"{eid}@{clock.local(start):%Y%m%d}", event_id=eid, title=require(data, path, "title"),
-            description=str(data.get("description") or "").strip(), place=require(data, path, "place"),
-            start=start, end=end, capacity=capacity, signup_deadline=start - deadline_h * 3600,
-            cancel_cutoff=start - cutoff_h * 3600, requirements=req, tags=list(data.get("tags") or []), kind=kind,
+            id=f"{eid}@{clock.local(start):%Y%m%d}", event_id=eid, title=title,
+            description=str(data.get("description") or "").strip(), place=place, start=start, end=end,
+            capacity=capacity, signup_deadline=start - hours["signup_deadline_hours"] * 3600,
+            cancel_cutoff=start - hours["cancel_cutoff_hours"] * 3600,
+            requirements=req if isinstance(req, dict) else {}, tags=list(data.get("tags") or []), kind=kind,
             category=str(data.get("category") or ("招聘会" if kind == "job_fair" else "")).strip(),
             programme=str(data.get("programme") or "").strip(), site=str(data.get("site") or "").strip()))
     return out
 
 
-def _recurring_spans(data: dict, path: Path) -> list[tuple[float, float]]:
+def _recurring_spans(data: dict, path: Path, where: str = "") -> list[tuple[float, float]]:
     rec = data["recurrence"]
     if not isinstance(rec, dict) or not rec.get("weekdays"):
-        raise ContentError(path, "recurrence.weekdays", "list the weekdays, 1 = Monday … 7 = Sunday")
+        raise ContentError(path, where + "recurrence.weekdays", "列出星期几：1 = 周一 … 7 = 周日")
     first = clock.parse_when(f"{rec.get('from', 'today')}".split()[0] + " 00:00")
     days = int(rec.get("days", 14))
+    start_at, end_at = require(data, path, "start", column=where + "start"), require(data, path, "end", column=where + "end")
     spans = []
     for d in range(days):
         day = clock.local(first) + timedelta(days=d)
         if day.isoweekday() in rec["weekdays"]:
             date = f"{day:%Y-%m-%d}"
-            spans.append((clock.parse_when(f"{date} {require(data, path, 'start')}"),
-                          clock.parse_when(f"{date} {require(data, path, 'end')}")))
+            try:
+                spans.append((clock.parse_when(f"{date} {start_at}"), clock.parse_when(f"{date} {end_at}")))
+            except ValueError:
+                raise ContentError(path, where + "start", f"「{start_at}」或「{end_at}」不是时间，请写成 09:00") from None
     return spans
 
 
@@ -186,44 +249,68 @@ JOB_COLUMNS = {"编号": "id", "用人单位": "employer", "岗位": "title", "�
                "工作地点": "place", "学历要求": "education", "经验要求": "experience", "招聘人数": "headcount",
                "联系方式": "contact", "发布日期": "published", "截止日期": "expires", "状态": "status",
                "招聘会": "fair", "岗位说明": "description"}
+JOB_REQUIRED = ("id", "employer", "title", "category", "contact")
 JOB_STATUSES = {"open": "open", "filled": "filled", "expired": "expired", "招聘中": "open", "已招满": "filled",
                 "已过期": "expired", "": "open"}
 
 
-def load_jobs(bot, path: Path) -> int:
-    jobs = Jobs(bot.redis)
+def parse_jobs(path: Path, errors: list) -> list:
+    c = Collector(path, errors)
+    before = len(errors)
+    records: list = []
     if path.suffix.lower() in (".xlsx", ".csv"):
-        rows = list(_sheet_rows(path, JOB_COLUMNS))
-        fair_id = ""
+        sheet = c.check(read_sheet, path, JOB_COLUMNS)
+        if sheet is None:
+            return []
+        missing = [f for f in JOB_REQUIRED if f not in sheet.headers]
+        for f in missing:
+            c.add(next(h for h, v in JOB_COLUMNS.items() if v == f), "表格里缺少这一列", 1)
+        if missing:
+            return []
+        rows, fair_id, column = sheet.rows, "", sheet.column
     else:
-        data = read_yaml(path)
-        fair_id = _load_fair(bot, data["fair"], path) if data.get("fair") else ""
-        rows = [(None, p) for p in require(data, path, "postings", list)]
+        data = c.check(read_yaml, path)
+        if data is None:
+            return []
+        fair_id = ""
+        if data.get("fair"):
+            fair = occurrences_from(data["fair"], c, kind="job_fair", where="fair.") \
+                if isinstance(data["fair"], dict) else []
+            records += [FileEvent(o) for o in fair[:1]]
+            fair_id = fair[0].event_id if fair else ""
+        rows = [(None, p if isinstance(p, dict) else {}) for p in (c.check(require, data, path, "postings", list) or [])]
+        column = None
+    seen = set()
     for row_no, raw in rows:
-        jobs.save(posting_from(raw, path, row_no, fair_id))
-    return len(rows)
+        p = posting_from(raw, c, row_no, fair_id, column)
+        if p and p.id in seen:
+            c.add(column("id") if column else f"postings[{p.id}].id", f"编号「{p.id}」重复", row_no)
+        elif p:
+            seen.add(p.id)
+            records.append(p)
+    return [] if len(errors) > before else records
 
 
-def _load_fair(bot, fair: dict, path: Path) -> str:
-    occ = occurrences_from(fair, path, kind="job_fair")[0]
-    Events(bot.redis).save(occ)
-    return occ.event_id
-
-
-def posting_from(raw: dict, path: Path, row: int | None, fair_id: str) -> Posting:
-    where = "" if row else f"postings[{raw.get('id', '?')}]."
-    for field in ("id", "employer", "title", "category", "contact"):
-        if not str(raw.get(field) or "").strip():
-            raise ContentError(path, where + field, "missing", row)
+def posting_from(raw: dict, c: Collector, row: int | None, fair_id: str, column=None) -> Posting | None:
+    path = c.path
+    name = column or (lambda f: f"postings[{raw.get('id', '?')}].{f}")
+    before = len(c.errors)
+    for f in JOB_REQUIRED:
+        if not str(raw.get(f) or "").strip():
+            c.add(name(f), "没有填", row)
     try:
         headcount = int(raw.get("headcount") or 1)
     except (TypeError, ValueError):
-        raise ContentError(path, where + "headcount", f"expected a whole number, got {raw.get('headcount')!r}", row)
-    published = when(raw, path, "published", row) if raw.get("published") else clock.now()
-    expires = when(raw, path, "expires", row) if raw.get("expires") else default_expiry(published)
+        c.add(name("headcount"), f"应当是整数，现在是「{raw.get('headcount')}」", row)
+        headcount = 0
+    published = c.check(when, raw, path, "published", row, name("published")) if raw.get("published") else clock.now()
+    expires = c.check(when, raw, path, "expires", row, name("expires")) if raw.get("expires") \
+        else default_expiry(published or clock.now())
     status = JOB_STATUSES.get(str(raw.get("status") or "").strip())
     if status is None:
-        raise ContentError(path, where + "status", "use open/filled/expired (招聘中/已招满/已过期)", row)
+        c.add(name("status"), f"「{raw.get('status')}」不是状态：写 招聘中、已招满 或 已过期", row)
+    if len(c.errors) > before:
+        return None
     text = {f: str(raw.get(f) or "").strip() for f in ("salary", "place", "education", "experience", "description")}
     return Posting(str(raw["id"]).strip(), str(raw["employer"]).strip(), str(raw["title"]).strip(),
                    str(raw["category"]).strip(), text["salary"] or "面议", text["place"], text["education"] or "不限",
@@ -232,29 +319,34 @@ def posting_from(raw: dict, path: Path, row: int | None, fair_id: str) -> Postin
 
 
 # -- demo members and their past quiz results -----------------------------------------
-def load_demo_members(bot, path: Path) -> int:
-    """Demo members in each branch, with results for past sessions (a seeded, repeatable draw)."""
-    data = read_yaml(path)
-    rng = random.Random(require(data, path, "seed", int))
-    surnames, given = require(data, path, "surnames"), require(data, path, "given_names")
-    per_branch = require(data, path, "members_per_branch", int)
-    profiles, quiz = Profiles(bot.redis), Quiz(bot.redis)
-    now = clock.now()
-    past = [s for s in quiz.sessions() if s.closes <= now]
-    count = 0
-    for bid, _ in profiles.branches():
-        for n in range(per_branch):
-            openid = f"o_demo_{bid}_{n:03d}"
-            profiles.set_branch(openid, bid)
-            bot.redis.hset(user_key(openid, "profile"), "name", rng.choice(surnames) + rng.choice(given))
+def parse_demo(path: Path, errors: list) -> list:
+    c = Collector(path, errors)
+    data = c.check(read_yaml, path)
+    if data is None:
+        return []
+    before = len(errors)
+    spec = [c.check(require, data, path, "seed", int), c.check(require, data, path, "surnames", list),
+            c.check(require, data, path, "given_names", list), c.check(require, data, path, "members_per_branch", int)]
+    trend = data.get("branch_trend") or {}
+    if not isinstance(trend, dict):
+        c.add("branch_trend", "应当是「支部id: 数值」")
+    return [] if len(errors) > before else [DemoMembers(path, *spec, trend)]
+
+
+def demo_members(spec: DemoMembers, branches: list[tuple[str, str]], past: list[Session]):
+    """Yield (openid, branch id, name, [(session, answers, started)]) for the made-up members (a seeded draw)."""
+    rng = random.Random(spec.seed)
+    for bid, _ in branches:
+        for n in range(spec.per_branch):
+            name = rng.choice(spec.surnames) + rng.choice(spec.given_names)
             diligence = rng.uniform(0.4, 1.0)
-            trend = float((data.get("branch_trend") or {}).get(bid, 0))  # how much keener late than early
+            trend = float(spec.branch_trend.get(bid, 0))
+            results = []
             for i, session in enumerate(past):
                 if rng.random() < diligence + trend * (i / max(1, len(past) - 1) - 0.5):
                     answers = [q.answer if rng.random() < 0.8 else _wrong(q, rng) for q in session.questions]
-                    quiz.record_completed(openid, session, answers, session.opens + rng.randint(3600, 86400))
-            count += 1
-    return count
+                    results.append((session, answers, session.opens + rng.randint(3600, 86400)))
+            yield f"o_demo_{bid}_{n:03d}", bid, name, results
 
 
 def _wrong(q: Question, rng: random.Random) -> str:

@@ -111,7 +111,7 @@ def check_settings(s: Settings) -> list[Finding]:
         [ipaddress.ip_network(n.strip()) for n in s.metrics_allow.split(",") if n.strip()]
     except ValueError as exc:
         out.append(Finding("settings", FAIL, f"METRICS_ALLOW: {exc}", "list networks like 127.0.0.1/32,10.0.0.0/8"))
-    if s.load_demo and _looks_real(s):
+    if s.demo_mode and _looks_real(s):
         out.append(Finding("settings", WARN, "LOAD_DEMO is on: an empty store gets the made-up demo members and events",
                            "set LOAD_DEMO=0 for the real account"))
     return out
@@ -423,9 +423,9 @@ def check_content(s: Settings, build_bot) -> list[Finding]:
         try:
             with ScratchServer(Path(tmp) / "empty.rdb", decode=True) as scratch:
                 try:
-                    bot = build_bot(replace(s, load_demo=False), redis_client=scratch)
+                    bot = build_bot(replace(s, load_demo="0"), redis_client=scratch)
                     report = importers.load_dir(bot, folder)
-                except importers.ContentError as exc:
+                except (importers.ContentError, importers.ContentErrors) as exc:
                     return [Finding("content", FAIL, str(exc), "correct that file, then `youthbot content load`")]
                 except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
                     return [Finding("content", FAIL, f"{folder}: {exc.__class__.__name__}: {exc}",

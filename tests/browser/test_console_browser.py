@@ -60,7 +60,7 @@ def test_upload_a_bank_with_an_error_see_the_row_then_fix_it(browser, tmp_path):
     bank = write_bank(tmp_path / "第21期题库.xlsx", answer_of_second="AE")
     browser.fill("bank", str(bank)).click("上传并检查")
     text = browser.text()
-    assert "没有导入任何内容" in text and "第21期题库.xlsx 第4行「答案」：答案 'AE' 不在选项中" in text
+    assert "没有导入任何内容" in text and "第21期题库.xlsx 第4行「答案」：「AE」不是选项" in text
     browser.shot("quiz-upload-error")
     assert Quiz(browser.site.bot.redis).session("w21") is None
     write_bank(bank, answer_of_second="ABC")
@@ -168,7 +168,7 @@ def test_record_a_hire_and_broadcast_a_notice(browser):
     from domain.profiles import Profiles
 
     bot = browser.site.bot
-    importers.load_dir(bot, bot.settings.content_dir)
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
     jobs = Jobs(bot.redis)
     p = jobs.by_number(1)
     Profiles(bot.redis).save_contact("o_a", "张小明", "13800138000")
@@ -198,7 +198,7 @@ def test_screenshots_of_the_other_pages(browser):
     from bot import importers
 
     bot = browser.site.bot
-    importers.load_dir(bot, bot.settings.content_dir)
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
     signed_in(browser, "admin")
     for path, name in (("/admin/quizzes/", "quizzes"), ("/admin/events/", "events"), ("/admin/pushes/", "pushes"),
                        ("/admin/people/?q=1380", "people"), ("/admin/staff/", "staff")):
