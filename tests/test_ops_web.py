@@ -112,7 +112,7 @@ def test_the_scheduler_job_keeps_the_token_fresh_for_readyz(bot, redis_client, p
 def test_metrics_count_messages_retries_and_the_outbox(client, wechat, bot):
     before = client.get("/metrics").get_data(as_text=True)
     wechat.send("帮助", openid="o_m1")
-    xml = text_xml("o_m2", "积分", msg_id=4242)
+    xml = text_xml("o_m2", "退订提醒", msg_id=4242)  # changes something: claimed, so a retry is deduped
     wechat.reply(wechat.post(xml))
     wechat.reply(wechat.post(xml))  # WeChat's retry of the same message
     bot.outbox.enqueue("o_m1", "稍后的回复", kind="late_reply", idem_key="k1")

@@ -17,8 +17,9 @@ def _forget_through_chat(wechat, openid):
 
 def test_deletion_scrubs_the_message_ledger(wechat, bot):
     with_profile(bot, "o_led", name="王小红", phone="13912345678")
-    wechat.send("搜 13912345678", "o_led")  # an answer kept in the ledger for WeChat's retries
-    wechat.send("我的信息", "o_led")
+    wechat.send("搜 13912345678", "o_led")  # read-only: answered, and nothing kept in the ledger
+    # a message that changed something keeps its reply for WeChat's retries, as the profile step's does
+    bot.ledger.record("yb:msg:o_led:777", "✅ 已记录：王小红，139****5678。")
     ledger = list(bot.redis.scan_iter(match="yb:msg:o_led:*"))
     assert ledger  # there was something to scrub
     _forget_through_chat(wechat, "o_led")

@@ -216,8 +216,10 @@ def test_a_fan_out_killed_half_way_and_run_again_sends_nobody_twice(bot, fake_we
     env = {**os.environ, "REDIS_URL": redis_url, "WECHAT_API_BASE_URL": base + "/cgi-bin/", "PUSH_RATE": "100",
            "QUIET_HOURS": "03:00-03:00", "LOAD_DEMO": "0", "WECHAT_APPID": "wxtest"}
     cmd = [sys.executable, "-m", "bot.cli", "pushes", "run", "quiz_reminders"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
     while len(fake.messages) < 100:
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()[0] if proc.poll() is not None else "slow"
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

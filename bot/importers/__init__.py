@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.importers import history, loaders
+from bot.importers import history, loaders, sheets
 from bot.importers.files import ContentError, ContentErrors, LoadReport
 from domain import clock, demo as demo_people
 from domain.events import Events
@@ -42,9 +42,9 @@ SHEETS = (".yaml", ".yml", ".xlsx", ".csv")
 # members take part in what the other folders define; history/ (demo only) last:
 # the past half year those members took part in.
 LOADERS = {
-    "branches": (loaders.parse_branches, YAML),
+    "branches": (sheets.parse_branches_file, SHEETS),  # YAML, or a sheet (bot/importers/sheets.py)
     "quizzes": (loaders.parse_quizzes, SHEETS),
-    "events": (loaders.parse_events, YAML),
+    "events": (sheets.parse_events_file, SHEETS),
     "jobs": (loaders.parse_jobs, SHEETS),
     "programmes": (history.parse_programmes, YAML),
     "demo": (loaders.parse_demo, YAML),

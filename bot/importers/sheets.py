@@ -24,7 +24,7 @@ from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 from bot.importers import loaders
-from bot.importers.files import ContentError
+from bot.importers.files import Collector, ContentError
 from domain import clock
 from domain.events import Events, Occurrence
 from domain.profiles import BranchError, Profiles, branch_id, branch_name
@@ -313,10 +313,10 @@ def read_events(path: Path, redis=None, may_change=None) -> SheetUpload:
         data = _event_data(sheet, row_no, row, up.errors)
         if data is None:
             continue
-        try:
-            occurrences = loaders.occurrences_from(data, sheet.path)
-        except ContentError as exc:  # the checks above leave little: say it in the sheet's words anyway
-            up.errors.append(f"{sheet.where(row_no)}：{exc.problem}")
+        problems: list[ContentError] = []
+        occurrences = loaders.occurrences_from(data, Collector(sheet.path, problems))
+        if problems:  # the checks above leave little: say it in the sheet's words anyway
+            up.errors.extend(f"{sheet.where(row_no)}：{p.problem}" for p in problems)
             continue
         if not occurrences:
             up.errors.append(f"{sheet.where(row_no, 'weekdays')}：从开始日起{data['recurrence']['days']}天里没有所填的星期")
@@ -415,6 +415,24 @@ def load_branches(redis, path: Path) -> SheetUpload:
 
 
 # -- `youthbot content load`: events/ and branches/ take sheets beside YAML ---------------------------
+def parse_events_file(path: Path, errors: list) -> list:
+    """For `youthbot content load`: a YAML event file, or an events sheet checked row by row (nothing written)."""
+    if path.suffix.lower() not in SUFFIXES:
+        return loaders.parse_events(path, errors)
+    up = read_events(path)
+    errors.extend(ContentError(path, "", problem) for problem in up.errors)
+    return [] if up.errors else [loaders.FileEvent(occ) for occ in up.records]
+
+
+def parse_branches_file(path: Path, errors: list) -> list:
+    """For `youthbot content load`: a YAML branches file, or a branches sheet (nothing written)."""
+    if path.suffix.lower() not in SUFFIXES:
+        return loaders.parse_branches(path, errors)
+    up = read_branches(path)
+    errors.extend(ContentError(path, "", problem) for problem in up.errors)
+    return [] if up.errors else [loaders.Branches(list(up.records))]
+
+
 def load_events_file(bot, path: Path) -> int:
     """A YAML event file (loaders.load_events) or an events sheet (every bad row: SheetErrors, nothing loaded)."""
     if path.suffix.lower() not in SUFFIXES:

@@ -28,7 +28,7 @@ def test_open_the_report_for_a_period_see_its_figures_and_download_the_word_file
     from bot import importers
 
     bot = browser.site.bot
-    importers.load_dir(bot, bot.settings.content_dir)  # the demo: a whole past half year
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)  # the demo: a whole past half year
     signed_in(browser)
     browser.click("工作总结")
     assert browser.path().startswith("/admin/report/")
