@@ -212,6 +212,9 @@ class _Idle:
     def start(self):
         pass
 
+    def pause(self):
+        pass
+
     def shutdown(self, wait=True):
         pass
 

@@ -7,7 +7,10 @@ and registers the sections in the order the menu shows them.
 from __future__ import annotations
 
 import secrets
+
 from datetime import timedelta
+
+import redis
 
 from flask import Blueprint
 from flask_wtf.csrf import CSRFProtect
@@ -23,7 +26,10 @@ def init_app(app, bot) -> None:
     from bot.admin import access, auth, branches, dashboard, events, jobs, people, pushes, quizzes, report, staff
 
     s = bot.settings
-    app.secret_key = s.admin_secret_key or _shared_secret(bot.redis)
+    try:
+        app.secret_key = s.admin_secret_key or _shared_secret(bot.redis)
+    except redis.RedisError:  # a worker booting while the store is down must still boot (the webhook answers)
+        app.secret_key = None
     app.config.update(SESSION_COOKIE_NAME="yb_console", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=s.admin_cookie_secure, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_PATH="/admin",
@@ -35,6 +41,11 @@ def init_app(app, bot) -> None:
     bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                    static_url_path="/static")
     access.init(bp)
+
+    @bp.before_request
+    def _signing_key_once_the_store_is_back():
+        if not app.secret_key:
+            app.secret_key = _shared_secret(bot.redis)
     for section in (auth, dashboard, quizzes, branches, events, jobs, pushes, people, report, staff):
         bp.register_blueprint(section.bp)
     app.register_blueprint(bp)
