@@ -7,11 +7,9 @@ and registers the sections in the order the menu shows them.
 from __future__ import annotations
 
 import secrets
-
 from datetime import timedelta
 
 import redis
-
 from flask import Blueprint
 from flask_wtf.csrf import CSRFProtect
 
