@@ -167,3 +167,13 @@ def console_as(app, redis_client):
         assert c.login(name or f"{role}1").status_code == 302
         return c
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_dir_left_behind():
+    """Code under test may point PROMETHEUS_MULTIPROC_DIR at a test's temporary folder (gunicorn's
+    configuration, the scheduler command); later tests and the processes they start must not inherit it."""
+    had = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    yield
+    if had is None:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
