@@ -3,7 +3,7 @@
 Anything that must reach a user later (a reply that missed WeChat's 5-second
 window, a waitlist promotion, an event change) is enqueued here with an
 idempotency key; enqueuing the same key twice queues it once. The scheduler
-drains the queue through bot.pushes (every few seconds).
+drains the queue through bot.pushes.delivery (every few seconds).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """How many pushes went out on each day, by kind and outcome: the figures a report needs.
 
-The push sender (bot/pushes.py) adds one to a day's count in the same script
+The push sender (bot/pushes/delivery.py) adds one to a day's count in the same script
 that records a push's outcome; days are local (Asia/Shanghai) dates.
 """
 from __future__ import annotations

@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import requests
 
-from bot import broadcasts, tasks
-from bot.pushes import Push, Status
+from bot.pushes import broadcasts
+
+from bot.pushes import tasks
+from bot.pushes.delivery import Push, Status
 from domain.followers import Followers
 from domain.profiles import Profiles
 

@@ -5,7 +5,9 @@ import time
 
 import pytest
 
-from bot import importers as content, tasks as bot_jobs
+from bot import importers as content
+
+from bot.pushes import tasks as bot_jobs
 from domain.jobs import Jobs, Posting, default_expiry
 from domain.profiles import Profiles
 

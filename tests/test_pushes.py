@@ -12,11 +12,11 @@ from dataclasses import replace
 import pytest
 import requests
 
-from bot import tasks as jobs
+from bot.pushes import tasks as jobs
 from domain import clock
-from bot.pushes import Deliverer, Push, in_quiet_hours, stats
-from bot.scheduler import TIMETABLE, Leadership, build_scheduler
-from bot.wechat_client import SharedTokenClient
+from bot.pushes.delivery import Deliverer, Push, in_quiet_hours, stats
+from bot.pushes.scheduler import TIMETABLE, Leadership, build_scheduler
+from bot.wechat.client import SharedTokenClient
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session
@@ -233,8 +233,8 @@ def test_a_fan_out_killed_half_way_and_run_again_sends_nobody_twice(bot, fake_we
 
 @pytest.mark.slow
 def test_chat_shows_pushes_as_they_arrive(bot, pushing, live_server, fake_wechat):
-    from bot import chat
-    from bot.simulator import WeChatSimulator
+    from bot.wechat import chat
+    from bot.wechat.simulator import WeChatSimulator
     from tests.conftest import TOKEN
 
     deliverer, fake = pushing

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, url_for
 
-from bot import pushes
+from bot.pushes import delivery as pushes
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock

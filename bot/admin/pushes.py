@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from bot import broadcasts, pushes
+from bot.pushes import broadcasts
+
+from bot.pushes import delivery as pushes
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock

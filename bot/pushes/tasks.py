@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
 from domain import clock
-from bot.pushes import Push, in_quiet_hours, stats as push_stats
+from bot.pushes.delivery import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
 from domain.events import Events
 from domain.jobs import Jobs
@@ -210,7 +210,7 @@ def nightly_backup(bot, deliverer, now: float) -> dict:
 def wechat_token(bot, deliverer, now: float) -> dict:
     """Fetch the shared access token if it is missing, so that /readyz and the first push find it fresh."""
     from bot.ops.web import pushes_configured
-    from bot.wechat_client import WeChatError
+    from bot.wechat.client import WeChatError
 
     if not pushes_configured(bot.settings):
         return {}

@@ -16,7 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from bot.pushes import log_key, read_recipients
+from bot.pushes.delivery import log_key, read_recipients
 from domain.events import Events
 from domain.followers import ACTIVE
 from domain.jobs import Jobs

@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import storage
+from bot.runtime import storage
 from bot.ops import SCHEDULER_SEEN
 from domain import clock
 from domain.keys import key
@@ -36,7 +36,7 @@ STANDBY_POLL = 1.0  # seconds between a standby's tries: it takes over within th
 
 @dataclass(frozen=True)
 class Entry:
-    job: str  # function name in bot.tasks
+    job: str  # function name in bot.pushes.tasks
     trigger: object
     what: str
 
@@ -63,8 +63,8 @@ _runtime = {}
 
 
 def run_job(name: str) -> dict:
-    """Run one task of bot.tasks by name (what APScheduler stores: a name, not a closure)."""
-    from bot import tasks
+    """Run one task of bot.pushes.tasks by name (what APScheduler stores: a name, not a closure)."""
+    from bot.pushes import tasks
 
     from bot.ops import metrics
 
@@ -85,9 +85,9 @@ def run_job(name: str) -> dict:
 
 def _services():
     if "bot" not in _runtime:
-        from bot.app import build_bot
-        from bot.pushes import Deliverer
-        from bot.wechat_client import SharedTokenClient
+        from bot.pushes.delivery import Deliverer
+        from bot.runtime.services import build_bot
+        from bot.wechat.client import SharedTokenClient
 
         bot = build_bot()
         s = bot.settings

@@ -34,10 +34,10 @@ from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
 from domain.outbox import FailedPush as KeptFailure, FailedPushes
-from bot import storage
+from bot.runtime import storage
 from bot.ops import logs, metrics
-from bot.outgoing import published_numbers, safe_text
-from bot.wechat_client import WeChatError
+from bot.wechat.outgoing import published_numbers, safe_text
+from bot.wechat.client import WeChatError
 from domain.push_log import FAILED, daily_key, log_key
 
 log = logging.getLogger(__name__)
