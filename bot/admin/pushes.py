@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from bot.pushes import broadcasts
 
-from bot.pushes import delivery as pushes
+from bot.pushes import delivery
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock
@@ -13,18 +13,17 @@ from domain.profiles import Profiles, mask_name
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes")
 gate(bp, "admin")
-STATUS_NAMES = {"sent": "成功", "skipped": "未发", "failed": "失败", "sending": "发送中（中断）"}
 REASON_NAMES = {"out_of_window": "超出48小时互动窗口且无模板", "unsubscribed": "已取消关注", "opted_out": "已退订提醒"}
 
 
 @bp.get("/")
 def index():
     redis, now = bot().redis, clock.now()
-    totals = pushes.stats(redis)
-    days = pushes.daily(redis, 14, now)
+    totals = delivery.stats(redis)
+    days = delivery.daily(redis, 14, now)
     chart = [row(day[5:], [(d.get("sent", 0), "bar"), (d.get("skipped", 0), "bar3"), (d.get("failed", 0), "bar2")],
                  f"{d.get('sent', 0)}/{d.get('skipped', 0)}/{d.get('failed', 0)}") for day, d in days]
-    failed = pushes.failed(redis)
+    failed = delivery.failed(redis)
     names = Profiles(redis).many([f.openid for f in failed])
     return render_template("admin/pushes.html", title="推送", totals=totals, chart=chart, failed=failed,
                            names={o: mask_name(p.name) or o[-6:] for o, p in names.items()},
@@ -35,7 +34,7 @@ def index():
 
 @bp.post("/retry")
 def retry():
-    if pushes.retry(bot(), request.form.get("key", "")):
+    if delivery.retry(bot(), request.form.get("key", "")):
         flash("已重新排队，调度进程几秒内会再发一次。")
     else:
         flash("这条推送已经重试过或不是失败状态。", "error")
