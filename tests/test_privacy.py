@@ -112,7 +112,7 @@ def test_retention_runs_nightly_in_the_timetable():
 def test_deletion_drops_the_text_kept_with_a_failed_push(bot, pushing, fake_wechat):
     import requests
 
-    from bot.pushes.delivery import Push, failed
+    from bot.pushes.delivery import Push, failed_pushes as failed
     from tests.test_pushes import follower
 
     deliverer, _ = pushing

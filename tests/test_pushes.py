@@ -14,7 +14,7 @@ import requests
 
 from bot.pushes import tasks
 from domain import clock
-from bot.pushes.delivery import Deliverer, Push, in_quiet_hours, stats
+from bot.pushes.delivery import Deliverer, Push, in_quiet_hours, stats, Status
 from bot.pushes.scheduler import TIMETABLE, Leadership, build_scheduler
 from bot.wechat.client import SharedTokenClient
 from domain.events import Events, Occurrence
@@ -218,6 +218,8 @@ def test_a_store_written_before_the_move_to_bot_pushes_still_runs_its_timetable(
         state = pickle.loads(raw)
         state["func"] = "bot.scheduler:run_job"  # the path before the move
         raw_redis.hset("yb:{scheduler}:jobs", job_id, pickle.dumps(state, pickle.HIGHEST_PROTOCOL))
+    retired = dict(state, id="retry_pushes", args=("retry_pushes",))  # a job the timetable no longer has
+    raw_redis.hset("yb:{scheduler}:jobs", "retry_pushes", pickle.dumps(retired, pickle.HIGHEST_PROTOCOL))
     raw_redis.close()
     scheduler = build_scheduler(redis_url)
     scheduler.start(paused=True)
@@ -225,8 +227,27 @@ def test_a_store_written_before_the_move_to_bot_pushes_still_runs_its_timetable(
         jobs = scheduler.get_jobs()
         assert sorted(j.id for j in jobs) == sorted(e.job for e in TIMETABLE)
         assert {j.func_ref for j in jobs} == {"bot.pushes.scheduler:run_job"}
+        assert bot.redis.hlen("yb:{scheduler}:jobs") == len(TIMETABLE)  # the retired job is gone
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_every_reminder_kind_in_the_table_obeys_opting_out_and_an_undeclared_kind_is_refused(bot, pushing, wechat):
+    from domain.push_kinds import KINDS
+
+    deliverer, _ = pushing
+    follower(bot, "o_off")
+    assert "已退订提醒" in wechat.send("退订提醒", openid="o_off")
+    reminders = [kind for kind, rules in KINDS.items() if rules.reminder]
+    assert {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"} <= set(reminders)
+    for kind in reminders:
+        result = deliverer.deliver(Push("o_off", "提醒", kind, f"{kind}:t:o_off"), time.time())
+        assert (result.status, result.detail) == (Status.SKIPPED, "opted_out"), kind
+    with pytest.raises(ValueError, match="push_kinds"):
+        Push("o_off", "x", "new_reminder", "new_reminder:o_off")
+    with pytest.raises(ValueError, match="push_kinds"):
+        bot.outbox.enqueue("o_off", "x", kind="new_reminder", idem_key="new_reminder:o_off")
+    assert bot.outbox.pending() == []
 
 def test_menu_push_sends_the_content_menu(cli, fake_wechat, monkeypatch):
     base, fake = fake_wechat

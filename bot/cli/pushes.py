@@ -44,8 +44,8 @@ def pushes_failed(bot):
 def pushes_retry(bot, keys):
     """Queue failed pushes (all, or the KEYS given) to be tried again now."""
     queued, expired = retry_failed(bot.redis, list(keys) or None)
-    click.echo(f"{queued} queued to be sent by the scheduler within a minute"
-               f" (or now: youthbot pushes run retry_pushes)"
+    click.echo(f"{queued} queued to be sent by the scheduler within seconds"
+               f" (or now: youthbot pushes run drain_outbox)"
                + (f"; {expired} no longer make sense and were given up" if expired else ""))
 
 

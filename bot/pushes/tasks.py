@@ -80,14 +80,17 @@ def _members(redis) -> Iterator[str]:
 
 # -- the jobs ------------------------------------------------------------------------
 def drain_outbox(bot, deliverer, now: float) -> Ran:
-    """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
+    """Send what the webhook and the handlers queued (late replies, promotions, event changes, broadcasts),
+    then the failed pushes whose time to try again has come (backoff, or a retry by hand)."""
     counts = bot.outbox.drain(lambda item: deliverer.deliver(
         Push(item["openid"], item["text"], item["kind"], item["key"], expires=item.get("expires")), now).status.value)
-    return Ran(counts, "" if counts else "the outbox is empty")
+    for status, n in retry_pushes(bot, deliverer, now).items():
+        counts[status] = counts.get(status, 0) + n
+    return Ran(counts, "" if counts else "the outbox is empty and no failed push is due")
 
 
 def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
-    """Try failed pushes again when their time comes (backoff), while they still make sense."""
+    """Try failed pushes again when their time comes (backoff), while they still make sense (drain_outbox calls it)."""
     counts: dict[str, int] = {}
     for failed in deliverer.failed.due(now):
         if failed.expires <= now:
