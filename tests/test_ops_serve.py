@@ -145,3 +145,20 @@ def test_a_stopped_scheduler_hands_over_to_the_standby_in_seconds(redis_url, red
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 p.wait(20)
+
+
+def test_a_scheduler_takes_back_its_own_lock_after_redis_restarted(redis_client):
+    """Redis restarted (the web master restarts the embedded one) while the lock was held: it comes back from
+    the append-only file with this scheduler's name on it. The scheduler lost the lead on the failed renewal;
+    it must lead again on its next try, not wait up to LEADER_TTL for its own lock to lapse."""
+    from bot.scheduler import LEADER, LEADER_TTL, Leadership
+
+    me, other = Leadership(redis_client), Leadership(redis_client)
+    assert me.try_acquire()
+    assert not other.try_acquire()  # held: another scheduler stands by
+    redis_client.expire(LEADER, 25)  # as it comes back: our name, most of its expiry left
+    assert me.try_acquire(), "the scheduler waited on its own stale lock"
+    assert redis_client.ttl(LEADER) > LEADER_TTL - 3  # and renewed it
+    assert not other.try_acquire()
+    me.release()
+    assert other.try_acquire()
