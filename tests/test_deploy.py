@@ -33,9 +33,11 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def _site_for_test(prefix: Path, https_port: int, http_port: int, upstream_port: int, cert: Path, key: Path) -> str:
+def _site_for_test(prefix: Path, https_port: int, http_port: int, upstream_port: int, cert: Path, key: Path,
+                   webroot: Path | None = None) -> str:
     site = (DEPLOY / "nginx" / "youthbot.conf").read_text()
     replacements = {
+        "root /var/www/letsencrypt;": f"root {webroot or prefix / 'acme'};",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "server 127.0.0.1:8000": f"server 127.0.0.1:{upstream_port}",
@@ -143,6 +145,23 @@ def test_nginx_limits_the_body_and_exposes_only_the_public_paths(behind_nginx):
     assert admin.status_code == 404 and "nginx" not in admin.text  # answered by the app
     redirect = requests.get(env["http"] + "/wechat", allow_redirects=False, timeout=10)
     assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://")
+
+
+def test_certificate_pages_and_the_acme_challenge_are_served(behind_nginx, tmp_path):
+    """/verify/<number> is the page every service record's QR code links to; certbot --webroot writes its
+    token under /.well-known/acme-challenge/ and Let's Encrypt fetches it over plain http on port 80."""
+    env = behind_nginx
+    missing = env["session"].get(env["base"] + "/verify/TW20260101-00001-ABCD", timeout=10)
+    assert missing.status_code == 404 and "nginx" not in missing.text  # the app's own page: no such record
+    assert "核验" in missing.text
+    challenge = env["prefix"] / "logs" / "acme" / ".well-known" / "acme-challenge"
+    challenge.mkdir(parents=True)
+    (challenge / "tok-3n2Q_x").write_text("tok-3n2Q_x.thumbprint")
+    got = requests.get(env["http"] + "/.well-known/acme-challenge/tok-3n2Q_x", allow_redirects=False, timeout=10)
+    assert got.status_code == 200 and got.text == "tok-3n2Q_x.thumbprint"
+    assert requests.get(env["http"] + "/.well-known/acme-challenge/none", allow_redirects=False,
+                        timeout=10).status_code == 404
+    assert requests.get(env["http"] + "/verify/x", allow_redirects=False, timeout=10).status_code == 301
 
 
 def test_the_app_sees_the_real_client_address_not_a_forged_one(behind_nginx):
