@@ -162,3 +162,37 @@ def test_a_scheduler_takes_back_its_own_lock_after_redis_restarted(redis_client)
     assert not other.try_acquire()
     me.release()
     assert other.try_acquire()
+
+
+@embedded_only
+def test_gunicorn_lines_are_json_and_log_files_are_private_and_follow_rotation(tmp_path):
+    """Under LOG_FORMAT=json every line on stderr is one JSON object, gunicorn's own too (start-up, workers
+    booting, the signal); LOG_DIR holds one file per role, 0640, and a logrotate-style rename is followed."""
+    import json
+    import stat
+
+    port, out, log_dir = free_port(), tmp_path / "stderr.log", tmp_path / "logs"
+    proc = start_serve(tmp_path / "data", port, log_path=out, WECHAT_TOKEN=TOKEN, LOG_FORMAT="json",
+                       LOG_DIR=log_dir)
+    try:
+        sim = WeChatSimulator(TOKEN)
+        assert "青年大学习" in _send(port, sim, text_xml("o_rot_1", "帮助"))
+        web_log = log_dir / "youthbot-web.log"
+        assert stat.S_IMODE(web_log.stat().st_mode) == 0o640
+        assert stat.S_IMODE(log_dir.stat().st_mode) == 0o750
+        assert [p.name for p in log_dir.iterdir()] == ["youthbot-web.log"]  # not one per process
+        web_log.rename(log_dir / "youthbot-web.log.1")  # what logrotate does
+        deadline = time.time() + 10
+        while not web_log.exists() and time.time() < deadline:
+            _send(port, sim, text_xml("o_rot_2", "帮助"))
+        assert web_log.exists() and '"event": "message"' in web_log.read_text()
+        assert stat.S_IMODE(web_log.stat().st_mode) == 0o640
+    finally:
+        stop(proc)
+    lines = [line for line in out.read_text(errors="replace").splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line: one JSON object
+    loggers = {r["logger"] for r in records}
+    assert "gunicorn.error" in loggers and "bot.serve" in loggers
+    messages = " ".join(r["message"] for r in records)
+    assert "Starting gunicorn" in messages and "Booting worker" in messages and "Handling signal: term" in messages
+    assert any(r["logger"] == "gunicorn.error" for r in map(json.loads, (log_dir / "youthbot-web.log.1").read_text().splitlines()))

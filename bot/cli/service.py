@@ -21,9 +21,19 @@ def serve(host, port, workers, app_spec):
 
     from bot.serving import control_socket_path
 
-    for line in startup_lines(host, port):
-        click.echo(line)
-    data_dir = Settings.from_env().data_dir
+    from bot.ops import logs
+
+    settings = Settings.from_env()
+    if logs.wants_json(settings):  # journald: one JSON object per line, these too
+        import logging
+
+        logs.setup(settings)
+        for line in startup_lines(host, port):
+            logging.getLogger("bot.serve").info(line.strip())
+    else:
+        for line in startup_lines(host, port):
+            click.echo(line)
+    data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     sys.argv = ["gunicorn", "-c", "python:bot.gunicorn_conf", "-b", f"{host}:{port}",
                 "--control-socket", control_socket_path(data_dir, f"{host}-{port}"),

@@ -125,7 +125,7 @@ class OutboxDepth:
 
         token_key = None
         if self.settings is not None:
-            from bot.ops.web import pushes_configured
+            from bot.ops import pushes_configured
 
             if pushes_configured(self.settings):
                 token_key = key("wechat", f"{self.settings.wechat_appid}_access_token")

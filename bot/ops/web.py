@@ -18,7 +18,7 @@ import time
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bot.ops import SCHEDULER_SEEN, metrics
+from bot.ops import SCHEDULER_SEEN, metrics, pushes_configured
 from domain.keys import key
 
 log = logging.getLogger(__name__)
@@ -121,14 +121,6 @@ def scheduler_and_token(client, s) -> dict:
     if pushes_configured(s):
         out["access_token"] = {"ok": token_ttl >= TOKEN_MIN_TTL, "expires_in": max(token_ttl, 0)}
     return out
-
-
-def pushes_configured(s) -> bool:
-    """Real credentials are set: pushes go out, so the shared token must be kept fresh."""
-    from bot.config import Settings
-
-    d = Settings()
-    return s.wechat_appid != d.wechat_appid and s.wechat_secret != d.wechat_secret
 
 
 def _persistence(client) -> dict:
