@@ -105,6 +105,12 @@ class Settings:
     log_dir: str = ""
     # Seconds /readyz waits for Redis.
     readyz_timeout: float = 1.0
+    # The scheduler's own /metrics (for a machine without a web process): port (0: off) and address.
+    scheduler_metrics_port: int = 0
+    scheduler_metrics_host: str = "127.0.0.1"
+    # Nightly backups: a command run with the new archive's path as its last argument, to copy it off the
+    # machine (e.g. "rsync -a --chmod=F600" to a backup host, "rclone copyto"); empty: none.
+    backup_copy_command: str = ""
 
     @property
     def demo_mode(self) -> bool:

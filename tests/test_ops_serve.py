@@ -17,7 +17,7 @@ import requests
 from bot.config import PROJECT_DIR
 from bot.simulator import WeChatSimulator, text_xml
 from tests.helpers import free_port, start_serve, stop
-from tests.test_ops_web import value
+from tests.test_ops_web import samples, value
 
 TOKEN = "opstoken"
 embedded_only = pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="about `youthbot serve` with its embedded Redis")
@@ -43,6 +43,11 @@ def test_metrics_add_up_across_gunicorn_workers_and_the_scheduler(tmp_path):
             text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
             totals.add(value(text, "youthbot_messages_total", handler="general.help_text", outcome="replied"))
         assert totals == {30.0}
+        # each process's CPU, memory and open files: the workers and the master, not only the answering one
+        roles = {dict(ls).get("role") for (n, ls), v in samples(text).items()
+                 if n == "youthbot_process_resident_memory_bytes" and v > 0}
+        assert {"web", "master"} <= roles
+        assert value(text, "youthbot_http_responses_total", status="200", route="/wechat") == 30
         pids = {p.stem.rsplit("_", 1)[-1] for p in (tmp_path / "metrics" / "web").glob("counter_*.db")}
         assert len(pids) >= 2  # one file per process, added up at scrape time
 
@@ -196,3 +201,35 @@ def test_gunicorn_lines_are_json_and_log_files_are_private_and_follow_rotation(t
     messages = " ".join(r["message"] for r in records)
     assert "Starting gunicorn" in messages and "Booting worker" in messages and "Handling signal: term" in messages
     assert any(r["logger"] == "gunicorn.error" for r in map(json.loads, (log_dir / "youthbot-web.log.1").read_text().splitlines()))
+
+
+def test_a_scheduler_without_a_web_process_serves_its_own_metrics(redis_url, redis_client, tmp_path):
+    """SCHEDULER_METRICS_PORT: on a machine with no web process, Prometheus scrapes the scheduler itself."""
+    from bot.scheduler import SEEN
+
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(tmp_path), "LOG_FORMAT": "json",
+           "WECHAT_API_BASE_URL": f"http://127.0.0.1:{free_port()}/cgi-bin/", "METRICS_DIR": str(tmp_path / "m"),
+           "SCHEDULER_METRICS_PORT": str(port)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], env=env,
+                            stdout=open(tmp_path / "s.log", "wb"), stderr=subprocess.STDOUT)
+    try:
+        deadline, text = time.time() + 30, ""
+        while time.time() < deadline:
+            try:
+                text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                if str(proc.pid) in (redis_client.get(SEEN) or "") and "drain_outbox" in text:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        assert value(text, "youthbot_scheduler_job_runs_total", job="drain_outbox", outcome="ok") >= 1, \
+            text + (tmp_path / "s.log").read_text()
+        assert value(text, "youthbot_scheduler_heartbeat_age_seconds") < 30
+        assert value(text, "youthbot_process_resident_memory_bytes", role="scheduler", pid=proc.pid) > 1e6
+        assert value(text, "youthbot_process_open_fds", role="scheduler", pid=proc.pid) > 3
+        assert value(text, "youthbot_build_info") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)

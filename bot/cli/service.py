@@ -88,7 +88,9 @@ def scheduler():
     metrics.prepare_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"], wipe=False)
     metrics.forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     logs.setup(settings, role="scheduler")
-    resolve_redis_url()
+    settings = resolve_redis_url()
+    if settings.scheduler_metrics_port:
+        metrics.serve_scheduler_metrics(settings, os.environ["PROMETHEUS_MULTIPROC_DIR"])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

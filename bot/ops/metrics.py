@@ -189,8 +189,8 @@ class Processes:
     the scheduler) and of this process's parent (the gunicorn master), read from /proc at scrape
     time: prometheus_client's own process collector only knows the process that answers."""
 
-    def __init__(self, folders):
-        self.folders = list(folders)
+    def __init__(self, folders, parent: bool = True):
+        self.folders, self.parent = list(folders), parent
 
     def _pids(self) -> dict[int, str]:
         pids: dict[int, str] = {}
@@ -200,8 +200,8 @@ class Processes:
                 pid = path.stem.rsplit("_", 1)[-1]
                 if pid.isdigit():
                     pids.setdefault(int(pid), role)
-        pids.setdefault(os.getpid(), "web")
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        pids.setdefault(os.getpid(), "web" if self.parent else "scheduler")
+        if self.parent and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             pids.setdefault(os.getppid(), "master")
         return pids
 
@@ -248,6 +248,23 @@ def exposition(bot) -> bytes:
     registry = CollectorRegistry()
     registry.register(_Folders([Path(web_dir), bot.settings.metrics_path / "scheduler"], multiprocess))
     return generate_latest(registry) + generate_latest(extra)
+
+
+def serve_scheduler_metrics(settings, folder: Path):
+    """The scheduler's own /metrics on SCHEDULER_METRICS_HOST:PORT: its job figures, its process, the
+    figures read from Redis — for a machine where no web process adds them to its own /metrics."""
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    from bot.storage import connect
+
+    registry = CollectorRegistry()
+    registry.register(_Folders([Path(folder)], multiprocess))
+    registry.register(OutboxDepth(connect(settings.redis_url, settings.data_dir), settings))
+    registry.register(BuildInfo())
+    registry.register(Processes([Path(folder)], parent=False))
+    server, thread = start_http_server(settings.scheduler_metrics_port, settings.scheduler_metrics_host,
+                                       registry=registry)
+    return server
 
 
 class _Folders:
