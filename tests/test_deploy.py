@@ -5,6 +5,7 @@ replaced (ports, certificate and log paths, the server name).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -54,18 +55,16 @@ def _site_for_test(prefix: Path, https_port: int, http_port: int, upstream_port:
     return "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
 
 
-@pytest.fixture
-def behind_nginx(tmp_path):
-    if NGINX is None:
-        pytest.skip("nginx is not installed (apt-get install nginx)")
-    if os.environ.get("REDIS_URL"):
-        pytest.skip("about `youthbot serve` with its embedded Redis")
-    prefix = tmp_path / "nginx"
+@contextlib.contextmanager
+def running_nginx(prefix: Path, upstream_port: int, webroot: Path | None = None):
+    """Debian's nginx, not as a daemon, with its own prefix, pid and temp paths, serving the shipped site
+    (ports and paths rewritten) over TLS with a self-signed certificate; stopped whatever happens."""
     for sub in ("tmp", "logs"):
-        (prefix / sub).mkdir(parents=True)
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
     cert, key = _self_signed(prefix)
-    app_port, https_port, http_port = free_port(), free_port(), free_port()
-    (prefix / "youthbot.conf").write_text(_site_for_test(prefix / "logs", https_port, http_port, app_port, cert, key))
+    https_port, http_port = free_port(), free_port()
+    (prefix / "youthbot.conf").write_text(_site_for_test(prefix / "logs", https_port, http_port, upstream_port, cert,
+                                                         key, webroot))
     temp = prefix / "tmp"
     user = "user root;" if os.geteuid() == 0 else ""
     (prefix / "nginx.conf").write_text(f"""
@@ -73,7 +72,7 @@ def behind_nginx(tmp_path):
 worker_processes 1;
 pid {prefix}/nginx.pid;
 error_log {prefix}/logs/error.log info;
-events {{ worker_connections 64; }}
+events {{ worker_connections 256; }}
 http {{
     include /etc/nginx/mime.types;
     client_body_temp_path {temp}/body;
@@ -87,28 +86,47 @@ http {{
     check = subprocess.run([NGINX, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"https://localhost:{https_port}"
+        session = requests.Session()
+        session.verify = str(cert)
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the test's certificate
+        deadline = time.time() + 15
+        while True:
+            try:
+                session.get(base + "/", timeout=2)
+                break
+            except requests.ConnectionError as exc:
+                if time.time() > deadline or nginx.poll() is not None:
+                    raise AssertionError(f"{exc}\n" + (prefix / "logs" / "error.log").read_text())
+                time.sleep(0.1)
+        yield dict(base=base, http=f"http://127.0.0.1:{http_port}", session=session, prefix=prefix, cert=cert)
+    finally:
+        nginx.terminate()
+        try:
+            nginx.wait(10)
+        except subprocess.TimeoutExpired:
+            nginx.kill()
+            nginx.wait(10)
+
+
+@pytest.fixture
+def behind_nginx(tmp_path):
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    if os.environ.get("REDIS_URL"):
+        pytest.skip("about `youthbot serve` with its embedded Redis")
+    app_port = free_port()
     app_log = tmp_path / "app.log"
     app = start_serve(tmp_path / "data", app_port, log_path=app_log, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY,
                       WECHAT_APPID=APPID, PROXY_HOPS=1, LOG_FORMAT="json")
-    nginx = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"https://localhost:{https_port}"
-    session = requests.Session()
-    session.verify = str(cert)
-    session.trust_env = False  # REQUESTS_CA_BUNDLE would replace the test's certificate
-    deadline = time.time() + 15
-    while True:
-        try:
-            session.get(base + "/", timeout=2)
-            break
-        except requests.ConnectionError as exc:
-            if time.time() > deadline or nginx.poll() is not None:
-                raise AssertionError(f"{exc}\n" + (prefix / "logs" / "error.log").read_text())
-            time.sleep(0.1)
-    yield dict(base=base, http=f"http://127.0.0.1:{http_port}", session=session, app_log=app_log, prefix=prefix)
-    nginx.terminate()
-    nginx.wait(10)
-    stop(app)
+    try:
+        with running_nginx(tmp_path / "nginx", app_port) as env:
+            yield dict(env, app_log=app_log)
+    finally:
+        stop(app)
 
 
 def _post(env, sim: WeChatSimulator, xml: str, **headers) -> requests.Response:
@@ -188,7 +206,7 @@ SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
-@pytest.mark.parametrize("unit", ["youthbot-web.service", "youthbot-scheduler.service"])
+@pytest.mark.parametrize("unit", ["youthbot-web.service", "youthbot-scheduler.service", "youthbot-web.socket"])
 def test_systemd_units_verify(unit, tmp_path):
     """`systemd-analyze verify`, with the install paths pointed at this checkout's venv and a settings file."""
     import sys
@@ -196,14 +214,15 @@ def test_systemd_units_verify(unit, tmp_path):
     youthbot = Path(sys.executable).parent / "youthbot"
     env_file = tmp_path / "youthbot.env"
     env_file.write_text((DEPLOY / "youthbot.env.example").read_text())
-    text = (DEPLOY / "systemd" / unit).read_text()
-    for old, new in {"/opt/youthbot/.venv/bin/youthbot": str(youthbot), "/etc/youthbot/youthbot.env": str(env_file),
-                     "WorkingDirectory=/opt/youthbot": f"WorkingDirectory={PROJECT_DIR}"}.items():
-        assert old in text
-        text = text.replace(old, new)
-    (tmp_path / unit).write_text(text)
+    for path in (DEPLOY / "systemd").iterdir():  # the units it names (the web service needs its socket)
+        text = path.read_text()
+        for old, new in {"/opt/youthbot/.venv/bin/youthbot": str(youthbot), "/etc/youthbot/youthbot.env": str(env_file),
+                         "WorkingDirectory=/opt/youthbot": f"WorkingDirectory={PROJECT_DIR}"}.items():
+            assert old in text or path.suffix == ".socket"
+            text = text.replace(old, new)
+        (tmp_path / path.name).write_text(text)
     result = subprocess.run([SYSTEMD_ANALYZE, "verify", str(tmp_path / unit)], capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, cwd=tmp_path)
     problems = [line for line in (result.stdout + result.stderr).splitlines()
                 if unit in line or "Unknown" in line or "unknown" in line or "Invalid" in line]
     assert result.returncode == 0 and not problems, result.stdout + result.stderr
