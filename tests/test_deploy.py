@@ -226,3 +226,43 @@ def test_systemd_units_verify(unit, tmp_path):
     problems = [line for line in (result.stdout + result.stderr).splitlines()
                 if unit in line or "Unknown" in line or "unknown" in line or "Invalid" in line]
     assert result.returncode == 0 and not problems, result.stdout + result.stderr
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (apt-get install prometheus)")
+def test_prometheus_alert_rules_check_and_fire_on_youthbot_series():
+    """`promtool check rules` on the shipped rules, and `promtool test rules`: the alerts fire on the series
+    /metrics exposes (a rotated token, a scheduler gone, 503s)."""
+    folder = DEPLOY / "prometheus"
+    check = subprocess.run([PROMTOOL, "check", "rules", "youthbot-alerts.yml"], cwd=folder, capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0 and "SUCCESS" in check.stdout, check.stdout + check.stderr
+    test = subprocess.run([PROMTOOL, "test", "rules", "youthbot-alerts.test.yml"], cwd=folder, capture_output=True,
+                          text=True, timeout=60)
+    assert test.returncode == 0, test.stdout + test.stderr
+
+
+def test_the_alert_rules_name_only_metrics_youthbot_exposes(settings, redis_client):
+    """Every youthbot_* series an alert uses is one /metrics serves (a renamed metric would silence an alert)."""
+    import re
+
+    import yaml
+
+    from dataclasses import replace
+
+    from bot.app import create_app
+    from bot.ops import metrics
+    from tests.helpers import WeChat
+
+    real = replace(settings, wechat_appid="wx0123456789abcdef", wechat_secret="0123456789abcdef0123456789abcdef")
+    client = create_app(real, redis_client).test_client()
+    wechat = WeChat(client)
+    metrics.WEBHOOK_REFUSED.labels("signature")  # labelled counters appear once used
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "youthbot-alerts.yml").read_text())
+    used = {name for rule in rules["groups"][0]["rules"] for name in re.findall(r"youthbot_\w+", rule["expr"])}
+    wechat.send("帮助", openid="o_alerts")
+    exposed = client.get("/metrics").get_data(as_text=True)
+    missing = sorted(name for name in used if not re.search(rf"^(# TYPE )?{name}[ {{]", exposed, re.M))
+    assert not missing, missing

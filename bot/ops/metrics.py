@@ -237,9 +237,8 @@ def exposition(bot) -> bytes:
     extra = CollectorRegistry()
     extra.register(OutboxDepth(bot.redis, bot.settings))
     extra.register(BuildInfo())
-    if web_dir:
-        extra.register(Processes([Path(web_dir), bot.settings.metrics_path / "scheduler"]))
-    else:
+    extra.register(Processes([Path(web_dir), bot.settings.metrics_path / "scheduler"] if web_dir else []))
+    if not web_dir:
         from prometheus_client import REGISTRY
 
         return generate_latest(REGISTRY) + generate_latest(extra)
