@@ -11,7 +11,7 @@ import pytest
 
 
 from bot.ops import backup as bk
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 from tests.helpers import TOKEN, post_signed
 
 
@@ -214,7 +214,7 @@ def test_the_nightly_backup_is_copied_off_the_machine_by_the_hook(redis_client, 
     the backup host); a copy that fails makes the job fail, and the local archive is kept."""
     from dataclasses import replace
 
-    from bot import tasks
+    from bot.pushes import tasks
 
     redis_client.set("yb:test:offsite", "1")
     vault = tmp_path / "vault"

@@ -208,7 +208,7 @@ def test_an_unreadable_settings_file_says_how_to_run_doctor(tmp_path):
 
 
 def test_doctor_names_a_stopped_scheduler_without_failing(doctor, fake_wechat, redis_client):
-    from bot.scheduler import SEEN
+    from bot.pushes.scheduler import SEEN
 
     base, _ = fake_wechat
     redis_client.delete(SEEN)

@@ -15,7 +15,7 @@ import redis
 import requests
 
 from bot.config import PROJECT_DIR
-from bot.simulator import WeChatSimulator, text_xml
+from bot.wechat.simulator import WeChatSimulator, text_xml
 from tests.helpers import free_port, start_serve, stop
 from tests.test_ops_web import samples, value
 
@@ -88,7 +88,7 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
 
 @embedded_only
 def test_sigterm_hands_a_late_reply_to_the_outbox(tmp_path):
-    from bot import storage
+    from bot.runtime import storage
     from domain.outbox import Outbox
 
     port = free_port()
@@ -116,14 +116,14 @@ def _scheduler(redis_url: str, tmp_path: Path, name: str) -> subprocess.Popen:
 
 
 def _leader_pid(r) -> int | None:
-    from bot.scheduler import LEADER
+    from bot.pushes.scheduler import LEADER
 
     value_ = r.get(LEADER)
     return int(value_.split(":")[1]) if value_ else None
 
 
 def test_a_stopped_scheduler_hands_over_to_the_standby_in_seconds(redis_url, redis_client, tmp_path):
-    from bot.scheduler import LEADER_TTL, SEEN
+    from bot.pushes.scheduler import LEADER_TTL, SEEN
 
     a, b = _scheduler(redis_url, tmp_path, "a"), _scheduler(redis_url, tmp_path, "b")
     try:
@@ -156,7 +156,7 @@ def test_a_scheduler_takes_back_its_own_lock_after_redis_restarted(redis_client)
     """Redis restarted (the web master restarts the embedded one) while the lock was held: it comes back from
     the append-only file with this scheduler's name on it. The scheduler lost the lead on the failed renewal;
     it must lead again on its next try, not wait up to LEADER_TTL for its own lock to lapse."""
-    from bot.scheduler import LEADER, LEADER_TTL, Leadership
+    from bot.pushes.scheduler import LEADER, LEADER_TTL, Leadership
 
     me, other = Leadership(redis_client), Leadership(redis_client)
     assert me.try_acquire()
@@ -205,7 +205,7 @@ def test_gunicorn_lines_are_json_and_log_files_are_private_and_follow_rotation(t
 
 def test_a_scheduler_without_a_web_process_serves_its_own_metrics(redis_url, redis_client, tmp_path):
     """SCHEDULER_METRICS_PORT: on a machine with no web process, Prometheus scrapes the scheduler itself."""
-    from bot.scheduler import SEEN
+    from bot.pushes.scheduler import SEEN
 
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "DATA_DIR": str(tmp_path), "LOG_FORMAT": "json",

@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import create_app
 from bot.ops import web as ops_web
-from bot.scheduler import SEEN
-from bot.simulator import text_xml
+from bot.pushes.scheduler import SEEN
+from bot.wechat.simulator import text_xml
 from domain.keys import key
 
 
@@ -89,14 +89,14 @@ def test_metrics_show_the_scheduler_heartbeat_age_and_the_token_life(settings, r
 def test_metrics_count_responses_by_status_and_refused_signatures(client, wechat, caplog):
     import logging
 
-    from bot import webhook
-    from bot.simulator import WeChatSimulator
+    from bot.web import webhook
+    from bot.wechat.simulator import WeChatSimulator
     from tests.helpers import TOKEN
 
     webhook._refusals.clear()
     before = client.get("/metrics").get_data(as_text=True)
     forged = WeChatSimulator("not-the-token")
-    with caplog.at_level(logging.WARNING, logger="bot.webhook"):
+    with caplog.at_level(logging.WARNING, logger="bot.web.webhook"):
         for i in range(3):  # WeChat's requests signed with a token that no longer matches
             params, body = forged.request(text_xml(f"o_forged_{i}", "帮助"))
             assert client.post("/wechat", query_string=params, data=body).status_code == 403
@@ -121,7 +121,7 @@ def test_metrics_count_responses_by_status_and_refused_signatures(client, wechat
 def test_metrics_show_failed_pushes_waiting_and_given_up_and_the_build(client, bot, pushing, fake_wechat):
     import requests
 
-    from bot.pushes import Push
+    from bot.pushes.delivery import Push
     from tests.test_pushes import follower
 
     deliverer, fake = pushing
@@ -163,7 +163,7 @@ def test_readyz_answers_503_within_its_timeout_when_redis_is_gone(settings, redi
 
 
 def test_the_scheduler_job_keeps_the_token_fresh_for_readyz(bot, redis_client, pushing):
-    from bot import tasks
+    from bot.pushes import tasks
 
     deliverer, state = pushing
     bot.settings = replace(bot.settings, wechat_appid="wx0123456789abcdef", wechat_secret="0" * 32)

@@ -66,7 +66,7 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from bot.ops.envfile import read_unit  # noqa: E402
-from bot.simulator import WeChatSimulator, text_xml  # noqa: E402
+from bot.wechat.simulator import WeChatSimulator, text_xml  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 from tests.test_deploy import NGINX, running_nginx  # noqa: E402
 
@@ -194,7 +194,7 @@ class Staging:
     def _fake_wechat(self):
         from werkzeug.serving import make_server
 
-        from bot.fake_wechat import FakeWeChat, create_fake_app
+        from bot.wechat.fake_api import FakeWeChat, create_fake_app
 
         state = FakeWeChat()
         server = make_server("127.0.0.1", 0, create_fake_app(state), threaded=True)

@@ -68,7 +68,7 @@ def test_no_log_line_names_a_user_by_openid(app, wechat, bot, json_log):
     an openid in journald would outlive the deletion it records."""
     import time
 
-    from bot import tasks
+    from bot.pushes import tasks
     from domain.privacy import RETENTION_SECONDS
 
     _sign_up(wechat, bot, openid="o_named_in_logs_1")
@@ -88,7 +88,7 @@ def test_no_log_line_names_a_user_by_openid(app, wechat, bot, json_log):
 
 
 def test_one_json_line_per_push(bot, pushing, json_log):
-    from bot.pushes import Push
+    from bot.pushes.delivery import Push
 
     deliverer, _ = pushing
     status = deliverer.deliver(Push("o_pushed", f"{NAME}，您的电话 {PHONE_USED}", "event_moved", "k-privacy-1"))

@@ -250,7 +250,7 @@ def check_scheduler(s: Settings, client=None) -> list[Finding]:
 
 
 def _client(s: Settings):
-    from bot.storage import connect
+    from bot.runtime.storage import connect
 
     return connect(s.redis_url, s.data_dir) if s.redis_url else connect("", s.data_dir)
 

@@ -103,7 +103,7 @@ def user_ref(openid: str) -> str:
 class GunicornLogger(GunicornBaseLogger):
     """gunicorn's own lines (start-up, WORKER TIMEOUT, a worker's traceback, signals) as JSON under
     LOG_FORMAT=json (or auto off a terminal), like every other line; also into LOG_DIR's web file.
-    bot/gunicorn_conf.py names it as gunicorn's logger_class."""
+    bot/runtime/gunicorn_conf.py names it as gunicorn's logger_class."""
 
     def setup(self, cfg):
         super().setup(cfg)

@@ -1,7 +1,7 @@
 """Prometheus metrics, with the official client in its multi-process mode under gunicorn.
 
 Each process writes its own files under PROMETHEUS_MULTIPROC_DIR, which must be
-set before prometheus_client is first imported: bot/gunicorn_conf.py sets it to
+set before prometheus_client is first imported: bot/runtime/gunicorn_conf.py sets it to
 METRICS_DIR/web for the web workers, the scheduler command to
 METRICS_DIR/scheduler for itself. /metrics (any web worker) adds both folders
 up, so one scrape shows the webhook's and the scheduler's figures (when they
@@ -254,7 +254,7 @@ def serve_scheduler_metrics(settings, folder: Path):
     figures read from Redis — for a machine where no web process adds them to its own /metrics."""
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
-    from bot.storage import connect
+    from bot.runtime.storage import connect
 
     registry = CollectorRegistry()
     registry.register(_Folders([Path(folder)], multiprocess))
