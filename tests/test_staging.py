@@ -364,3 +364,32 @@ def test_sigterm_to_the_web_process_during_a_stream_of_messages_loses_nothing(st
     assert len(around) >= 6  # the restart did fall inside the stream
     log = (staging.nginx["prefix"] / "logs" / "youthbot.error.log")
     assert "reset by peer" not in (log.read_text() if log.exists() else "")
+
+
+def test_doctor_reads_the_installed_units_settings(staging):
+    """`youthbot doctor --unit …` of the installed package: the settings systemd would give the service,
+    read by doctor itself; the content it checks is the package's own."""
+    unit = staging.tmp / "doctor-youthbot-web.service"
+    # the test machine has no `youthbot` user: doctor would (as root) switch to it after reading the file
+    unit.write_text((staging.tmp / "youthbot-web.service").read_text().replace("User=youthbot\n", ""))
+    run = subprocess.run([*staging.web_unit.exec_start[:1], "doctor", "--json", "--unit", str(unit)],
+                         cwd=staging.root, env={"PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}, capture_output=True,
+                         text=True, timeout=300)
+    found = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    failed = [f for f in found if f["status"] == "FAIL"]
+    assert run.returncode == 0 and not failed, failed or run.stderr[-2000:]
+    content = next(f for f in found if f["check"] == "content")
+    assert content["status"] == "OK" and "site-packages/bot/content" in content["message"]
+    assert any(f["check"] == "scheduler" and f["status"] == "OK" and "leader" in f["message"] for f in found)
+
+
+def test_every_log_line_is_json_and_names_no_user(staging):
+    """LOG_FORMAT=json from the settings file: every line the services wrote (gunicorn's own included) is one
+    JSON object, and none holds an openid the tests used."""
+    for name in ("web", "scheduler"):
+        lines = [line for line in (staging.tmp / f"{name}.log").read_text().splitlines() if line.strip()]
+        assert lines, name
+        records = [json.loads(line) for line in lines]
+        assert not [line for line in lines if "o_stream_" in line or "o_staging" in line]
+        if name == "web":
+            assert {"gunicorn.error", "bot.web.handling"} <= {r.get("logger") for r in records}
