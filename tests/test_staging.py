@@ -5,15 +5,30 @@ Nothing here imports the checkout's code into the service: the processes run the
 """
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tarfile
+import threading
+import time
 import zipfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import redis
+import requests
 
 from bot.config import PROJECT_DIR
+from bot.ops.envfile import read_unit
+from bot.wechat.simulator import WeChatSimulator, text_xml
+from tests.helpers import free_port
+from tests.test_deploy import NGINX, running_nginx
 
 pytestmark = pytest.mark.slow
 
@@ -53,23 +68,6 @@ def test_the_wheel_and_sdist_carry_every_template_static_file_and_the_content(bu
 
 
 # -- the installed service, as an operator runs it ------------------------------------------------------
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from contextlib import ExitStack  # noqa: E402
-
-import redis  # noqa: E402
-import requests  # noqa: E402
-
-from bot.ops.envfile import read_unit  # noqa: E402
-from bot.wechat.simulator import WeChatSimulator, text_xml  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
-from tests.test_deploy import NGINX, running_nginx  # noqa: E402
-
 DEPLOY = PROJECT_DIR / "deploy"
 TOKEN = "Stg7Qm2Lp9Xv4Rk8Wn3Jd6Hb1Tc5Yf0Z"
 AES_KEY = "kq3Zl7PsX2cVb9Nm4Jh6Gd1Fa8Sw5Ey0Tr3Ui7Op2Kl"
@@ -235,16 +233,10 @@ class Staging:
 
 @pytest.fixture(scope="module")
 def staging(installed, tmp_path_factory):
-    if NGINX is None or not shutil_which("redis-server"):
+    if NGINX is None or not shutil.which("redis-server"):
         pytest.skip("needs Debian's nginx and redis-server")
     with ExitStack() as stack:
         yield Staging(installed, tmp_path_factory.mktemp("staging"), stack)
-
-
-def shutil_which(name):
-    import shutil
-
-    return shutil.which(name)
 
 
 def test_webhook_through_nginx_from_the_installed_package(staging):
