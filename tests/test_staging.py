@@ -185,6 +185,8 @@ class Staging:
                                 stdout=open(folder / "redis.log", "wb"), stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.stack.callback(_stop, proc)
+        self.stack.callback(lambda: proc.poll() is None and proc.send_signal(signal.SIGCONT))  # if a test froze it
+        self.redis_proc = proc
         client = redis.Redis(port=self.redis_port, decode_responses=True)
         _wait("redis", client.ping, logs=[folder / "redis.log"])
         return client
@@ -385,3 +387,23 @@ def test_every_log_line_is_json_and_names_no_user(staging):
         assert not [line for line in lines if "o_stream_" in line or "o_staging" in line]
         if name == "web":
             assert {"gunicorn.error", "bot.web.handling"} <= {r.get("logger") for r in records}
+
+
+def test_readyz_is_about_this_web_process_only(staging):
+    """Last (it stops things): with the scheduler stopped the web process stays ready (the heartbeat's age is in
+    /metrics); with its store frozen it is 503 within 2 s."""
+    local = f"http://127.0.0.1:{staging.app_port}"
+    staging.scheduler.send_signal(signal.SIGTERM)
+    assert staging.scheduler.wait(60) == 0
+    ready = requests.get(local + "/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert "youthbot_scheduler_heartbeat_age_seconds +Inf" in requests.get(local + "/metrics", timeout=10).text
+    staging.redis_proc.send_signal(signal.SIGSTOP)  # the store hangs
+    try:
+        started = time.monotonic()
+        frozen = requests.get(local + "/readyz", timeout=10)
+        took = time.monotonic() - started
+        assert frozen.status_code == 503 and took < 2, (frozen.status_code, took)
+    finally:
+        staging.redis_proc.send_signal(signal.SIGCONT)
+    assert requests.get(local + "/healthz", timeout=10).status_code == 200
