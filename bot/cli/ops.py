@@ -70,12 +70,12 @@ def doctor(as_json, unit_file, env_files):
             given.update(read_environment_file(path))
     except (EnvFileError, OSError) as exc:
         raise click.ClickException(str(exc))
+    from bot.config import Settings  # loaded before switching user: the code's files need not be the user's
+    from bot.ops.doctor import FAIL, run_all
+    from bot.runtime.services import build_bot
+
     if user and os.geteuid() == 0:
         _become(user)
-
-    from bot.runtime.services import build_bot
-    from bot.config import Settings
-    from bot.ops.doctor import FAIL, run_all
 
     saved = dict(os.environ)
     os.environ.update(given)  # what the unit's process would have, for this command only
