@@ -11,6 +11,10 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEV_APPID = "wx0000000000000000"  # the development credentials' appid: no real account has it
+# The default content: the copy the wheel carries inside the package (an installed service), or the
+# checkout's content/ folder (a developer's editable install, where there is no bot/content).
+_PACKAGED_CONTENT = Path(__file__).resolve().parent / "content"
+DEFAULT_CONTENT_DIR = _PACKAGED_CONTENT if _PACKAGED_CONTENT.is_dir() else PROJECT_DIR / "content"
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class Settings:
     # answers a fixed text instead of hanging (WeChat waits 5 s).
     redis_timeout: float = 1.0
     data_dir: Path = PROJECT_DIR / "var"
-    content_dir: Path = PROJECT_DIR / "content"
+    content_dir: Path = DEFAULT_CONTENT_DIR
     # Base URL of the WeChat API (a fake one in tests and demos).
     wechat_api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     # Demo mode: "auto" (the dev credentials above mean a demo; a real WECHAT_APPID never is), or 1 / 0.
@@ -101,6 +105,12 @@ class Settings:
     log_dir: str = ""
     # Seconds /readyz waits for Redis.
     readyz_timeout: float = 1.0
+    # The scheduler's own /metrics (for a machine without a web process): port (0: off) and address.
+    scheduler_metrics_port: int = 0
+    scheduler_metrics_host: str = "127.0.0.1"
+    # Nightly backups: a command run with the new archive's path as its last argument, to copy it off the
+    # machine (e.g. "rsync -a --chmod=F600" to a backup host, "rclone copyto"); empty: none.
+    backup_copy_command: str = ""
 
     @property
     def demo_mode(self) -> bool:

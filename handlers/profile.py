@@ -14,6 +14,7 @@ import logging
 from domain import clock
 from domain.privacy import forget_person
 from domain.profiles import mask_phone, normalize_phone, valid_name
+from domain.pseudonyms import user_ref
 from handlers.conversation import Conversation, accepts
 from handlers.notices import tell_promoted
 from handlers.router import Router
@@ -104,7 +105,7 @@ def phone(ctx):
         ctx.flow.goto("profile.phone", tries=tries)
         return ctx.t("profile.phone_invalid", typed=_masked_attempt(ctx.text), left=PHONE_TRIES - tries)
     ctx.profiles.save_contact(ctx.openid, ctx.flow.data["name"], number)
-    log.info("contact saved: openid=%s phone=%s", ctx.openid, mask_phone(number))
+    log.info("contact saved: user=%s phone=%s", user_ref(ctx.openid), mask_phone(number))
     return _advance(ctx, ctx.t("profile.saved", name=ctx.flow.data["name"], phone=mask_phone(number)))
 
 
@@ -147,7 +148,7 @@ def forget_confirmed(ctx):
     done = forget_person(ctx.redis, ctx.openid, clock.now())
     for occ, promoted in done.cancelled:
         tell_promoted(ctx, occ, promoted)
-    log.info("personal data deleted: openid=%s signups_cancelled=%d", ctx.openid, len(done.cancelled))
+    log.info("personal data deleted: user=%s signups_cancelled=%d", user_ref(ctx.openid), len(done.cancelled))
     if not done.anything:
         return ctx.t("profile.forget_nothing")
     extra = ctx.t("profile.forget_cancelled_signups", count=len(done.cancelled)) if done.cancelled else ""

@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import datetime, timedelta
 
+import pytest
+
 
 from bot.ops import backup as bk
 from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
@@ -205,3 +207,25 @@ def test_nightly_backups_keep_the_last_n(redis_client, bot, tmp_path):
     files = [bk.nightly(settings, now=day + timedelta(days=d))["file"] for d in range(4)]
     left = sorted(p.name for p in (tmp_path / "nightly").iterdir())
     assert left == sorted(files[-2:] + ["notes.txt"])
+
+
+def test_the_nightly_backup_is_copied_off_the_machine_by_the_hook(redis_client, bot, tmp_path):
+    """BACKUP_COPY_COMMAND gets the new archive's path as its last argument (a local folder stands in for
+    the backup host); a copy that fails makes the job fail, and the local archive is kept."""
+    from dataclasses import replace
+
+    from bot.pushes import tasks
+
+    redis_client.set("yb:test:offsite", "1")
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    settings = replace(bot.settings, backup_dir=str(tmp_path / "nightly"),
+                       backup_copy_command=f"cp -p --target-directory={vault}")
+    done = bk.nightly(settings, now=datetime(2026, 3, 1, 3, 30))
+    assert [p.name for p in vault.iterdir()] == [done["file"]] and done["copied_in"] >= 0
+    assert (vault / done["file"]).read_bytes() == (tmp_path / "nightly" / done["file"]).read_bytes()
+
+    bot.settings = replace(settings, backup_copy_command=f"cp --target-directory={tmp_path / 'no-such-host'}")
+    with pytest.raises(bk.BackupError, match="off the machine failed: cp exited 1"):
+        tasks.nightly_backup(bot, None, time.time())
+    assert len(list((tmp_path / "nightly").glob("youthbot-*.tar.gz"))) == 2  # kept locally

@@ -135,3 +135,84 @@ def test_doctor_writes_nothing_to_the_store(doctor, fake_wechat, redis_client):
     redis_client.set("yb:marker", "1")
     doctor(**GOOD, WECHAT_API_BASE_URL=base + "/cgi-bin/")
     assert redis_client.keys("*") == ["yb:marker"]
+
+
+@pytest.mark.parametrize("length", [42, 44])
+def test_a_malformed_aes_key_is_a_finding_not_a_crash(doctor, fake_wechat, length):
+    """wechatpy asserts on 44 characters and a 42-character key made content say "Incorrect padding"."""
+    base, _ = fake_wechat
+    code, found = doctor(**{**GOOD, "WECHAT_AES_KEY": (AES_KEY + "XYZ")[:length]}, WECHAT_API_BASE_URL=base + "/cgi-bin/")
+    assert code == 1
+    [aes] = [f for f in _by(found, "settings", "FAIL") if "WECHAT_AES_KEY" in f["message"]]
+    assert f"has {length} characters" in aes["message"] and aes["fix"]
+    assert _by(found, "content", "OK") and _by(found, "menu", "OK")  # the other checks ran, and said nothing wrong
+    assert not [f for f in found if "padding" in f["message"] or "AssertionError" in f["message"]]
+
+
+ENV_FILE = """# /etc/youthbot/youthbot.env, as an operator writes it
+; a comment the systemd way
+WECHAT_TOKEN = {token}
+WECHAT_APPID={appid}
+WECHAT_SECRET="{secret}"
+WECHAT_AES_KEY='{aes}'
+WECHAT_API_BASE_URL={base}/cgi-bin/
+REDIS_URL={redis_url}
+LOAD_DEMO=0
+COMMITTEE_HOURS=工作日 9:00—12:00、14:30—17:30
+DATA_DIR={data}
+"""
+
+
+def test_doctor_reads_the_units_environment_file_itself(redis_url, fake_wechat, tmp_path):
+    """`youthbot doctor --unit …`: Environment= and EnvironmentFile= as systemd gives them to the service, with
+    comments, quotes and values with spaces (which `env $(cat … | xargs)` breaks), nothing taken from the shell."""
+    from bot.config import PROJECT_DIR
+
+    base, _ = fake_wechat
+    env_file = tmp_path / "youthbot.env"
+    env_file.write_text(ENV_FILE.format(token=GOOD["WECHAT_TOKEN"], appid=APPID, secret=GOOD["WECHAT_SECRET"],
+                                        aes=AES_KEY, base=base, redis_url=redis_url, data=tmp_path / "data"))
+    env_file.chmod(0o600)
+    (tmp_path / "data").mkdir()
+    unit = (PROJECT_DIR / "deploy" / "systemd" / "youthbot-web.service").read_text()
+    unit = unit.replace("/etc/youthbot/youthbot.env", str(env_file)).replace("User=youthbot\n", "")
+    (tmp_path / "youthbot-web.service").write_text(unit)
+    clean = {k: None for k in ("WECHAT_TOKEN", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_AES_KEY", "REDIS_URL",
+                               "WECHAT_API_BASE_URL", "DATA_DIR", "LOAD_DEMO")}
+    result = CliRunner().invoke(main, ["doctor", "--json", "--unit", str(tmp_path / "youthbot-web.service")],
+                                env=clean, catch_exceptions=False)
+    found = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert result.exit_code == 0, [f for f in found if f["status"] == "FAIL"]
+    assert _by(found, "settings", "OK")[0]["message"] == f"WECHAT_TOKEN set ({len(GOOD['WECHAT_TOKEN'])} characters)"
+    assert _by(found, "wechat", "OK")
+    # the file's DATA_DIR overrides the unit's Environment=DATA_DIR=/var/lib/youthbot, as systemd does
+    assert any(str(tmp_path / "data") in f["message"] for f in _by(found, "disk"))
+    import os
+    assert "WECHAT_TOKEN" not in os.environ  # nothing left behind in this process
+
+
+def test_the_environment_file_is_parsed_as_systemd_does():
+    from bot.ops.envfile import parse_environment_file
+
+    text = ('# comment\n; comment\n\nA=1\n  B = two words  \nC="q \\"x\\" $HOME \\\\"\n'
+            "D='as $is \\n'\nE=con\\\n  tinued\nF=a\\ b\nnot an assignment\nexport G=1\n9H=x\n"
+            "COMMITTEE_HOURS=工作日 9:00—12:00、14:30—17:30\n")
+    assert parse_environment_file(text) == {
+        "A": "1", "B": "two words", "C": 'q "x" $HOME \\', "D": "as $is \\n", "E": "con  tinued", "F": "a b",
+        "COMMITTEE_HOURS": "工作日 9:00—12:00、14:30—17:30"}
+
+
+def test_an_unreadable_settings_file_says_how_to_run_doctor(tmp_path):
+    result = CliRunner().invoke(main, ["doctor", "--env-file", str(tmp_path / "missing.env")])
+    assert result.exit_code == 1 and "missing.env: no such file" in result.output
+
+
+def test_doctor_names_a_stopped_scheduler_without_failing(doctor, fake_wechat, redis_client):
+    from bot.pushes.scheduler import SEEN
+
+    base, _ = fake_wechat
+    redis_client.delete(SEEN)
+    code, found = doctor(**GOOD, WECHAT_API_BASE_URL=base + "/cgi-bin/")
+    [warn] = _by(found, "scheduler", "WARN")[:1]
+    assert "no scheduler has led" in warn["message"] and "youthbot-scheduler" in warn["fix"]
+    assert code == 0

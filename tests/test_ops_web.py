@@ -12,7 +12,7 @@ from bot.ops import web as ops_web
 from bot.pushes.scheduler import SEEN
 from bot.wechat.simulator import text_xml
 from domain.keys import key
-from tests.helpers import value
+from tests.helpers import samples, value
 
 
 @pytest.fixture(autouse=True)
@@ -31,23 +31,102 @@ def _leader_seen(redis_client, ago: float = 0):
     redis_client.set(SEEN, json.dumps({"who": "host:1:abc", "at": time.time() - ago}))
 
 
-def test_readyz_wants_redis_persistence_and_a_recent_scheduler_leader(client, redis_client):
+def test_readyz_is_ready_with_the_scheduler_stopped(client, redis_client):
+    """A web process is ready when it can answer messages; the scheduler is another process."""
+    redis_client.delete(SEEN)  # no scheduler has ever led
     resp = client.get("/readyz")
     body = resp.get_json()
-    assert resp.status_code == 503 and body["status"] == "not ready"
-    assert body["checks"]["redis"]["ok"] and body["checks"]["persistence"]["ok"]
-    assert body["checks"]["scheduler"] == {"ok": False, "leader": None, "seen_seconds_ago": None}
-    assert "access_token" not in body["checks"]  # development credentials: no pushes to keep a token for
+    assert resp.status_code == 200 and body["status"] == "ready", body
+    assert body["checks"]["redis"]["ok"] and body["checks"]["persistence"]["ok"] and body["checks"]["write"]["ok"]
+    assert "scheduler" not in body["checks"] and "access_token" not in body["checks"]
+    _leader_seen(redis_client, ago=900)  # a leader long gone
+    assert client.get("/readyz").status_code == 200
 
-    _leader_seen(redis_client, ago=90)
-    assert client.get("/readyz").status_code == 503  # seen, but not in the last minute
+
+def test_readyz_is_503_within_2_s_of_the_store_refusing_writes(client, redis_client):
+    """A Redis that answers PING but cannot keep a write (here: it wants a replica it does not have,
+    as it would refuse writes on a full disk) cannot keep what the webhook acknowledges."""
+    assert client.get("/readyz").status_code == 200
+    redis_client.config_set("min-replicas-to-write", 1)
+    try:
+        started = time.monotonic()
+        resp = client.get("/readyz")
+        assert resp.status_code == 503 and time.monotonic() - started < 2
+        assert not resp.get_json()["checks"]["write"]["ok"] and "NOREPLICAS" in resp.get_json()["checks"]["write"]["error"]
+    finally:
+        redis_client.config_set("min-replicas-to-write", 0)
+    assert client.get("/readyz").status_code == 200
+
+
+def test_metrics_show_the_scheduler_heartbeat_age_and_the_token_life(settings, redis_client):
+    real = replace(settings, wechat_appid="wx0123456789abcdef", wechat_secret="0123456789abcdef0123456789abcdef")
+    client = create_app(real, redis_client).test_client()
+    redis_client.delete(SEEN)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert value(text, "youthbot_scheduler_heartbeat_age_seconds") == float("inf")  # no leader: alert
+    assert value(text, "youthbot_access_token_expires_in_seconds") == 0
+    assert client.get("/readyz").status_code == 200  # neither takes the web process out
     _leader_seen(redis_client, ago=5)
-    resp = client.get("/readyz")
-    assert resp.status_code == 200 and resp.get_json()["checks"]["scheduler"]["leader"] == "host:1:abc"
+    redis_client.set(key("wechat", "wx0123456789abcdef_access_token"), json.dumps("TOKEN"), ex=6900)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 4 <= value(text, "youthbot_scheduler_heartbeat_age_seconds") < 30
+    assert 6800 < value(text, "youthbot_access_token_expires_in_seconds") <= 6900
+
+
+def test_metrics_count_responses_by_status_and_refused_signatures(client, wechat, caplog):
+    import logging
+
+    from bot.web import webhook
+    from bot.wechat.simulator import WeChatSimulator
+    from tests.helpers import TOKEN
+
+    webhook._refusals.clear()
+    before = client.get("/metrics").get_data(as_text=True)
+    forged = WeChatSimulator("not-the-token")
+    with caplog.at_level(logging.WARNING, logger="bot.web.webhook"):
+        for i in range(3):  # WeChat's requests signed with a token that no longer matches
+            params, body = forged.request(text_xml(f"o_forged_{i}", "帮助"))
+            assert client.post("/wechat", query_string=params, data=body).status_code == 403
+        params, body = WeChatSimulator(TOKEN).request(text_xml("o_big", "长" * 30_000))
+        assert client.post("/wechat", query_string=params, data=body).status_code == 413
+    wechat.send("帮助", openid="o_fine")
+    text = client.get("/metrics").get_data(as_text=True)
+
+    def delta(name, **labels):
+        return value(text, name, **labels) - value(before, name, **labels)
+
+    assert delta("youthbot_webhook_refused_total", reason="signature") == 3
+    assert delta("youthbot_http_responses_total", status="403", route="/wechat") == 3
+    assert delta("youthbot_http_responses_total", status="413", route="/wechat") == 1
+    assert delta("youthbot_http_responses_total", status="200", route="/wechat") == 1
+    assert value(text, "youthbot_http_responses_total", status="200", route="/metrics") >= 1
+    refused = [r for r in caplog.records if getattr(r, "event", None) == "refused"]
+    assert len(refused) == 1 and "reason=signature" in refused[0].getMessage()  # once a minute, not per request
+    assert "o_forged" not in caplog.text
+
+
+def test_metrics_show_failed_pushes_waiting_and_given_up_and_the_build(client, bot, pushing, fake_wechat):
+    import requests
+
+    from bot.pushes.delivery import Push
+    from tests.test_pushes import follower
+
+    deliverer, fake = pushing
+    for openid in ("o_wait", "o_blocked"):
+        follower(bot, openid)
+    requests.post(f"{fake_wechat[0]}/_fake/fail", json={"errcode": 45009, "times": 100}, timeout=5)
+    deliverer.deliver(Push("o_wait", "x", "waitlist_promotion", "promote:w:o_wait", None, time.time() + 86400))
+    fake.failures.clear()
+    requests.post(f"{fake_wechat[0]}/_fake/fail", json={"errcode": 43004, "times": 1}, timeout=5)
+    deliverer.deliver(Push("o_blocked", "x", "waitlist_promotion", "promote:b:o_blocked", None, time.time() + 86400))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert value(text, "youthbot_failed_pushes", state="waiting") == 1
+    assert value(text, "youthbot_failed_pushes", state="given_up") == 1
+    [build] = [ls for (n, ls), _ in samples(text).items() if n == "youthbot_build_info"]
+    assert dict(build)["version"] == "0.1.0"
 
 
 def test_readyz_refuses_a_store_without_its_append_only_file(client, redis_client):
-    _leader_seen(redis_client)
     saved = redis_client.config_get("appendonly")["appendonly"]
     redis_client.config_set("appendonly", "no")
     try:
@@ -56,19 +135,6 @@ def test_readyz_refuses_a_store_without_its_append_only_file(client, redis_clien
         assert resp.get_json()["checks"]["persistence"] == {"ok": False, "appendonly": "no", "appendfsync": "always"}
     finally:
         redis_client.config_set("appendonly", saved)
-
-
-def test_readyz_wants_a_fresh_access_token_when_pushes_are_configured(settings, redis_client):
-    real = replace(settings, wechat_appid="wx0123456789abcdef", wechat_secret="0123456789abcdef0123456789abcdef")
-    client = create_app(real, redis_client).test_client()
-    _leader_seen(redis_client)
-    resp = client.get("/readyz")
-    assert resp.status_code == 503 and resp.get_json()["checks"]["access_token"] == {"ok": False, "expires_in": 0}
-    redis_client.set(key("wechat", "wx0123456789abcdef_access_token"), json.dumps("TOKEN"), ex=30)
-    assert client.get("/readyz").status_code == 503  # about to expire
-    redis_client.set(key("wechat", "wx0123456789abcdef_access_token"), json.dumps("TOKEN"), ex=6900)
-    resp = client.get("/readyz")
-    assert resp.status_code == 200 and resp.get_json()["checks"]["access_token"]["ok"]
 
 
 def test_readyz_answers_503_within_its_timeout_when_redis_is_gone(settings, redis_client):

@@ -63,6 +63,30 @@ def test_one_json_line_per_handled_message_without_text_names_or_phones(app, wec
     assert NAME not in text and PHONE_USED not in text and "同意" not in text
 
 
+def test_no_log_line_names_a_user_by_openid(app, wechat, bot, json_log):
+    """Signing up (contact saved), deleting one's data and the retention rule log the user's pseudonym only:
+    an openid in journald would outlive the deletion it records."""
+    import time
+
+    from bot.pushes import tasks
+    from domain.privacy import RETENTION_SECONDS
+
+    _sign_up(wechat, bot, openid="o_named_in_logs_1")
+    assert "确认删除" in wechat.send("删除我的信息", "o_named_in_logs_1")
+    wechat.send("确认删除", "o_named_in_logs_1")
+    _sign_up(wechat, bot, openid="o_named_in_logs_2")
+    now = time.time()
+    bot.redis.hset("yb:{u:o_named_in_logs_2}:follower", "last_seen", int(now - 400 * 86400))
+    bot.redis.hset("yb:{u:o_named_in_logs_2}:profile", "consent_at", int(now - 500 * 86400))
+    assert tasks.retention(bot, None, now + RETENTION_SECONDS)["deleted"] >= 1
+    text = json_log.getvalue()
+    messages = [r["message"] for r in _lines(json_log)]
+    assert any(m.startswith("contact saved: user=" + logs.user_ref("o_named_in_logs_1")) for m in messages)
+    assert any(m.startswith("personal data deleted: user=" + logs.user_ref("o_named_in_logs_1")) for m in messages)
+    assert any("deleted after two idle years: user=" + logs.user_ref("o_named_in_logs_2") in m for m in messages)
+    assert "o_named_in_logs" not in text and "openid" not in text
+
+
 def test_one_json_line_per_push(bot, pushing, json_log):
     from bot.pushes.delivery import Push
 

@@ -48,18 +48,60 @@ def restore(archive, force, content_to):
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per finding")
-def doctor(as_json):
+@click.option("--unit", "unit_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="take the settings a systemd unit gives its process (Environment=, EnvironmentFile=) and, "
+                   "run as root, check as its User=: sudo youthbot doctor --unit /etc/systemd/system/youthbot-web.service")
+@click.option("--env-file", "env_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="read settings from this file, parsed as systemd's EnvironmentFile= (may be repeated)")
+def doctor(as_json, unit_file, env_files):
     """Check settings, Redis, disk, clock, WeChat credentials, menu and content; exit 1 on a problem."""
     import json
+    import os
 
-    from bot.runtime.services import build_bot
-    from bot.config import Settings
+    from bot.ops.envfile import EnvFileError, read_environment_file, read_unit
+
+    try:
+        user, given = "", {}
+        if unit_file:
+            unit = read_unit(unit_file)
+            given.update(unit.environment)
+            user = unit.user
+        for path in env_files:
+            given.update(read_environment_file(path))
+    except (EnvFileError, OSError) as exc:
+        raise click.ClickException(str(exc))
+    from bot.config import Settings  # loaded before switching user: the code's files need not be the user's
     from bot.ops.doctor import FAIL, run_all
+    from bot.runtime.services import build_bot
 
-    findings = run_all(Settings.from_env(), build_bot)
+    if user and os.geteuid() == 0:
+        _become(user)
+
+    saved = dict(os.environ)
+    os.environ.update(given)  # what the unit's process would have, for this command only
+    try:
+        findings = run_all(Settings.from_env(), build_bot)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     for f in findings:
         click.echo(json.dumps(f.__dict__, ensure_ascii=False) if as_json else f.line())
     failed = [f for f in findings if f.status == FAIL]
     if not as_json:
         click.echo(f"\n{len(failed)} problem(s) to fix" if failed else "\nnothing to fix")
     raise SystemExit(1 if failed else 0)
+
+
+def _become(user: str) -> None:
+    """Root has read the settings file; the checks (DATA_DIR writable, the embedded store) run as the unit's user."""
+    import os
+    import pwd
+
+    try:
+        account = pwd.getpwnam(user)
+    except KeyError:
+        raise click.ClickException(f"the unit runs as {user}, which does not exist: useradd --system {user}")
+    os.setgroups([])
+    os.setgid(account.pw_gid)
+    os.setuid(account.pw_uid)
+    os.environ["HOME"] = account.pw_dir

@@ -21,9 +21,19 @@ def serve(host, port, workers, app_spec):
 
     from bot.runtime.serving import control_socket_path
 
-    for line in startup_lines(host, port):
-        click.echo(line)
-    data_dir = Settings.from_env().data_dir
+    from bot.ops import logs
+
+    settings = Settings.from_env()
+    if logs.wants_json(settings):  # journald: one JSON object per line, these too
+        import logging
+
+        logs.setup(settings)
+        for line in startup_lines(host, port):
+            logging.getLogger("bot.serve").info(line.strip())
+    else:
+        for line in startup_lines(host, port):
+            click.echo(line)
+    data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     sys.argv = ["gunicorn", "-c", "python:bot.runtime.gunicorn_conf", "-b", f"{host}:{port}",
                 "--control-socket", control_socket_path(data_dir, f"{host}-{port}"),
@@ -78,7 +88,9 @@ def scheduler():
     metrics.prepare_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"], wipe=False)
     metrics.forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     logs.setup(settings, role="scheduler")
-    resolve_redis_url()
+    settings = resolve_redis_url()
+    if settings.scheduler_metrics_port:
+        metrics.serve_scheduler_metrics(settings, os.environ["PROMETHEUS_MULTIPROC_DIR"])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

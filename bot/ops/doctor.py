@@ -45,14 +45,30 @@ class Finding:
 def run_all(settings: Settings, build_bot, client=None) -> list[Finding]:
     """Every check, in the order an operator would fix things. build_bot(settings, redis_client) wires the
     services the content loaders need (bot.app.build_bot; passed in: the app sits above bot/ops)."""
-    found = check_settings(settings)
-    found += check_redis(settings, client)
-    found += check_disk(settings)
-    found += check_clock(settings, client)
-    found += check_wechat(settings)
-    found += check_menu(settings)
-    found += check_content(settings, build_bot)
+    found = _guarded("settings", check_settings, settings)
+    found += _guarded("redis", check_redis, settings, client)
+    found += _guarded("scheduler", check_scheduler, settings, client)
+    found += _guarded("disk", check_disk, settings)
+    found += _guarded("clock", check_clock, settings, client)
+    found += _guarded("wechat", check_wechat, settings)
+    found += _guarded("menu", check_menu, settings)
+    found += _guarded("content", check_content, _usable_for_loading(settings), build_bot)
     return found
+
+
+def _guarded(check: str, run, *args) -> list[Finding]:
+    """A check that breaks is a finding, never a crash: the other checks still run and print."""
+    try:
+        return run(*args)
+    except Exception as exc:  # noqa: BLE001 - whatever a library raises on odd settings
+        return [Finding(check, FAIL, f"could not be checked: {exc.__class__.__name__}: {exc}"[:300],
+                        "fix the findings above first, then run doctor again")]
+
+
+def _usable_for_loading(s: Settings) -> Settings:
+    """Content is checked with a valid AES key or none: a malformed WECHAT_AES_KEY is the settings' finding,
+    not a crash (wechatpy asserts on 44 characters) or a misleading content error ("Incorrect padding")."""
+    return s if not s.wechat_aes_key or _aes_key_ok(s.wechat_aes_key) else replace(s, wechat_aes_key="")
 
 
 # -- settings -----------------------------------------------------------------------------------
@@ -203,6 +219,33 @@ def _persistence(configs: list[dict], persistence: list[dict]) -> list[Finding]:
     if failed:
         out.append(Finding("persistence", FAIL, "the server's last disk write failed (aof_last_write_status / "
                            "rdb_last_bgsave_status)", "look at the Redis log: full disk or permissions"))
+    return out
+
+
+def check_scheduler(s: Settings, client=None) -> list[Finding]:
+    """The scheduler leader's heartbeat and the shared access token (not /readyz's business: other processes)."""
+    from bot.ops.web import SEEN_WITHIN, TOKEN_MIN_TTL, scheduler_and_token
+
+    try:
+        state = scheduler_and_token(client or _client(s), s)
+    except (redis.RedisError, OSError):
+        return []  # the Redis finding says it
+    out = []
+    seen = state["scheduler"]
+    if seen["ok"]:
+        out.append(Finding("scheduler", OK, f"leader {seen['leader']} seen {seen['seen_seconds_ago']} s ago"))
+    else:
+        when = "never" if seen["seen_seconds_ago"] is None else f"{seen['seen_seconds_ago']} s ago"
+        out.append(Finding("scheduler", WARN, f"no scheduler has led in the last {SEEN_WITHIN} s (last seen: {when}): "
+                           "reminders, late replies and promotions wait",
+                           "systemctl start youthbot-scheduler; journalctl -u youthbot-scheduler"))
+    token = state.get("access_token")
+    if token is not None:
+        if token["ok"]:
+            out.append(Finding("scheduler", OK, f"shared access token valid for another {token['expires_in']} s"))
+        else:
+            out.append(Finding("scheduler", WARN, f"shared access token valid for under {TOKEN_MIN_TTL} s: pushes "
+                               "fetch one themselves", "keep youthbot-scheduler running (its wechat_token job)"))
     return out
 
 

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 _NAMES = ("MESSAGES", "HANDLING", "RETRIES_DEDUPED", "BUDGET_OVERRUNS", "REDIS_ERRORS", "PUSHES", "JOB_RUNS",
-          "JOB_SECONDS", "CONTENT_TYPE")
+          "JOB_SECONDS", "CONTENT_TYPE", "HTTP_RESPONSES", "WEBHOOK_REFUSED")
 _made: dict | None = None
 _making = threading.Lock()
 
@@ -60,6 +60,12 @@ def _build() -> dict:
                          ["job", "outcome"]),
         JOB_SECONDS=Histogram("youthbot_scheduler_job_seconds", "Scheduler job durations", ["job"],
                               buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800)),
+        HTTP_RESPONSES=Counter("youthbot_http_responses", "HTTP responses of the web process, by status code and route",
+                               ["status", "route"]),
+        WEBHOOK_REFUSED=Counter("youthbot_webhook_refused",
+                                "Webhook requests refused with 403, by reason (signature, timestamp, "
+                                "msg_signature, plaintext): a WECHAT_TOKEN that no longer matches shows here",
+                                ["reason"]),
         CONTENT_TYPE=CONTENT_TYPE_LATEST,
     )
 
@@ -100,29 +106,127 @@ def mark_process_dead(pid: int) -> None:
 
 
 class OutboxDepth:
-    """The outbox's depth, read from Redis at scrape time."""
+    """Read from Redis at scrape time, so the same whichever machine answers: the outbox's depth,
+    failed pushes waiting for a retry or given up, the scheduler leader's heartbeat age and the
+    shared access token's remaining life (when real credentials are set)."""
 
-    def __init__(self, redis):
-        self.redis = redis
+    def __init__(self, redis, settings=None):
+        self.redis, self.settings = redis, settings
 
     def collect(self):
+        import json
+        import time
+
         from prometheus_client.core import GaugeMetricFamily
 
-        from domain.outbox import QUEUE, TAKEN
+        from bot.ops import SCHEDULER_SEEN
+        from domain.keys import key
+        from domain.outbox import GIVEN_UP, QUEUE, RETRY_DUE, TAKEN
 
-        gauge = GaugeMetricFamily("youthbot_outbox_depth", "Pushes waiting in the outbox (queued, being delivered)",
-                                  labels=["state"])
+        token_key = None
+        if self.settings is not None:
+            from bot.ops import pushes_configured
+
+            if pushes_configured(self.settings):
+                token_key = key("wechat", f"{self.settings.wechat_appid}_access_token")
         try:
             pipe = self.redis.pipeline(transaction=False)
             pipe.llen(QUEUE)
             pipe.llen(TAKEN)
-            queued, taken = pipe.execute()
+            pipe.zcard(RETRY_DUE)
+            pipe.zcard(GIVEN_UP)
+            pipe.get(SCHEDULER_SEEN)
+            if token_key:
+                pipe.ttl(token_key)
+            answers = pipe.execute()
         except Exception:  # noqa: BLE001 - a scrape never fails on Redis; the error is counted
             __getattr__("REDIS_ERRORS").labels("metrics").inc()
             return
+        queued, taken, waiting, given_up, seen = answers[:5]
+        gauge = GaugeMetricFamily("youthbot_outbox_depth", "Pushes waiting in the outbox (queued, being delivered)",
+                                  labels=["state"])
         gauge.add_metric(["queued"], queued)
         gauge.add_metric(["taken"], taken)
         yield gauge
+        failed = GaugeMetricFamily("youthbot_failed_pushes", "Pushes WeChat refused: waiting for a retry, given up",
+                                   labels=["state"])
+        failed.add_metric(["waiting"], waiting)
+        failed.add_metric(["given_up"], given_up)
+        yield failed
+        try:
+            age = max(0.0, time.time() - float(json.loads(seen)["at"])) if seen else float("inf")
+        except (ValueError, KeyError, TypeError):
+            age = float("inf")
+        yield GaugeMetricFamily("youthbot_scheduler_heartbeat_age_seconds",
+                                "Seconds since the scheduler's leader last wrote its heartbeat (+Inf: no leader)",
+                                value=age)
+        if token_key:
+            yield GaugeMetricFamily("youthbot_access_token_expires_in_seconds",
+                                    "Seconds the shared WeChat access token stays valid (0: none)",
+                                    value=max(int(answers[5]), 0))
+
+
+class BuildInfo:
+    """youthbot_build_info{version, python} 1: which release answers."""
+
+    def collect(self):
+        import platform
+        from importlib.metadata import PackageNotFoundError, version
+
+        from prometheus_client.core import GaugeMetricFamily
+
+        try:
+            ours = version("youthbot")
+        except PackageNotFoundError:
+            ours = "unknown"
+        info = GaugeMetricFamily("youthbot_build_info", "The running release", labels=["version", "python"])
+        info.add_metric([ours, platform.python_version()], 1)
+        yield info
+
+
+class Processes:
+    """CPU, memory and open files of every process that writes metrics files (gunicorn's workers,
+    the scheduler) and of this process's parent (the gunicorn master), read from /proc at scrape
+    time: prometheus_client's own process collector only knows the process that answers."""
+
+    def __init__(self, folders, parent: bool = True):
+        self.folders, self.parent = list(folders), parent
+
+    def _pids(self) -> dict[int, str]:
+        pids: dict[int, str] = {}
+        for folder in self.folders:
+            role = Path(folder).name or "web"
+            for path in Path(folder).glob("*.db") if Path(folder).is_dir() else ():
+                pid = path.stem.rsplit("_", 1)[-1]
+                if pid.isdigit():
+                    pids.setdefault(int(pid), role)
+        pids.setdefault(os.getpid(), "web" if self.parent else "scheduler")
+        if self.parent and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            pids.setdefault(os.getppid(), "master")
+        return pids
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        cpu = GaugeMetricFamily("youthbot_process_cpu_seconds", "CPU time (user + system) of each process",
+                                labels=["role", "pid"])
+        rss = GaugeMetricFamily("youthbot_process_resident_memory_bytes", "Resident memory of each process",
+                                labels=["role", "pid"])
+        fds = GaugeMetricFamily("youthbot_process_open_fds", "Open file descriptors of each process",
+                                labels=["role", "pid"])
+        ticks, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+        for pid, role in sorted(self._pids().items()):
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                labels = [role, str(pid)]
+                cpu.add_metric(labels, (int(stat[11]) + int(stat[12])) / ticks)
+                rss.add_metric(labels, int(stat[21]) * page)
+                fds.add_metric(labels, len(os.listdir(f"/proc/{pid}/fd")))
+            except (OSError, IndexError, ValueError):
+                continue  # gone, another user's, or not Linux
+        yield cpu
+        yield rss
+        yield fds
 
 
 def exposition(bot) -> bytes:
@@ -131,7 +235,9 @@ def exposition(bot) -> bytes:
 
     web_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     extra = CollectorRegistry()
-    extra.register(OutboxDepth(bot.redis))
+    extra.register(OutboxDepth(bot.redis, bot.settings))
+    extra.register(BuildInfo())
+    extra.register(Processes([Path(web_dir), bot.settings.metrics_path / "scheduler"] if web_dir else []))
     if not web_dir:
         from prometheus_client import REGISTRY
 
@@ -141,6 +247,23 @@ def exposition(bot) -> bytes:
     registry = CollectorRegistry()
     registry.register(_Folders([Path(web_dir), bot.settings.metrics_path / "scheduler"], multiprocess))
     return generate_latest(registry) + generate_latest(extra)
+
+
+def serve_scheduler_metrics(settings, folder: Path):
+    """The scheduler's own /metrics on SCHEDULER_METRICS_HOST:PORT: its job figures, its process, the
+    figures read from Redis — for a machine where no web process adds them to its own /metrics."""
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    from bot.runtime.storage import connect
+
+    registry = CollectorRegistry()
+    registry.register(_Folders([Path(folder)], multiprocess))
+    registry.register(OutboxDepth(connect(settings.redis_url, settings.data_dir), settings))
+    registry.register(BuildInfo())
+    registry.register(Processes([Path(folder)], parent=False))
+    server, thread = start_http_server(settings.scheduler_metrics_port, settings.scheduler_metrics_host,
+                                       registry=registry)
+    return server
 
 
 class _Folders:

@@ -1,22 +1,24 @@
 """/healthz, /readyz and /metrics.
 
 /healthz: the process is up and answers (for a supervisor's liveness check).
-/readyz: the service can do its work: Redis answers within READYZ_TIMEOUT, its
-persistence is on, the scheduler's leader was seen in the last minute, and the
-shared access token is fresh when pushes are configured. JSON, 200 or 503.
+/readyz: this web process can answer messages: its Redis answers within
+READYZ_TIMEOUT, persistence is on and a write goes through. JSON, 200 or 503.
+The scheduler and the access token are other processes' business: /metrics and doctor.
 /metrics: Prometheus' text format, only from METRICS_ALLOW or with the token.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import threading
 import time
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bot.ops import SCHEDULER_SEEN, metrics
+from bot.ops import SCHEDULER_SEEN, metrics, pushes_configured
 from domain.keys import key
 
 log = logging.getLogger(__name__)
@@ -69,43 +71,56 @@ def _probe_client(bot):
 
 
 def readiness(bot, client) -> dict:
-    s = bot.settings
-    checks = {}
-    started = time.perf_counter()
-    try:
-        client.ping()
-        checks["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
-    except (redis.RedisError, OSError) as exc:
-        metrics.REDIS_ERRORS.labels("readyz").inc()
-        checks["redis"] = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
+    """Whether this web process can answer messages: its store answers and persists. Nothing about
+    other processes (the scheduler's heartbeat, the access token): a load balancer acting on those
+    would take every web instance out because of a different process; they are in /metrics
+    (youthbot_scheduler_heartbeat_age_seconds, youthbot_access_token_expires_in_seconds) and doctor."""
+    checks = {"redis": store_answers(client)}
+    if not checks["redis"]["ok"]:
         return checks  # nothing else can be read
     checks["persistence"] = _persistence(client)
-    try:
-        pipe = client.pipeline(transaction=False)
-        pipe.get(SCHEDULER_SEEN)
-        token_key = key("wechat", f"{s.wechat_appid}_access_token")
-        pipe.ttl(token_key)
-        seen_raw, token_ttl = pipe.execute()
-    except (redis.RedisError, OSError) as exc:
-        metrics.REDIS_ERRORS.labels("readyz").inc()
-        checks["redis"] = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
-        return checks
-    seen = json.loads(seen_raw) if seen_raw else None
-    age = time.time() - seen["at"] if seen else None
-    checks["scheduler"] = {"ok": age is not None and age <= SEEN_WITHIN,
-                           "leader": seen["who"] if seen else None,
-                           "seen_seconds_ago": round(age, 1) if age is not None else None}
-    if pushes_configured(s):
-        checks["access_token"] = {"ok": token_ttl >= TOKEN_MIN_TTL, "expires_in": max(token_ttl, 0)}
+    checks["write"] = store_takes_a_write(client)
     return checks
 
 
-def pushes_configured(s) -> bool:
-    """Real credentials are set: pushes go out, so the shared token must be kept fresh."""
-    from bot.config import Settings
+def store_answers(client) -> dict:
+    started = time.perf_counter()
+    try:
+        client.ping()
+        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+    except (redis.RedisError, OSError) as exc:
+        metrics.REDIS_ERRORS.labels("readyz").inc()
+        return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
 
-    d = Settings()
-    return s.wechat_appid != d.wechat_appid and s.wechat_secret != d.wechat_secret
+
+READYZ_PROBE = key("readyz", "probe")
+
+
+def store_takes_a_write(client) -> dict:
+    """One small write with an expiry: a store that answers PING but refuses writes (disk full, MISCONF,
+    NOREPLICAS, a read-only replica) cannot keep what the webhook acknowledges."""
+    started = time.perf_counter()
+    try:
+        client.set(READYZ_PROBE, f"{socket.gethostname()}:{os.getpid()}", ex=60)
+        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+    except (redis.RedisError, OSError) as exc:
+        metrics.REDIS_ERRORS.labels("readyz").inc()
+        return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
+
+
+def scheduler_and_token(client, s) -> dict:
+    """The scheduler leader's heartbeat and the shared token's remaining life (doctor shows them)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(SCHEDULER_SEEN)
+    pipe.ttl(key("wechat", f"{s.wechat_appid}_access_token"))
+    seen_raw, token_ttl = pipe.execute()
+    seen = json.loads(seen_raw) if seen_raw else None
+    age = time.time() - seen["at"] if seen else None
+    out = {"scheduler": {"ok": age is not None and age <= SEEN_WITHIN, "leader": seen["who"] if seen else None,
+                         "seen_seconds_ago": round(age, 1) if age is not None else None}}
+    if pushes_configured(s):
+        out["access_token"] = {"ok": token_ttl >= TOKEN_MIN_TTL, "expires_in": max(token_ttl, 0)}
+    return out
 
 
 def _persistence(client) -> dict:
@@ -125,9 +140,20 @@ def _persistence(client) -> dict:
     return value
 
 
+def count_http_response(status: int) -> None:
+    """youthbot_http_responses_total{status, route}: the route's pattern, never the raw path (bounded)."""
+    rule = request.url_rule
+    metrics.HTTP_RESPONSES.labels(str(status), rule.rule if rule is not None else "unmatched").inc()
+
+
 def register(app, bot) -> None:
     """Mount the routes and count Redis errors that escape a view (answered 503 so WeChat retries)."""
     app.register_blueprint(bp)
+
+    @app.after_request
+    def count_response(response):
+        count_http_response(response.status_code)
+        return response
 
     @app.errorhandler(redis.RedisError)
     def redis_down(exc):

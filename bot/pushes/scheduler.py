@@ -103,7 +103,14 @@ class Leadership:
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     def try_acquire(self) -> bool:
-        return bool(self.redis.set(LEADER, self.me, nx=True, ex=self.ttl))
+        """Take the lock when it is free, or when it is this scheduler's own: after Redis restarted (the web
+        master restarts the embedded one) the lock comes back from the append-only file with our name on it,
+        and waiting for it to lapse would send nothing for up to LEADER_TTL seconds."""
+        return bool(self.redis.eval(
+            "local v = redis.call('GET', KEYS[1]) "
+            "if v == false then return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) and 1 or 0 end "
+            "if v == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end return 0",
+            1, LEADER, self.me, self.ttl))
 
     def renew(self) -> bool:
         """Extend the lock if it is still ours (compare and expire in one script)."""

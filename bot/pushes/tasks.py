@@ -16,6 +16,7 @@ from domain import clock
 from bot.pushes.delivery import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
 from domain.privacy import expired_contacts, forget_person
+from domain.pseudonyms import user_ref
 from domain.profiles import branch_members_key
 
 log = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ def nightly_backup(bot, deliverer, now: float) -> dict:
 
 def wechat_token(bot, deliverer, now: float) -> dict:
     """Fetch the shared access token if it is missing, so that /readyz and the first push find it fresh."""
-    from bot.ops.web import pushes_configured
+    from bot.ops import pushes_configured
     from bot.wechat.client import WeChatError
 
     if not pushes_configured(bot.settings):
@@ -228,5 +229,5 @@ def retention(bot, deliverer, now: float) -> dict[str, int]:
     for openid in list(expired_contacts(bot.redis, now)):
         forget_person(bot.redis, openid, now)
         deleted += 1
-        log.info("retention: contact details deleted after two idle years: openid=%s", openid)
+        log.info("retention: contact details deleted after two idle years: user=%s", user_ref(openid))
     return {"deleted": deleted}

@@ -23,6 +23,8 @@ worker_class = "sync"
 timeout = 30
 graceful_timeout = 25
 accesslog = None
+# gunicorn's own lines as JSON like the rest (LOG_FORMAT), and into LOG_DIR
+logger_class = "bot.ops.logs.GunicornLogger"
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     from bot.config import Settings as _Settings

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+import threading
 import time
 from xml.parsers.expat import ExpatError
 
@@ -54,7 +55,7 @@ def receive():
         abort(413)
     encrypted = request.args.get("encrypt_type", "raw").lower() == "aes"
     if settings.wechat_safe_mode_only and not encrypted:
-        abort(403)  # the token alone must not be enough to speak for a user
+        refuse("plaintext")  # the token alone must not be enough to speak for a user
     try:
         msg = parse_incoming(_decrypt(bot, body) if encrypted else body)
     except BadMessage as exc:
@@ -102,15 +103,41 @@ def _check_signature(settings) -> None:
     signer.add_data(settings.wechat_token, timestamp, nonce)
     given = args.get("signature", "").encode("utf-8", "replace")
     if not hmac.compare_digest(signer.signature.encode("ascii"), given):  # bytes: any input compares
-        abort(403)
+        refuse("signature")
     tolerance = settings.wechat_timestamp_tolerance
     if tolerance:
         try:
             skew = abs(time.time() - int(timestamp))
         except ValueError:
-            abort(403)
+            refuse("timestamp")
         if skew > tolerance:
-            abort(403)
+            refuse("timestamp")
+
+
+REFUSAL_LOG_EVERY = 60.0  # seconds: at most one log line per reason and process, with the count since
+_refusals: dict[str, list] = {}  # reason -> [last logged (monotonic), refused since]
+_refusals_lock = threading.Lock()
+
+
+def refuse(reason: str):
+    """403, counted in /metrics (youthbot_webhook_refused_total{reason}) and logged at most once a
+    minute per reason: a WECHAT_TOKEN that no longer matches the account must leave a trace."""
+    from bot.ops import metrics
+
+    metrics.WEBHOOK_REFUSED.labels(reason).inc()
+    now = time.monotonic()
+    with _refusals_lock:
+        last = _refusals.setdefault(reason, [float("-inf"), 0])
+        last[1] += 1
+        due = now - last[0] >= REFUSAL_LOG_EVERY
+        if due:
+            count, last[0], last[1] = last[1], now, 0
+    if due:
+        log.warning("webhook request refused (403): reason=%s peer=%s refused=%d in the last %d s; "
+                    "if WeChat's own requests are refused, WECHAT_TOKEN/WECHAT_AES_KEY no longer match the "
+                    "account's developer settings", reason, request.remote_addr, count, int(REFUSAL_LOG_EVERY),
+                    extra={"event": "refused", "reason": reason})
+    abort(403)
 
 
 def _decrypt(bot, body: bytes) -> bytes:
@@ -122,7 +149,7 @@ def _decrypt(bot, body: bytes) -> bytes:
         plain = bot.crypto.decrypt_message(body, args.get("msg_signature", ""),
                                            args.get("timestamp", ""), args.get("nonce", ""))
     except InvalidSignatureException:
-        abort(403)
+        refuse("msg_signature")
     except Exception as exc:  # noqa: BLE001 - any ciphertext an attacker makes up (bad padding, short, empty)
         raise BadMessage(f"cannot decrypt: {type(exc).__name__}") from exc
     return plain.encode("utf-8") if isinstance(plain, str) else plain
