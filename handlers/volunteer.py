@@ -14,7 +14,7 @@ SHOWN_PER_EVENT = 2  # a recurring class lists its next two dates in full, the r
 EVENTS_PER_SCREEN = 6  # three lines each: about a phone screen
 
 
-@router.keyword("志愿", "志愿活动", "志愿服务", "活动", "近期活动")
+@router.keyword("志愿", "志愿者", "志愿活动", "志愿服务", "活动", "近期活动")
 @router.click("EVENTS_LIST")
 def list_events(ctx):
     """List the open events soonest first, with places left, a screen at a time (`更多`)."""
@@ -38,7 +38,7 @@ def list_events(ctx):
     return ctx.bot.pager.listing(ctx.openid, ctx.t("volunteer.list_head"), items, EVENTS_PER_SCREEN)
 
 
-@router.pattern(r"活动\s*(\d+)", words=("活动",))
+@router.numbered("活动")
 def event_detail(ctx):
     """Show one event's details."""
     events = ctx.events
@@ -56,7 +56,7 @@ def event_detail(ctx):
                  cutoff=_hours_before(occ))
 
 
-@router.pattern(r"报名\s*(\d+)", words=("报名",))
+@router.numbered("报名")
 def sign_up(ctx):
     """Sign up for an event: profile first if need be, then a place or a waitlist position."""
     return signup_continue(ctx, number=int(ctx.match.group(1)))
@@ -125,7 +125,7 @@ def my_signups(ctx):
     return ctx.bot.pager.listing(ctx.openid, ctx.t("volunteer.mine_head"), rows, EVENTS_PER_SCREEN + 2)
 
 
-@router.pattern(r"取消报名\s*(\d+)", words=("取消报名",))
+@router.numbered("取消报名")
 def cancel_signup(ctx):
     """Give up a place before the cut-off; the first on the waitlist is promoted and told."""
     events, now = ctx.events, clock.now()

@@ -1,0 +1,104 @@
+"""A week of a young resident's real use (issue 21, items 1-11): each test sends what they sent,
+as signed WeChat messages, and checks what they should have got."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from domain.events import Events
+from domain.jobs import Jobs
+from domain.profiles import Profiles
+from domain.quiz import Question, Quiz, Session
+from tests.test_chat_journeys import voice
+from tests.test_jobs import posting
+from tests.test_volunteer import make_event, with_profile
+
+
+def numbered_event(bot, number: int, **kw):
+    """An event whose short number is `number` (as if that many had been published before it)."""
+    bot.redis.set("yb:{events}:seq", number - 1)
+    occ = make_event(Events(bot.redis), eid=f"e{number}", **kw)
+    assert occ.number == number
+    return occ
+
+
+# 3. Numbers said the natural way ------------------------------------------------------------
+@pytest.mark.parametrize("said", ["报名三", "报名3号", "报名第3个", "报名【3】", "我要报名 3 号活动", "报名三。",
+                                  "我要报名第三个活动！", "报名 第 3 个", "报名(3)"])
+def test_a_sign_up_said_the_natural_way_is_carried_out(bot, wechat, said):
+    occ = numbered_event(bot, 3)
+    with_profile(bot, "o_alice")
+    reply = wechat.send(said)
+    assert "报名成功" in reply and occ.title in reply, reply
+    assert Events(bot.redis).status_of(occ.id, "o_alice")[0] == "confirmed"
+
+
+def test_a_sign_up_said_by_voice_is_carried_out(bot, wechat):
+    occ = numbered_event(bot, 3)
+    with_profile(bot, "o_alice")
+    assert "报名成功" in voice(wechat, "我要报名第三个活动！")
+    assert Events(bot.redis).status_of(occ.id, "o_alice")[0] == "confirmed"
+
+
+def test_cancelling_with_a_number_in_chinese_numerals(bot, wechat):
+    occ = numbered_event(bot, 257)
+    with_profile(bot, "o_alice")
+    assert "报名成功" in wechat.send("报名 257")
+    assert "已取消" in wechat.send("取消报名 二百五十七")
+    assert Events(bot.redis).status_of(occ.id, "o_alice")[0] == "none"
+
+
+def test_every_numbered_command_reads_the_number_the_same_way(bot, wechat):
+    occ = numbered_event(bot, 12)
+    detail = wechat.send("活动十二")
+    assert f"【{occ.number}】{occ.title}" in detail and "名额" in detail
+    jobs = Jobs(bot.redis)
+    p = jobs.save(posting("a", "货车司机"))
+    assert "顺达物流" in wechat.send(f"岗位第{p.number}个") and "6000元/月" in wechat.send(f"岗位【{p.number}】")
+    with_profile(bot, "o_alice")
+    assert "补充一句你的情况" in wechat.send(f"投递 {'一二三四五'[p.number - 1]}号岗位")
+
+
+@pytest.mark.parametrize("said", ["报名 abc", "报名第几个", "活动 哪个"])
+def test_an_unreadable_number_gets_the_expected_format(wechat, said):
+    reply = wechat.send(said)
+    word = said.split()[0][:2]
+    assert f"「{word} 3」" in reply and "没看懂这条消息" not in reply, reply
+
+
+# 4. Traditional characters and everyday words ----------------------------------------------
+def test_traditional_characters_are_carried_out_not_questioned(bot, wechat):
+    occ = numbered_event(bot, 3)
+    listing = wechat.send("誌願")
+    assert "近期志愿活动" in listing and "你是不是想发" not in listing
+    with_profile(bot, "o_alice")
+    reply = wechat.send("報名 3")
+    assert "报名成功" in reply and "你是不是想发" not in reply
+    assert Events(bot.redis).status_of(occ.id, "o_alice")[0] == "confirmed"
+
+
+def test_volunteer_and_quiz_words_are_understood(bot, wechat):
+    make_event(Events(bot.redis))
+    assert "近期志愿活动" in wechat.send("志愿者")
+    now = time.time()
+    Quiz(bot.redis).save_session(Session("w", "第w期", "内容", now - 60, now + 86400,
+                                         [Question("单选？", "single", ["甲", "乙"], "B")]))
+    assert "第1题" in wechat.send("Quiz")
+    wechat.send("取消")
+    assert "第1题" in wechat.send("quiz")
+
+
+@pytest.mark.parametrize("said", ["白石坡", "白石坡社区团支部", "第二个", "2"])
+def test_a_branch_is_chosen_by_name_or_by_number(bot, wechat, said):
+    bot.redis.hset("yb:{quiz}:branches", mapping={"b1": "街道机关团支部", "b2": "白石坡社区团支部"})
+    assert "回复序号或名称" in wechat.send("支部")
+    assert "已加入「白石坡社区团支部」" in wechat.send(said)
+    assert Profiles(bot.redis).get("o_alice").branch == "b2"
+
+
+def test_a_branch_name_that_fits_two_branches_is_asked_again(bot, wechat):
+    bot.redis.hset("yb:{quiz}:branches", mapping={"b1": "街道机关团支部", "b2": "白石坡社区团支部"})
+    wechat.send("支部")
+    assert "序号（1—2）或支部名称" in wechat.send("团支部")
+    assert Profiles(bot.redis).get("o_alice").branch == ""
