@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 
 from domain import clock
 from domain.privacy import forget_person
-from domain.profiles import mask_phone, normalize_phone, valid_name
+from domain.profiles import mask_phone, name_is_an_answer, normalize_phone, valid_name
 from handlers.conversation import Conversation, accepts
 from handlers.notices import tell_promoted
-from handlers.router import Router
+from handlers.router import Router, normalize
 
 router = Router()
 
 log = logging.getLogger(__name__)
 
 PHONE_TRIES = 3
+_TRAILING_MARKS = re.compile(r"[\s.,!?;:~、。，！？；：～…]+$")
 
 
 def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, **args) -> str | None:
@@ -82,11 +84,16 @@ def consent(ctx):
     return ctx.t("profile.consent_again")
 
 
+@accepts(lambda ctx: name_is_an_answer(ctx.text))  # `好` here is no thanks: it answers the notice again
 def name(ctx):
-    """Take the real name."""
-    if not valid_name(ctx.text):
+    """Take the real name, as written (not read as simplified); an answer word or no plausible name
+    (`同意` sent twice, `是`, `123`) is asked again."""
+    typed = _TRAILING_MARKS.sub("", normalize(ctx.raw_text))
+    if name_is_an_answer(typed):
+        return ctx.t("profile.name_is_an_answer", typed=typed)
+    if not valid_name(typed):
         return ctx.t("profile.name_invalid")
-    ctx.flow.data["name"] = ctx.text.strip()
+    ctx.flow.data["name"] = typed
     if "profile.phone" not in ctx.flow.data["steps"]:  # only the name was needed (a service record)
         ctx.profiles.save_name(ctx.openid, ctx.flow.data["name"])
     return _advance(ctx)

@@ -102,3 +102,34 @@ def test_a_branch_name_that_fits_two_branches_is_asked_again(bot, wechat):
     wechat.send("支部")
     assert "序号（1—2）或支部名称" in wechat.send("团支部")
     assert Profiles(bot.redis).get("o_alice").branch == ""
+
+
+# 2. The name question takes a name -------------------------------------------------------------
+@pytest.mark.parametrize("said", ["同意", "是", "好", "好的", "可以"])
+def test_an_answer_word_at_the_name_question_is_not_a_name(bot, wechat, said):
+    occ = make_event(Events(bot.redis))
+    wechat.send(f"报名 {occ.number}")
+    assert "真实姓名" in wechat.send("同意")
+    again = wechat.send(said)
+    assert "真实姓名" in again and "手机号" not in again, again
+    assert "11位手机号" in wechat.send("王芳")
+    wechat.send("13800138000")
+    assert Profiles(bot.redis).get("o_alice").name == "王芳"
+
+
+@pytest.mark.parametrize("said", ["123", "13800138000", "张3", "哈", "我叫什么你管得着吗", "A1", "!!"])
+def test_digits_and_implausible_names_are_asked_again(bot, wechat, said):
+    occ = make_event(Events(bot.redis))
+    for text in (f"报名 {occ.number}", "同意"):
+        wechat.send(text)
+    assert "真实姓名" in wechat.send(said)
+    assert Profiles(bot.redis).get("o_alice").name == ""
+    assert "11位手机号" in wechat.send("买买提·艾力")
+
+
+@pytest.mark.parametrize("name", ["欧阳娜娜", "张小明", "陳小明", "Anna Li", "买买提·艾力"])
+def test_real_names_are_taken(bot, wechat, name):
+    occ = make_event(Events(bot.redis))
+    for text in (f"报名 {occ.number}", "同意", name, "13800138000"):
+        wechat.send(text)
+    assert Profiles(bot.redis).get("o_alice").name == name
