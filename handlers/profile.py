@@ -24,6 +24,7 @@ router = Router()
 log = logging.getLogger(__name__)
 
 PHONE_TRIES = 3
+_BIRTH_YEAR = re.compile(r"(?:我是|出生于|出生在)?\s*(\d{4})\s*(?:年)?\s*(?:出生|生)?\s*的?")
 _TRAILING_MARKS = re.compile(r"[\s.,!?;:~、。，！？；：～…]+$")
 
 
@@ -116,8 +117,9 @@ def phone(ctx):
 
 
 def birth_year(ctx):
-    """Take a four-digit birth year."""
-    year = int(ctx.text) if ctx.text.isdigit() and len(ctx.text) == 4 else 0
+    """Take a four-digit birth year: `2003`, `2003年`, `２００３`, `2003年出生`."""
+    m = _BIRTH_YEAR.fullmatch(ctx.text)
+    year = int(m.group(1)) if m else 0
     if not 1940 <= year <= datetime.date.today().year:
         return ctx.t("profile.birth_year_invalid")
     ctx.profiles.set_details(ctx.openid, birth_year=year)

@@ -133,3 +133,13 @@ def test_real_names_are_taken(bot, wechat, name):
     for text in (f"报名 {occ.number}", "同意", name, "13800138000"):
         wechat.send(text)
     assert Profiles(bot.redis).get("o_alice").name == name
+
+
+# 11. Birth years as people type them -------------------------------------------------------------
+@pytest.mark.parametrize("said", ["2003年", "２００３", "2003 年", "2003年出生", "我是2003年的"])
+def test_a_birth_year_typed_with_its_unit_is_taken(bot, wechat, said):
+    occ = make_event(Events(bot.redis), requirements={"min_age": 16})
+    with_profile(bot, "o_alice")
+    assert "出生年份" in wechat.send(f"报名 {occ.number}")
+    assert "报名成功" in wechat.send(said)
+    assert Profiles(bot.redis).get("o_alice").birth_year == 2003
