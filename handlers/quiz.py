@@ -36,7 +36,8 @@ def answer(ctx):
         ctx.flow.end()
         return ctx.t("quiz.gone")
     if outcome.status == "invalid":
-        return ctx.t("quiz.invalid", how=_how(ctx, outcome.question)) + "\n\n" + \
+        invalid = "quiz.invalid_judge" if outcome.question.kind == "judge" else "quiz.invalid"
+        return ctx.t(invalid, how=_how(ctx, outcome.question)) + "\n\n" + \
             _question(ctx, session, outcome.next_index)
     if outcome.status == "stale":
         current = quiz.progress(ctx.openid)

@@ -143,3 +143,47 @@ def test_a_birth_year_typed_with_its_unit_is_taken(bot, wechat, said):
     assert "出生年份" in wechat.send(f"报名 {occ.number}")
     assert "报名成功" in wechat.send(said)
     assert Profiles(bot.redis).get("o_alice").birth_year == 2003
+
+
+# 5. Quiz answers ----------------------------------------------------------------------------------
+def two_questions(bot, first: Question):
+    now = time.time()
+    Quiz(bot.redis).save_session(Session("q5", "第q5期", "内容", now - 60, now + 86400,
+                                         [first, Question("判断？", "judge", [], "T"),
+                                          Question("单选二？", "single", ["甲", "乙", "丙"], "B")]))
+    return Quiz(bot.redis)
+
+
+@pytest.mark.parametrize("said", ["A", "b", "ABD", "选B"])
+def test_a_letter_to_a_true_false_question_is_asked_again(bot, wechat, said):
+    quiz = two_questions(bot, Question("单选？", "single", ["甲", "乙", "丙"], "C"))
+    wechat.send("答题")
+    wechat.send("C")
+    quiz._redis.hset("yb:{u:o_alice}:quiz", "last_at", int(time.time()) - 60)  # read the question a while
+    reply = wechat.send(said)
+    assert "判断题" in reply and "「对」或「错」" in reply and "没有这个选项" not in reply, reply
+    assert quiz.progress("o_alice").index == 1 and quiz.progress("o_alice").right == 1
+    assert "回答正确" in wechat.send("对")
+
+
+@pytest.mark.parametrize("first,again", [("B", "选B"), ("B", "我选b"), ("b", "B。"), ("AC", "A、C")])
+def test_the_same_answer_again_in_other_words_is_a_double_send(bot, wechat, first, again):
+    kind = "multi" if len(first) > 1 else "single"
+    quiz = two_questions(bot, Question("第一题？", kind, ["甲", "乙", "丙"], first.upper()))
+    wechat.send("答题")
+    assert "回答正确" in wechat.send(first)
+    reply = wechat.send(again)
+    assert "刚才已经作答" in reply and "判断？" in reply, reply
+    assert quiz.progress("o_alice").index == 1  # the true/false question still waits
+    assert "回答正确" in wechat.send("对")
+
+
+def test_a_quick_different_answer_is_the_next_questions(bot, wechat):
+    now = time.time()
+    quiz = Quiz(bot.redis)
+    quiz.save_session(Session("q6", "第q6期", "内容", now - 60, now + 86400,
+                              [Question("一？", "single", ["甲", "乙", "丙"], "A"),
+                               Question("二？", "single", ["甲", "乙", "丙"], "C")]))
+    wechat.send("答题")
+    wechat.send("A")
+    assert "本期答题完成" in wechat.send("C")
