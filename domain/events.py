@@ -7,7 +7,8 @@ Rules, all decided here:
 - a cancellation before the cut-off frees the place and promotes the first on
   the waitlist in the same step;
 - hours run from check-in to check-out, capped at the event's length; a stay
-  shorter than 60% of the event earns none.
+  shorter than 60% of the event earns none; a check-out before the start is
+  refused (a mis-scan, never final).
 
 Each occurrence's keys share the hash tag {ev:<occurrence id>}; the index of
 all occurrences and their short numbers live under {events}.
@@ -433,7 +434,10 @@ class Events:
         return "ok", occ
 
     def check_out(self, openid: str, now: float) -> tuple[str, Occurrence | None, int]:
-        """('ok'|'not_checked_in'|'already', occurrence, minutes credited)."""
+        """('ok'|'not_checked_in'|'already'|'too_early', occurrence, minutes credited).
+
+        A check-out before the start (the two QR codes sit side by side) is refused and changes
+        nothing: the check-in stands."""
         occ_id = self._redis.get(user_key(openid, "checked_in"))
         occ = self.get(occ_id) if occ_id else None
         if occ is None:
@@ -443,6 +447,8 @@ class Events:
                 return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
             return "not_checked_in", None, 0
         started = int(self._redis.hget(occ_key(occ.id, "checkin"), openid))
+        if now < occ.start:  # the check-out code (beside the check-in one) scanned by mistake
+            return "too_early", occ, 0
         if not self._redis.hsetnx(occ_key(occ.id, "checkout"), openid, int(now)):
             return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
         minutes = credited_minutes(occ, started, now)

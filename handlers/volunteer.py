@@ -173,7 +173,11 @@ def checked_in(ctx, code: str) -> str:
 @router.keyword("签退")
 def check_out(ctx):
     """Check out; hours are credited from check-in, capped at the event's length."""
-    status, occ, minutes = ctx.events.check_out(ctx.openid, clock.now())
+    now = clock.now()
+    status, occ, minutes = ctx.events.check_out(ctx.openid, now)
+    if status == "too_early":
+        return ctx.t("volunteer.checkout_too_early", title=occ.title, when=clock.fmt(occ.start),
+                     end=clock.local(occ.end).strftime("%H:%M"))
     if status == "ok" and minutes == 0:
         return ctx.t("volunteer.checkout_short", title=occ.title)
     key = {"ok": "checkout_ok", "not_checked_in": "checkout_none", "already": "checkout_already"}[status]

@@ -187,3 +187,22 @@ def test_a_quick_different_answer_is_the_next_questions(bot, wechat):
     wechat.send("答题")
     wechat.send("A")
     assert "本期答题完成" in wechat.send("C")
+
+
+# 1. An early 签退 is refused, never final ----------------------------------------------------------
+def test_scanning_the_check_out_code_before_the_start_is_refused_and_the_check_in_stands(bot, wechat):
+    from domain.events import occ_key, scene_for
+
+    events = Events(bot.redis)
+    occ = make_event(events, starts_in=1800, hours=1)
+    with_profile(bot, "o_alice")
+    events.sign_up(occ, "o_alice")
+    code = events.code(occ.id)
+    assert "签到成功" in wechat.event("SCAN", key=scene_for("checkin", code))
+    early = wechat.event("SCAN", key=scene_for("checkout", code))  # the code beside it, by mistake
+    assert "还没开始" in early and "签到仍然有效" in early and "不计入" not in early, early
+    assert "还没开始" in wechat.send("签退")
+    assert bot.redis.hget(occ_key(occ.id, "checkout"), "o_alice") is None
+    assert "已经签到过" in wechat.send(f"签到 {code}")
+    status, _, minutes = events.check_out("o_alice", occ.end)  # at the end, the check-out is taken
+    assert status == "ok" and minutes == 60
