@@ -381,6 +381,15 @@ class Events:
     def confirmed(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "confirmed"), 0, -1)
 
+    def not_arrived(self, occ_id: str) -> list[str]:
+        """Confirmed volunteers who have not checked in (a reminder to come is for them only)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrange(occ_key(occ_id, "confirmed"), 0, -1)
+        pipe.hkeys(occ_key(occ_id, "checkin"))
+        confirmed, arrived = pipe.execute()
+        arrived = set(arrived)
+        return [o for o in confirmed if o not in arrived]
+
     def waitlist(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "waitlist"), 0, -1)
 

@@ -206,3 +206,22 @@ def test_scanning_the_check_out_code_before_the_start_is_refused_and_the_check_i
     assert "已经签到过" in wechat.send(f"签到 {code}")
     status, _, minutes = events.check_out("o_alice", occ.end)  # at the end, the check-out is taken
     assert status == "ok" and minutes == 60
+
+
+# 9. Reminders skip who is there already ------------------------------------------------------------
+def test_the_start_reminder_skips_a_volunteer_who_checked_in(bot, wechat, pushing):
+    from bot import tasks
+    from domain.events import scene_for
+
+    deliverer, fake = pushing
+    events = Events(bot.redis)
+    occ = make_event(events, starts_in=21 * 60, hours=1)
+    for openid in ("o_alice", "o_bob"):
+        with_profile(bot, openid)
+        events.sign_up(occ, openid)
+        bot.redis.sadd("yb:followers:active", openid)
+        bot.redis.hset(f"yb:{{u:{openid}}}:follower", "last_seen", int(time.time()))
+    assert "签到成功" in wechat.event("SCAN", key=scene_for("checkin", events.code(occ.id)))  # o_alice is there
+    tasks.event_reminders(bot, deliverer, time.time())
+    reached = {m["touser"] for m in fake.messages}
+    assert reached == {"o_bob"}, fake.messages
