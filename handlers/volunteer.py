@@ -89,7 +89,8 @@ def signup_continue(ctx, number: int):
     if booking.status == "overlap":  # another sign-up for the same time went through meanwhile
         return ctx.t("volunteer.refused_overlap", detail=booking.detail, **fields)
     if booking.status == "confirmed":  # the contact shown is the user's own, as recorded
-        return ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone), **fields)
+        return ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone),
+                     cancel=_how_to_cancel(ctx, occ, now), **fields)
     if booking.status == "waitlisted":
         return ctx.t("volunteer.waitlisted", position=booking.position, **fields)
     if booking.status == "closed":
@@ -137,9 +138,9 @@ def cancel_signup(ctx):
     if status == "none":
         return ctx.t("volunteer.cancel_not_signed", **fields)
     if now >= occ.start:
-        return ctx.t("volunteer.cancel_started", **fields)
+        return ctx.t("volunteer.cancel_started", contact=_contact(ctx), **fields)
     if status == "confirmed" and now >= occ.cancel_cutoff:
-        return ctx.t("volunteer.cancel_too_late", **fields)
+        return ctx.t("volunteer.cancel_too_late", contact=_contact(ctx), **fields)
     was, promoted = events.cancel(occ, ctx.openid)
     tell_promoted(ctx, occ, promoted)
     return ctx.t("volunteer.cancel_wait_done" if was == "waitlisted" else "volunteer.cancel_done", **fields)
@@ -231,6 +232,19 @@ def _left(ctx, events: Events, occ: Occurrence) -> str:
     confirmed, waiting = events.counts(occ.id)
     left = occ.capacity - confirmed
     return ctx.t("volunteer.left_places", left=left) if left > 0 else ctx.t("volunteer.left_full", waiting=waiting)
+
+
+def _how_to_cancel(ctx, occ: Occurrence, now: float) -> str:
+    """The confirmation's last line: how to cancel while it is still possible, else whom to tell."""
+    if now < occ.cancel_cutoff:
+        return ctx.t("volunteer.cancel_hint", cutoff=_hours_before(occ), number=occ.number)
+    return ctx.t("volunteer.cancel_closed_hint", cutoff=_hours_before(occ), contact=_contact(ctx))
+
+
+def _contact(ctx) -> str:
+    s = ctx.bot.settings
+    return ctx.t("volunteer.organiser_contact", committee=s.committee_name, contact=s.committee_contact,
+                 hours=s.committee_hours)
 
 
 def _hours_before(occ: Occurrence) -> str:

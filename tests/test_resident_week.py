@@ -225,3 +225,32 @@ def test_the_start_reminder_skips_a_volunteer_who_checked_in(bot, wechat, pushin
     tasks.event_reminders(bot, deliverer, time.time())
     reached = {m["touser"] for m in fake.messages}
     assert reached == {"o_bob"}, fake.messages
+
+
+# 7. Cancelling offered only while possible; a refusal says whom to tell ---------------------------
+def soon_event(bot, starts_in=26 * 60, **kw):
+    from domain.events import Occurrence
+
+    start = time.time() + starts_in
+    occ = Occurrence(id="soon@1", event_id="soon", title="敬老院探访", description="陪老人聊天。", place="敬老院",
+                     start=start, end=start + 2 * 3600, capacity=10, signup_deadline=start - 600,
+                     cancel_cutoff=start - 3600, **kw)
+    return Events(bot.redis).save(occ)
+
+
+def test_a_sign_up_after_the_cancel_cut_off_does_not_offer_cancelling(bot, wechat):
+    occ = soon_event(bot)
+    with_profile(bot, "o_alice")
+    reply = wechat.send(f"报名 {occ.number}")
+    assert "报名成功" in reply and f"取消报名 {occ.number}" not in reply, reply
+    assert "不能在线取消" in reply and bot.settings.committee_contact in reply
+    refused = wechat.send(f"取消报名 {occ.number}")
+    assert "不能在线取消" in refused and bot.settings.committee_contact in refused, refused
+    assert bot.settings.committee_hours in refused
+
+
+def test_a_sign_up_before_the_cut_off_offers_cancelling(bot, wechat):
+    occ = make_event(Events(bot.redis))
+    with_profile(bot, "o_alice")
+    reply = wechat.send(f"报名 {occ.number}")
+    assert f"开始前24小时可回复「取消报名 {occ.number}」" in reply and "不能在线取消" not in reply
