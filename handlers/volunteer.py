@@ -4,6 +4,7 @@ from __future__ import annotations
 from domain import clock
 from domain.events import Events, Occurrence, parse_scene
 from domain.profiles import mask_phone
+from handlers.conversation import Conversation, accepts
 from handlers.router import Router
 from handlers.notices import tell_promoted
 from handlers.profile import ensure_profile
@@ -63,7 +64,8 @@ def sign_up(ctx):
 
 
 @router.returning("signup")
-def signup_continue(ctx, number: int):
+def signup_continue(ctx, number: int, code: str = ""):
+    """Sign up for event `number`; with the check-in `code` of a walk-in who scanned it, check in too."""
     events, now = ctx.events, clock.now()
     occ = events.by_number(number)
     if occ is None:
@@ -80,7 +82,7 @@ def signup_continue(ctx, number: int):
     needs = {"contact"} | ({"birth_year"} if occ.requirements.get("min_age") else set()) | \
         ({"student"} if occ.requirements.get("students_only") else set())
     asked = ensure_profile(ctx, needs, then="signup", restart=f"报名 {occ.number}", profile=profile,
-                           number=occ.number)
+                           number=occ.number, **({"code": code} if code else {}))
     if asked:
         return asked
     if refusal:
@@ -89,8 +91,9 @@ def signup_continue(ctx, number: int):
     if booking.status == "overlap":  # another sign-up for the same time went through meanwhile
         return ctx.t("volunteer.refused_overlap", detail=booking.detail, **fields)
     if booking.status == "confirmed":  # the contact shown is the user's own, as recorded
-        return ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone),
+        done = ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone),
                      cancel=_how_to_cancel(ctx, occ, now), **fields)
+        return done + "\n\n" + checked_in(ctx, code) if code else done
     if booking.status == "waitlisted":
         return ctx.t("volunteer.waitlisted", position=booking.position, **fields)
     if booking.status == "closed":
@@ -167,6 +170,10 @@ def scanned(ctx):
 
 def checked_in(ctx, code: str) -> str:
     status, occ = ctx.events.check_in(ctx.openid, code, clock.now())
+    if status == "not_signed_up":
+        offer = _walk_in(ctx, occ, code)
+        if offer:
+            return offer
     return ctx.t(f"volunteer.checkin_{status}", title=occ.title if occ else "",
                  time=clock.local(clock.now()).strftime("%H:%M"))
 
@@ -220,6 +227,38 @@ def certificate(ctx):
 @router.returning("certificate")
 def certificate_continue(ctx):
     return certificate(ctx)
+
+
+# -- a walk-in: scanned the check-in code without a sign-up -------------------------------------
+def _walk_in(ctx, occ: Occurrence, code: str) -> str | None:
+    """While sign-up is open and places are free, offer to sign up and check in at once."""
+    now = clock.now()
+    refusal = ctx.events.check(occ, ctx.openid, ctx.profiles.get(ctx.openid), now)
+    if refusal is not None or ctx.events.status_of(occ.id, ctx.openid)[0] != "none":
+        return None  # closed, started, too young, a waitlist place already, ...: the plain answer
+    confirmed, _ = ctx.events.counts(occ.id)
+    if confirmed >= occ.capacity:
+        return None
+    WALK_IN.start(ctx, "walkin.confirm", number=occ.number, code=code)
+    return ctx.t("volunteer.walkin_offer", title=occ.title, left=occ.capacity - confirmed, number=occ.number)
+
+
+YES = ("是", "是的", "好", "好的", "要", "报名", "确认", "确定", "同意", "可以", "ok", "嗯")
+
+
+@accepts(lambda ctx: ctx.text.lower() in YES)
+def walk_in_confirmed(ctx):
+    """`是`: sign up (the profile questions first if need be), then check in."""
+    if ctx.text.lower() not in YES:
+        return ctx.t("volunteer.walkin_again")
+    number, code = ctx.flow.data["number"], ctx.flow.data["code"]
+    ctx.flow.end()
+    return signup_continue(ctx, number=number, code=code)
+
+
+WALK_IN = router.conversation(Conversation("walkin", entry="扫签到码", states={
+    "walkin.confirm": walk_in_confirmed,
+}))
 
 
 # -- helpers ---------------------------------------------------------------------

@@ -228,12 +228,12 @@ def test_the_start_reminder_skips_a_volunteer_who_checked_in(bot, wechat, pushin
 
 
 # 7. Cancelling offered only while possible; a refusal says whom to tell ---------------------------
-def soon_event(bot, starts_in=26 * 60, **kw):
+def soon_event(bot, starts_in=26 * 60, deadline_before=600, capacity=10, **kw):
     from domain.events import Occurrence
 
     start = time.time() + starts_in
     occ = Occurrence(id="soon@1", event_id="soon", title="敬老院探访", description="陪老人聊天。", place="敬老院",
-                     start=start, end=start + 2 * 3600, capacity=10, signup_deadline=start - 600,
+                     start=start, end=start + 2 * 3600, capacity=capacity, signup_deadline=start - deadline_before,
                      cancel_cutoff=start - 3600, **kw)
     return Events(bot.redis).save(occ)
 
@@ -254,3 +254,41 @@ def test_a_sign_up_before_the_cut_off_offers_cancelling(bot, wechat):
     with_profile(bot, "o_alice")
     reply = wechat.send(f"报名 {occ.number}")
     assert f"开始前24小时可回复「取消报名 {occ.number}」" in reply and "不能在线取消" not in reply
+
+
+# 8. A walk-in who scans the check-in code ----------------------------------------------------------
+def test_a_walk_in_is_offered_sign_up_and_check_in_while_places_are_free(bot, wechat):
+    from domain.events import scene_for
+
+    occ = soon_event(bot, starts_in=600, deadline_before=0)
+    offer = wechat.event("SCAN", key=scene_for("checkin", Events(bot.redis).code(occ.id)))
+    assert "还没有报名" in offer and "10个名额" in offer and "回复「是」" in offer and "不能签到" not in offer, offer
+    assert "个人信息说明" in wechat.send("是")
+    wechat.send("同意")
+    wechat.send("王芳")
+    done = wechat.send("13800138000")
+    assert "报名成功" in done and "签到成功" in done, done
+    events = Events(bot.redis)
+    assert events.status_of(occ.id, "o_alice")[0] == "confirmed"
+    assert "o_alice" not in events.not_arrived(occ.id)
+
+
+def test_a_walk_in_with_a_profile_is_signed_up_and_checked_in_in_one_reply(bot, wechat):
+    from domain.events import scene_for
+
+    occ = soon_event(bot, starts_in=600, deadline_before=0)
+    with_profile(bot, "o_alice")
+    wechat.event("SCAN", key=scene_for("checkin", Events(bot.redis).code(occ.id)))
+    done = wechat.send("好的")
+    assert "报名成功" in done and "签到成功" in done, done
+
+
+@pytest.mark.parametrize("full,deadline_before", [(True, 0), (False, 3600)])
+def test_a_walk_in_to_a_full_or_closed_event_is_told_to_see_the_organiser(bot, wechat, full, deadline_before):
+    from domain.events import scene_for
+
+    occ = soon_event(bot, starts_in=600, deadline_before=deadline_before, capacity=1)
+    if full:
+        Events(bot.redis).sign_up(occ, "o_other")
+    reply = wechat.event("SCAN", key=scene_for("checkin", Events(bot.redis).code(occ.id)))
+    assert "不能签到" in reply and "回复「是」" not in reply
