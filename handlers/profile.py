@@ -24,6 +24,7 @@ router = Router()
 log = logging.getLogger(__name__)
 
 PHONE_TRIES = 3
+MAX_REMEMBERED = 4  # sign-ups and interests sent during the questions, carried out after them
 _BIRTH_YEAR = re.compile(r"(?:我是|出生于|出生在)?\s*(\d{4})\s*(?:年)?\s*(?:出生|生)?\s*的?")
 _TRAILING_MARKS = re.compile(r"[\s.,!?;:~、。，！？；：～…]+$")
 
@@ -34,11 +35,29 @@ def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, 
     steps = _missing(profile or ctx.profiles.get(ctx.openid), needs)
     if not steps:
         return None
+    flow = ctx.flow.load()
+    if flow.active and flow.name == PROFILE.name:  # asked while the questions run: do it after them
+        return _remember(ctx, flow, steps, then, restart, args)
     PROFILE.start(ctx, steps[0], steps=steps, then=then, args=args, restart=restart, tries=0)
     if steps[0] == "profile.consent":
         extra = "".join(ctx.t(f"profile.extra_{n}") for n in ("birth_year", "student") if n in needs)
         return ctx.t("profile.notice", extra=extra)
     return _prompt(ctx, steps[0])
+
+
+def _remember(ctx, flow, steps: list[str], then: str, restart: str, args: dict) -> str:
+    """Keep a second sign-up (or interest) sent during the questions, to carry out after them; the
+    questions it needs besides are added to the flow. At most MAX_REMEMBERED are kept, and said so."""
+    queued = flow.data.setdefault("queued", [])
+    item = {"then": then, "args": args, "restart": restart}
+    if (then, args) == (flow.data["then"], flow.data["args"]) or item in queued:
+        return ctx.t("profile.remembered_already", what=restart)
+    if len(queued) >= MAX_REMEMBERED:
+        return ctx.t("profile.remember_full", what=restart, count=MAX_REMEMBERED + 1)
+    queued.append(item)
+    flow.goto(flow.state, steps=flow.data["steps"] + [s for s in steps if s not in flow.data["steps"]])
+    return ctx.t("profile.remembered", what=restart,
+                 all="、".join(f"「{x}」" for x in [flow.data["restart"]] + [q["restart"] for q in queued]))
 
 
 def _missing(profile, needs: set[str]) -> list[str]:
@@ -65,9 +84,10 @@ def _advance(ctx, said: str = "") -> str:
     if rest:
         ctx.flow.goto(rest[0], tries=0)
         return (said + "\n" if said else "") + _prompt(ctx, rest[0])
-    then, args = ctx.flow.data["then"], ctx.flow.data["args"]
+    then, args, queued = ctx.flow.data["then"], ctx.flow.data["args"], ctx.flow.data.get("queued", [])
     ctx.flow.end()
-    return (said + "\n\n" if said else "") + ctx.return_to(then, **args)
+    done = [ctx.return_to(then, **args)] + [ctx.return_to(q["then"], **q["args"]) for q in queued]
+    return (said + "\n\n" if said else "") + "\n\n".join(d for d in done if d)
 
 
 AGREE = ("同意", "我同意", "好", "好的", "可以", "是", "ok")

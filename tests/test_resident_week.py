@@ -292,3 +292,21 @@ def test_a_walk_in_to_a_full_or_closed_event_is_told_to_see_the_organiser(bot, w
         Events(bot.redis).sign_up(occ, "o_other")
     reply = wechat.event("SCAN", key=scene_for("checkin", Events(bot.redis).code(occ.id)))
     assert "不能签到" in reply and "回复「是」" not in reply
+
+
+# 6. Sign-ups sent during the profile questions --------------------------------------------------
+def test_sign_ups_sent_during_the_profile_questions_are_all_carried_out(bot, wechat):
+    events = Events(bot.redis)
+    first, second = make_event(events, "one"), make_event(events, "two", starts_in=5 * 86400)
+    third = make_event(events, "three", starts_in=7 * 86400, requirements={"min_age": 16})
+    assert "个人信息说明" in wechat.send(f"报名 {first.number}")
+    kept = wechat.send(f"报名 {second.number}")
+    assert "已记下" in kept and f"报名 {second.number}" in kept and "同意" in kept, kept  # and where they are
+    wechat.send("同意")
+    assert "已记下" in wechat.send(f"报名{'一二三四五'[third.number - 1]}")
+    assert "已经记下" in wechat.send(f"报名 {second.number}")  # a double send is kept once
+    wechat.send("王芳")
+    assert "出生年份" in wechat.send("13800138000")  # the third one needs it: asked too
+    done = wechat.send("2003")
+    assert done.count("报名成功") == 3, done
+    assert all(events.status_of(o.id, "o_alice")[0] == "confirmed" for o in (first, second, third))
