@@ -288,6 +288,8 @@ class Router:
 
 def _expired_text(ctx: Context, flow_name: str) -> str:
     key = f"flows.{flow_name}"
+    if ctx.bot.texts.has(f"{key}.expired"):  # what coming back does, where it is not starting again (答题 resumes)
+        return ctx.t(f"{key}.expired", minutes=ctx.bot.settings.flow_ttl_minutes)
     title = ctx.t(f"{key}.title") if ctx.bot.texts.has(f"{key}.title") else flow_name
     restart = ctx.t(f"{key}.restart") if ctx.bot.texts.has(f"{key}.restart") else "帮助"
     return ctx.t("general.flow_expired", title=title, restart=restart,

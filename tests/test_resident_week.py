@@ -310,3 +310,20 @@ def test_sign_ups_sent_during_the_profile_questions_are_all_carried_out(bot, wec
     done = wechat.send("2003")
     assert done.count("报名成功") == 3, done
     assert all(events.status_of(o.id, "o_alice")[0] == "confirmed" for o in (first, second, third))
+
+
+# 10. What a paused quiz says, and where the verify link points -----------------------------------
+def test_a_quiz_left_idle_says_答题_resumes_where_it_was(bot, wechat):
+    from domain.keys import user_key
+
+    now = time.time()
+    Quiz(bot.redis).save_session(Session("q10", "第q10期", "内容", now - 60, now + 86400,
+                                         [Question("一？", "single", ["甲", "乙"], "A"),
+                                          Question("二？", "single", ["甲", "乙"], "B")]))
+    wechat.send("答题")
+    wechat.send("A")
+    bot.redis.delete(user_key("o_alice", "flow"))  # FLOW_TTL_MINUTES of silence: the flow's key expired
+    idle = wechat.send("B")
+    assert "接着答" in idle and "重新开始" not in idle and "已自动结束" not in idle, idle
+    back = wechat.send("答题")
+    assert "接着答第2题" in back
