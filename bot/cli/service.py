@@ -1,6 +1,7 @@
 """Running the service: the webhook, the scheduler, the terminal chat and the fake WeChat API."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -21,6 +22,8 @@ def serve(host, port, workers, app_spec):
 
     from bot.serving import control_socket_path
 
+    if not os.environ.get("PUBLIC_URL"):  # links printed in chat (/verify/<number>) point at this service
+        os.environ["PUBLIC_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
     for line in startup_lines(host, port):
         click.echo(line)
     data_dir = Settings.from_env().data_dir
