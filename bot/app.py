@@ -19,7 +19,7 @@ from domain.jobs import Jobs
 from domain.outbox import Outbox
 from domain.profiles import Profiles
 from domain.quiz import Quiz
-from handlers import build_router
+from handlers import build_router, reading
 from handlers.router import Router
 from handlers.texts import Texts
 
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
 
     bot = build_bot(settings, redis_client)
     logs.setup(bot.settings)
+    reading.warm()  # traditional -> simplified tables: at boot, not on a resident's first message
     if bot.settings.demo_mode:
         try:
             importers.load_demo_if_empty(bot)

@@ -108,6 +108,7 @@ def ask_number(ctx):
 
 
 @router.keyword("签到")
+@router.pattern(r"签到(?!码?\s*[:：是]?\s*\d)\s*\S.*")  # `签到 abc`, `签到码`: the expected format, not 没看懂
 def ask_code(ctx):
     """`签到` without the organiser's code."""
     return ctx.t("volunteer.ask_code")
@@ -149,7 +150,7 @@ def cancel_signup(ctx):
     return ctx.t("volunteer.cancel_wait_done" if was == "waitlisted" else "volunteer.cancel_done", **fields)
 
 
-@router.pattern(r"签到\s*(\d+)", words=("签到",))
+@router.pattern(r"签到码?\s*[:：是]?\s*(\d+)", words=("签到",))
 def check_in(ctx):
     """Check in at an event with the organiser's code (`签到 6` is an event's number, not a code: say so)."""
     code = ctx.match.group(1)

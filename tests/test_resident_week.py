@@ -154,7 +154,7 @@ def two_questions(bot, first: Question):
     return Quiz(bot.redis)
 
 
-@pytest.mark.parametrize("said", ["A", "b", "ABD", "选B"])
+@pytest.mark.parametrize("said", ["A", "b", "ABD", "选B", "Ａ"])
 def test_a_letter_to_a_true_false_question_is_asked_again(bot, wechat, said):
     quiz = two_questions(bot, Question("单选？", "single", ["甲", "乙", "丙"], "C"))
     wechat.send("答题")
@@ -176,6 +176,14 @@ def test_the_same_answer_again_in_other_words_is_a_double_send(bot, wechat, firs
     assert "刚才已经作答" in reply and "判断？" in reply, reply
     assert quiz.progress("o_alice").index == 1  # the true/false question still waits
     assert "回答正确" in wechat.send("对")
+
+
+def test_a_true_false_answer_in_traditional_characters_is_taken(bot, wechat):
+    quiz = two_questions(bot, Question("单选？", "single", ["甲", "乙", "丙"], "C"))
+    wechat.send("答題")
+    wechat.send("C")
+    quiz._redis.hset("yb:{u:o_alice}:quiz", "last_at", int(time.time()) - 60)
+    assert "回答正确" in wechat.send("對")
 
 
 def test_a_quick_different_answer_is_the_next_questions(bot, wechat):
@@ -327,3 +335,16 @@ def test_a_quiz_left_idle_says_答题_resumes_where_it_was(bot, wechat):
     assert "接着答" in idle and "重新开始" not in idle and "已自动结束" not in idle, idle
     back = wechat.send("答题")
     assert "接着答第2题" in back
+
+
+@pytest.mark.parametrize("said", ["签到 abc", "签到码", "签到 码"])
+def test_an_unreadable_check_in_code_gets_the_expected_format(wechat, said):
+    reply = wechat.send(said)
+    assert "「签到 123456」" in reply and "没看懂这条消息" not in reply, reply
+
+
+def test_check_in_with_the_word_code_in_front_of_it(bot, wechat):
+    events = Events(bot.redis)
+    occ = make_event(events, starts_in=-600)
+    events.sign_up(occ, "o_alice")
+    assert "签到成功" in wechat.send(f"签到码：{events.code(occ.id)}")
