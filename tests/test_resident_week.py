@@ -218,7 +218,7 @@ def test_scanning_the_check_out_code_before_the_start_is_refused_and_the_check_i
 
 # 9. Reminders skip who is there already ------------------------------------------------------------
 def test_the_start_reminder_skips_a_volunteer_who_checked_in(bot, wechat, pushing):
-    from bot import tasks
+    from bot.pushes import tasks
     from domain.events import scene_for
 
     deliverer, fake = pushing
