@@ -126,9 +126,9 @@ def phone(ctx):
     if number is None:
         tries = ctx.flow.data.get("tries", 0) + 1
         if tries >= PHONE_TRIES:
-            restart = ctx.flow.data["restart"]
-            ctx.flow.end()
-            return ctx.t("profile.phone_failed", restart=restart)
+            restarts = [ctx.flow.data["restart"]] + [q["restart"] for q in ctx.flow.data.get("queued", [])]
+            ctx.flow.end()  # the sign-ups remembered meanwhile are not done either: name them all
+            return ctx.t("profile.phone_failed", restart="」或「".join(restarts))
         ctx.flow.goto("profile.phone", tries=tries)
         return ctx.t("profile.phone_invalid", typed=_masked_attempt(ctx.text), left=PHONE_TRIES - tries)
     ctx.profiles.save_contact(ctx.openid, ctx.flow.data["name"], number)

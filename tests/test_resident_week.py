@@ -348,3 +348,13 @@ def test_check_in_with_the_word_code_in_front_of_it(bot, wechat):
     occ = make_event(events, starts_in=-600)
     events.sign_up(occ, "o_alice")
     assert "签到成功" in wechat.send(f"签到码：{events.code(occ.id)}")
+
+
+def test_when_the_phone_question_fails_every_remembered_sign_up_is_named(bot, wechat):
+    events = Events(bot.redis)
+    first, second = make_event(events, "one"), make_event(events, "two", starts_in=5 * 86400)
+    for text in (f"报名 {first.number}", f"报名 {second.number}", "同意", "王芳", "123", "456"):
+        wechat.send(text)
+    failed = wechat.send("789")
+    assert f"「报名 {first.number}」或「报名 {second.number}」" in failed, failed
+    assert events.status_of(second.id, "o_alice")[0] == "none"
