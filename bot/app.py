@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.runtime.services import Bot, build_bot  # noqa: F401  (Bot, build_bot: the services; re-exported for callers of bot.app)
 from bot.web import verify
 from bot.web.webhook import bp
+from handlers import reading
 
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
 
     bot = build_bot(settings, redis_client)
     logs.setup(bot.settings)
+    reading.warm()  # traditional -> simplified tables: at boot, not on a resident's first message
     if bot.settings.demo_mode:
         try:
             importers.load_demo_if_empty(bot)

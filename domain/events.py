@@ -7,7 +7,8 @@ Rules, all decided here:
 - a cancellation before the cut-off frees the place and promotes the first on
   the waitlist in the same step;
 - hours run from check-in to check-out, capped at the event's length; a stay
-  shorter than 60% of the event earns none.
+  shorter than 60% of the event earns none; a check-out before the start is
+  refused (a mis-scan, never final).
 
 Each occurrence's keys share the hash tag {ev:<occurrence id>}; the index of
 all occurrences and their short numbers live under {events}.
@@ -380,6 +381,15 @@ class Events:
     def confirmed(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "confirmed"), 0, -1)
 
+    def not_arrived(self, occ_id: str) -> list[str]:
+        """Confirmed volunteers who have not checked in (a reminder to come is for them only)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrange(occ_key(occ_id, "confirmed"), 0, -1)
+        pipe.hkeys(occ_key(occ_id, "checkin"))
+        confirmed, arrived = pipe.execute()
+        arrived = set(arrived)
+        return [o for o in confirmed if o not in arrived]
+
     def waitlist(self, occ_id: str) -> list[str]:
         return self._redis.zrange(occ_key(occ_id, "waitlist"), 0, -1)
 
@@ -433,7 +443,10 @@ class Events:
         return "ok", occ
 
     def check_out(self, openid: str, now: float) -> tuple[str, Occurrence | None, int]:
-        """('ok'|'not_checked_in'|'already', occurrence, minutes credited)."""
+        """('ok'|'not_checked_in'|'already'|'too_early', occurrence, minutes credited).
+
+        A check-out before the start (the two QR codes sit side by side) is refused and changes
+        nothing: the check-in stands."""
         occ_id = self._redis.get(user_key(openid, "checked_in"))
         occ = self.get(occ_id) if occ_id else None
         if occ is None:
@@ -443,6 +456,8 @@ class Events:
                 return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
             return "not_checked_in", None, 0
         started = int(self._redis.hget(occ_key(occ.id, "checkin"), openid))
+        if now < occ.start:  # the check-out code (beside the check-in one) scanned by mistake
+            return "too_early", occ, 0
         if not self._redis.hsetnx(occ_key(occ.id, "checkout"), openid, int(now)):
             return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
         minutes = credited_minutes(occ, started, now)

@@ -74,10 +74,27 @@ def normalize_phone(text: str) -> str | None:
     return digits if PHONE.match(digits) else None
 
 
+# Replies to the question before the name (the consent notice) and other everyday answers:
+# never a name, however plausible their length (`同意` sent twice is not 同*).
+NOT_NAMES = frozenset("""同意 我同意 同意了 不同意 好 好的 好滴 行 可以 是 是的 对 对的 嗯 嗯嗯 ok 确认 确定 知道了 收到 明白
+取消 退出 不要 不用 没有 无 否 不是 谢谢 你好 您好 在吗 报名 志愿 答题 岗位 投递 帮助 姓名 名字 真实姓名 不知道""".split())
+_CHINESE_NAME = re.compile(r"[\u4e00-\u9fff]{2,6}")  # 王芳, 欧阳娜娜; longer ones are written with ·
+_DOTTED_NAME = re.compile(r"[\u4e00-\u9fff]{1,10}(?:·[\u4e00-\u9fff]{1,10}){1,3}")  # 买买提·艾力
+_LATIN_NAME = re.compile(r"[A-Za-z]+(?:[ .'·-][A-Za-z]+){0,4}")  # Anna Li
+
+
 def valid_name(text: str) -> bool:
-    """A real name: 2 to 20 characters, no digits or punctuation beyond · and spaces."""
-    text = (text or "").strip()
-    return 2 <= len(text) <= 20 and re.fullmatch(r"[\u4e00-\u9fffA-Za-z·\s]+", text) is not None
+    """A plausible real name: 2 to 6 Chinese characters (or parts joined by ·), or a name in Latin
+    letters; never a word that answers a question (同意, 是, 好) or a command, never digits."""
+    text = re.sub(r"\s+", " ", (text or "").strip())
+    if not 2 <= len(text) <= 20 or text.lower() in NOT_NAMES:
+        return False
+    return any(p.fullmatch(text) for p in (_CHINESE_NAME, _DOTTED_NAME, _LATIN_NAME))
+
+
+def name_is_an_answer(text: str) -> bool:
+    """`同意`, `好的`: a reply to an earlier question sent where the name is asked for."""
+    return (text or "").strip().lower() in NOT_NAMES
 
 
 @dataclass

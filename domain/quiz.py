@@ -5,8 +5,11 @@ Rules, all decided here:
   the one that counts; later attempts and late ones are practice;
 - an answer that is not a valid option is not counted (the question is asked again);
 - two answers to the same question arriving at once count once (compare-and-set
-  on the question number, in one Lua script), and the same answer repeated
-  within 2 s (a double tap) is not taken as the answer to the next question;
+  on the question number, in one Lua script), and the same answer to the
+  previous question repeated within 5 s, however worded (`B`, `选B`), is a
+  double send, not the answer to the next question;
+- a 判断 question takes 对/错 (√, ×, T, F, 正确, 错误), never a letter: `A` or
+  `ABD` to it is asked again;
 - an attempt left half-way resumes at the same question for 24 hours;
 - ties rank equally (competition ranking: 1, 2, 2, 4).
 
@@ -28,9 +31,9 @@ from domain.ranking import ranked
 
 POINTS_PER_QUESTION = 10
 ATTEMPT_TTL = 24 * 3600
-# The same answer sent again this soon after the previous one is a double tap, not
-# an answer to the next question (nobody reads a question and answers in 2 s).
-DOUBLE_TAP_SECONDS = 2
+# The previous question's answer sent again this soon, in any wording (`B`, then `选B`), is a
+# double send, not an answer to the next question (nobody reads a question and answers in 5 s).
+DOUBLE_TAP_SECONDS = 5
 KINDS = ("single", "multi", "judge")
 LETTERS = "ABCDEFGH"
 
@@ -126,9 +129,9 @@ def parse_answer(raw: str, kind: str, n_options: int) -> str | None:
 
 def _parse_bare(text: str, kind: str, n_options: int) -> str | None:
     if kind == "judge":
-        if text in ("对", "√", "✓", "✔", "T", "TRUE", "正确", "是", "Y", "A"):
+        if text in ("对", "√", "✓", "✔", "T", "TRUE", "正确", "是", "Y"):
             return "T"
-        if text in ("错", "×", "✗", "✘", "X", "F", "FALSE", "错误", "否", "N", "B"):
+        if text in ("错", "×", "✗", "✘", "X", "F", "FALSE", "错误", "否", "N"):
             return "F"
         return None
     letters = re.sub(r"[\s,，、;；/]+", "", text)
@@ -196,9 +199,7 @@ _ANSWER = """
 if redis.call('HGET', KEYS[1], 'session') ~= ARGV[1] then return -1 end
 local idx = tonumber(redis.call('HGET', KEYS[1], 'idx'))
 if idx ~= tonumber(ARGV[2]) then return -2 end
-local last = redis.call('HMGET', KEYS[1], 'last_text', 'last_at')
-if last[1] == ARGV[6] and tonumber(ARGV[7]) - tonumber(last[2]) < tonumber(ARGV[8]) then return -3 end
-redis.call('HSET', KEYS[1], 'idx', idx + 1, 'a' .. idx, ARGV[3], 'last_text', ARGV[6], 'last_at', ARGV[7])
+redis.call('HSET', KEYS[1], 'idx', idx + 1, 'a' .. idx, ARGV[3], 'last_given', ARGV[6], 'last_at', ARGV[7])
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'right', 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return idx + 1
@@ -299,19 +300,29 @@ class Quiz:
         if progress is None or progress.session_id != session.id or progress.index >= len(session.questions):
             return Outcome("gone")
         question = session.questions[progress.index]
+        if progress.index and self._double_send(openid, session.questions[progress.index - 1], raw, now):
+            return Outcome("stale", question=question)
         given = question.parse(raw)
         if given is None:
             return Outcome("invalid", question=question, next_index=progress.index)
         correct = given == question.answer
         new_idx = self._answer(keys=[attempt_key(openid)],
                                args=[session.id, progress.index, f"{given}|{int(correct)}|{now:.0f}",
-                                     int(correct), ATTEMPT_TTL, _as_sent(raw), now, DOUBLE_TAP_SECONDS])
+                                     int(correct), ATTEMPT_TTL, given, now])
         if new_idx < 0:
             return Outcome("stale", question=question)
         outcome = Outcome("answered", question=question, correct=correct, next_index=new_idx)
         if new_idx >= len(session.questions):
             outcome.result = self._finish(openid, session, self.progress(openid), now)
         return outcome
+
+    def _double_send(self, openid: str, previous: Question, raw: str, now: float) -> bool:
+        """True when raw, sent within DOUBLE_TAP_SECONDS of the last answer, gives the previous
+        question the same answer again, however it is worded (`B`, then `选B`)."""
+        last_given, last_at = self._redis.hmget(attempt_key(openid), "last_given", "last_at")
+        if not last_given or last_at is None or now - float(last_at) >= DOUBLE_TAP_SECONDS:
+            return False
+        return previous.parse(raw) == last_given
 
     def _finish(self, openid: str, session: Session, progress: Progress, now: float) -> Result:
         counted = self._count(openid, session, progress)
@@ -436,11 +447,6 @@ class Quiz:
     def evidence(self, sid: str, openid: str) -> dict | None:
         raw = self._redis.hget(evidence_key(sid), openid)
         return json.loads(raw) if raw else None
-
-
-def _as_sent(raw: str) -> str:
-    """What the user sent, as a double tap repeats it (case and width folded)."""
-    return unicodedata.normalize("NFKC", raw or "").strip().upper()
 
 
 def _rank(redis, zkey: str, openid: str) -> int | None:

@@ -1,6 +1,7 @@
 """Following, unfollowing, help, the menu, paging and anything nothing else matched."""
 from __future__ import annotations
 
+from handlers.reading import numbered_word
 from handlers.router import Router
 from handlers.spelling import suggest
 from handlers.volunteer import scanned
@@ -80,6 +81,9 @@ def contact(ctx):
 def not_understood(ctx):
     """Answer what nothing matched: the command it nearly was, or a short help."""
     router_ = ctx.bot.router
+    word = numbered_word(ctx.text, router_.numbered_words)
+    if word:  # `报名 abc`, `活动第几个`: a numbered command whose number we could not read
+        return ctx.t("general.number_format", word=word)
     meant = suggest(ctx.text, {w for w in router_.keywords if not w.isascii()} | router_.words)
     if meant:
         return ctx.t("general.maybe", words=ctx.t("general.maybe_or").join(f"「{w}」" for w in meant))

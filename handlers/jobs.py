@@ -31,7 +31,7 @@ def jobs_home(ctx):
                                  tail=ctx.t("jobs.home_how"))
 
 
-@router.pattern(r"(?:岗位|职位)\s*(\d+)")
+@router.numbered("岗位", "职位")
 def job_detail(ctx):
     """One posting's details (never the employer's contact)."""
     p = ctx.jobs.by_number(ctx.match.group(1))
@@ -76,7 +76,7 @@ def job_category(ctx):
                                  [_row(ctx, p) for p in postings], PER_SCREEN)
 
 
-@router.pattern(r"(?:投递|意向)\s*(\d+)", words=("投递",))
+@router.numbered("投递", "意向")
 def express_interest(ctx):
     """Register interest: profile first if need be, then an optional one-line note."""
     return interest_continue(ctx, number=int(ctx.match.group(1)))

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 
 from domain import clock
 from domain.privacy import forget_person
-from domain.profiles import mask_phone, normalize_phone, valid_name
+from domain.profiles import mask_phone, name_is_an_answer, normalize_phone, valid_name
 from domain.pseudonyms import user_ref
 from handlers.conversation import Conversation, accepts
 from handlers.notices import tell_promoted
-from handlers.router import Router
+from handlers.router import Router, normalize
 
 router = Router()
 
 log = logging.getLogger(__name__)
 
 PHONE_TRIES = 3
+MAX_REMEMBERED = 4  # sign-ups and interests sent during the questions, carried out after them
+_BIRTH_YEAR = re.compile(r"(?:我是|出生于|出生在)?\s*(\d{4})\s*(?:年)?\s*(?:出生|生)?\s*的?")
+_TRAILING_MARKS = re.compile(r"[\s.,!?;:~、。，！？；：～…]+$")
 
 
 def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, **args) -> str | None:
@@ -32,11 +36,29 @@ def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, 
     steps = _missing(profile or ctx.profiles.get(ctx.openid), needs)
     if not steps:
         return None
+    flow = ctx.flow.load()
+    if flow.active and flow.name == PROFILE.name:  # asked while the questions run: do it after them
+        return _remember(ctx, flow, steps, then, restart, args)
     PROFILE.start(ctx, steps[0], steps=steps, then=then, args=args, restart=restart, tries=0)
     if steps[0] == "profile.consent":
         extra = "".join(ctx.t(f"profile.extra_{n}") for n in ("birth_year", "student") if n in needs)
         return ctx.t("profile.notice", extra=extra)
     return _prompt(ctx, steps[0])
+
+
+def _remember(ctx, flow, steps: list[str], then: str, restart: str, args: dict) -> str:
+    """Keep a second sign-up (or interest) sent during the questions, to carry out after them; the
+    questions it needs besides are added to the flow. At most MAX_REMEMBERED are kept, and said so."""
+    queued = flow.data.setdefault("queued", [])
+    item = {"then": then, "args": args, "restart": restart}
+    if (then, args) == (flow.data["then"], flow.data["args"]) or item in queued:
+        return ctx.t("profile.remembered_already", what=restart)
+    if len(queued) >= MAX_REMEMBERED:
+        return ctx.t("profile.remember_full", what=restart, count=MAX_REMEMBERED + 1)
+    queued.append(item)
+    flow.goto(flow.state, steps=flow.data["steps"] + [s for s in steps if s not in flow.data["steps"]])
+    return ctx.t("profile.remembered", what=restart,
+                 all="、".join(f"「{x}」" for x in [flow.data["restart"]] + [q["restart"] for q in queued]))
 
 
 def _missing(profile, needs: set[str]) -> list[str]:
@@ -63,9 +85,10 @@ def _advance(ctx, said: str = "") -> str:
     if rest:
         ctx.flow.goto(rest[0], tries=0)
         return (said + "\n" if said else "") + _prompt(ctx, rest[0])
-    then, args = ctx.flow.data["then"], ctx.flow.data["args"]
+    then, args, queued = ctx.flow.data["then"], ctx.flow.data["args"], ctx.flow.data.get("queued", [])
     ctx.flow.end()
-    return (said + "\n\n" if said else "") + ctx.return_to(then, **args)
+    done = [ctx.return_to(then, **args)] + [ctx.return_to(q["then"], **q["args"]) for q in queued]
+    return (said + "\n\n" if said else "") + "\n\n".join(d for d in done if d)
 
 
 AGREE = ("同意", "我同意", "好", "好的", "可以", "是", "ok")
@@ -83,11 +106,16 @@ def consent(ctx):
     return ctx.t("profile.consent_again")
 
 
+@accepts(lambda ctx: name_is_an_answer(ctx.text))  # `好` here is no thanks: it answers the notice again
 def name(ctx):
-    """Take the real name."""
-    if not valid_name(ctx.text):
+    """Take the real name, as written (not read as simplified); an answer word or no plausible name
+    (`同意` sent twice, `是`, `123`) is asked again."""
+    typed = _TRAILING_MARKS.sub("", normalize(ctx.raw_text))
+    if name_is_an_answer(typed):
+        return ctx.t("profile.name_is_an_answer", typed=typed)
+    if not valid_name(typed):
         return ctx.t("profile.name_invalid")
-    ctx.flow.data["name"] = ctx.text.strip()
+    ctx.flow.data["name"] = typed
     if "profile.phone" not in ctx.flow.data["steps"]:  # only the name was needed (a service record)
         ctx.profiles.save_name(ctx.openid, ctx.flow.data["name"])
     return _advance(ctx)
@@ -99,9 +127,9 @@ def phone(ctx):
     if number is None:
         tries = ctx.flow.data.get("tries", 0) + 1
         if tries >= PHONE_TRIES:
-            restart = ctx.flow.data["restart"]
-            ctx.flow.end()
-            return ctx.t("profile.phone_failed", restart=restart)
+            restarts = [ctx.flow.data["restart"]] + [q["restart"] for q in ctx.flow.data.get("queued", [])]
+            ctx.flow.end()  # the sign-ups remembered meanwhile are not done either: name them all
+            return ctx.t("profile.phone_failed", restart="」或「".join(restarts))
         ctx.flow.goto("profile.phone", tries=tries)
         return ctx.t("profile.phone_invalid", typed=_masked_attempt(ctx.text), left=PHONE_TRIES - tries)
     ctx.profiles.save_contact(ctx.openid, ctx.flow.data["name"], number)
@@ -110,8 +138,9 @@ def phone(ctx):
 
 
 def birth_year(ctx):
-    """Take a four-digit birth year."""
-    year = int(ctx.text) if ctx.text.isdigit() and len(ctx.text) == 4 else 0
+    """Take a four-digit birth year: `2003`, `2003年`, `２００３`, `2003年出生`."""
+    m = _BIRTH_YEAR.fullmatch(ctx.text)
+    year = int(m.group(1)) if m else 0
     if not 1940 <= year <= datetime.date.today().year:
         return ctx.t("profile.birth_year_invalid")
     ctx.profiles.set_details(ctx.openid, birth_year=year)

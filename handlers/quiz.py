@@ -4,12 +4,13 @@ from __future__ import annotations
 from domain import clock
 from domain.quiz import Quiz, Session
 from handlers.conversation import Conversation
+from handlers.reading import number
 from handlers.router import Router
 
 router = Router()
 
 
-@router.keyword("答题", "学习", "大学习", "青年大学习", "开始答题")
+@router.keyword("答题", "学习", "大学习", "青年大学习", "开始答题", "quiz")
 @router.click("QUIZ_START")
 def start_quiz(ctx):
     """Show the open session's study text and its first question, or resume where the user was."""
@@ -35,7 +36,8 @@ def answer(ctx):
         ctx.flow.end()
         return ctx.t("quiz.gone")
     if outcome.status == "invalid":
-        return ctx.t("quiz.invalid", how=_how(ctx, outcome.question)) + "\n\n" + \
+        invalid = "quiz.invalid_judge" if outcome.question.kind == "judge" else "quiz.invalid"
+        return ctx.t(invalid, how=_how(ctx, outcome.question)) + "\n\n" + \
             _question(ctx, session, outcome.next_index)
     if outcome.status == "stale":
         current = quiz.progress(ctx.openid)
@@ -104,12 +106,16 @@ def choose_branch(ctx):
 
 
 def branch_chosen(ctx):
-    """Bind the user to the branch whose number they sent."""
+    """Bind the user to the branch whose number (`2`, `第二个`) or name (`白石坡`) they sent."""
     profiles = ctx.profiles
     branches = profiles.branches()
-    if not ctx.text.isdigit() or not 1 <= int(ctx.text) <= len(branches):
+    chosen = _branch_named(ctx.text, branches)
+    if chosen is None:
+        n = number(ctx.text)
+        chosen = branches[n - 1] if n is not None and 1 <= n <= len(branches) else None
+    if chosen is None:
         return ctx.t("quiz.branch_invalid", count=len(branches))
-    bid, name = branches[int(ctx.text) - 1]
+    bid, name = chosen
     profiles.set_branch(ctx.openid, bid)
     ctx.flow.end()
     return ctx.t("quiz.branch_set", name=name)
@@ -125,6 +131,16 @@ def branch_board(ctx):
     rows = [ctx.t("quiz.branch_board_row", rank=b.rank, name=b.name, rate=f"{b.rate:.0%}", completers=b.completers,
                   members=b.members, average=f"{b.average:.0f}") for b in quiz.branch_standings(session.id)]
     return ctx.t("quiz.branch_board", title=session.title, rows="\n".join(rows) or ctx.t("quiz.board_empty"))
+
+
+def _branch_named(text: str, branches: list[tuple[str, str]]):
+    """The one branch whose name is text or holds it (`白石坡` for 白石坡社区团支部), or None."""
+    text = text.strip()
+    if len(text) < 2:
+        return None
+    exact = [b for b in branches if b[1] == text]
+    found = exact or [b for b in branches if text in b[1]]
+    return found[0] if len(found) == 1 else None
 
 
 # -- wording helpers ---------------------------------------------------------------

@@ -7,8 +7,10 @@ type or conversation state. Dispatch order for a text message:
    accepts (`@accepts`) gets what it accepts; otherwise a command (`积分`,
    `搜 司机`, `报名 2`) is answered and the flow waits, with a line saying
    where the user is; anything else goes to the handler of the current step;
-2. keywords (exact, after normalising full-width characters and case, and
-   dropping trailing punctuation and filler: `志愿。`, `我要报名 3`);
+2. keywords (exact, after normalising full-width characters and case, reading
+   traditional characters as simplified, dropping trailing punctuation and
+   filler: `志愿。`, `我要报名 3`, and writing a number said any way after a
+   numbered command as digits: `报名第三个` is `报名 3`);
 3. patterns, in registration order; the first match wins;
 4. a user whose flow expired is told so and how to start again;
 5. the fallback (a short help text).
@@ -24,6 +26,7 @@ from typing import Callable, Optional
 
 from handlers.conversation import Conversation, Flow
 from handlers.message import Incoming
+from handlers.reading import canonical, simplified
 
 Handler = Callable[["Context"], Optional[str]]
 
@@ -31,6 +34,12 @@ def normalize(text: str) -> str:
     """Fold full-width forms (Ａ, １, ，) to ASCII, trim and squeeze spaces."""
     text = unicodedata.normalize("NFKC", text or "")
     return re.sub(r"\s+", " ", text).strip()
+
+
+def read_as_command(text: str, numbered_words=()) -> str:
+    """What the router matches: full-width folded, traditional read as simplified, filler dropped,
+    and a number said any way after a numbered command word written as digits (`報名第三個！` -> `报名 3`)."""
+    return canonical(strip_filler(simplified(normalize(text))), numbered_words)
 
 
 # What people (and WeChat's speech recognition) put around a command: `志愿。`,
@@ -114,6 +123,7 @@ class Router:
     returns: dict[str, Callable[..., str]] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # command words patterns start with (for near-miss hints)
+    numbered_words: set[str] = field(default_factory=set)  # command words followed by a number (`报名 3`)
     pattern_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # handler name -> its command words
     fallback_handler: Optional[Handler] = None
     non_text_handler: Optional[Handler] = None
@@ -136,6 +146,12 @@ class Router:
                 self.pattern_words[fn.__name__] = self.pattern_words.get(fn.__name__, ()) + tuple(words)
             return fn
         return register
+
+    def numbered(self, *words: str):
+        """Register fn for `<word> <number>` (ctx.match.group(1) is the number, as digits): the number
+        may be said any way people say one (`报名三`, `报名第3个`, `报名【3】`; handlers/reading.py)."""
+        self.numbered_words.update(words)
+        return self.pattern(rf"(?:{'|'.join(map(re.escape, words))})\s*(\d+)", words=words)
 
     def click(self, *keys: str):
         def register(fn: Handler) -> Handler:
@@ -191,6 +207,7 @@ class Router:
                 _add(getattr(self, table), name, fn, what)
         self.patterns.extend(other.patterns)
         self.words |= other.words
+        self.numbered_words |= other.numbered_words
         for name, words in other.pattern_words.items():
             self.pattern_words[name] = self.pattern_words.get(name, ()) + words
         if other.fallback_handler:
@@ -207,7 +224,7 @@ class Router:
         text = msg.text
         if text is None:
             return self._call(self.non_text_handler, ctx) if self.non_text_handler else None
-        ctx.text = strip_filler(normalize(text))
+        ctx.text = read_as_command(text, self.numbered_words)
         return self.dispatch_text(ctx)
 
     def dispatch_text(self, ctx: Context) -> Optional[str]:
@@ -276,6 +293,8 @@ class Router:
 
 def _expired_text(ctx: Context, flow_name: str) -> str:
     key = f"flows.{flow_name}"
+    if ctx.bot.texts.has(f"{key}.expired"):  # what coming back does, where it is not starting again (答题 resumes)
+        return ctx.t(f"{key}.expired", minutes=ctx.bot.settings.flow_ttl_minutes)
     title = ctx.t(f"{key}.title") if ctx.bot.texts.has(f"{key}.title") else flow_name
     restart = ctx.t(f"{key}.restart") if ctx.bot.texts.has(f"{key}.restart") else "帮助"
     return ctx.t("general.flow_expired", title=title, restart=restart,

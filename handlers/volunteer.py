@@ -4,6 +4,7 @@ from __future__ import annotations
 from domain import clock
 from domain.events import Events, Occurrence, parse_scene
 from domain.profiles import mask_phone
+from handlers.conversation import Conversation, accepts
 from handlers.router import Router
 from handlers.notices import tell_promoted
 from handlers.profile import ensure_profile
@@ -14,7 +15,7 @@ SHOWN_PER_EVENT = 2  # a recurring class lists its next two dates in full, the r
 EVENTS_PER_SCREEN = 6  # three lines each: about a phone screen
 
 
-@router.keyword("志愿", "志愿活动", "志愿服务", "活动", "近期活动")
+@router.keyword("志愿", "志愿者", "志愿活动", "志愿服务", "活动", "近期活动")
 @router.click("EVENTS_LIST")
 def list_events(ctx):
     """List the open events soonest first, with places left, a screen at a time (`更多`)."""
@@ -38,7 +39,7 @@ def list_events(ctx):
     return ctx.bot.pager.listing(ctx.openid, ctx.t("volunteer.list_head"), items, EVENTS_PER_SCREEN)
 
 
-@router.pattern(r"活动\s*(\d+)", words=("活动",))
+@router.numbered("活动")
 def event_detail(ctx):
     """Show one event's details."""
     events = ctx.events
@@ -56,14 +57,15 @@ def event_detail(ctx):
                  cutoff=_hours_before(occ))
 
 
-@router.pattern(r"报名\s*(\d+)", words=("报名",))
+@router.numbered("报名")
 def sign_up(ctx):
     """Sign up for an event: profile first if need be, then a place or a waitlist position."""
     return signup_continue(ctx, number=int(ctx.match.group(1)))
 
 
 @router.returning("signup")
-def signup_continue(ctx, number: int):
+def signup_continue(ctx, number: int, code: str = ""):
+    """Sign up for event `number`; with the check-in `code` of a walk-in who scanned it, check in too."""
     events, now = ctx.events, clock.now()
     occ = events.by_number(number)
     if occ is None:
@@ -80,7 +82,7 @@ def signup_continue(ctx, number: int):
     needs = {"contact"} | ({"birth_year"} if occ.requirements.get("min_age") else set()) | \
         ({"student"} if occ.requirements.get("students_only") else set())
     asked = ensure_profile(ctx, needs, then="signup", restart=f"报名 {occ.number}", profile=profile,
-                           number=occ.number)
+                           number=occ.number, **({"code": code} if code else {}))
     if asked:
         return asked
     if refusal:
@@ -89,7 +91,9 @@ def signup_continue(ctx, number: int):
     if booking.status == "overlap":  # another sign-up for the same time went through meanwhile
         return ctx.t("volunteer.refused_overlap", detail=booking.detail, **fields)
     if booking.status == "confirmed":  # the contact shown is the user's own, as recorded
-        return ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone), **fields)
+        done = ctx.t("volunteer.confirmed", name=profile.name, phone=mask_phone(profile.phone),
+                     cancel=_how_to_cancel(ctx, occ, now), **fields)
+        return done + "\n\n" + checked_in(ctx, code) if code else done
     if booking.status == "waitlisted":
         return ctx.t("volunteer.waitlisted", position=booking.position, **fields)
     if booking.status == "closed":
@@ -104,6 +108,7 @@ def ask_number(ctx):
 
 
 @router.keyword("签到")
+@router.pattern(r"签到(?!码?\s*[:：是]?\s*\d)\s*\S.*")  # `签到 abc`, `签到码`: the expected format, not 没看懂
 def ask_code(ctx):
     """`签到` without the organiser's code."""
     return ctx.t("volunteer.ask_code")
@@ -125,7 +130,7 @@ def my_signups(ctx):
     return ctx.bot.pager.listing(ctx.openid, ctx.t("volunteer.mine_head"), rows, EVENTS_PER_SCREEN + 2)
 
 
-@router.pattern(r"取消报名\s*(\d+)", words=("取消报名",))
+@router.numbered("取消报名")
 def cancel_signup(ctx):
     """Give up a place before the cut-off; the first on the waitlist is promoted and told."""
     events, now = ctx.events, clock.now()
@@ -137,15 +142,15 @@ def cancel_signup(ctx):
     if status == "none":
         return ctx.t("volunteer.cancel_not_signed", **fields)
     if now >= occ.start:
-        return ctx.t("volunteer.cancel_started", **fields)
+        return ctx.t("volunteer.cancel_started", contact=_contact(ctx), **fields)
     if status == "confirmed" and now >= occ.cancel_cutoff:
-        return ctx.t("volunteer.cancel_too_late", **fields)
+        return ctx.t("volunteer.cancel_too_late", contact=_contact(ctx), **fields)
     was, promoted = events.cancel(occ, ctx.openid)
     tell_promoted(ctx, occ, promoted)
     return ctx.t("volunteer.cancel_wait_done" if was == "waitlisted" else "volunteer.cancel_done", **fields)
 
 
-@router.pattern(r"签到\s*(\d+)", words=("签到",))
+@router.pattern(r"签到码?\s*[:：是]?\s*(\d+)", words=("签到",))
 def check_in(ctx):
     """Check in at an event with the organiser's code (`签到 6` is an event's number, not a code: say so)."""
     code = ctx.match.group(1)
@@ -166,6 +171,10 @@ def scanned(ctx):
 
 def checked_in(ctx, code: str) -> str:
     status, occ = ctx.events.check_in(ctx.openid, code, clock.now())
+    if status == "not_signed_up":
+        offer = _walk_in(ctx, occ, code)
+        if offer:
+            return offer
     return ctx.t(f"volunteer.checkin_{status}", title=occ.title if occ else "",
                  time=clock.local(clock.now()).strftime("%H:%M"))
 
@@ -173,7 +182,11 @@ def checked_in(ctx, code: str) -> str:
 @router.keyword("签退")
 def check_out(ctx):
     """Check out; hours are credited from check-in, capped at the event's length."""
-    status, occ, minutes = ctx.events.check_out(ctx.openid, clock.now())
+    now = clock.now()
+    status, occ, minutes = ctx.events.check_out(ctx.openid, now)
+    if status == "too_early":
+        return ctx.t("volunteer.checkout_too_early", title=occ.title, when=clock.fmt(occ.start),
+                     end=clock.local(occ.end).strftime("%H:%M"))
     if status == "ok" and minutes == 0:
         return ctx.t("volunteer.checkout_short", title=occ.title)
     key = {"ok": "checkout_ok", "not_checked_in": "checkout_none", "already": "checkout_already"}[status]
@@ -217,6 +230,38 @@ def certificate_continue(ctx):
     return certificate(ctx)
 
 
+# -- a walk-in: scanned the check-in code without a sign-up -------------------------------------
+def _walk_in(ctx, occ: Occurrence, code: str) -> str | None:
+    """While sign-up is open and places are free, offer to sign up and check in at once."""
+    now = clock.now()
+    refusal = ctx.events.check(occ, ctx.openid, ctx.profiles.get(ctx.openid), now)
+    if refusal is not None or ctx.events.status_of(occ.id, ctx.openid)[0] != "none":
+        return None  # closed, started, too young, a waitlist place already, ...: the plain answer
+    confirmed, _ = ctx.events.counts(occ.id)
+    if confirmed >= occ.capacity:
+        return None
+    WALK_IN.start(ctx, "walkin.confirm", number=occ.number, code=code)
+    return ctx.t("volunteer.walkin_offer", title=occ.title, left=occ.capacity - confirmed, number=occ.number)
+
+
+YES = ("是", "是的", "好", "好的", "要", "报名", "确认", "确定", "同意", "可以", "ok", "嗯")
+
+
+@accepts(lambda ctx: ctx.text.lower() in YES)
+def walk_in_confirmed(ctx):
+    """`是`: sign up (the profile questions first if need be), then check in."""
+    if ctx.text.lower() not in YES:
+        return ctx.t("volunteer.walkin_again")
+    number, code = ctx.flow.data["number"], ctx.flow.data["code"]
+    ctx.flow.end()
+    return signup_continue(ctx, number=number, code=code)
+
+
+WALK_IN = router.conversation(Conversation("walkin", entry="扫签到码", states={
+    "walkin.confirm": walk_in_confirmed,
+}))
+
+
 # -- helpers ---------------------------------------------------------------------
 def _occurrence(ctx, events: Events):
     number = int(ctx.match.group(1))
@@ -227,6 +272,19 @@ def _left(ctx, events: Events, occ: Occurrence) -> str:
     confirmed, waiting = events.counts(occ.id)
     left = occ.capacity - confirmed
     return ctx.t("volunteer.left_places", left=left) if left > 0 else ctx.t("volunteer.left_full", waiting=waiting)
+
+
+def _how_to_cancel(ctx, occ: Occurrence, now: float) -> str:
+    """The confirmation's last line: how to cancel while it is still possible, else whom to tell."""
+    if now < occ.cancel_cutoff:
+        return ctx.t("volunteer.cancel_hint", cutoff=_hours_before(occ), number=occ.number)
+    return ctx.t("volunteer.cancel_closed_hint", cutoff=_hours_before(occ), contact=_contact(ctx))
+
+
+def _contact(ctx) -> str:
+    s = ctx.bot.settings
+    return ctx.t("volunteer.organiser_contact", committee=s.committee_name, contact=s.committee_contact,
+                 hours=s.committee_hours)
 
 
 def _hours_before(occ: Occurrence) -> str:

@@ -93,3 +93,23 @@ def test_chat_talks_to_the_served_webhook_like_wechat(served):
     replies = [line for line in out if line.startswith("团委> ")]
     assert len(replies) == 3
     assert "欢迎关注" in replies[0] and "青年大学习" in replies[1] and replies[2] == replies[1]
+
+
+def test_the_service_records_verify_link_points_at_the_port_serve_runs_on(served):
+    """Issue 21, item 10: `serve --port N` without PUBLIC_URL printed links to port 8000."""
+    from domain.events import Events
+    from domain.profiles import Profiles
+    from tests.test_volunteer import make_event
+
+    data_dir, port, _ = served
+    store = _embedded(data_dir)
+    events = Events(store)
+    occ = make_event(events, starts_in=-3 * 3600, hours=2)
+    Profiles(store).save_contact("o_cert", "王芳", "13800138000")
+    events.sign_up(occ, "o_cert", occ.start - 86400)
+    events.record_attendance(occ, "o_cert", occ.start, occ.end)
+    record = _send(port, WeChatSimulator(TOKEN), text_xml("o_cert", "志愿证明"))
+    link = record.rsplit("核验：", 1)[1].strip()
+    assert link.startswith(f"http://127.0.0.1:{port}/verify/"), record
+    page = requests.get(link, timeout=10)
+    assert page.status_code == 200 and "2小时" in page.text

@@ -35,7 +35,7 @@ def test_first_sign_up_asks_consent_name_and_phone_then_confirms(wechat, events,
     assert "个人信息说明" in notice and "删除我的信息" in notice
     assert "请回复「同意」继续" in wechat.send("嗯")
     assert "真实姓名" in wechat.send("同意")
-    assert "2—20个字" in wechat.send("张3")
+    assert "不含数字" in wechat.send("张3")
     assert "11位手机号" in wechat.send("张小明")
     done = wechat.send("13800138000")
     assert "已记录：张小明，138****8000" in done and "报名成功" in done

@@ -1,6 +1,7 @@
 """Running the service: the webhook, the scheduler, the terminal chat and the fake WeChat API."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -19,9 +20,11 @@ def serve(host, port, workers, app_spec):
     """Run the webhook with gunicorn (embedded Redis unless REDIS_URL is set)."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
+    from bot.ops import logs
     from bot.runtime.serving import control_socket_path
 
-    from bot.ops import logs
+    if not os.environ.get("PUBLIC_URL"):  # links printed in chat (/verify/<number>) point at this service
+        os.environ["PUBLIC_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
 
     settings = Settings.from_env()
     if logs.wants_json(settings):  # journald: one JSON object per line, these too

@@ -139,7 +139,8 @@ def _nobody(bot, otherwise: str) -> str:
 
 
 def event_reminders(bot, deliverer, now: float) -> Ran:
-    """Remind confirmed volunteers 24 h and 2 h before the start; never after it.
+    """Remind confirmed volunteers 24 h and 2 h before the start; never after it, never one who
+    has checked in already.
 
     Only the reminder of the window we are in goes out: someone who signs up an
     hour before the start gets the 2-hour one, not "see you tomorrow" as well."""
@@ -155,7 +156,7 @@ def event_reminders(bot, deliverer, now: float) -> Ran:
                              left=clock.fmt_span(occ.start - now))
         version = events.version(occ.id)
         result = fan_out(bot, deliverer, (Push(o, text, "event_reminder", f"event_{label}:{occ.id}:{version}:{o}",
-                                               {"title": occ.title}, occ.start) for o in events.confirmed(occ.id)), now)
+                                               {"title": occ.title}, occ.start) for o in events.not_arrived(occ.id)), now)
         for k, v in result.items():
             counts[k] = counts.get(k, 0) + v
     return Ran(counts, "" if counts else "no confirmed volunteer is due a reminder now (24 h or 2 h before a start)")
