@@ -20,7 +20,7 @@ from bot.importers.loaders import occurrences_from, when
 from domain import clock
 from domain.events import Events
 from domain.followers import Followers
-from domain.jobs import Jobs
+from domain.jobs import Jobs, interest_key
 from domain.keys import key
 from domain.outcomes import OutcomeError, Outcomes, Programme
 from domain.profiles import Profiles, branch_members_key
@@ -148,9 +148,13 @@ def _interest(bot, path: Path, spec: dict, members: list[str], rng: random.Rando
             jobs.register_interest(p, openid, "", p.published + rng.randint(3600, 3 * 86400))
             chosen.setdefault(p.id, []).append(openid)
     hires = int(spec.get("hired") or 0)
+    held = [o for o in Events(bot.redis).between(min(p.published for p in postings), clock.now() + 366 * 86400,
+                                                 "job_fair") if o.event_id == fair]
     for p in rng.sample(postings, len(postings)):
         for openid in chosen.get(p.id, [])[:min(p.headcount, hires)]:
-            if jobs.set_outcome(p.id, openid, "hired"):
+            interested_at = bot.redis.zscore(interest_key(p.id), openid)
+            at = held[0].start + rng.randint(0, int(held[0].end - held[0].start)) if held else interested_at + 86400
+            if jobs.set_outcome(p.id, openid, "hired", now=max(at, interested_at + 60)):  # signed at the fair
                 hires -= 1
     return len(people)
 

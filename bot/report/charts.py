@@ -125,5 +125,5 @@ def all_charts(h: HalfYear, labels: dict) -> dict[str, tuple[str, bytes]]:
     """{section: (caption, png)} for the charts that have something to show."""
     made = {"study": (labels["sessions"], participation(h, labels)),
             "volunteering": (labels["hours"], hours_per_kind(h, labels)),
-            "jobs": (labels["jobs"], jobs_per_category(h, labels))}
+            "services": (labels["jobs"], jobs_per_category(h, labels))}
     return {section: (caption, png) for section, (caption, png) in made.items() if png}

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import date, timedelta
-
 from flask import Blueprint, Response, current_app, render_template, request
 
 from domain import clock
-from domain.halfyear import Period
+from domain.halfyear import DEFAULT_FROM, DEFAULT_TO, Period, PeriodError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("report", __name__, url_prefix="/report", template_folder="templates")
@@ -27,25 +25,17 @@ TITLE = "工作总结"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def default_period() -> tuple[str, str]:
-    """The last 180 days up to today, as `youthbot report` takes by default."""
-    today = clock.local(clock.now()).date()
-    return f"{today - timedelta(days=180)}", f"{today}"
-
-
-def _period() -> tuple[Period | None, str, str, str]:
-    """(period or None, from, to, what is wrong) from the query string."""
-    first, last = default_period()
-    first, last = request.args.get("from") or first, request.args.get("to") or last
+def _period(source=None) -> tuple[Period | None, str, str, str]:
+    """(period or None, from, to, what is wrong) from the query string (or a form), by the same rule as
+    `youthbot report` (domain.halfyear.Period.parse: a day, today or today-N; at most three years);
+    the default is the CLI's, the last 180 days."""
+    source = request.args if source is None else source
+    first, last = source.get("from") or DEFAULT_FROM, source.get("to") or DEFAULT_TO
     try:
-        a, b = date.fromisoformat(first), date.fromisoformat(last)
-    except ValueError:
-        return None, first, last, "日期格式应为 2026-01-01"
-    if b < a:
-        return None, first, last, "结束日期不能早于开始日期"
-    if (b - a).days > 3 * 366:
-        return None, first, last, "时间段最长三年"
-    return Period.of_days(a, b), first, last, ""
+        period = Period.parse(first, last)
+    except PeriodError as exc:
+        return None, first[:40], last[:40], str(exc)
+    return period, f"{period.first}", f"{period.last}", ""
 
 
 def _report(period: Period):
