@@ -671,3 +671,42 @@ def test_one_rule_for_periods_in_the_cli_and_the_console(bot, cli, console_as, t
         code, out = cli("report", "--from", bad, "--to", "2026-06-30", "--out", str(tmp_path / "r.docx"))
         page = admin.client.get(f"/admin/report/?from={quote(bad)}&to=2026-06-30")
         assert code != 0 and page.status_code == 400 and ("没有这一天" in out or "日期格式应为" in out)
+
+
+def test_staff_type_the_sections_youthbot_cannot_count_and_they_land_in_the_seeds_order(h1, console_as, tmp_path):
+    """Item 8: an admin types 组织建设, 典型宣传, a study sub-item and media coverage for the period in the console."""
+    admin = console_as("admin")
+    query = "from=2026-01-01&to=2026-06-30"
+    typed = {"note_study": "开展《从象牙塔到国家机关》读书分享会。",
+             "note_organisation": "5月31日，街道召开第八次团代会，选举团委委员6名。\n街道各支部已全部完成换届。",
+             "note_publicity": "积极宣传引导，描“红”模范人物。组织开展“最美青春故事”典型推荐工作。",
+             "note_media": "相关工作经验在《荆门日报》刊发。<script>alert(1)</script>"}
+    assert console_as("organiser", "org2").post("/admin/report/notes", {"from": "2026-01-01", "to": "2026-06-30",
+                                                                       **typed}).status_code == 403
+    saved = admin.post("/admin/report/notes", {"from": "2026-01-01", "to": "2026-06-30", **typed},
+                       token_from=f"/admin/report/?{query}")
+    assert saved.status_code == 302 and saved.headers["Location"].endswith(f"?{query}#notes")
+    html = admin.page(f"/admin/report/?{query}")
+    assert "街道各支部已全部完成换届。</textarea>" in html and "<script>alert(1)" not in html
+    (tmp_path / "r.docx").write_bytes(admin.client.get(f"/admin/report/report.docx?{query}").data)
+    doc = Document(tmp_path / "r.docx")
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert headings == ["一、强化学习，宗旨意识“树起来”", "二、加强建设，团委班子“立起来”", "三、创新方式，青年服务“强起来”",
+                        "四、优质服务，团群关系“暖起来”", "五、整合资源，希望家园“建起来”", "六、用好阵地，网上服务“活起来”",
+                        "附：主要数据一览"]
+    body = [p.text for p in doc.paragraphs]
+    at = body.index("二、加强建设，团委班子“立起来”")
+    assert body[at + 1: at + 3] == ["5月31日，街道召开第八次团代会，选举团委委员6名。", "街道各支部已全部完成换届。"]
+    assert body[body.index("一、强化学习，宗旨意识“树起来”") + 2] == "开展《从象牙塔到国家机关》读书分享会。"
+    volunteering = body.index("四、优质服务，团群关系“暖起来”")
+    assert body[volunteering + 2] == "一是积极宣传引导，描“红”模范人物。组织开展“最美青春故事”典型推荐工作。"
+    assert body[volunteering + 3].startswith("二是开展敬老活动，弘扬传统美德。")
+    assert body[body.index("附：主要数据一览") - 1] == "相关工作经验在《荆门日报》刊发。<script>alert(1)</script>"
+    # too long: refused whole, with the section's name; what was kept stays
+    long = admin.post("/admin/report/notes", {"from": "2026-01-01", "to": "2026-06-30", "note_media": "长" * 4001},
+                      token_from=f"/admin/report/?{query}")
+    assert long.status_code == 400 and "媒体报道、宣传情况最多4000字，现有4001字" in long.get_data(as_text=True)
+    assert "街道各支部已全部完成换届。" in "\n".join(p.text for p in make(h1.redis, H1, h1.settings.content_dir,
+                                                                       now=AFTER_H1).text.sections[1].paragraphs)
+    # another period has its own sections
+    assert make(h1.redis, H2, h1.settings.content_dir, now=AFTER_H2).notes == {}

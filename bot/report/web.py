@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import logging
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 
 from domain import clock
+from bot.report.words import NOTE_SECTIONS
 from domain.halfyear import DEFAULT_FROM, DEFAULT_TO, Period, PeriodError
+from domain.report_notes import MAX_CHARS, NotesError, ReportNotes
 
 log = logging.getLogger(__name__)
 bp = Blueprint("report", __name__, url_prefix="/report", template_folder="templates")
@@ -51,11 +53,16 @@ def page():
     if period is None:
         return render_template("report/page.html", title=TITLE, first=first, last=last, problem=problem,
                                report=None), 400
-    report = _report(period)
+    return _page(_report(period), first, last)
+
+
+def _page(report, first: str, last: str, problem: str = "", typed: dict | None = None):
     charts = {k: (caption, base64.b64encode(png).decode()) for k, (caption, png) in report.charts.items()}
-    return render_template("report/page.html", title=TITLE, first=first, last=last, problem="", report=report,
-                           text=report.text, figures=report.figures.figures(), charts=charts,
-                           unrecorded=report.figures.volunteering.unrecorded, fmt=clock.fmt)
+    return render_template("report/page.html", title=TITLE, first=first, last=last, problem=problem, report=report,
+                           text=report.text, figures=report.table(), charts=charts,
+                           unrecorded=report.figures.volunteering.unrecorded, fmt=clock.fmt,
+                           note_names=_note_names(report), typed=typed if typed is not None else report.notes,
+                           max_chars=MAX_CHARS)
 
 
 def _download(kind: str):
@@ -73,6 +80,31 @@ def _download(kind: str):
 
     return Response(body, mimetype=mime, headers={
         "Content-Disposition": f"attachment; filename=report.{kind}; filename*=UTF-8''{quote(name)}"})
+
+
+@bp.post("/notes")
+def save_notes():
+    """The sections staff type for the period (组织建设, 典型宣传, ...): kept with the period, in the Word file."""
+    period, first, last, problem = _period(request.form)
+    if period is None:
+        return render_template("report/page.html", title=TITLE, first=first, last=last, problem=problem,
+                               report=None), 400
+    texts = {s: request.form.get(f"note_{s}", "") for s in NOTE_SECTIONS}
+    try:
+        saved = ReportNotes(current_app.extensions["youthbot"].redis).save(period, texts, by=g.staff.name,
+                                                                           now=clock.now())
+    except NotesError as exc:
+        report = _report(period)
+        report.notes = texts
+        return _page(report, first, last, problem=f"没有保存：{_note_names(report).get(exc.section, exc.section)}"
+                                                 f"{exc.problem}", typed=texts), 400
+    log.info("report notes saved: %s..%s by %s (%s)", first, last, g.staff.name, ", ".join(saved) or "none")
+    flash("已保存补充内容，Word 报告会写入。")
+    return redirect(url_for(".page", **{"from": first, "to": last}) + "#notes")
+
+
+def _note_names(report) -> dict[str, str]:
+    return report.words["notes"]
 
 
 @bp.get("/report.docx")
