@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
 from domain import clock
@@ -314,25 +315,64 @@ def test_charts_find_a_chinese_font_and_miss_no_glyph(h1):
     assert all(png.startswith(b"\x89PNG") for _, png in charts.values())
 
 
+RENDERING = pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftoppm"),
+                               reason="LibreOffice and poppler-utils are not installed")
+
+
+def render(docx: Path, out: Path) -> Path:
+    """The Word file as LibreOffice prints it (PDF); LibreOffice is stopped, its whole process group, even when
+    the conversion fails or hangs."""
+    proc = subprocess.Popen(["soffice", "--headless", f"-env:UserInstallation=file://{out}/lo", "--convert-to", "pdf",
+                             "--outdir", str(out), str(docx)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            import os
+            import signal
+
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    pdf = out / (docx.stem + ".pdf")
+    assert proc.returncode == 0 and pdf.exists(), output
+    return pdf
+
+
+def blank_tail(pdf: Path, out: Path) -> list[float]:
+    """For each page but the last: the share of its text area (inside the margins) left blank at the bottom."""
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", "-png", str(pdf), str(out / "page")], check=True, timeout=120)
+    pages = sorted(out.glob("page-*.png"), key=lambda f: int(f.stem.rpartition("-")[2]))
+    shares = []
+    for path in pages[:-1]:
+        img = Image.open(path).convert("L")
+        w, h = img.size
+        top, bottom = round(h * 3.7 / 29.7), round(h * (29.7 - 3.5) / 29.7)  # the margins of bot/report/word.py
+        inked = [y for y in range(top, bottom) if min(img.crop((0, y, w, y + 1)).getdata()) < 160]
+        shares.append((bottom - (max(inked) if inked else top)) / (bottom - top))
+    return shares
+
+
 @pytest.mark.slow  # starts LibreOffice
-@pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftoppm"),
-                    reason="LibreOffice and poppler-utils are not installed")
+@RENDERING
 def test_the_word_report_renders_its_chinese_in_an_embedded_cjk_font(h1, tmp_path):
-    make(h1.redis, H1, h1.settings.content_dir, now=AFTER_H1).docx(tmp_path / "r.docx")
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(tmp_path / "r.docx")], check=True, capture_output=True, timeout=180)
-    fonts = subprocess.run(["pdffonts", str(tmp_path / "r.pdf")], capture_output=True, text=True, check=True).stdout
+    pdf = render(make(h1.redis, H1, h1.settings.content_dir, now=AFTER_H1).docx(tmp_path / "r.docx"), tmp_path)
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in fonts.splitlines()[2:]]
     cjk = [r[0] for r in rows if re.search(r"CJK|Sim|Song|Hei|Kai|Han|WenQuanYi", r[0])]
     assert cjk, fonts
     assert all("yes" in r[-5:-2] for r in rows), fonts  # every font embedded
-    text = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
     flat = re.sub(r"\s+", "", text)
     assert "2026年街道团委上半年工作总结" in flat and "现场签约1人" in flat and "主要数据一览" in flat
-    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", str(tmp_path / "r.pdf"),
-                    str(tmp_path / "page")], check=True)
-    (page,) = tmp_path.glob("page-*.png")
-    assert page.stat().st_size > 5000  # a page with text on it, not a blank one
+    assert re.sub(r"\s+", "", text.strip().splitlines()[0]) == "2026年街道团委上半年工作总结"  # the title on one line
+    assert "根据youthbot" not in flat and "百分点" in flat
+    shares = blank_tail(pdf, tmp_path)
+    assert all(share < 1 / 3 for share in shares), shares  # no page left a third or more blank
+    page = tmp_path / "page-1.png"
+    assert page.stat().st_size > 2000  # a page with text on it, not a blank one
 
 
 def test_the_month_so_far_through_the_webhook_chat_and_cli(bot, wechat, pushing, cli, tmp_path):
@@ -446,6 +486,9 @@ def test_the_demo_half_year_gives_a_full_report_and_pushes_to_nobody_made_up(bot
     assert code == 0 and "hires 32" in out
     text = "\n".join(p.text for p in Document(tmp_path / "demo.docx").paragraphs)
     assert "现场签约32人" in text and "5个点共推送13个节目" in text and "书包50余个、图书520余册" in text
+    if shutil.which("soffice") and shutil.which("pdftoppm"):  # the nine pages, as the secretary prints them
+        shares = blank_tail(render(tmp_path / "demo.docx", tmp_path), tmp_path)
+        assert len(shares) >= 6 and all(share < 1 / 3 for share in shares), shares
 
 
 # -- the edges (issue 23): each on a known history, the exact sentence or figure ---------------------------------
@@ -710,3 +753,59 @@ def test_staff_type_the_sections_youthbot_cannot_count_and_they_land_in_the_seed
                                                                        now=AFTER_H1).text.sections[1].paragraphs)
     # another period has its own sections
     assert make(h1.redis, H2, h1.settings.content_dir, now=AFTER_H2).notes == {}
+
+
+def test_the_word_file_is_one_the_secretary_hands_in_as_it_is(h1, tmp_path):
+    """Item 7: Word's heading styles, the committee as author, provenance in the properties and the appendix,
+    units in every row, charts after the text; in Excel rates are percentages and dates are dates."""
+    report = make(h1.redis, H1, h1.settings.content_dir, now=AFTER_H1)
+    doc = Document(report.docx(tmp_path / "r.docx"))
+    styles = [(p.style.name, p.text) for p in doc.paragraphs if p.style.name in ("Title", "Subtitle", "Heading 1")]
+    assert styles[0] == ("Title", "2026年街道团委上半年工作总结")
+    assert [t for s, t in styles if s == "Heading 1"] == [
+        "一、强化学习，宗旨意识“树起来”", "二、创新方式，青年服务“强起来”", "三、优质服务，团群关系“暖起来”",
+        "四、整合资源，希望家园“建起来”", "五、用好阵地，网上服务“活起来”", "附：图表", "附：主要数据一览"]
+    assert doc.styles["Heading 1"].element.pPr.find(qn("w:outlineLvl")) is not None  # the navigation pane
+    core = doc.core_properties
+    assert (core.author, core.title, core.language) == ("街道团委", "2026年街道团委上半年工作总结", "zh-CN")
+    assert core.comments.startswith("注：本表数据由街道团委公众号（youthbot）后台记录统计，时间段为2026-01-01至2026-06-30")
+    body = [p.text for p in doc.paragraphs]
+    assert body[-1] == core.comments and not any("根据youthbot" in t for t in body)
+    charts_at, table_at = body.index("附：图表"), body.index("附：主要数据一览")
+    assert len(doc.inline_shapes) == 3 and charts_at < table_at
+    assert body[charts_at + 1: table_at] == ["", "图1 各期网上答题参与人数", "", "图2 各类志愿服务时长（小时）", "",
+                                             "图3 各类岗位数与录用人数"]  # each picture with its caption
+    rows = [[c.text for c in row.cells] for row in doc.tables[0].rows]
+    assert ["捐赠书包", "50", "个"] in rows and ["捐赠图书", "500", "册"] in rows
+    assert all(r[2] for r in rows[1:] if r[0] != r[1])  # a unit in every figure's row (section rows are merged)
+    wb = load_workbook(report.xlsx(tmp_path / "r.xlsx"))
+    cells = {ws.title: list(ws.iter_rows()) for ws in wb.worksheets}
+    rate = next(row for row in cells["学习"] if row[0].value == "一支部完成率")
+    assert (rate[1].value, rate[1].number_format) == (0.625, "0.0%")
+    branch = next(row for row in cells["学习"] if row[0].value == "一支部" and row[4].value is not None)
+    assert (branch[4].value, branch[4].number_format) == (0.625, "0.0%")
+    activity_row = next(row for row in cells["志愿服务"] if row[0].value == "e1@1")
+    assert activity_row[1].is_date and activity_row[1].value.date() == date(2026, 1, 10)
+    assert activity_row[1].number_format == "yyyy-mm-dd"
+
+
+def test_the_charts_count_in_whole_numbers(h1):
+    from bot.report import charts
+
+    report = make(h1.redis, H1, h1.settings.content_dir, now=AFTER_H1)
+    seen = []
+    real = charts._png
+
+    def keep(fig):
+        seen.append(fig.axes[0])
+        return real(fig)
+
+    charts._png = keep
+    try:
+        charts.participation(report.figures, report.words["charts"])
+        charts.jobs_per_category(report.figures, report.words["charts"])
+    finally:
+        charts._png = real
+    for ax in seen:
+        ticks = [t for t in ax.get_yticks() if 0 <= t <= ax.get_ylim()[1]]
+        assert len(ticks) >= 2 and all(t == int(t) for t in ticks), ticks  # no 2.5 people

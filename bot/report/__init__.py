@@ -44,7 +44,7 @@ class Report:
         from bot.report import word
 
         doc = word.build(self.text, self.table(), self.charts, self.words["table_headers"],
-                         author=self.words["org"])
+                         author=self.words["org"], charts_heading=self.words["sections"]["charts"])
         return word.save(doc, out)
 
     def table(self) -> list[Figure]:
@@ -55,7 +55,7 @@ class Report:
         """Write the figures workbook to out (a path), or return its bytes."""
         from bot.report import workbook
 
-        return workbook.save(workbook.build(self.figures), out)
+        return workbook.save(workbook.build(self.figures, self.table()), out)
 
 
 def make(redis, period: Period, content_dir: Path, now: float | None = None,

@@ -35,6 +35,8 @@ def _fonts(run_or_style, east: str, size: float, bold: bool = False) -> None:
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):  # a theme font wins in Word
+        fonts.attrib.pop(qn(attr), None)
     for attr in ("w:ascii", "w:hAnsi"):
         fonts.set(qn(attr), LATIN)
     fonts.set(qn("w:eastAsia"), east)
@@ -91,8 +93,9 @@ def _heading_styles(doc) -> None:
             for attr in ("w:themeColor", "w:themeShade", "w:themeTint"):
                 color.attrib.pop(qn(attr), None)
         ppr = style.element.get_or_add_pPr()
-        for el in ppr.findall(qn("w:pBdr")):  # the stock Title's rule underneath
-            ppr.remove(el)
+        for tag in ("w:pBdr", "w:numPr"):  # the stock Title's rule underneath, the stock Subtitle's numbering
+            for el in ppr.findall(qn(tag)):
+                ppr.remove(el)
         fmt = style.paragraph_format
         fmt.keep_together = True
         if name == "Heading 1":
@@ -229,8 +232,11 @@ def _styled(doc, text: str, style: str, east: str, size: float, bold: bool = Fal
     return p
 
 
+CHART_ORDER = ("study", "volunteering", "services")  # 图1, 图2, 图3
+
+
 def build(text: ReportText, figures: list[Figure], charts: dict[str, tuple[str, bytes]], headers: list[str],
-          author: str = ""):
+          author: str = "", charts_heading: str = "附：图表"):
     doc = new_document()
     properties(doc, text.title + text.subtitle, author, text.provenance)
     title = _styled(doc, text.title, "Title", TITLE_FONT, 22, bold=True)
@@ -239,11 +245,16 @@ def build(text: ReportText, figures: list[Figure], charts: dict[str, tuple[str, 
         _spacing(_styled(doc, text.subtitle, "Subtitle", "KaiTi", 14), 24, after=12, indent=False)
     _text(doc, text.intro)
     for section in text.sections:
+        if section.key == "figures" and charts and charts_heading:
+            # The charts after the text, not inside it: a chart that does not fit at the foot of a page would
+            # go over to the next and leave up to half a page blank in the middle of the summary.
+            _styled(doc, charts_heading, "Heading 1", HEADING_FONT, 16)
+            for key in CHART_ORDER:
+                if key in charts:
+                    _chart(doc, *charts[key])
         _styled(doc, section.heading, "Heading 1", HEADING_FONT, 16)
         for para in section.paragraphs:
             _text(doc, para.text, lead=para.lead)
-        if section.key in charts:
-            _chart(doc, *charts[section.key])
         if section.key == "figures":
             figures_table(doc, figures, headers)
             if text.provenance:
