@@ -736,7 +736,7 @@ def test_staff_type_the_sections_youthbot_cannot_count_and_they_land_in_the_seed
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     assert headings == ["一、强化学习，宗旨意识“树起来”", "二、加强建设，团委班子“立起来”", "三、创新方式，青年服务“强起来”",
                         "四、优质服务，团群关系“暖起来”", "五、整合资源，希望家园“建起来”", "六、用好阵地，网上服务“活起来”",
-                        "附：主要数据一览"]
+                        "附：图表", "附：主要数据一览"]
     body = [p.text for p in doc.paragraphs]
     at = body.index("二、加强建设，团委班子“立起来”")
     assert body[at + 1: at + 3] == ["5月31日，街道召开第八次团代会，选举团委委员6名。", "街道各支部已全部完成换届。"]
@@ -744,7 +744,7 @@ def test_staff_type_the_sections_youthbot_cannot_count_and_they_land_in_the_seed
     volunteering = body.index("四、优质服务，团群关系“暖起来”")
     assert body[volunteering + 2] == "一是积极宣传引导，描“红”模范人物。组织开展“最美青春故事”典型推荐工作。"
     assert body[volunteering + 3].startswith("二是开展敬老活动，弘扬传统美德。")
-    assert body[body.index("附：主要数据一览") - 1] == "相关工作经验在《荆门日报》刊发。<script>alert(1)</script>"
+    assert body[body.index("附：图表") - 1] == "相关工作经验在《荆门日报》刊发。<script>alert(1)</script>"
     # too long: refused whole, with the section's name; what was kept stays
     long = admin.post("/admin/report/notes", {"from": "2026-01-01", "to": "2026-06-30", "note_media": "长" * 4001},
                       token_from=f"/admin/report/?{query}")
