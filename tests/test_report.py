@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from domain import clock
 from domain.followers import Followers
-from bot.pushes import Push
+from bot.pushes.delivery import Push
 from bot.report import make
 from bot.report.words import approx, cn_number
 from domain.events import Events, Occurrence
@@ -350,7 +350,7 @@ def blank_tail(pdf: Path, out: Path) -> list[float]:
         img = Image.open(path).convert("L")
         w, h = img.size
         top, bottom = round(h * 3.7 / 29.7), round(h * (29.7 - 3.5) / 29.7)  # the margins of bot/report/word.py
-        inked = [y for y in range(top, bottom) if min(img.crop((0, y, w, y + 1)).getdata()) < 160]
+        inked = [y for y in range(top, bottom) if img.crop((0, y, w, y + 1)).getextrema()[0] < 160]
         shares.append((bottom - (max(inked) if inked else top)) / (bottom - top))
     return shares
 

@@ -18,14 +18,11 @@ from pathlib import Path
 from bot.importers.files import Collector, ContentError, read_yaml, require
 from bot.importers.loaders import occurrences_from, when
 from domain import clock
-from domain.events import Events
-from domain.followers import Followers
-from domain.jobs import Jobs, interest_key
+from domain.jobs import interest_key
 from domain.keys import key
 from domain.outcomes import OutcomeError, Outcomes, Programme
 from domain.profiles import Profiles, branch_members_key
 from domain.push_log import record_history
-from domain.quiz import Quiz
 
 IMPORTED = key("content", "history")  # set: history files already imported
 
@@ -106,7 +103,7 @@ def _between(value, rng: random.Random) -> int:
 def _activity(bot, path: Path, spec: dict, pool: list[str], rng: random.Random) -> int:
     """Save each occurrence, sign volunteers up, check them in and out, and record the outcome."""
     spec = {"capacity": 200, **spec}
-    events, outcomes = Events(bot.redis), Outcomes(bot.redis)
+    events, outcomes = bot.events, Outcomes(bot.redis)
     problems: list[ContentError] = []
     occurrences = occurrences_from(spec, Collector(path, problems), where=f"activities[{spec.get('id')}].")
     if problems:
@@ -136,7 +133,7 @@ def _activity(bot, path: Path, spec: dict, pool: list[str], rng: random.Random) 
 
 def _interest(bot, path: Path, spec: dict, members: list[str], rng: random.Random) -> int:
     """People interested in a fair's postings the day after it, and those hired."""
-    jobs = Jobs(bot.redis)
+    jobs = bot.jobs
     fair = require(spec, path, "fair")
     postings = [p for p in jobs.all() if p.fair == fair]
     if not postings:
@@ -148,8 +145,8 @@ def _interest(bot, path: Path, spec: dict, members: list[str], rng: random.Rando
             jobs.register_interest(p, openid, "", p.published + rng.randint(3600, 3 * 86400))
             chosen.setdefault(p.id, []).append(openid)
     hires = int(spec.get("hired") or 0)
-    held = [o for o in Events(bot.redis).between(min(p.published for p in postings), clock.now() + 366 * 86400,
-                                                 "job_fair") if o.event_id == fair]
+    held = [o for o in bot.events.between(min(p.published for p in postings), clock.now() + 366 * 86400, "job_fair")
+            if o.event_id == fair]
     for p in rng.sample(postings, len(postings)):
         for openid in chosen.get(p.id, [])[:min(p.headcount, hires)]:
             interested_at = bot.redis.zscore(interest_key(p.id), openid)
@@ -161,7 +158,7 @@ def _interest(bot, path: Path, spec: dict, members: list[str], rng: random.Rando
 
 def _open_session(bot, members: list[str], share: float, rng: random.Random) -> int:
     """Members who already took the quiz that is open now."""
-    quiz, now = Quiz(bot.redis), clock.now()
+    quiz, now = bot.quiz, clock.now()
     session = quiz.open_session(now)
     if session is None:
         return 0
@@ -178,7 +175,7 @@ def _followers(bot, path: Path, spec: dict, members: list[str], rng: random.Rand
 
     Logged for the report only: the made-up followers are never in the set of those pushes go to.
     """
-    followers, now = Followers(bot.redis), clock.now()
+    followers, now = bot.followers, clock.now()
     start = clock.parse_when(require(spec, path, "from"))
     others = [f"o_demo_fan_{i:04d}" for i in range(int(spec.get("others") or 0))]
     everyone = members + others
