@@ -690,6 +690,10 @@ def test_an_empty_period_and_one_not_yet_over_say_what_they_are(h1):
                  now=AFTER_H1)
     assert empty.text.intro == "所选时间段（2025年1月1日至1月31日）内，公众号后台没有学习、志愿服务、就业或关注的记录。" \
         "目前公众号共有关注者3人。"
+    future = make(h1.redis, Period.of_days(date(2027, 1, 1), date(2027, 6, 30)), h1.settings.content_dir,
+                  now=AFTER_H1)
+    assert (future.text.subtitle, future.text.intro) == (
+        "（截至2026年7月10日）", "所选时间段（2027年上半年）还没有开始，公众号后台暂无记录。目前公众号共有关注者3人。")
     running = make(h1.redis, H1, h1.settings.content_dir, now=T("2026-05-03 18:00"))
     assert (running.text.title, running.text.subtitle) == ("2026年街道团委上半年工作总结", "（截至2026年5月3日）")
     assert running.text.intro.startswith("2026年1月1日至5月3日，街道团委")

@@ -176,7 +176,9 @@ def compose(h: HalfYear, words: Phrases, notes: dict[str, str] | None = None) ->
     head, subtitle = title(h, words)
     period = period_text(h)
     if h.empty and not any(notes.values()):
-        return ReportText(head, subtitle, words.fill("empty", period=period, followers=h.reach.followers_now),
+        until = h.period.until(h.made_at)
+        empty = "not_begun" if until and until < h.period.first else "empty"
+        return ReportText(head, subtitle, words.fill(empty, period=period, followers=h.reach.followers_now),
                           [Section("figures", words["sections"]["figures"])], words.fill("provenance", **_made(h)))
     typed = {k: [Paragraph(line) for line in _lines(notes.get(k, ""))] for k in NOTE_SECTIONS}
     sections = [
