@@ -813,3 +813,22 @@ def test_the_charts_count_in_whole_numbers(h1):
     for ax in seen:
         ticks = [t for t in ax.get_yticks() if 0 <= t <= ax.get_ylim()[1]]
         assert len(ticks) >= 2 and all(t == int(t) for t in ticks), ticks  # no 2.5 people
+
+
+def test_branches_tied_for_the_largest_rise_are_all_named(bot):
+    """Item 4: both branches rose from 1 of 2 members to 2 of 2: both named, and the rise in whole points."""
+    r = bot.redis
+    r.hset(BRANCHES, mapping={"b1": "凯旋城", "b2": "白石坡"})
+    profiles, quiz = Profiles(r), Quiz(r)
+    for openid, branch in (("k1", "b1"), ("k2", "b1"), ("w1", "b2"), ("w2", "b2")):
+        profiles.set_branch(openid, branch)
+    first = session(quiz, "u1", "2026-02-01 08:00", "2026-02-07 08:00")
+    second = session(quiz, "u2", "2026-03-01 08:00", "2026-03-07 08:00")
+    for s, people in ((first, ("k1", "w1")), (second, ("k1", "k2", "w1", "w2"))):
+        for who in people:
+            take(quiz, who, s, f"{clock.local(s.opens + 3600):%Y-%m-%d %H:%M}", 3)
+    study = compute(r, H1, AFTER_H1).study
+    assert [b.name for b in study.most_improved] == ["凯旋城", "白石坡"] and study.threshold == 0
+    text = paragraphs(make(r, H1, bot.settings.content_dir, now=AFTER_H1))
+    assert "凯旋城和白石坡完成率并列最高，均为75%；全体团员平均完成率75%。凯旋城和白石坡进步最快，完成率均提高50个百分点。" in text
+    assert "长期参与" not in text
