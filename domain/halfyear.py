@@ -8,10 +8,16 @@ Which records belong to a period, decided here:
   reported once, in the period it started); it was held if it has started, was
   not cancelled, and someone checked in or its organiser recorded an outcome;
 - volunteer-hours are the minutes credited at check-out (60% rule, domain/events.py);
-- a job posting belongs to the period it was published in; its fair is the
-  job-fair event it names; hires are the interest outcomes marked hired;
+- a job posting's positions belong to the period it was published in; its fair is
+  the job-fair event it names; interest and hires count when they happened (a hire
+  recorded before hire times were kept: at its posting's publication), people who
+  deleted their data included; 现场签约 are a fair's hires by the end of its day;
 - followers gained and lost are follows and unfollows logged in the period;
-  active followers are those who wrote to the account in it.
+  active followers are those who wrote to the account in it;
+- 人 counts distinct people, 人次 people at each activity added up (docs/report.md);
+- rates are compared exactly (fractions): tied branches are all named;
+- a period is a day, today or today-N to another, at most three years (Period.parse:
+  the one rule for the CLI and the console).
 
 An empty period gives zeros and empty lists, never a division by zero.
 """
@@ -235,7 +241,8 @@ def study_figures(redis, period: Period, now: float, share: float = DEFAULT_REGU
     members = [b for b in branches if b.members and b.completions]
     top_rate = max((b.exact_rate for b in members), default=None)
     return Study(rows, sorted(completed_by), regular, share, threshold, completed_by, branches,
-                 [b for b in improved if b.exact_improvement == top_rise], [b for b in members if b.exact_rate == top_rate])
+                 [b for b in improved if b.exact_improvement == top_rise],
+                 [b for b in members if b.exact_rate == top_rate])
 
 
 def _branch_rows(redis, sessions: list[Session], attempts: dict[str, dict]) -> list[BranchRow]:

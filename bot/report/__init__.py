@@ -49,7 +49,8 @@ class Report:
 
     def table(self) -> list[Figure]:
         """The figures, each with its unit (an item given takes the unit the report's words name for it)."""
-        return [replace(f, unit=f.unit or self.words.unit(f.label.rpartition("捐赠")[2])) for f in self.figures.figures()]
+        return [replace(f, unit=f.unit or self.words.unit(f.label.rpartition("捐赠")[2]))
+                for f in self.figures.figures()]
 
     def xlsx(self, out=None):
         """Write the figures workbook to out (a path), or return its bytes."""
