@@ -292,7 +292,9 @@ class Jobs:
             read.hget(hired_key(pid), openid)
         raw = read.execute()
         token = secrets.token_hex(8)  # the same for all of this person's postings: distinct counts stay right
-        pipe = self._redis.pipeline(transaction=False)  # the user's list is in another slot
+        # one MULTI in the {jobs} slot: the counts move and the person leaves together, so a deletion killed and
+        # run again never counts twice (what has no outcome left is not counted again); the user's list after
+        pipe = self._redis.pipeline(transaction=True)
         for i, pid in enumerate(ids):
             outcome, interested_at, hired_at = raw[3 * i: 3 * i + 3]
             if outcome is not None:
@@ -306,8 +308,8 @@ class Jobs:
             pipe.hdel(notes_key(pid), openid)
             pipe.hdel(outcome_key(pid), openid)
             pipe.hdel(hired_key(pid), openid)
-        pipe.delete(user_key(openid, "jobs"))
         pipe.execute()
+        self._redis.delete(user_key(openid, "jobs"))
         return len(ids)
 
     # -- alerts -------------------------------------------------------------------------

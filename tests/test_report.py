@@ -832,3 +832,17 @@ def test_branches_tied_for_the_largest_rise_are_all_named(bot):
     text = paragraphs(make(r, H1, bot.settings.content_dir, now=AFTER_H1))
     assert "凯旋城和白石坡完成率并列最高，均为75%；全体团员平均完成率75%。凯旋城和白石坡进步最快，完成率均提高50个百分点。" in text
     assert "长期参与" not in text
+
+
+def test_a_deletion_killed_before_its_last_step_and_run_again_counts_the_person_once(h1):
+    from domain.keys import user_key
+
+    jobs = Jobs(h1.redis)
+    before = jobs.stats()
+    listed = h1.redis.zrange(user_key("u1", "jobs"), 0, -1, withscores=True)
+    jobs.withdraw_all("u1")
+    h1.redis.zadd(user_key("u1", "jobs"), dict(listed))  # as if killed before the user's own list went
+    jobs.withdraw_all("u1")
+    assert jobs.stats() == before
+    h = compute(h1.redis, H1, AFTER_H1).jobs
+    assert (h.all.hires, h.all.registrations, len(h.all.interested)) == (2, 4, 3)
