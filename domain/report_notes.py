@@ -32,6 +32,11 @@ class ReportNotes:
         raw = self._redis.hgetall(notes_key(period))
         return {s: raw[s] for s in SECTIONS if raw.get(s)}
 
+    def saved_by(self, period) -> tuple[str, float] | None:
+        """(staff name, when) of the last save for the period, or None."""
+        meta = self._redis.hgetall(notes_key(period) + ":meta")
+        return (meta["by"], float(meta["at"])) if meta.get("by") else None
+
     def save(self, period, texts: dict[str, str], by: str = "", now: float | None = None) -> dict[str, str]:
         """Replace the period's typed sections with texts (an empty one is removed); refused whole when one is
         unknown or too long."""

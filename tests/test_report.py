@@ -735,6 +735,7 @@ def test_staff_type_the_sections_youthbot_cannot_count_and_they_land_in_the_seed
     assert saved.status_code == 302 and saved.headers["Location"].endswith(f"?{query}#notes")
     html = admin.page(f"/admin/report/?{query}")
     assert "街道各支部已全部完成换届。</textarea>" in html and "<script>alert(1)" not in html
+    assert "上次由 admin1 于" in html
     (tmp_path / "r.docx").write_bytes(admin.client.get(f"/admin/report/report.docx?{query}").data)
     doc = Document(tmp_path / "r.docx")
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]

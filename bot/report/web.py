@@ -62,7 +62,8 @@ def _page(report, first: str, last: str, problem: str = "", typed: dict | None =
                            text=report.text, figures=report.table(), charts=charts,
                            unrecorded=report.figures.volunteering.unrecorded, fmt=clock.fmt,
                            note_names=_note_names(report), typed=typed if typed is not None else report.notes,
-                           max_chars=MAX_CHARS)
+                           max_chars=MAX_CHARS, notes_saved=ReportNotes(current_app.extensions["youthbot"].redis)
+                           .saved_by(report.figures.period))
 
 
 def _download(kind: str):
