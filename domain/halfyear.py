@@ -8,10 +8,16 @@ Which records belong to a period, decided here:
   reported once, in the period it started); it was held if it has started, was
   not cancelled, and someone checked in or its organiser recorded an outcome;
 - volunteer-hours are the minutes credited at check-out (60% rule, domain/events.py);
-- a job posting belongs to the period it was published in; its fair is the
-  job-fair event it names; hires are the interest outcomes marked hired;
+- a job posting's positions belong to the period it was published in; its fair is
+  the job-fair event it names; interest and hires count when they happened (a hire
+  recorded before hire times were kept: at its posting's publication), people who
+  deleted their data included; 现场签约 are a fair's hires by the end of its day;
 - followers gained and lost are follows and unfollows logged in the period;
-  active followers are those who wrote to the account in it.
+  active followers are those who wrote to the account in it;
+- 人 counts distinct people, 人次 people at each activity added up (docs/report.md);
+- rates are compared exactly (fractions): tied branches are all named;
+- a period is a day, today or today-N to another, at most three years (Period.parse:
+  the one rule for the CLI and the console).
 
 An empty period gives zeros and empty lists, never a division by zero.
 """
@@ -19,22 +25,49 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from fractions import Fraction
 
 from domain import clock
 from domain.events import INDEX as EVENTS_INDEX, Events, Occurrence, occ_key
 from domain.followers import Followers
-from domain.jobs import Jobs, interest_key, outcome_key
+from domain.jobs import Jobs
 from domain.outcomes import ActivityOutcome, Outcomes, Programme
 from domain.profiles import Profiles, branch_members_key
 from domain.push_log import daily_counts
 from domain.quiz import POINTS_PER_QUESTION, Quiz, Session, evidence_key
 
 DEFAULT_REGULAR_SHARE = 0.5
+MIN_SESSIONS_REGULAR = 4  # fewer sessions than this: no one is a "regular" participant
 # The order the committee's summary takes the kinds of activity in; others follow by name.
 KIND_ORDER = ("敬老", "义诊", "便民服务", "捐赠", "四点半课堂", "希望家园", "护河", "洁城")
 OTHER_KIND = "其他"
+
+
+DEFAULT_FROM, DEFAULT_TO = "today-180", "today"  # the report's period when none is given (CLI, console)
+MAX_PERIOD_DAYS = 3 * 366  # the longest period a report covers (three years)
+_DAY = re.compile(r"^(?:(\d{4}-\d{1,2}-\d{1,2})|today(?:\s*([+-])\s*(\d{1,5}))?)$")
+
+
+class PeriodError(ValueError):
+    """A period the report cannot cover, with the reason in the staff's words (CLI and console alike)."""
+
+
+def parse_day(text: str, today: date | None = None) -> date:
+    """'2026-01-01', 'today', 'today-180' or 'today+7' as a day; anything else is refused (PeriodError)."""
+    m = _DAY.match(str(text).strip())
+    if not m:
+        raise PeriodError(f"日期格式应为 2026-01-01（或 today、today-180），不是“{text}”")
+    if m[1]:
+        try:
+            return date.fromisoformat("-".join(f"{int(x):02d}" for x in m[1].split("-")))
+        except ValueError:
+            raise PeriodError(f"没有这一天：{text}") from None
+    today = today or clock.local(clock.now()).date()
+    days = int(m[3] or 0) * (-1 if m[2] == "-" else 1)
+    return today + timedelta(days=days)
 
 
 @dataclass(frozen=True)
@@ -46,16 +79,19 @@ class Period:
 
     @classmethod
     def of_days(cls, first: date, last: date) -> "Period":
+        """The one rule for a report's period (CLI and console): last not before first, at most three years."""
         if last < first:
-            raise ValueError(f"the period ends ({last}) before it starts ({first})")
+            raise PeriodError(f"结束日期（{last}）不能早于开始日期（{first}）")
+        if (last - first).days + 1 > MAX_PERIOD_DAYS:
+            raise PeriodError(f"时间段最长三年（{MAX_PERIOD_DAYS}天），所选为{(last - first).days + 1}天")
         start = clock.parse_when(f"{first:%Y-%m-%d}")
         end = clock.parse_when(f"{last + timedelta(days=1):%Y-%m-%d}")
         return cls(start, end, first, last)
 
     @classmethod
-    def parse(cls, first: str, last: str) -> "Period":
+    def parse(cls, first: str, last: str, today: date | None = None) -> "Period":
         """From '2026-01-01' and '2026-06-30' (or 'today-180', 'today'), both days included."""
-        return cls.of_days(clock.local(clock.parse_when(first)).date(), clock.local(clock.parse_when(last)).date())
+        return cls.of_days(parse_day(first, today), parse_day(last, today))
 
     def __contains__(self, ts: float) -> bool:
         return self.start <= ts < self.end
@@ -64,13 +100,20 @@ class Period:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
+    def until(self, made_at: float) -> date | None:
+        """The day the records stop when the report is made before the period is over, else None."""
+        today = clock.local(made_at).date()
+        return today if today < self.last else None
+
     def label(self) -> str:
-        """2026年上半年 / 2026年下半年 / 2026年 / 2026年5月30日至11月26日."""
+        """2026年上半年 / 2026年下半年 / 2026年 / 2026年5月30日至11月26日 / 2026年12月2日."""
         a, b = self.first, self.last
         if a.year == b.year and (a.month, a.day) == (1, 1) and (b.month, b.day) in ((6, 30), (12, 31)):
             return f"{a.year}年" + ("上半年" if b.month == 6 else "")
         if a.year == b.year and (a.month, a.day, b.month, b.day) == (7, 1, 12, 31):
             return f"{a.year}年下半年"
+        if a == b:
+            return f"{a.year}年{a.month}月{a.day}日"
         tail = f"{b.month}月{b.day}日" if a.year == b.year else f"{b.year}年{b.month}月{b.day}日"
         return f"{a.year}年{a.month}月{a.day}日至{tail}"
 
@@ -87,6 +130,10 @@ class SessionRow:
     after_period: int  # counted attempts completed after the period ended (left out)
 
 
+def _ratio(done: int, possible: int) -> Fraction:
+    return Fraction(done, possible) if possible else Fraction(0)
+
+
 @dataclass
 class BranchRow:
     id: str
@@ -94,17 +141,37 @@ class BranchRow:
     members: int
     completions: int  # counted attempts by its members, summed over the sessions
     possible: int  # members x sessions
-    average: float  # score out of 100 of its members' attempts
-    first_rate: float  # completion rate over the first half of the sessions
-    second_rate: float  # ... and the second half
+    score_sum: Fraction  # of its members' attempts, each out of 100 (exact: ties are ties)
+    first: tuple[int, int]  # (completions, possible) over the first half of the sessions
+    second: tuple[int, int]  # ... and the second half
+
+    @property
+    def exact_rate(self) -> Fraction:
+        return _ratio(self.completions, self.possible)
 
     @property
     def rate(self) -> float:
-        return self.completions / self.possible if self.possible else 0.0
+        return float(self.exact_rate)
+
+    @property
+    def average(self) -> float:
+        return float(self.score_sum / self.completions) if self.completions else 0.0
+
+    @property
+    def first_rate(self) -> float:
+        return float(_ratio(*self.first))
+
+    @property
+    def second_rate(self) -> float:
+        return float(_ratio(*self.second))
+
+    @property
+    def exact_improvement(self) -> Fraction:
+        return _ratio(*self.second) - _ratio(*self.first)
 
     @property
     def improvement(self) -> float:
-        return self.second_rate - self.first_rate
+        return float(self.exact_improvement)
 
 
 @dataclass
@@ -116,7 +183,8 @@ class Study:
     threshold: int
     completed_by: dict[str, int]  # openid -> sessions completed in the period
     branches: list[BranchRow]
-    most_improved: BranchRow | None
+    most_improved: list[BranchRow]  # every branch tied for the largest rise, in the branches' order
+    best: list[BranchRow]  # every branch tied for the highest completion rate (exact), in the branches' order
 
     @property
     def attempts(self) -> int:
@@ -145,7 +213,7 @@ def _session_attempts(redis, sessions: list[Session], period: Period, now: float
         for openid, raw in rows.items():
             ev = json.loads(raw)
             done_at = ev["s"] + (ev["a"][-1][2] if ev["a"] else 0)
-            attempts[openid] = (100.0 * ev["p"] / top, done_at)
+            attempts[openid] = (Fraction(100 * ev["p"], top), done_at)
         out[s.id] = attempts
     return out
 
@@ -158,17 +226,23 @@ def study_figures(redis, period: Period, now: float, share: float = DEFAULT_REGU
     for s in sessions:
         inside = {o: score for o, (score, at) in attempts[s.id].items() if at < cutoff}
         rows.append(SessionRow(s.id, s.title, s.opens, s.closes, sorted(inside),
-                               sum(inside.values()) / len(inside) if inside else 0.0,
+                               float(sum(inside.values()) / len(inside)) if inside else 0.0,
                                len(attempts[s.id]) - len(inside)))
         for o in inside:
             completed_by[o] = completed_by.get(o, 0) + 1
         attempts[s.id] = inside
-    threshold = max(1, math.ceil(share * len(sessions) - 1e-9)) if sessions else 0
-    regular = sorted(o for o, n in completed_by.items() if sessions and n >= threshold)
+    # "regular" needs a run of sessions to mean anything: with fewer than MIN_SESSIONS_REGULAR there is none
+    threshold = max(2, math.ceil(Fraction(share).limit_denominator(1000) * len(sessions))) \
+        if len(sessions) >= MIN_SESSIONS_REGULAR else 0
+    regular = sorted(o for o, n in completed_by.items() if threshold and n >= threshold)
     branches = _branch_rows(redis, sessions, attempts)
-    improved = [b for b in branches if len(sessions) >= 2 and b.members and b.improvement > 0]
-    best = max(improved, key=lambda b: (b.improvement, b.second_rate, b.id), default=None)
-    return Study(rows, sorted(completed_by), regular, share, threshold, completed_by, branches, best)
+    improved = [b for b in branches if len(sessions) >= 2 and b.members and b.exact_improvement > 0]
+    top_rise = max((b.exact_improvement for b in improved), default=None)
+    members = [b for b in branches if b.members and b.completions]
+    top_rate = max((b.exact_rate for b in members), default=None)
+    return Study(rows, sorted(completed_by), regular, share, threshold, completed_by, branches,
+                 [b for b in improved if b.exact_improvement == top_rise],
+                 [b for b in members if b.exact_rate == top_rate])
 
 
 def _branch_rows(redis, sessions: list[Session], attempts: dict[str, dict]) -> list[BranchRow]:
@@ -181,13 +255,11 @@ def _branch_rows(redis, sessions: list[Session], attempts: dict[str, dict]) -> l
     for (bid, name), members in zip(branches, pipe.execute()):
         scores = [attempts[s.id][o] for s in sessions for o in members if o in attempts[s.id]]
 
-        def rate(part: list[Session]) -> float:
-            done = sum(1 for s in part for o in members if o in attempts[s.id])
-            return done / (len(members) * len(part)) if members and part else 0.0
+        def done(part: list[Session]) -> tuple[int, int]:
+            return sum(1 for s in part for o in members if o in attempts[s.id]), len(members) * len(part)
 
         rows.append(BranchRow(bid, name, len(members), len(scores), len(members) * len(sessions),
-                              sum(scores) / len(scores) if scores else 0.0, rate(sessions[:half]),
-                              rate(sessions[half:])))
+                              sum(scores, Fraction(0)), done(sessions[:half]), done(sessions[half:])))
     return rows
 
 
@@ -204,8 +276,22 @@ class ActivityRow:
         return self.occurrence.category or OTHER_KIND
 
     @property
+    def performance(self) -> bool:
+        return bool(self.acts)
+
+    @property
     def served(self) -> int:
-        return self.outcome.served if self.outcome else 0
+        """People served (人次); a performance's people are its audience, not people served."""
+        return self.outcome.served if self.outcome and not self.performance else 0
+
+    @property
+    def audience(self) -> int:
+        return self.outcome.served if self.outcome and self.performance else 0
+
+    @property
+    def attendances(self) -> int:
+        """Volunteers at this activity (人次): those who checked in and those who came without signing up."""
+        return len(self.volunteers) + self.walk_ins
 
     @property
     def walk_ins(self) -> int:
@@ -232,9 +318,26 @@ class KindRow:
         return sum(a.walk_ins for a in self.activities)
 
     @property
-    def people(self) -> int:
-        """Distinct volunteers who checked in, plus those who came without signing up."""
+    def people(self) -> int | None:
+        """Distinct people who volunteered (名): those who checked in, plus the walk-ins when they all came to one
+        activity (walk-ins at several activities may be the same people: then it is not known, None)."""
+        if sum(1 for a in self.activities if a.walk_ins) > 1:
+            return None
         return len(self.volunteers) + self.walk_ins
+
+    @property
+    def attendances(self) -> int:
+        """Volunteers counted at each activity and added up (人次)."""
+        return sum(a.attendances for a in self.activities)
+
+    @property
+    def audience(self) -> int:
+        return sum(a.audience for a in self.activities)
+
+    @property
+    def days(self) -> list[str]:
+        """The days (local dates) the activities were held on."""
+        return sorted({f"{clock.local(a.occurrence.start):%Y-%m-%d}" for a in self.activities})
 
     @property
     def minutes(self) -> int:
@@ -362,24 +465,34 @@ class PostingRow:
     headcount: int
     published: float
     fair: str
-    interested: list[str]
-    hired: list[str]
+    interested: list[str]  # registered interest in the period ("gone:…" for people who deleted their data)
+    hired: list[str]  # hired in the period
+    hired_at: list[tuple[str, float]] = field(default_factory=list)  # (who, when) of those hires
+    in_period: bool = True  # published in the period
 
 
 @dataclass
 class PostingSet:
-    """Postings added up: those of one fair, one category, or all in the period."""
+    """Postings added up: those of one fair, one category, or all in the period.
+
+    Positions and employers are those of the postings offered (published in the period; a fair's: all that
+    name it); interest and hires are those that happened in the period, whenever the posting was published."""
 
     name: str
     postings: list[PostingRow]
+    offered_all: bool = False  # a fair's set: every posting offered at it counts, whenever published
+
+    @property
+    def offered(self) -> list[PostingRow]:
+        return self.postings if self.offered_all else [p for p in self.postings if p.in_period]
 
     @property
     def employers(self) -> list[str]:
-        return _union([p.employer] for p in self.postings)
+        return _union([p.employer] for p in self.offered)
 
     @property
     def headcount(self) -> int:
-        return sum(p.headcount for p in self.postings)
+        return sum(p.headcount for p in self.offered)
 
     @property
     def interested(self) -> list[str]:
@@ -398,6 +511,17 @@ class PostingSet:
 class FairRow:
     occurrence: Occurrence
     postings: PostingSet
+    day_ends: float  # the end of the fair's (last) day: hires up to then were signed at the fair
+
+    @property
+    def on_site(self) -> list[tuple[str, str]]:
+        """(posting, who) hired in the period by the end of the fair's day."""
+        return [(p.id, who) for p in self.postings.postings for who, when in p.hired_at if when < self.day_ends]
+
+    @property
+    def later(self) -> list[tuple[str, str]]:
+        """(posting, who) hired in the period after the fair's day."""
+        return [(p.id, who) for p in self.postings.postings for who, when in p.hired_at if when >= self.day_ends]
 
 
 @dataclass
@@ -407,25 +531,44 @@ class JobsFigures:
     categories: list[PostingSet]
 
 
+def _end_of_day(ts: float) -> float:
+    return clock.parse_when(f"{clock.local(ts).date() + timedelta(days=1):%Y-%m-%d}")
+
+
 def jobs_figures(redis, period: Period, now: float) -> JobsFigures:
-    postings = sorted((p for p in Jobs(redis).all() if p.published in period and p.published <= now),
-                      key=lambda p: (p.published, p.id))
-    pipe = redis.pipeline(transaction=False)
+    """Postings published in the period; interest and hires counted when they happened (a hire recorded before
+    hire times were kept counts at its posting's publication), so a closed period's figures never change."""
+    cutoff = min(period.end, now + 1)
+    jobs = Jobs(redis)
+    fairs = _occurrences_in(redis, period, now, "job_fair")
+    fair_ids = {o.event_id for o in fairs}
+    postings = sorted((p for p in jobs.all() if p.published <= now), key=lambda p: (p.published, p.id))
+    timeline = jobs.outcomes_over_time([p.id for p in postings])
+    rows = []
     for p in postings:
-        pipe.zrange(interest_key(p.id), 0, -1)
-        pipe.hgetall(outcome_key(p.id))
-    raw = pipe.execute()
-    rows = [PostingRow(p.id, p.number, p.employer, p.title, p.category, p.headcount, p.published, p.fair,
-                       list(raw[2 * i]), sorted(o for o, v in raw[2 * i + 1].items() if v == "hired"))
-            for i, p in enumerate(postings)]
-    fairs = [FairRow(o, PostingSet(o.title, [r for r in rows if r.fair == o.event_id]))
-             for o in _occurrences_in(redis, period, now, "job_fair")]
+        t = timeline[p.id]
+
+        def inside(entries):
+            return [(who, p.published if when is None else when) for who, when in entries
+                    if period.start <= (p.published if when is None else when) < cutoff]
+
+        interested, hired = inside(t.interest), inside(t.hired)
+        published_in = p.published in period
+        if published_in or interested or hired or p.fair in fair_ids:
+            rows.append(PostingRow(p.id, p.number, p.employer, p.title, p.category, p.headcount, p.published,
+                                   p.fair, [w for w, _ in interested], [w for w, _ in hired], hired, published_in))
+    fair_rows = []
+    for o in fairs:  # a fair's postings: those naming it published by the end of its day, whenever that was
+        day_ends = _end_of_day(max(o.start, o.end - 1))
+        fair_rows.append(FairRow(o, PostingSet(o.title, [r for r in rows if r.fair == o.event_id
+                                                         and r.published < day_ends], offered_all=True), day_ends))
+    counted = [r for r in rows if r.in_period or r.interested or r.hired]
     by_category: dict[str, list[PostingRow]] = {}
-    for r in rows:
+    for r in counted:
         by_category.setdefault(r.category, []).append(r)
     categories = sorted((PostingSet(c, rs) for c, rs in by_category.items()),
-                        key=lambda s: (-s.headcount, s.name))
-    return JobsFigures(fairs, PostingSet("合计", rows), categories)
+                        key=lambda s: (-s.headcount, -s.hires, s.name))
+    return JobsFigures(fair_rows, PostingSet("合计", counted), categories)
 
 
 # -- reach -----------------------------------------------------------------------------
@@ -505,19 +648,18 @@ def _pct(x: float) -> float:
 def _study_figures(s: Study) -> list[Figure]:
     sec = "学习"
     out = [Figure(sec, "网上答题期数", len(s.sessions), "期", [r.id for r in s.sessions]),
-           Figure(sec, "参与答题人数（去重）", len(s.participants), "人", s.participants),
-           Figure(sec, f"长期参与人数（完成≥{s.threshold}期，即{round(100 * s.regular_share)}%）", len(s.regular),
-                  "人", s.regular),
-           Figure(sec, "答题总人次", s.attempts, "人次", [(r.id, len(r.participants)) for r in s.sessions]),
-           Figure(sec, "平均得分（百分制）", round(s.average, 1), "分", [(r.id, round(r.average, 1)) for r in s.sessions]),
-           Figure(sec, "团员完成率", _pct(s.member_rate), "%",
-                  [(b.name, b.completions, b.possible) for b in s.branches])]
+           Figure(sec, "参与答题人数（去重）", len(s.participants), "人", s.participants)]
+    if s.threshold:
+        out.append(Figure(sec, f"长期参与人数（完成{s.threshold}期及以上）", len(s.regular), "人", s.regular))
+    out += [Figure(sec, "答题总人次", s.attempts, "人次", [(r.id, len(r.participants)) for r in s.sessions]),
+            Figure(sec, "平均得分（百分制）", round(s.average, 1), "分", [(r.id, round(r.average, 1)) for r in s.sessions]),
+            Figure(sec, "团员完成率", _pct(s.member_rate), "%",
+                   [(b.name, b.completions, b.possible) for b in s.branches])]
     for b in s.branches:
         out.append(Figure(sec, f"{b.name}完成率", _pct(b.rate), "%", [(b.completions, b.possible)]))
         out.append(Figure(sec, f"{b.name}平均得分", round(b.average, 1), "分", [b.completions]))
-    if s.most_improved:
-        b = s.most_improved
-        out.append(Figure(sec, f"进步最快支部：{b.name}（完成率提高，百分点）", _pct(b.improvement), "个百分点",
+    for b in s.most_improved:
+        out.append(Figure(sec, f"进步最快支部：{b.name}（完成率提高）", _pct(b.improvement), "百分点",
                           [(b.name, _pct(b.first_rate), _pct(b.second_rate))]))
     return out
 
@@ -525,10 +667,16 @@ def _study_figures(s: Study) -> list[Figure]:
 def _kind_figures(sec: str, k: KindRow, prefix: str) -> list[Figure]:
     ids = [a.occurrence.id for a in k.activities]
     out = [Figure(sec, f"{prefix}活动场次", len(k.activities), "场", ids),
+           Figure(sec, f"{prefix}参与志愿者", k.attendances, "人次", [(i, a.attendances) for i, a in zip(ids, k.activities)]),
            Figure(sec, f"{prefix}签到志愿者（去重）", len(k.volunteers), "人", k.volunteers),
-           Figure(sec, f"{prefix}现场参与未报名志愿者", k.walk_ins, "人", [(i, a.walk_ins) for i, a in zip(ids, k.activities)]),
+           Figure(sec, f"{prefix}现场参与未报名志愿者", k.walk_ins, "人次", [(i, a.walk_ins) for i, a in zip(ids, k.activities)]),
            Figure(sec, f"{prefix}志愿服务时长", k.hours, "小时", [(i, a.minutes) for i, a in zip(ids, k.activities)]),
-           Figure(sec, f"{prefix}服务群众", k.served, "人", [(i, a.served) for i, a in zip(ids, k.activities)])]
+           Figure(sec, f"{prefix}服务群众", k.served, "人次", [(i, a.served) for i, a in zip(ids, k.activities)])]
+    if k.audience:
+        out.append(Figure(sec, f"{prefix}演出观众", k.audience, "人次",
+                          [(i, a.audience) for i, a in zip(ids, k.activities) if a.audience]))
+    if k.kind == "四点半课堂":
+        out.append(Figure(sec, f"{prefix}开展天数", len(k.days), "天", k.days))
     for name, n in k.items.items():
         out.append(Figure(sec, f"{prefix}捐赠{name}", n, "", [(a.occurrence.id, a.outcome.items[name])
                                                              for a in k.activities
@@ -549,6 +697,8 @@ def _volunteer_figures(v: Volunteering) -> list[Figure]:
                 Figure(sec, f"{prefix}活动场次", len(p.activities), "场", [a.occurrence.id for a in p.activities]),
                 Figure(sec, f"{prefix}志愿服务时长", p.total.hours, "小时", [(a.occurrence.id, a.minutes)
                                                                        for a in p.activities]),
+                Figure(sec, f"{prefix}服务儿童", p.total.served, "人次", [(a.occurrence.id, a.served)
+                                                                     for a in p.activities]),
                 Figure(sec, f"{prefix}汇报演出", len(p.performances), "场",
                        [a.occurrence.id for a in p.performances]),
                 Figure(sec, f"{prefix}节目", p.acts, "个", [(a.occurrence.id, a.acts) for a in p.performances])]
@@ -559,19 +709,21 @@ def _jobs_figures(j: JobsFigures) -> list[Figure]:
     sec = "就业"
     a = j.all
     out = [Figure(sec, "举办招聘会", len(j.fairs), "场", [f.occurrence.id for f in j.fairs]),
-           Figure(sec, "发布岗位信息", len(a.postings), "条", [p.id for p in a.postings]),
-           Figure(sec, "提供就业岗位（招聘人数）", a.headcount, "个", [(p.id, p.headcount) for p in a.postings]),
+           Figure(sec, "发布岗位信息", len(a.offered), "条", [p.id for p in a.offered]),
+           Figure(sec, "提供就业岗位（招聘人数）", a.headcount, "个", [(p.id, p.headcount) for p in a.offered]),
            Figure(sec, "用人单位", len(a.employers), "家", a.employers),
            Figure(sec, "投递意向人数（去重）", len(a.interested), "人", a.interested),
            Figure(sec, "投递意向人次", a.registrations, "人次", [(p.id, len(p.interested)) for p in a.postings]),
            Figure(sec, "签约录用", a.hires, "人", [(p.id, o) for p in a.postings for o in p.hired])]
     for f in j.fairs:
         s = f.postings
-        out += [Figure(sec, f"{s.name}：岗位", s.headcount, "个", [(p.id, p.headcount) for p in s.postings]),
+        out += [Figure(sec, f"{s.name}：岗位", s.headcount, "个", [(p.id, p.headcount) for p in s.offered]),
                 Figure(sec, f"{s.name}：用人单位", len(s.employers), "家", s.employers),
-                Figure(sec, f"{s.name}：现场签约", s.hires, "人", [(p.id, o) for p in s.postings for o in p.hired])]
+                Figure(sec, f"{s.name}：现场签约", len(f.on_site), "人", f.on_site)]
+        if f.later:
+            out.append(Figure(sec, f"{s.name}：会后签约", len(f.later), "人", f.later))
     for c in j.categories:
-        out += [Figure(sec, f"{c.name}：岗位", c.headcount, "个", [p.id for p in c.postings]),
+        out += [Figure(sec, f"{c.name}：岗位", c.headcount, "个", [p.id for p in c.offered]),
                 Figure(sec, f"{c.name}：录用", c.hires, "人", [(p.id, o) for p in c.postings for o in p.hired])]
     return out
 

@@ -14,16 +14,19 @@ Keys live under the {jobs} hash tag; a user's own list under their tag.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import secrets
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from domain import clock
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
 
 DEFAULT_DAYS = 30
 OUTCOMES = ("registered", "contacted", "interviewed", "hired", "not_hired")
 ALL = key("{jobs}", "all")  # zset: posting id -> published
-VERSION = key("{jobs}", "version")  # bumped on every change: search caches reload
+VERSION = key("{jobs}", "version")  # a new random token on every change: search caches reload (a counter
+# would repeat itself after the store is emptied or restored, and a process would keep the old postings)
 SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON list; [] = all)
 STAFF_STATUS = key("{jobs}", "staff_status")  # hash: posting id -> status staff set (kept over a file's)
 
@@ -44,6 +47,16 @@ def notes_key(pid: str) -> str:
 
 def outcome_key(pid: str) -> str:
     return key("{jobs}", "outcome", pid)  # hash: openid -> outcome
+
+
+def hired_key(pid: str) -> str:
+    return key("{jobs}", "hired_at", pid)  # hash: openid -> when they were marked hired
+
+
+def forgotten_times_key(pid: str) -> str:
+    # zset: "interest:<token>" / "hired:<token>" -> when, for people who deleted their data (one token a person,
+    # no openid): what they counted for still counts in the period it happened in
+    return key("{jobs}", "forgotten_at", pid)
 
 
 def forgotten_key(pid: str) -> str:
@@ -109,7 +122,7 @@ class Jobs:
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(posting_key(p.id), data)
         pipe.zadd(ALL, {p.id: p.published})
-        pipe.incr(VERSION)
+        pipe.set(VERSION, secrets.token_hex(8))
         pipe.execute()
         return p
 
@@ -216,11 +229,51 @@ class Jobs:
             pipe.zcard(interest_key(pid))
         return dict(zip(pids, pipe.execute()))
 
-    def set_outcome(self, pid: str, openid: str, outcome: str) -> bool:
+    def set_outcome(self, pid: str, openid: str, outcome: str, now: float | None = None) -> bool:
+        """Record what interest came to; a hire keeps the time it was first recorded (the report counts it then)."""
         if outcome not in OUTCOMES or self._redis.zscore(interest_key(pid), openid) is None:
             return False
-        self._redis.hset(outcome_key(pid), openid, outcome)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(outcome_key(pid), openid, outcome)
+        if outcome == "hired":
+            pipe.hsetnx(hired_key(pid), openid, repr(clock.now() if now is None else now))
+        else:
+            pipe.hdel(hired_key(pid), openid)
+        pipe.execute()
         return True
+
+    def outcomes_over_time(self, pids: list[str]) -> dict[str, "PostingOutcomes"]:
+        """For each posting: who registered interest and who was hired, and when (people who deleted their data
+        as anonymous tokens; hires and forgotten counts recorded before times were kept: legacy counts)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for pid in pids:
+            pipe.zrange(interest_key(pid), 0, -1, withscores=True)
+            pipe.hgetall(outcome_key(pid))
+            pipe.hgetall(hired_key(pid))
+            pipe.zrange(forgotten_times_key(pid), 0, -1, withscores=True)
+            pipe.hgetall(forgotten_key(pid))
+        raw = pipe.execute()
+        out = {}
+        for i, pid in enumerate(pids):
+            interest, outcomes, hired_at, gone, gone_counts = raw[5 * i: 5 * i + 5]
+            o = PostingOutcomes(interest=[(who, when) for who, when in interest])
+            for who, outcome in outcomes.items():
+                if outcome == "hired":
+                    o.hired.append((who, float(hired_at[who]) if who in hired_at else None))
+            timed = {"interest": 0, "hired": 0}
+            for member, when in gone:
+                what, _, token = member.partition(":")
+                if what in timed:
+                    timed[what] += 1
+                    (o.interest if what == "interest" else o.hired).append((f"gone:{token}", when))
+            for what in timed:  # deleted before their times were kept: counted, with no time
+                for n in range(int(gone_counts.get(what, 0)) - timed[what]):
+                    entry = (f"gone:{pid}:{what}:{n}", None)
+                    (o.interest if what == "interest" else o.hired).append(entry)
+            o.interest.sort(key=lambda e: (e[1] is None, e[1] or 0, e[0]))
+            o.hired.sort(key=lambda e: (e[1] is None, e[1] or 0, e[0]))
+            out[pid] = o
+        return out
 
     def find_interested(self, pid: str, who: str, profiles) -> str | None:
         """The openid of the person interested in posting pid whose openid or mobile number is `who`."""
@@ -232,17 +285,31 @@ class Jobs:
         """Remove the user from every posting's interest list (deleting their data); what they
         counted for (an interest, a hire) stays in the posting's figures, without them."""
         ids = self._redis.zrange(user_key(openid, "jobs"), 0, -1)
-        outcomes = [self._redis.hget(outcome_key(pid), openid) for pid in ids]
-        pipe = self._redis.pipeline(transaction=False)
-        for pid, outcome in zip(ids, outcomes):
+        read = self._redis.pipeline(transaction=False)
+        for pid in ids:
+            read.hget(outcome_key(pid), openid)
+            read.zscore(interest_key(pid), openid)
+            read.hget(hired_key(pid), openid)
+        raw = read.execute()
+        token = secrets.token_hex(8)  # the same for all of this person's postings: distinct counts stay right
+        # one MULTI in the {jobs} slot: the counts move and the person leaves together, so a deletion killed and
+        # run again never counts twice (what has no outcome left is not counted again); the user's list after
+        pipe = self._redis.pipeline(transaction=True)
+        for i, pid in enumerate(ids):
+            outcome, interested_at, hired_at = raw[3 * i: 3 * i + 3]
             if outcome is not None:
                 pipe.hincrby(forgotten_key(pid), "interest", 1)
                 pipe.hincrby(forgotten_key(pid), outcome, 1)
+                if interested_at is not None:
+                    pipe.zadd(forgotten_times_key(pid), {f"interest:{token}": interested_at})
+                if outcome == "hired" and hired_at is not None:
+                    pipe.zadd(forgotten_times_key(pid), {f"hired:{token}": float(hired_at)})
             pipe.zrem(interest_key(pid), openid)
             pipe.hdel(notes_key(pid), openid)
             pipe.hdel(outcome_key(pid), openid)
-        pipe.delete(user_key(openid, "jobs"))
+            pipe.hdel(hired_key(pid), openid)
         pipe.execute()
+        self._redis.delete(user_key(openid, "jobs"))
         return len(ids)
 
     # -- alerts -------------------------------------------------------------------------
@@ -281,6 +348,15 @@ class Jobs:
                 for i, v in enumerate(row):
                     totals[i] += v
         return {"category": by_category, "fair": by_fair}
+
+
+@dataclass
+class PostingOutcomes:
+    """Interest in one posting and its hires, each (who, when): who is an openid, or "gone:<token>" for a
+    person who deleted their data; when is None for a hire or a deletion recorded before times were kept."""
+
+    interest: list[tuple[str, float | None]] = field(default_factory=list)
+    hired: list[tuple[str, float | None]] = field(default_factory=list)
 
 
 # Where a search's words were found, best first: a posting whose title holds them

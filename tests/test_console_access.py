@@ -30,6 +30,7 @@ PAGES = {  # GET endpoint -> roles that may open it
     "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN,
 }
 FORMS = {  # POST endpoint -> roles that may send it
+    "admin.report.save_notes": ADMIN,
     "admin.auth.logout": ALL, "admin.auth.change_password": ALL,
     "admin.quizzes.upload": ADMIN, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
     "admin.events.cancel": EVENTS, "admin.events.attendance": EVENTS, "admin.events.organisers": ADMIN,

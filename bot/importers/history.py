@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.importers.files import Collector, ContentError, read_yaml, require
 from bot.importers.loaders import occurrences_from, when
 from domain import clock
+from domain.jobs import interest_key
 from domain.keys import key
 from domain.outcomes import OutcomeError, Outcomes, Programme
 from domain.profiles import Profiles, branch_members_key
@@ -144,9 +145,13 @@ def _interest(bot, path: Path, spec: dict, members: list[str], rng: random.Rando
             jobs.register_interest(p, openid, "", p.published + rng.randint(3600, 3 * 86400))
             chosen.setdefault(p.id, []).append(openid)
     hires = int(spec.get("hired") or 0)
+    held = [o for o in bot.events.between(min(p.published for p in postings), clock.now() + 366 * 86400, "job_fair")
+            if o.event_id == fair]
     for p in rng.sample(postings, len(postings)):
         for openid in chosen.get(p.id, [])[:min(p.headcount, hires)]:
-            if jobs.set_outcome(p.id, openid, "hired"):
+            interested_at = bot.redis.zscore(interest_key(p.id), openid)
+            at = held[0].start + rng.randint(0, int(held[0].end - held[0].start)) if held else interested_at + 86400
+            if jobs.set_outcome(p.id, openid, "hired", now=max(at, interested_at + 60)):  # signed at the fair
                 hires -= 1
     return len(people)
 

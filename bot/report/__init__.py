@@ -7,17 +7,19 @@ The CLI (`youthbot report`) and the console's page (bot/report/web.py) both come
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from domain.halfyear import DEFAULT_REGULAR_SHARE, HalfYear, Period, compute
+from domain.halfyear import DEFAULT_REGULAR_SHARE, Figure, HalfYear, Period, compute
+from domain.report_notes import ReportNotes
 
 
 @dataclass
 class Report:
     figures: HalfYear
     phrases_path: Path
+    notes: dict[str, str] = field(default_factory=dict)  # what staff typed for the period (domain/report_notes.py)
 
     @cached_property
     def words(self):
@@ -29,7 +31,7 @@ class Report:
     def text(self):
         from bot.report.words import compose
 
-        return compose(self.figures, self.words)
+        return compose(self.figures, self.words, self.notes)
 
     @cached_property
     def charts(self) -> dict[str, tuple[str, bytes]]:
@@ -41,16 +43,23 @@ class Report:
         """Write the Word report to out (a path), or return its bytes."""
         from bot.report import word
 
-        doc = word.build(self.text, self.figures.figures(), self.charts, self.words["table_headers"])
+        doc = word.build(self.text, self.table(), self.charts, self.words["table_headers"],
+                         author=self.words["org"], charts_heading=self.words["sections"]["charts"])
         return word.save(doc, out)
+
+    def table(self) -> list[Figure]:
+        """The figures, each with its unit (an item given takes the unit the report's words name for it)."""
+        return [replace(f, unit=f.unit or self.words.unit(f.label.rpartition("捐赠")[2]))
+                for f in self.figures.figures()]
 
     def xlsx(self, out=None):
         """Write the figures workbook to out (a path), or return its bytes."""
         from bot.report import workbook
 
-        return workbook.save(workbook.build(self.figures), out)
+        return workbook.save(workbook.build(self.figures, self.table()), out)
 
 
 def make(redis, period: Period, content_dir: Path, now: float | None = None,
          share: float = DEFAULT_REGULAR_SHARE) -> Report:
-    return Report(compute(redis, period, now, share), Path(content_dir) / "report" / "report.yaml")
+    return Report(compute(redis, period, now, share), Path(content_dir) / "report" / "report.yaml",
+                  ReportNotes(redis).get(period))

@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager, pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from domain.halfyear import HalfYear  # noqa: E402
 
@@ -81,6 +82,7 @@ def participation(h: HalfYear, labels: dict) -> bytes | None:
         ax.set_xticks(x, [str(i) for i in x], fontsize=8)
         ax.set_xlabel(labels["sessions_x"])
         ax.set_ylabel(labels["sessions_y"])
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # people: whole numbers
         for xi, c in zip(x, counts):
             ax.text(xi, c, str(c), ha="center", va="bottom", fontsize=6.5, color="#333")
         return _png(fig)
@@ -91,7 +93,7 @@ def hours_per_kind(h: HalfYear, labels: dict) -> bytes | None:
     if not kinds:
         return None
     with _style():
-        fig, ax = _figure(7.0, 0.45 * len(kinds) + 1.2)
+        fig, ax = _figure(7.0, 0.32 * len(kinds) + 1.0)
         ax.grid(False)
         ax.grid(axis="x", color="#e5e8eb", linewidth=0.8)
         names = [k.kind for k in kinds][::-1]
@@ -117,6 +119,8 @@ def jobs_per_category(h: HalfYear, labels: dict) -> bytes | None:
             ax.text(i - 0.2, p, str(p), ha="center", va="bottom", fontsize=7)
             ax.text(i + 0.2, n, str(n), ha="center", va="bottom", fontsize=7)
         ax.set_xticks(x, [c.name for c in cats], fontsize=8.5)
+        ax.set_ylabel(labels["jobs_y"])
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # positions and people: whole numbers
         ax.legend(frameon=False, fontsize=8.5)
         return _png(fig)
 
@@ -125,5 +129,5 @@ def all_charts(h: HalfYear, labels: dict) -> dict[str, tuple[str, bytes]]:
     """{section: (caption, png)} for the charts that have something to show."""
     made = {"study": (labels["sessions"], participation(h, labels)),
             "volunteering": (labels["hours"], hours_per_kind(h, labels)),
-            "jobs": (labels["jobs"], jobs_per_category(h, labels))}
+            "services": (labels["jobs"], jobs_per_category(h, labels))}
     return {section: (caption, png) for section, (caption, png) in made.items() if png}

@@ -35,6 +35,8 @@ def _fonts(run_or_style, east: str, size: float, bold: bool = False) -> None:
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):  # a theme font wins in Word
+        fonts.attrib.pop(qn(attr), None)
     for attr in ("w:ascii", "w:hAnsi"):
         fonts.set(qn(attr), LATIN)
     fonts.set(qn("w:eastAsia"), east)
@@ -68,7 +70,51 @@ def new_document() -> Document:
     _language(normal)
     _defaults(doc)
     _font_table(doc)
+    _heading_styles(doc)
     return doc
+
+
+def _heading_styles(doc) -> None:
+    """Word's own Title and Heading 1 styles (so the navigation pane and a table of contents work), dressed as
+    the committee's summary: 宋体 22 pt bold title, 黑体 16 pt headings, black, no rules or theme colours."""
+    for name, east, size, bold in (("Title", TITLE_FONT, 22, True), ("Heading 1", HEADING_FONT, 16, False),
+                                   ("Subtitle", "KaiTi", 14, False), ("Caption", HEADING_FONT, 10.5, False)):
+        style = doc.styles[name]
+        _fonts(style, east, size, bold)
+        style.font.italic = False
+        style.font.color.rgb = RGBColor(0, 0, 0) if name != "Caption" else RGBColor(0x33, 0x33, 0x33)
+        rpr = style.element.get_or_add_rPr()
+        for tag in ("w:color", "w:spacing", "w:kern", "w:u"):  # theme colour, letter spacing: the template's
+            for el in rpr.findall(qn(tag)):
+                if tag != "w:color":
+                    rpr.remove(el)
+        color = rpr.find(qn("w:color"))
+        if color is not None:
+            for attr in ("w:themeColor", "w:themeShade", "w:themeTint"):
+                color.attrib.pop(qn(attr), None)
+        ppr = style.element.get_or_add_pPr()
+        for tag in ("w:pBdr", "w:numPr"):  # the stock Title's rule underneath, the stock Subtitle's numbering
+            for el in ppr.findall(qn(tag)):
+                ppr.remove(el)
+        fmt = style.paragraph_format
+        fmt.keep_together = True
+        if name == "Heading 1":
+            fmt.keep_with_next = True
+            fmt.first_line_indent = Pt(32)
+            fmt.space_before, fmt.space_after = Pt(6), Pt(0)
+            fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Pt(28)
+        elif name in ("Title", "Subtitle"):
+            fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            fmt.first_line_indent = Pt(0)
+        else:
+            fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+
+def properties(doc, title: str, author: str, comments: str, subject: str = "") -> None:
+    """The document's own properties: the committee as its author, where the figures come from as comments."""
+    core = doc.core_properties
+    core.title, core.subject, core.author, core.last_modified_by = title, subject, author, author
+    core.comments, core.category, core.language, core.keywords = comments, "工作总结", "zh-CN", "工作总结"
 
 
 # Chinese fonts the document uses, with their GB2312 charset and panose numbers, so that a
@@ -159,7 +205,7 @@ def figures_table(doc, figures: list[Figure], headers: list[str]) -> None:
         _cell(cells[0], f.label)
         _cell(cells[1], f"{f.value:g}" if isinstance(f.value, float) else str(f.value), align=WD_ALIGN_PARAGRAPH.RIGHT)
         _cell(cells[2], f.unit, align=WD_ALIGN_PARAGRAPH.CENTER)
-    widths = (Cm(11.2), Cm(2.8), Cm(1.6))
+    widths = (Cm(10.8), Cm(2.6), Cm(2.2))
     for col, width in zip(table.columns, widths):
         col.width = width
     for row in table.rows:
@@ -168,29 +214,51 @@ def figures_table(doc, figures: list[Figure], headers: list[str]) -> None:
 
 
 def _chart(doc, caption: str, png: bytes) -> None:
+    """The picture and its caption, kept together (and only together: nothing before is tied to them)."""
     pic = doc.add_paragraph()
     pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
     pic.paragraph_format.keep_with_next = True
+    pic.paragraph_format.space_before = Pt(6)
     pic.add_run().add_picture(io.BytesIO(png), width=Cm(14.5))
-    cap = _text(doc, caption, HEADING_FONT, 11, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, line=18, after=8)
-    cap.runs[0].font.color.rgb = RGBColor(0x33, 0x33, 0x33)
+    cap = doc.add_paragraph(style="Caption")
+    cap.paragraph_format.space_after = Pt(8)
+    _fonts(cap.add_run(caption), HEADING_FONT, 10.5)
 
 
-def build(text: ReportText, figures: list[Figure], charts: dict[str, tuple[str, bytes]], headers: list[str]):
+def _styled(doc, text: str, style: str, east: str, size: float, bold: bool = False):
+    p = doc.add_paragraph(style=style)
+    if text:
+        _fonts(p.add_run(text), east, size, bold)
+    return p
+
+
+CHART_ORDER = ("study", "volunteering", "services")  # 图1, 图2, 图3
+
+
+def build(text: ReportText, figures: list[Figure], charts: dict[str, tuple[str, bytes]], headers: list[str],
+          author: str = "", charts_heading: str = "附：图表"):
     doc = new_document()
-    _text(doc, text.title, TITLE_FONT, 22, bold=True, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, line=36,
-          after=6)
-    _text(doc, text.subtitle, "KaiTi", 12, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER, line=20, after=12)
+    properties(doc, text.title + text.subtitle, author, text.provenance)
+    title = _styled(doc, text.title, "Title", TITLE_FONT, 22, bold=True)
+    _spacing(title, 36, after=6 if text.subtitle else 18, indent=False)
+    if text.subtitle:
+        _spacing(_styled(doc, text.subtitle, "Subtitle", "KaiTi", 14), 24, after=12, indent=False)
     _text(doc, text.intro)
     for section in text.sections:
-        heading = _text(doc, section.heading, HEADING_FONT, 16, indent=True, before=6)
-        heading.paragraph_format.keep_with_next = True
+        if section.key == "figures" and charts and charts_heading:
+            # The charts after the text, not inside it: a chart that does not fit at the foot of a page would
+            # go over to the next and leave up to half a page blank in the middle of the summary.
+            _styled(doc, charts_heading, "Heading 1", HEADING_FONT, 16)
+            for key in CHART_ORDER:
+                if key in charts:
+                    _chart(doc, *charts[key])
+        _styled(doc, section.heading, "Heading 1", HEADING_FONT, 16)
         for para in section.paragraphs:
             _text(doc, para.text, lead=para.lead)
-        if section.key in charts:
-            _chart(doc, *charts[section.key])
         if section.key == "figures":
             figures_table(doc, figures, headers)
+            if text.provenance:
+                _text(doc, text.provenance, BODY_FONT, 10.5, indent=False, line=16, before=6)
     return doc
 
 

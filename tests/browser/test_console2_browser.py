@@ -55,6 +55,25 @@ def test_open_the_report_for_a_period_see_its_figures_and_download_the_word_file
     assert "还没有记录" in browser.text()  # figures only: nothing personal, nothing to audit
 
 
+def test_an_admin_types_the_organisation_section_for_the_period_and_the_report_carries_it(browser):
+    """Issue 23, item 8: 补充内容 under the report, typed for the period, in the report's text in its place."""
+    signed_in(browser)
+    browser.click("工作总结")
+    first, last = _day(-30), _day(0)
+    _period(browser, first, last)
+    browser.fill("note_organisation", "5月31日，街道召开第八次团代会，选举团委委员6名。")
+    browser.fill("note_media", "相关工作经验在《荆门日报》刊发。")
+    browser.click("保存补充内容")
+    assert browser.path() == f"/admin/report/?from={first}&to={last}#notes"
+    headings = [h.text for h in browser.d.find_elements(By.CSS_SELECTOR, "article.report-doc h2")]
+    assert headings[0] == "一、加强建设，团委班子“立起来”", headings
+    article = browser.d.find_element(By.CSS_SELECTOR, "article.report-doc").text
+    assert "5月31日，街道召开第八次团代会，选举团委委员6名。" in article and "相关工作经验在《荆门日报》刊发。" in article
+    assert "已保存补充内容" in browser.text()
+    assert browser.d.find_element(By.ID, "note_organisation").get_attribute("value").startswith("5月31日")
+    browser.shot("report-notes")
+
+
 def test_an_organiser_records_an_outcome_and_the_report_counts_it(browser):
     from domain.events import Events, Occurrence
     from domain.staff import Staff
