@@ -1,8 +1,8 @@
 """/healthz, /readyz and /metrics.
 
 /healthz: the process is up and answers (for a supervisor's liveness check).
-/readyz: the service can do its work: Redis answers within READYZ_TIMEOUT, its
-persistence is on, the scheduler's leader was seen in the last minute, and the
+/readyz: the service can do its work: every Redis primary answers within
+READYZ_TIMEOUT, as a primary, with its persistence on (a failed one is named), the scheduler's leader was seen in the last minute, and the
 shared access token is fresh when pushes are configured. JSON, 200 or 503.
 /metrics: Prometheus' text format, only from METRICS_ALLOW or with the token.
 """
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 
 import redis
+from redis.exceptions import RedisClusterException
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from bot import storage
 from bot.ops import SCHEDULER_SEEN, metrics
+from bot.runtime import topology
 from domain.keys import key
 
 log = logging.getLogger(__name__)
@@ -24,8 +26,6 @@ bp = Blueprint("ops", __name__)
 
 SEEN_WITHIN = 60  # seconds
 TOKEN_MIN_TTL = 60  # seconds the shared access token must still be valid
-_CONFIG_CACHE = {"at": 0.0, "value": None}
-_config_lock = threading.Lock()
 
 
 @bp.get("/healthz")
@@ -50,45 +50,55 @@ def metrics_view():
 
 
 def _probe_client(bot):
-    """A client with READYZ_TIMEOUT as its socket timeout, made once per process."""
+    """A client with READYZ_TIMEOUT as its socket timeout (each node's, on a Cluster), made once per process."""
     probe = current_app.extensions.get("youthbot_probe")
     if probe is None:
         url, t = bot.settings.redis_url, bot.settings.readyz_timeout
-        if not url:
-            probe = bot.redis
-        elif url.startswith("redis+cluster://"):
-            from redis.cluster import RedisCluster
-
-            probe = RedisCluster.from_url(url.replace("redis+cluster://", "redis://"), decode_responses=True,
-                                          socket_timeout=t, socket_connect_timeout=t)
-        else:
-            probe = redis.Redis.from_url(url, decode_responses=True, socket_timeout=t, socket_connect_timeout=t,
-                                         retry_on_timeout=False)
+        probe = storage.connect(url, bot.settings.data_dir, timeout=t) if url else bot.redis
         current_app.extensions["youthbot_probe"] = probe
     return probe
 
 
 def readiness(bot, client) -> dict:
+    """Every primary answers in time, as a primary, with its append-only file on; then the
+    scheduler's leader and the access token. A failed check names the node at fault."""
     s = bot.settings
     checks = {}
-    started = time.perf_counter()
-    try:
-        client.ping()
-        checks["redis"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
-    except (redis.RedisError, OSError) as exc:
+    found = topology.check_primaries(client)
+    nodes = found["nodes"]
+    if not nodes:
         metrics.REDIS_ERRORS.labels("readyz").inc()
-        checks["redis"] = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
-        return checks  # nothing else can be read
-    checks["persistence"] = _persistence(client)
+        checks["redis"] = {"ok": False, "error": found.get("error", "no primary found")}
+        return checks
+    silent = {n: p for n, p in nodes.items() if "persistence" not in p and "role" not in p}
+    demoted = {n: p for n, p in nodes.items() if "role" in p}
+    answered = [p["ms"] for p in nodes.values() if "ms" in p]
+    checks["redis"] = {"ok": not silent and not demoted, "ms": max(answered) if answered else None}
+    if len(nodes) > 1:
+        checks["redis"]["primaries"] = len(nodes)
+    if silent or demoted:
+        metrics.REDIS_ERRORS.labels("readyz").inc()
+        bad = {**silent, **demoted}
+        checks["redis"].update(failed=sorted(bad), error="; ".join(f"{n}: {p['error']}" for n, p in bad.items())[:400])
+        return checks  # nothing else can be read in time
+    persisted = {n: p["persistence"] for n, p in nodes.items()}
+    off = {n: v for n, v in persisted.items() if v.get("appendonly") not in ("yes", "unknown")}
+    name, shown = next(iter(off.items())) if off else next(iter(persisted.items()))
+    checks["persistence"] = {"ok": not off, **{k: shown.get(k) for k in ("appendonly", "appendfsync")}}
+    if off:
+        checks["persistence"]["failed"] = sorted(off)
     try:
         pipe = client.pipeline(transaction=False)
         pipe.get(SCHEDULER_SEEN)
         token_key = key("wechat", f"{s.wechat_appid}_access_token")
         pipe.ttl(token_key)
         seen_raw, token_ttl = pipe.execute()
-    except (redis.RedisError, OSError) as exc:
+    except topology.STORE_ERRORS as exc:
         metrics.REDIS_ERRORS.labels("readyz").inc()
         checks["redis"] = {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
+        node = topology.error_node(exc)
+        if node:
+            checks["redis"]["failed"] = [node]
         return checks
     seen = json.loads(seen_raw) if seen_raw else None
     age = time.time() - seen["at"] if seen else None
@@ -108,28 +118,12 @@ def pushes_configured(s) -> bool:
     return s.wechat_appid != d.wechat_appid and s.wechat_secret != d.wechat_secret
 
 
-def _persistence(client) -> dict:
-    """appendonly must be on (a restart must not lose the store); read at most once a minute."""
-    with _config_lock:
-        if time.monotonic() - _CONFIG_CACHE["at"] > 60 or _CONFIG_CACHE["value"] is None:
-            try:
-                cfg = client.config_get("append*")
-                if isinstance(next(iter(cfg.values()), None), dict):  # a Cluster: one answer per node
-                    cfg = next(iter(cfg.values()))
-                value = {"appendonly": cfg.get("appendonly"), "appendfsync": cfg.get("appendfsync")}
-            except redis.RedisError:
-                value = {"appendonly": "unknown"}  # CONFIG forbidden (managed Redis): not held against it
-            _CONFIG_CACHE.update(at=time.monotonic(), value=value)
-        value = dict(_CONFIG_CACHE["value"])
-    value["ok"] = value.get("appendonly") in ("yes", "unknown")
-    return value
-
-
 def register(app, bot) -> None:
     """Mount the routes and count Redis errors that escape a view (answered 503 so WeChat retries)."""
     app.register_blueprint(bp)
 
     @app.errorhandler(redis.RedisError)
+    @app.errorhandler(RedisClusterException)  # no Cluster node answers the slot map: not a RedisError
     def redis_down(exc):
         metrics.REDIS_ERRORS.labels("request").inc()
         log.error("redis error in %s: %s", request.path, exc.__class__.__name__)
