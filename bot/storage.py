@@ -69,20 +69,45 @@ def _from_url(url: str, timeout: float = 1.0, decode: bool = True) -> redis.Redi
 
 
 def cluster_client(url: str, timeout: float = 1.0, decode: bool = True):
-    """A Redis Cluster client on which one frozen or dead node costs a command about `timeout`.
+    """A Redis Cluster client on which one frozen or dead node costs a command at most about `timeout`.
 
-    Every node's connections answer within `timeout` or fail; a failure is not retried
-    (redis-py's default retries three times, each a timeout plus a re-read of the slot map:
-    14-30 s with a frozen primary); the slot map is read again at once from the other nodes,
-    so once the cluster has promoted a replica the next command reaches it.
+    Every node's connections answer within half of `timeout` or fail: a pipeline (the
+    webhook's first round trip is one) sends the commands that failed on a node once more,
+    one by one, so a frozen node costs it two node timeouts. A single command is not
+    retried (redis-py's default retries three times, each a timeout plus a re-read of the
+    slot map: 14-30 s with a frozen primary); the slot map is read again at once from the
+    other nodes, so once the cluster has promoted a replica the next command reaches it.
     """
     from redis.backoff import NoBackoff
     from redis.cluster import RedisCluster
     from redis.retry import Retry
 
-    return RedisCluster.from_url(cluster_node_url(url), decode_responses=decode, socket_timeout=timeout,
-                                 socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
-                                 dynamic_startup_nodes=True)
+    node_timeout = timeout / 2
+    return RedisCluster.from_url(cluster_node_url(url), decode_responses=decode, socket_timeout=node_timeout,
+                                 socket_connect_timeout=node_timeout, retry=Retry(NoBackoff(), 0),
+                                 connection_class=NodeConnection)
+
+
+class NodeConnection(redis.Connection):
+    """A connection to one Cluster node whose timeouts and connection errors name the node
+    (exc.node = "host:port"), also inside a pipeline, where redis-py does not say which node
+    failed: the webhook's breaker then holds back only the messages whose keys live there."""
+
+    def _named(self, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            exc.node = f"{self.host}:{self.port}"
+            raise
+
+    def connect(self, *args, **kwargs):
+        return self._named(super().connect, *args, **kwargs)
+
+    def send_packed_command(self, *args, **kwargs):
+        return self._named(super().send_packed_command, *args, **kwargs)
+
+    def read_response(self, *args, **kwargs):
+        return self._named(super().read_response, *args, **kwargs)
 
 
 def sentinel_master(url: str, timeout: float = 1.0, decode: bool = True, redis_class=None) -> redis.Redis:
@@ -104,7 +129,35 @@ def sentinel_master(url: str, timeout: float = 1.0, decode: bool = True, redis_c
     for name in ("username", "password", "db"):
         if where[name] is not None:
             options[name] = where[name]
-    return sentinel.master_for(where["service"], redis_class=redis_class or TrackingRedis, **options)
+    return sentinel.master_for(where["service"], redis_class=redis_class or TrackingRedis,
+                               connection_class=_sentinel_connection_class(), **options)
+
+
+def _sentinel_connection_class():
+    from redis.sentinel import SentinelManagedConnection
+
+    class SentinelConnection(SentinelManagedConnection):
+        """redis-py keeps a Sentinel-managed connection open after a timeout (read_response's
+        disconnect_on_error is False there), so a frozen primary's connections were used again
+        and again after the sentinels had elected another one, and a late answer could be read
+        as the next command's. Closed on any error instead, the next command asks the
+        sentinels where the primary is; so does a NOREPLICAS refusal (see docs/operations.md,
+        "Several machines": min-replicas-to-write 1 is what keeps a failover from losing
+        acknowledged writes)."""
+
+        def read_response(self, *args, disconnect_on_error=True, **kwargs):
+            try:
+                return super().read_response(*args, disconnect_on_error=disconnect_on_error, **kwargs)
+            except redis.ResponseError as exc:
+                if "NOREPLICAS" not in str(exc) or not self.connection_pool.is_master:
+                    raise
+                # min-replicas-to-write: this primary lost its replica, most likely to a failover
+                # (it is the old primary): ask the sentinels again, as for READONLY.
+                self.disconnect()
+                raise redis.ConnectionError("the primary has no replica in step (NOREPLICAS): "
+                                            "asking the sentinels where the primary is") from exc
+
+    return SentinelConnection
 
 
 def parse_sentinel(url: str) -> dict:

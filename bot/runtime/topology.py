@@ -47,6 +47,8 @@ def node_name(client) -> str:
 
 def error_node(exc: BaseException) -> str | None:
     """The node a store error came from, when the client says (the Cluster client does)."""
+    if getattr(exc, "node", None):  # bot.storage.NodeConnection
+        return exc.node
     conn = getattr(exc, "connection", None)
     if conn is None:
         return None
