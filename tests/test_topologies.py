@@ -490,3 +490,46 @@ def test_service_under_load_survives_a_frozen_node_a_failover_and_a_killed_prima
     assert results["failover"]["fixed_text"] <= results["failover"]["answered"]
     if kind == "cluster":  # users on the healthy nodes went on being answered while one was frozen
         assert results["frozen"]["normal"] > results["frozen"]["fixed_text"], results["frozen"]
+
+
+def test_the_cli_the_push_rate_limit_and_the_scheduler_use_the_primary_sentinel_names(tmp_path, fake_wechat):
+    from dataclasses import replace
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from bot.pushes import Deliverer, Push
+    from bot.scheduler import build_scheduler
+    from bot.wechat_client import SharedTokenClient
+
+    with SentinelGroup(tmp_path / "redis", replicas=1) as group:
+        app, client = make_app(group.url, tmp_path)
+        bot = app.extensions["youthbot"]
+        # the rate limiter (the `limits` library reads the same redis+sentinel:// URL) and a push
+        base, fake = fake_wechat
+        bot.settings = replace(bot.settings, wechat_api_base_url=base + "/cgi-bin/", push_retry_base=0.01,
+                               quiet_hours="03:00-03:00", push_rate=1000)
+        from tests.test_pushes import follower
+
+        follower(bot, "o_s")
+        deliverer = Deliverer(bot, SharedTokenClient(client, "wxtest", "secret", bot.settings.wechat_api_base_url))
+        assert str(deliverer.deliver(Push("o_s", "你好", "waitlist_promotion", "k1"))) == "sent"
+        # a command
+        result = CliRunner().invoke(main, ["pushes", "stats"], env={"REDIS_URL": group.url, "WECHAT_TOKEN": TOKEN,
+                                                                    "LOAD_DEMO": "0", "DATA_DIR": str(tmp_path)})
+        assert result.exit_code == 0 and "sent" in result.output, result.output
+        # the scheduler's job store, on the primary the sentinels name
+        scheduler = build_scheduler(group.url)
+        scheduler.start(paused=True)
+        try:
+            with group.primary.client() as c:
+                assert c.hlen("yb:{scheduler}:jobs") > 0
+        finally:
+            scheduler.shutdown(wait=False)
+        # after a failover the same clients write to the new primary
+        with group.sentinels[0].client() as c:
+            c.execute_command("SENTINEL", "FAILOVER", group.SERVICE)
+        until(lambda: group.current_primary() is group.replica, 30, "the failover")
+        until(lambda: client.set("yb:after", "1"), 20, "a write reaches the new primary")
+        with group.replica.client() as c:
+            assert c.get("yb:after") == "1"
