@@ -341,20 +341,26 @@ def stop_service(proc: subprocess.Popen) -> None:
             proc.wait(10)
 
 
-@pytest.fixture
-def loaded(store, tmp_path):
-    """The service on `store`, with an event of 5,000 places and 3,000 residents with profiles."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    client = storage.connect(store.url, data_dir)
+def prepare(url: str, data_dir: Path, residents: int = 3000):
+    """An event of 5,000 places and residents with profiles on the store at url."""
+    client = storage.connect(url, data_dir)
     occ = make_event(Events(client), "big", capacity=5000)
-    users = [f"o_load_{i}" for i in range(3000)]
+    users = [f"o_load_{i}" for i in range(residents)]
     for i in range(0, len(users), 500):
         pipe = client.pipeline(transaction=False)
         for u in users[i:i + 500]:
             pipe.hset(user_key(u, "profile"), mapping={"name": "张小明", "phone": "13800138000",
                                                        "consent_at": int(time.time())})
         pipe.execute()
+    return client, occ, users
+
+
+@pytest.fixture
+def loaded(store, tmp_path):
+    """The service on `store`, with an event of 5,000 places and 3,000 residents with profiles."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    client, occ, users = prepare(store.url, data_dir)
     proc, port = serve(store.url, data_dir)
     try:
         yield store, client, occ, users, port
@@ -401,11 +407,14 @@ def _report(kind: str, phase: str, figures: dict) -> None:
     print(f"\n[{kind}] {phase}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
 
 
-def test_service_under_load_survives_a_frozen_node_a_failover_and_a_killed_primary(loaded):
-    store, client, occ, users, port = loaded
+def run_faults(store, client, occ, users, port, threads: int = 4):
+    """Load on the service while (1) a primary is frozen until replaced, then continued, (2) a failover
+    is asked for, (3) the primary holding the sign-ups is killed. Returns the figures of each phase,
+    when each began, the Load and the acknowledged sign-ups the store lost (bench/reliability.py
+    makes the same runs, longer)."""
     kind = store.kind
     results, starts = {}, {}
-    with Load(port, users, occ.number) as load:
+    with Load(port, users, occ.number, threads) as load:
         t = time.monotonic()
         load.wait_normal(t, count=10)
         results["before"] = load.figures(t, time.monotonic())
@@ -475,10 +484,16 @@ def test_service_under_load_survives_a_frozen_node_a_failover_and_a_killed_prima
     for phase, at in sorted(starts.items(), key=lambda kv: kv[1]):
         later = [t for t in starts.values() if t > at]
         results[phase]["acknowledged_lost"] = sum(at <= acked_at[u] < min(later, default=1e18) for u in lost)
+    return results, starts, load, lost
+
+
+def test_service_under_load_survives_a_frozen_node_a_failover_and_a_killed_primary(loaded):
+    store, client, occ, users, port = loaded
+    results, starts, load, lost = run_faults(store, client, occ, users, port)
     signed = sum(1 for r in load.records if r["kind"] == "write" and SIGNED in r["reply"])
     for phase, figures in results.items():
-        _report(kind, phase, figures)
-    print(f"[{kind}] acknowledged sign-ups: {signed}, lost: {len(lost)}")
+        _report(store.kind, phase, figures)
+    print(f"[{store.kind}] acknowledged sign-ups: {signed}, lost: {len(lost)}")
     every = load.figures(0, time.monotonic())
     assert every["5xx"] == 0 and every["no_answer"] == 0, every
     slow = [(r["kind"], r["reply"][:20], round(r["took"], 2), {p: round(r["at"] - t, 1) for p, t in starts.items()})
@@ -487,8 +502,8 @@ def test_service_under_load_survives_a_frozen_node_a_failover_and_a_killed_prima
     assert lost == [], lost
     for phase in ("frozen", "failover", "killed"):
         assert results[phase]["normal_again_after_s"] < 15, results
-    assert results["failover"]["fixed_text"] <= results["failover"]["answered"]
-    if kind == "cluster":  # users on the healthy nodes went on being answered while one was frozen
+    assert signed >= 20, signed  # writes went on between the faults
+    if store.kind == "cluster":  # users on the healthy nodes went on being answered while one was frozen
         assert results["frozen"]["normal"] > results["frozen"]["fixed_text"], results["frozen"]
 
 
