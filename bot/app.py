@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import redis
 from flask import Flask
 
 from bot import admin, importers, storage, verify
 from bot.config import Settings
 from bot.ledger import MessageLedger
 from bot.pager import Pager
+from bot.runtime.topology import STORE_ERRORS
 from bot.webhook import bp, make_crypto
 from domain.certificates import Certificates
 from domain.events import Events
@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     if bot.settings.demo_mode:
         try:
             importers.load_demo_if_empty(bot)
-        except redis.RedisError as exc:  # a worker (re)booting while Redis is down must still boot
+        except STORE_ERRORS as exc:  # a worker (re)booting while Redis (a Cluster node) is down must still boot
             logging.getLogger(__name__).warning("demo content not checked, redis unavailable: %s", exc)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
