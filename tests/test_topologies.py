@@ -25,11 +25,11 @@ import pytest
 import redis
 import requests
 
-from bot import storage
+from bot.runtime import storage
 from bot.app import create_app
 from bot.config import Settings
 from bot.runtime import topology
-from bot.simulator import WeChatSimulator, text_xml
+from bot.wechat.simulator import WeChatSimulator, text_xml
 from domain.events import Events
 from domain.followers import ACTIVE
 from domain.keys import user_key
@@ -73,8 +73,8 @@ def test_quiz_search_sign_up_contention_and_pushes_once_on_each_topology(store, 
     from dataclasses import replace
 
     from bot import importers
-    from bot.pushes import Deliverer
-    from bot.wechat_client import SharedTokenClient
+    from bot.pushes.delivery import Deliverer
+    from bot.wechat.client import SharedTokenClient
 
     app, client = make_app(store.url, tmp_path)
     bot = app.extensions["youthbot"]
@@ -139,7 +139,7 @@ def test_quiz_search_sign_up_contention_and_pushes_once_on_each_topology(store, 
 
 
 def _push(item):
-    from bot.pushes import Push
+    from bot.pushes.delivery import Push
 
     return Push(item["openid"], item["text"], item["kind"], item["key"], expires=item.get("expires"))
 
@@ -513,9 +513,9 @@ def test_the_cli_the_push_rate_limit_and_the_scheduler_use_the_primary_sentinel_
     from click.testing import CliRunner
 
     from bot.cli import main
-    from bot.pushes import Deliverer, Push
-    from bot.scheduler import build_scheduler
-    from bot.wechat_client import SharedTokenClient
+    from bot.pushes.delivery import Deliverer, Push
+    from bot.pushes.scheduler import build_scheduler
+    from bot.wechat.client import SharedTokenClient
 
     with SentinelGroup(tmp_path / "redis", replicas=1) as group:
         app, client = make_app(group.url, tmp_path)

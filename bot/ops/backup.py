@@ -100,7 +100,7 @@ def nodes_of(redis_url: str) -> tuple[str, list[Node]]:
         finally:
             cluster.close()
     if redis_url.startswith("redis+sentinel://"):  # the primary the sentinels name now
-        from bot.storage import parse_sentinel, sentinel_master
+        from bot.runtime.storage import parse_sentinel, sentinel_master
 
         where = parse_sentinel(redis_url)
         client = sentinel_master(redis_url, timeout=10.0)
@@ -122,7 +122,7 @@ def nodes_of(redis_url: str) -> tuple[str, list[Node]]:
 
 def client_for(redis_url: str):
     """A client that returns bytes (DUMP payloads are binary)."""
-    from bot import storage
+    from bot.runtime import storage
 
     if storage.is_sentinel(redis_url):
         return storage.sentinel_master(redis_url, timeout=30.0, decode=False, redis_class=redis.Redis)

@@ -252,7 +252,7 @@ def _persistence(configs: dict[str, dict], persistence: dict[str, dict]) -> list
 
 
 def _client(s: Settings):
-    from bot.storage import connect
+    from bot.runtime.storage import connect
 
     return connect(s.redis_url, s.data_dir) if s.redis_url else connect("", s.data_dir)
 

@@ -16,7 +16,7 @@ import redis
 from redis.exceptions import RedisClusterException
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bot import storage
+from bot.runtime import storage
 from bot.ops import SCHEDULER_SEEN, metrics
 from bot.runtime import topology
 from domain.keys import key

@@ -1,1 +1,2 @@
-"""What the service runs on: the store and its topology, serving, the gunicorn settings, write tracking."""
+"""The process: the store connection (embedded server or REDIS_URL) and its topology (every primary,
+checked), serving, gunicorn's settings."""

@@ -47,7 +47,7 @@ def node_name(client) -> str:
 
 def error_node(exc: BaseException) -> str | None:
     """The node a store error came from, when the client says (the Cluster client does)."""
-    if getattr(exc, "node", None):  # bot.storage.NodeConnection
+    if getattr(exc, "node", None):  # bot.runtime.storage.NodeConnection
         return exc.node
     conn = getattr(exc, "connection", None)
     if conn is None:
@@ -117,7 +117,7 @@ def durability(client) -> tuple[bool, str]:
         else:
             said.append(f"store {node}runs appendonly {s['appendonly']}, appendfsync {s['appendfsync']}")
     return False, ("; ".join(said) + ": a crash may lose acknowledged sign-ups, answers and profiles; set "
-                   "appendonly yes and appendfsync always (WAITAOF with everysec is not used: see bot/storage.py)")
+                   "appendonly yes and appendfsync always (WAITAOF with everysec is not used: see bot/runtime/storage.py)")
 
 
 # -- readiness ------------------------------------------------------------------------------------
