@@ -124,7 +124,7 @@ def test_quiz_search_sign_up_contention_and_pushes_once_on_each_topology(store, 
                            quiet_hours="03:00-03:00", push_rate=1000)
     for p in people:
         client.sadd(ACTIVE, p)
-        bot.outbox.enqueue(p, f"通知{p}", kind="event_change", idem_key=f"k:{p}")
+        bot.outbox.enqueue(p, f"通知{p}", kind="event_moved", idem_key=f"k:{p}")
     drainers = []
     for _ in range(2):
         other = storage.connect(store.url, tmp_path)
