@@ -149,7 +149,8 @@ def check_redis(s: Settings, client=None) -> list[Finding]:
     probes = topology._each(nodes, _read_node)
     down = {n: p["error"] for n, p in probes.items() if "error" in p}
     if len(down) == len(probes):
-        return [Finding("redis", FAIL, f"cannot reach Redis at {where}: {next(iter(down.values()))}",
+        said = "; ".join(f"primary {n}: {e}" for n, e in down.items())
+        return [Finding("redis", FAIL, f"cannot reach Redis at {where}: {said}",
                         "start Redis (systemctl start redis-server) or correct REDIS_URL")]
     out = [Finding("redis", FAIL, f"primary {n} does not answer: {e}",
                    "look at that node (frozen, dead, or out of memory); its replica takes over after the "

@@ -36,7 +36,11 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     bot = current_app.extensions["youthbot"]
-    checks = readiness(bot, _probe_client(bot))
+    try:
+        checks = readiness(bot, _probe_client(bot))
+    except topology.STORE_ERRORS as exc:  # a Cluster client cannot even be made: no node answers
+        metrics.REDIS_ERRORS.labels("readyz").inc()
+        checks = {"redis": {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}}
     ready = all(c["ok"] for c in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
 

@@ -71,33 +71,50 @@ def _from_url(url: str, timeout: float = 1.0, decode: bool = True) -> redis.Redi
 def cluster_client(url: str, timeout: float = 1.0, decode: bool = True):
     """A Redis Cluster client on which one frozen or dead node costs a command at most about `timeout`.
 
-    Every node's connections answer within half of `timeout` or fail: a pipeline (the
-    webhook's first round trip is one) sends the commands that failed on a node once more,
-    one by one, so a frozen node costs it two node timeouts. A single command is not
+    Every node's connections answer within `timeout` or fail. A single command is not
     retried (redis-py's default retries three times, each a timeout plus a re-read of the
-    slot map: 14-30 s with a frozen primary); the slot map is read again at once from the
-    other nodes, so once the cluster has promoted a replica the next command reaches it.
+    slot map: 14-30 s with a frozen primary); a pipeline (the webhook's first round trip is
+    one) sends the commands that failed on a node once more, one by one, which NodeConnection
+    makes fail at once. The slot map is read again at once from the other nodes, so once the
+    cluster has promoted a replica the next command reaches it.
     """
     from redis.backoff import NoBackoff
     from redis.cluster import RedisCluster
     from redis.retry import Retry
 
-    node_timeout = timeout / 2
-    return RedisCluster.from_url(cluster_node_url(url), decode_responses=decode, socket_timeout=node_timeout,
-                                 socket_connect_timeout=node_timeout, retry=Retry(NoBackoff(), 0),
+    return RedisCluster.from_url(cluster_node_url(url), decode_responses=decode, socket_timeout=timeout,
+                                 socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
                                  connection_class=NodeConnection)
 
 
-class NodeConnection(redis.Connection):
-    """A connection to one Cluster node whose timeouts and connection errors name the node
-    (exc.node = "host:port"), also inside a pipeline, where redis-py does not say which node
-    failed: the webhook's breaker then holds back only the messages whose keys live there."""
+class FailFast:
+    """A connection whose timeouts and connection errors name their server (exc.node =
+    "host:port"), and which does not ask a server that timed out again for FAIL_FAST seconds
+    (it raises ConnectionError at once): one message's later commands to a frozen server (a
+    lock's release after its body timed out; redis-py's one-by-one retry of a Cluster
+    pipeline's failed commands) then cost nothing instead of a timeout each."""
 
-    def _named(self, call, *args, **kwargs):
+    FAIL_FAST = 1.0
+    _timed_out: dict[str, float] = {}  # "host:port" -> until when it is not asked (this process)
+
+    @property
+    def node(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _named(self, call, *args, fail_fast: bool = True, **kwargs):
+        if fail_fast and self._timed_out.get(self.node, 0.0) > time.monotonic():
+            self.disconnect()
+            exc = redis.ConnectionError(f"{self.node} did not answer a moment ago: not asked again yet")
+            exc.node = self.node
+            raise exc
         try:
             return call(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            exc.node = f"{self.host}:{self.port}"
+        except redis.TimeoutError as exc:
+            self._timed_out[self.node] = time.monotonic() + self.FAIL_FAST
+            exc.node = self.node
+            raise
+        except redis.ConnectionError as exc:
+            exc.node = self.node
             raise
 
     def connect(self, *args, **kwargs):
@@ -106,8 +123,14 @@ class NodeConnection(redis.Connection):
     def send_packed_command(self, *args, **kwargs):
         return self._named(super().send_packed_command, *args, **kwargs)
 
+
+class NodeConnection(FailFast, redis.Connection):
+    """A connection to one Cluster node: its errors name the node, also inside a pipeline,
+    where redis-py does not say which node failed, so the webhook's breaker holds back only
+    the messages whose keys live there."""
+
     def read_response(self, *args, **kwargs):
-        return self._named(super().read_response, *args, **kwargs)
+        return self._named(super().read_response, *args, fail_fast=False, **kwargs)
 
 
 def sentinel_master(url: str, timeout: float = 1.0, decode: bool = True, redis_class=None) -> redis.Redis:
@@ -136,7 +159,7 @@ def sentinel_master(url: str, timeout: float = 1.0, decode: bool = True, redis_c
 def _sentinel_connection_class():
     from redis.sentinel import SentinelManagedConnection
 
-    class SentinelConnection(SentinelManagedConnection):
+    class SentinelConnection(FailFast, SentinelManagedConnection):
         """redis-py keeps a Sentinel-managed connection open after a timeout (read_response's
         disconnect_on_error is False there), so a frozen primary's connections were used again
         and again after the sentinels had elected another one, and a late answer could be read
@@ -146,12 +169,15 @@ def _sentinel_connection_class():
         acknowledged writes)."""
 
         def read_response(self, *args, disconnect_on_error=True, **kwargs):
+            return self._named(self._read, *args, fail_fast=False, disconnect_on_error=disconnect_on_error, **kwargs)
+
+        def _read(self, *args, **kwargs):
             try:
-                return super().read_response(*args, disconnect_on_error=disconnect_on_error, **kwargs)
+                return super().read_response(*args, **kwargs)
             except redis.ResponseError as exc:
                 if "NOREPLICAS" not in str(exc) or not self.connection_pool.is_master:
                     raise
-                # min-replicas-to-write: this primary lost its replica, most likely to a failover
+                # min-replicas-to-write: this primary lost its replicas, most likely to a failover
                 # (it is the old primary): ask the sentinels again, as for READONLY.
                 self.disconnect()
                 raise redis.ConnectionError("the primary has no replica in step (NOREPLICAS): "
