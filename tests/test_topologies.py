@@ -626,3 +626,46 @@ def test_a_frozen_sentinel_primary_is_named_by_readyz_and_doctor(tmp_path):
             assert any(f.status == doctor.FAIL and group.primary.name in f.message for f in found), found
         finally:
             group.primary.thaw()
+
+
+# -- pushes exactly once with two schedulers -----------------------------------------------------------
+def test_two_schedulers_send_each_push_once_when_the_leader_stops_mid_drain(store, tmp_path, fake_wechat):
+    from bot.pushes.scheduler import LEADER
+    from domain.outbox import QUEUE, RETRY_DUE, TAKEN, Outbox
+
+    base, fake = fake_wechat
+    client = storage.connect(store.url, tmp_path)
+    people = [f"o_push_{i}" for i in range(40)]
+    for p in people:
+        client.sadd(ACTIVE, p)
+        client.hset(user_key(p, "follower"), "last_seen", int(time.time()) - 3600)
+        Outbox(client).enqueue(p, f"活动改期通知 {p}", kind="event_moved", idem_key=f"moved:{p}")
+    procs = []
+
+    def start(name):
+        data_dir = tmp_path / name
+        data_dir.mkdir()
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
+        env.update(REDIS_URL=store.url, DATA_DIR=str(data_dir), WECHAT_TOKEN=TOKEN, LOAD_DEMO="0",
+                   WECHAT_API_BASE_URL=base + "/cgi-bin/", QUIET_HOURS="03:00-03:00", PUSH_RATE="8",
+                   PUSH_RETRY_BASE="0.01")
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], env=env, start_new_session=True,
+                                stdout=open(data_dir / "scheduler.log", "wb"), stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    try:
+        first = start("first")
+        until(lambda: client.get(LEADER), 30, "the first scheduler leads")
+        start("second")  # stands by
+        until(lambda: len(fake.messages) >= 5, 60, "the leader starts draining the outbox")
+        os.killpg(first.pid, signal.SIGTERM)  # mid-drain (8 a second): its job finishes while the other leads
+        until(lambda: len(fake.messages) >= len(people), 90, "every push delivered")
+        until(lambda: client.get(LEADER) and first.poll() is not None, 30, "the second scheduler leads")
+        # nothing queued, nothing being delivered, nothing to retry: no push can be sent after this
+        until(lambda: not client.exists(QUEUE, TAKEN, RETRY_DUE), 30, "the outbox is empty")
+    finally:
+        for proc in procs:
+            stop_service(proc)
+    sent = Counter(m["touser"] for m in fake.messages)
+    assert sent == Counter(people), [p for p, n in sent.items() if n != 1]
