@@ -363,6 +363,9 @@ def loaded(store, tmp_path):
     client, occ, users = prepare(store.url, data_dir)
     proc, port = serve(store.url, data_dir)
     try:
+        said = (data_dir / "serve.log").read_text(errors="replace")  # written before the first worker answered
+        primaries = "on all 3 primaries" if store.kind == "cluster" else "store fsyncs every write"
+        assert "nothing acknowledged is lost" in said and primaries in said, said[-2000:]  # every primary read
         yield store, client, occ, users, port
     finally:
         stop_service(proc)
