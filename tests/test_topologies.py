@@ -227,6 +227,18 @@ def test_sentinel_store_is_named_everywhere_and_a_demoted_primary_is_not_ready(t
         assert "not a primary" in body["checks"]["redis"]["error"]
         found = doctor.check_redis(plain.extensions["youthbot"].settings, storage.connect(url, tmp_path))
         assert any(f.status == doctor.FAIL and "not a primary" in f.message for f in found), found
+        # doctor on the Sentinel URL: the sentinels answer; a primary a failover could lose writes on is named
+        settings = app.extensions["youthbot"].settings
+        found = doctor.check_redis(settings, client)
+        assert any(f.status == doctor.OK and "3 sentinels answer" in f.message for f in found), found
+        assert not any("min-replicas-to-write 0" in f.message for f in found), found
+        with group.primary.client() as c:
+            c.config_set("min-replicas-to-write", "0")
+        group.sentinels[2].kill()
+        found = doctor.check_redis(settings, client)
+        assert any(f.status == doctor.WARN and group.primary.name in f.message and "min-replicas-to-write 0"
+                   in f.message for f in found), found
+        assert any(f.status == doctor.WARN and group.sentinels[2].name in f.message for f in found), found
 
 
 # -- the real service under load: a frozen node, a failover, a killed primary -----------------------

@@ -190,6 +190,46 @@ def check_redis(s: Settings, client=None) -> list[Finding]:
                            + "; replication is asynchronous: a write acknowledged just before a primary is lost "
                            "may be missing on the replica that replaces it",
                            "give every primary a replica" if alone else ""))
+    from bot.runtime import storage
+
+    if storage.is_sentinel(s.redis_url):
+        out += _sentinel_findings(s.redis_url, probes)
+    return out
+
+
+def _sentinel_findings(url: str, probes: dict[str, dict]) -> list[Finding]:
+    """The sentinels that do not answer, by address; a primary that a failover may leave with
+    acknowledged writes the new primary never saw (docs/operations.md, "Several machines")."""
+    from bot.runtime.storage import parse_sentinel
+
+    where = parse_sentinel(url)
+    out = []
+    silent = []
+    for host, port in where["sentinels"]:
+        try:
+            with redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1,
+                             password=where["sentinel_password"]) as c:
+                c.ping()
+        except (redis.RedisError, OSError) as exc:
+            silent.append(f"{host}:{port} ({type(exc).__name__})")
+    if silent:
+        out.append(Finding("redis", WARN if len(silent) < len(where["sentinels"]) else FAIL,
+                           f"sentinel(s) not answering: {', '.join(silent)}; a failover needs a majority of them",
+                           "start them (systemctl start redis-sentinel) or correct REDIS_URL"))
+    else:
+        out.append(Finding("redis", OK, f"{len(where['sentinels'])} sentinels answer for {where['service']}"))
+    for name, p in probes.items():
+        if "config" not in p:
+            continue
+        try:
+            writes = int(p.get("min_replicas") or 0)
+        except ValueError:
+            writes = 0
+        if writes < 1:
+            out.append(Finding("redis", WARN, f"{name}: min-replicas-to-write 0: after a failover the old primary "
+                               "goes on acknowledging writes the new one never sees (measured: 669 sign-ups lost)",
+                               "on every Redis of the group: min-replicas-to-write 1, min-replicas-max-lag 10, "
+                               "and two replicas"))
     return out
 
 
@@ -202,6 +242,7 @@ def _read_node(node) -> dict:
     try:
         names = ("appendonly", "appendfsync", "maxmemory-policy", "save")
         out["config"] = {n: node.client.config_get(n).get(n) for n in names}
+        out["min_replicas"] = node.client.config_get("min-replicas-to-write").get("min-replicas-to-write")
     except redis.RedisError as exc:
         out["config_error"] = str(exc)
     return out
