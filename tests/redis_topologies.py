@@ -193,11 +193,9 @@ class Cluster(Topology):
             with s.client(1) as c:
                 if "cluster_state:ok" not in c.execute_command("CLUSTER", "INFO"):
                     return False
-                if "fail" in c.execute_command("CLUSTER", "NODES").replace("fail?", ""):
-                    # a node marked failed: healthy once it is forgotten or back
-                    nodes = c.execute_command("CLUSTER", "NODES")
-                    if any(" fail " in f" {line} " or ",fail " in line for line in nodes.splitlines()
-                           if "disconnected" not in line):
+                for line in c.execute_command("CLUSTER", "NODES").splitlines():
+                    flags = line.split()[2].split(",")
+                    if "fail" in flags and "disconnected" not in line:  # marked failed, and still connected
                         return False
         roles = self.roles()
         if list(roles.values()).count("master") != 3:
