@@ -146,7 +146,7 @@ def check_redis(s: Settings, client=None) -> list[Finding]:
     except topology.STORE_ERRORS as exc:
         return [Finding("redis", FAIL, f"cannot reach Redis at {where}: {exc}",
                         "start Redis (systemctl start redis-server) or correct REDIS_URL")]
-    probes = topology._each(nodes, _read_node)
+    probes = topology.each_node(nodes, _read_node)
     down = {n: p["error"] for n, p in probes.items() if "error" in p}
     if len(down) == len(probes):
         said = "; ".join(f"primary {n}: {e}" for n, e in down.items())

@@ -69,7 +69,7 @@ def nodes_of_keys(client, keys) -> frozenset[str]:
         return frozenset()
 
 
-def _each(nodes: list[Node], check) -> dict[str, dict]:
+def each_node(nodes: list[Node], check) -> dict[str, dict]:
     """check(node) for every node at once (a frozen node costs one timeout, not one per node)."""
     if len(nodes) == 1:
         return {nodes[0].name: check(nodes[0])}
@@ -101,7 +101,7 @@ def durability(client) -> tuple[bool, str]:
     except STORE_ERRORS as exc:
         return False, (f"cannot find the store's primaries ({type(exc).__name__}): make sure each runs "
                        "appendonly yes and appendfsync always, or a crash may lose acknowledged changes")
-    settings = _each(nodes, append_settings)
+    settings = each_node(nodes, append_settings)
     bad = {name: s for name, s in settings.items()
            if not (s.get("appendonly") == "yes" and s.get("appendfsync") == "always")}
     where = f" on all {len(nodes)} primaries" if len(nodes) > 1 else ""
@@ -176,7 +176,7 @@ def check_primaries(client) -> dict:
         nodes = primaries(client)
     except STORE_ERRORS as exc:
         return {"ok": False, "nodes": {}, "failed": [], "error": _error(exc)}
-    found = _each(nodes, probe)
+    found = each_node(nodes, probe)
     failed = [name for name, p in found.items() if not p["ok"]]
     return {"ok": not failed, "nodes": found, "failed": failed}
 
