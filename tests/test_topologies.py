@@ -35,10 +35,8 @@ from domain.followers import ACTIVE
 from domain.keys import user_key
 from domain.profiles import Profiles
 from domain.quiz import Quiz
-from tests.helpers import AES_KEY, APPID, TOKEN, WeChat
+from tests.helpers import AES_KEY, APPID, TOKEN, WeChat, follower, make_event, make_session
 from tests.redis_topologies import CLI, SERVER, Cluster, SentinelGroup, free_ports, until
-from tests.test_quiz import make_session
-from tests.test_volunteer import make_event
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (SERVER and CLI and os.path.exists(SERVER)),
@@ -540,8 +538,6 @@ def test_the_cli_the_push_rate_limit_and_the_scheduler_use_the_primary_sentinel_
         base, fake = fake_wechat
         bot.settings = replace(bot.settings, wechat_api_base_url=base + "/cgi-bin/", push_retry_base=0.01,
                                quiet_hours="03:00-03:00", push_rate=1000)
-        from tests.test_pushes import follower
-
         follower(bot, "o_s")
         deliverer = Deliverer(bot, SharedTokenClient(client, "wxtest", "secret", bot.settings.wechat_api_base_url))
         assert str(deliverer.deliver(Push("o_s", "你好", "waitlist_promotion", "k1"))) == "sent"
