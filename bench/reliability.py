@@ -19,7 +19,16 @@ Then, under that load:
    and the time to recover after SIGCONT;
 4. fuzzed signed bodies against the live server: 5xx and tracebacks in its log.
 
+Past one machine (issue 24), `--topology cluster` or `--topology sentinel` (repeatable) instead
+runs the service on Debian's redis-server as a Cluster of 3 primaries + 3 replicas, or a primary
++ 2 replicas watched by 3 sentinels (both on loopback, started and stopped here), and under load
+(1) freezes a primary until the topology replaces it, (2) asks for a failover, (3) kills the
+primary holding the sign-ups: messages answered, 5xx, the slowest answer, the time until normal
+replies, acknowledged sign-ups lost. The same runs as tests/test_topologies.py, with more
+clients and residents.
+
     python bench/reliability.py [--clients 12] [--load-seconds 6] [--freeze 30] [--fuzz 2000]
+    python bench/reliability.py --topology cluster --topology sentinel [--clients 12]
 """
 from __future__ import annotations
 
@@ -298,7 +307,13 @@ def main():
     ap.add_argument("--load-seconds", type=float, default=6)
     ap.add_argument("--freeze", type=float, default=30)
     ap.add_argument("--fuzz", type=int, default=2000)
+    ap.add_argument("--topology", action="append", choices=["cluster", "sentinel"],
+                    help="run the faults on a Redis Cluster / Sentinel group instead (repeatable)")
     args = ap.parse_args()
+    if args.topology:
+        for kind in args.topology:
+            topology_run(kind, args.clients)
+        return
     work = Path(youthbot_env()["DATA_DIR"])
     data_dir = work / "data"
     service = Service(data_dir)
@@ -366,6 +381,37 @@ def main():
           f"5xx under load {load.five_xx()}; tracebacks in the service log {service.tracebacks()}")
     service.stop()
     print(f"(service log: {service.log})")
+
+
+def topology_run(kind: str, clients: int, residents: int = 20000) -> None:
+    """The faults of tests/test_topologies.py on a real Cluster or Sentinel group, with more load."""
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from tests.redis_topologies import Cluster, SentinelGroup
+    from tests.test_topologies import SIGNED, prepare, run_faults, serve, stop_service
+
+    with tempfile.TemporaryDirectory(prefix=f"youthbot-bench-{kind}-") as tmp:
+        tmp = Path(tmp)
+        store = (Cluster if kind == "cluster" else SentinelGroup)(tmp / "redis")
+        store.kind = kind
+        try:
+            data_dir = tmp / "data"
+            data_dir.mkdir()
+            client, occ, users = prepare(store.url, data_dir, residents)
+            proc, port = serve(store.url, data_dir)
+            try:
+                results, _, load, lost = run_faults(store, client, occ, users, port, threads=clients)
+            finally:
+                stop_service(proc)
+        finally:
+            store.stop()
+    print(f"{kind} ({'3 primaries + 3 replicas' if kind == 'cluster' else 'primary + 2 replicas, 3 sentinels'}), "
+          f"2 gunicorn workers, {clients} client threads:")
+    for phase, figures in results.items():
+        print(f"  {phase}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
+    signed = sum(1 for r in load.records if r["kind"] == "write" and SIGNED in r["reply"])
+    print(f"  acknowledged sign-ups {signed}, lost {len(lost)}; 5xx {sum(r['status'] >= 500 for r in load.records)}")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Flask
 
 from bot import admin, importers
 from bot.config import Settings
 from bot.runtime.services import Bot, build_bot  # noqa: F401  (Bot, build_bot: the services; re-exported for callers of bot.app)
+from bot.runtime.topology import STORE_ERRORS
 from bot.web import verify
 from bot.web.webhook import bp
 from handlers import reading
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     if bot.settings.demo_mode:
         try:
             importers.load_demo_if_empty(bot)
-        except redis.RedisError as exc:  # a worker (re)booting while Redis is down must still boot
+        except STORE_ERRORS as exc:  # a worker (re)booting while Redis (a Cluster node) is down must still boot
             logging.getLogger(__name__).warning("demo content not checked, redis unavailable: %s", exc)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes

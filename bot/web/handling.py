@@ -23,11 +23,11 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 
-import redis
 
 from handlers.ledger import LAPSED, PENDING, message_key
 from bot.ops import logs, metrics
 from bot.wechat.outgoing import published_numbers, safe_text
+from bot.runtime.topology import STORE_ERRORS
 from bot.runtime.writes import TrackingRedis, WriteScope
 from handlers.message import Incoming
 from handlers.router import Context, Flow
@@ -119,7 +119,7 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
     flow = Flow(bot.redis, msg.sender, bot.settings.flow_ttl_minutes * 60)
     try:
         claim, entry = _read(bot, msg, msg_key, flow)
-    except redis.RedisError:
+    except STORE_ERRORS:
         metrics.REDIS_ERRORS.labels("claim").inc()
         raise
     if bot.ledger.answered(entry):  # a retry of a message already answered
@@ -160,6 +160,15 @@ def _account(msg, handler: str, outcome: str, started: float, peer: str) -> None
                     "latency_ms": round(seconds * 1000, 2), "user": logs.user_ref(msg.sender), "peer": peer})
 
 
+def first_keys(msg: Incoming) -> tuple[str, ...]:
+    """The keys every message reads first (its ledger entry, the user's own keys, the followers set):
+    on a Cluster, the nodes that must answer before anything else can happen."""
+    from domain.followers import ACTIVE
+    from domain.keys import user_key
+
+    return message_key(msg), user_key(msg.sender, "flow"), ACTIVE
+
+
 def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
     """The ledger entry, the user's flow and when they were last seen: one round trip, no writes.
 
@@ -196,7 +205,7 @@ def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, starte
         handoff.handler, handoff.outcome = "", "retry"
         handoff.deliver(None if reply is LAPSED else reply)
         return
-    except redis.RedisError as exc:  # the store went away mid-message: say so, no traceback
+    except STORE_ERRORS as exc:  # the store (a Cluster node) went away mid-message: say so, no traceback
         metrics.REDIS_ERRORS.labels("handler").inc()
         log.warning("store unavailable in handler: user %s %s: %s", logs.user_ref(msg.sender), type(exc).__name__, exc)
         reply, outcome = bot.texts.get("general.unavailable"), "store_unavailable"
@@ -217,7 +226,7 @@ def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, starte
             pipe = bot.redis.pipeline(transaction=False)
             bot.followers.touch(pipe, msg.sender)
             pipe.execute()
-    except redis.RedisError as exc:
+    except STORE_ERRORS as exc:
         metrics.REDIS_ERRORS.labels("record").inc()
         log.warning("could not record the reply: user %s %s: %s", logs.user_ref(msg.sender), type(exc).__name__, exc)
     except Exception:

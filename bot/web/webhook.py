@@ -20,6 +20,7 @@ from wechatpy.utils import WeChatSigner
 
 from bot.web import handling
 from bot.wechat.outgoing import reply_xml
+from bot.runtime import topology
 from handlers.message import Incoming
 
 log = logging.getLogger(__name__)
@@ -62,16 +63,18 @@ def receive():
         log.info("unreadable message answered with success: %s", exc)
         return NOTHING
     breaker = current_app.extensions.setdefault("youthbot.store_breaker", StoreBreaker())
-    if breaker.is_open():
+    nodes = topology.nodes_of_keys(bot.redis, handling.first_keys(msg))
+    if breaker.is_open(nodes):
         reply = bot.texts.get("general.unavailable")
     else:
         try:
             reply = handling.handle(bot, msg, peer=request.remote_addr or "")
-        except redis.RedisError as exc:
-            # The store is down or frozen: say so in words that need no store, never a 500
-            # (a 500 makes WeChat retry and show the user an error).
+        except topology.STORE_ERRORS as exc:
+            # The store (or the Cluster node holding this message's keys) is down or frozen: say so in
+            # words that need no store, never a 500 (a 500 makes WeChat retry and show the user an error).
             log.warning("store unavailable, answered with the fixed text: %s: %s", type(exc).__name__, exc)
-            breaker.trip()
+            failed = topology.error_node(exc)
+            breaker.trip(failed if failed and nodes else None)
             reply = bot.texts.get("general.unavailable")
     if reply is None:
         return NOTHING
@@ -84,16 +87,24 @@ def receive():
 class StoreBreaker:
     """After a Redis error, answer the fixed text at once for a moment instead of waiting on
     Redis again: a sync worker held 1 s per message by a frozen store would queue the
-    messages behind it past WeChat's 5 s. Closes by itself; the next message tries Redis."""
+    messages behind it past WeChat's 5 s. Closes by itself; the next message tries Redis.
+
+    On a Redis Cluster the error names its node, and only messages whose first keys live on
+    that node get the fixed text: users on the healthy nodes go on being answered."""
 
     def __init__(self, cool_off: float = 1.0):
         self.cool_off, self._until = cool_off, 0.0
+        self._nodes: dict[str, float] = {}
 
-    def is_open(self) -> bool:
-        return time.monotonic() < self._until
+    def is_open(self, nodes=frozenset()) -> bool:
+        now = time.monotonic()
+        return now < self._until or any(now < self._nodes.get(n, 0.0) for n in nodes)
 
-    def trip(self) -> None:
-        self._until = time.monotonic() + self.cool_off
+    def trip(self, node: str | None = None) -> None:
+        if node is None:
+            self._until = time.monotonic() + self.cool_off
+        else:
+            self._nodes[node] = time.monotonic() + self.cool_off
 
 
 def _check_signature(settings) -> None:
