@@ -1,0 +1,173 @@
+"""The store under attack (issue 19): damaged backups are refused before anything changes, and a
+restore or a backup killed with SIGKILL at any moment leaves the store wholly before or wholly after.
+
+Restores and backups run as `python -m bot.cli ...` in real processes against the test's Redis.
+"""
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+
+from bot.ops import backup as bk
+from tests import store_attacks as sa
+
+OLD, NEW = 6000, 9000  # keys in the live store, and in the backup restored over it
+
+
+@pytest.fixture
+def stores(redis_client, redis_url, tmp_path):
+    """A backup of a 'new' store (NEW keys) in tmp_path, and the live store holding the 'old' one (OLD keys);
+    yields (archive, fingerprint before, fingerprint after)."""
+    r = sa.raw_client(redis_url)
+    staging = sa.raw_client(redis_url, db=15)
+    staging.flushdb()
+    sa.fill(r, "new", NEW)
+    after = sa.fingerprint(r)
+    archive = bk.backup(redis_url, tmp_path / "new.tar.gz", None, work_root=tmp_path / "data" / "tmp").path
+    r.flushdb()
+    sa.fill(r, "old", OLD)
+    before = sa.fingerprint(r)
+    try:
+        yield archive, before, after
+    finally:
+        staging.flushdb()
+        r.close()
+        staging.close()
+
+
+def _restore_cli(cli, archive):
+    code, out = cli("restore", str(archive), "--force")
+    assert "Traceback" not in out and out.strip() != "Aborted!", out
+    return code, out
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda a, o: sa.truncated(a, o, 0.5), "cut short"),
+    (lambda a, o: sa.truncated(a, o, 0.97), "cut short"),
+    (lambda a, o: sa.with_store(a, o, sa.bad_json_line, fix_checksum=False), "is not a well-formed key record"),
+    (lambda a, o: sa.with_store(a, o, sa.bad_json_line, fix_checksum=True), "is not a well-formed key record"),
+    (lambda a, o: sa.with_store(a, o, sa.flipped_value, fix_checksum=False), "does not match its checksum"),
+    (lambda a, o: sa.with_store(a, o, lambda lines: lines[:len(lines) // 2], fix_checksum=False), "manifest says"),
+    (lambda a, o: sa.gzip_garbage(o), "not a youthbot backup"),
+], ids=["truncated-half", "truncated-tail", "bad-line", "bad-line-checksum-forged", "wrong-checksum",
+        "lost-half-lines", "not-a-tar"])
+def test_a_damaged_backup_is_refused_and_the_store_is_untouched(stores, cli, redis_url, tmp_path, damage, says):
+    archive, before, _ = stores
+    damaged = damage(archive, tmp_path / "damaged.tar.gz")
+    code, out = _restore_cli(cli, damaged)
+    assert code != 0 and says in out and "nothing was changed" in out, out
+    assert sa.fingerprint(sa.raw_client(redis_url)) == before
+    assert sa.raw_client(redis_url, db=15).dbsize() == 0
+
+
+def test_a_payload_redis_rejects_leaves_the_store_untouched(stores, cli, redis_url, tmp_path):
+    """A record that is well-formed and matches a forged checksum, but whose DUMP payload is damaged:
+    Redis refuses it in the staging database, before the switch."""
+    archive, before, _ = stores
+    damaged = sa.with_store(archive, tmp_path / "forged.tar.gz", sa.bad_payload, fix_checksum=True)
+    code, out = _restore_cli(cli, damaged)
+    assert code != 0 and "refused a key" in out and "nothing was changed" in out, out
+    assert sa.fingerprint(sa.raw_client(redis_url)) == before
+    assert sa.raw_client(redis_url, db=15).dbsize() == 0
+
+
+def test_a_good_restore_replaces_the_store_whole_and_leaves_no_staging(stores, cli, redis_url):
+    archive, _, after = stores
+    code, out = _restore_cli(cli, archive)
+    assert code == 0, out
+    assert sa.which_state(sa.fingerprint(sa.raw_client(redis_url)), {}, after) == "after"
+    deadline = time.monotonic() + 30  # the old keys are freed in the background (FLUSHDB ASYNC)
+    while sa.raw_client(redis_url, db=15).dbsize() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sa.raw_client(redis_url, db=15).dbsize() == 0
+
+
+def test_a_staging_database_holding_something_else_is_not_touched(stores, cli, redis_url):
+    archive, before, _ = stores
+    other = sa.raw_client(redis_url, db=15)
+    other.set("someone-elses-key", "1")
+    code, out = _restore_cli(cli, archive)
+    assert code != 0 and "--staging-db" in out, out
+    assert other.get("someone-elses-key") == b"1"
+    assert sa.fingerprint(sa.raw_client(redis_url)) == before
+
+
+def test_restore_killed_at_any_moment_leaves_the_old_store_or_the_new_one(stores, redis_url, tmp_path):
+    archive, before, after = stores
+    live, staging = sa.raw_client(redis_url), sa.raw_client(redis_url, db=15)
+    # How long an undisturbed restore takes here (then the old store is put back).
+    started = time.monotonic()
+    proc = sa.command(redis_url, "restore", str(archive), "--force", log=tmp_path / "restore.log")
+    assert proc.wait(300) == 0, (tmp_path / "restore.log").read_text()
+    took = time.monotonic() - started
+    assert sa.which_state(sa.fingerprint(live), before, after) == "after"
+
+    seen = []
+    rng = random.Random(19)
+    # Killed while the keys are being staged (the moment is observed, not guessed), then at random moments.
+    moments = [("staging", None)] + [("random", rng.uniform(0.05, 1.0) * took) for _ in range(4)]
+    for kind, delay in moments:
+        live.flushdb()
+        sa.fill(live, "old", OLD)
+        assert sa.fingerprint(live) == before
+        proc = sa.command(redis_url, "restore", str(archive), "--force", log=tmp_path / "restore.log")
+        if kind == "staging":
+            sa.kill_after(proc, 0, until=lambda: staging.dbsize() > NEW // 3)
+        else:
+            sa.kill_after(proc, delay)
+        state = sa.which_state(sa.fingerprint(live), before, after)
+        seen.append((kind, round(delay or 0, 2), state))
+        assert state in ("before", "after"), seen
+    assert seen[0][2] == "before"  # killed mid-staging: the live store was never touched
+    # What an interrupted restore left in the staging database goes with the next restore.
+    proc = sa.command(redis_url, "restore", str(archive), "--force", log=tmp_path / "restore.log")
+    assert proc.wait(300) == 0
+    assert sa.which_state(sa.fingerprint(live), before, after) == "after"
+    print("restore kills:", seen, f"(an undisturbed restore took {took:.2f} s)")
+
+
+def test_backup_killed_leaves_no_snapshot_behind_and_the_next_one_cleans_up(redis_client, redis_url, tmp_path):
+    """The snapshot of a killed backup (every name and phone) is neither left in the system's /tmp nor kept."""
+    import tempfile
+    from pathlib import Path
+
+    r = sa.raw_client(redis_url)
+    sa.fill(r, "bk", 20000)
+    data_dir = tmp_path / "data"
+    work = data_dir / "tmp"
+    system_tmp = Path(tempfile.gettempdir())
+    before_tmp = set(system_tmp.glob("youthbot-backup-*"))
+    out = tmp_path / "out" / "b.tar.gz"
+    proc = sa.command(redis_url, "backup", "--out", str(out), "--no-content", data_dir=data_dir,
+                      log=tmp_path / "backup.log")
+    killed = sa.kill_after(proc, 0, until=lambda: any(work.glob("backup-*/rdb/*.rdb")))
+    assert killed, (tmp_path / "backup.log").read_text()
+    assert set(system_tmp.glob("youthbot-backup-*")) == before_tmp  # nothing in /tmp
+    assert oct(work.stat().st_mode & 0o777) == "0o700"
+    deadline = time.monotonic() + 10  # the scratch server dies with the backup (PR_SET_PDEATHSIG)
+    while _scratch_servers(work) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _scratch_servers(work)
+    proc = sa.command(redis_url, "backup", "--out", str(out), "--no-content", data_dir=data_dir,
+                      log=tmp_path / "backup.log")
+    assert proc.wait(300) == 0, (tmp_path / "backup.log").read_text()
+    assert list(work.iterdir()) == []  # the killed one's folder was removed, the new one's too
+    assert [p.name for p in out.parent.iterdir()] == ["b.tar.gz"]
+    assert bk.check_archive(out).keys == r.dbsize()
+
+
+def _scratch_servers(work) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"redis-server" in cmd and str(work).encode() in cmd:
+                found.append(int(proc.name))
+    return found
