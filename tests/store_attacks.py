@@ -180,3 +180,100 @@ def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.kill()
     proc.wait(30)
+
+
+# -- the console in a real process, killed mid-upload -------------------------------------------------
+CONSOLE_SERVER = """
+import sys
+from pathlib import Path
+from werkzeug.serving import make_server
+from bot.app import create_app
+from bot.config import Settings
+settings = Settings(wechat_token="testtoken", redis_url=sys.argv[1], data_dir=Path(sys.argv[2]), load_demo="0",
+                    admin_cookie_secure=False)
+server = make_server("127.0.0.1", int(sys.argv[3]), create_app(settings), threaded=True)
+print("serving", flush=True)
+server.serve_forever()
+"""
+
+
+def console_server(redis_url: str, data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    """The app (webhook and console) in its own process on 127.0.0.1:port; waits until it answers."""
+    import requests
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-c", CONSOLE_SERVER, redis_url, str(data_dir), str(port)],
+                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code < 500:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.1)
+    stop(proc)
+    raise AssertionError(Path(log).read_text(errors="replace"))
+
+
+def console_login(base: str, name: str, password: str):
+    import re
+
+    import requests
+
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{base}/admin/login", timeout=30).text).group(1)
+    resp = s.post(f"{base}/admin/login", data={"name": name, "password": password, "csrf_token": token},
+                  allow_redirects=False, timeout=30)
+    assert resp.status_code == 302, resp.text[:500]
+    return s
+
+
+def csrf_of(session, url: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', session.get(url, timeout=30).text).group(1)
+
+
+EVENT_HEADERS = ["编号", "活动名称", "类别", "地点", "开始", "结束", "名额", "报名截止（小时）", "取消截止（小时）", "最低年龄",
+                 "仅限学生", "每周", "持续天数", "项目", "站点", "活动说明", "标签"]
+
+
+def events_sheet(path: Path, n: int, tag: str = "kill") -> Path:
+    """An events sheet of n one-off events, ids {tag}-0 .. {tag}-(n-1), on the days ahead."""
+    from openpyxl import Workbook
+
+    from domain import clock
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(EVENT_HEADERS)
+    for i in range(n):
+        when = clock.local(time.time() + (3 + i % 60) * 86400).strftime("%Y-%m-%d")
+        ws.append([f"{tag}-{i}", f"敬老服务 {i}", "敬老", "白石坡社区养老院", f"{when} 09:00", "11:30", 30, 2, 24, "", "",
+                   "", "", "", "", "为老人送水果。", ""])
+    wb.save(path)
+    return path
+
+
+def upload_in_thread(session, url: str, token: str, path: Path, field: str = "sheet"):
+    """POST the file from a thread (the server may be killed under it); returns (thread, result list)."""
+    import threading
+
+    import requests
+
+    result = []
+
+    def go():
+        try:
+            with open(path, "rb") as fh:
+                resp = session.post(url, data={"csrf_token": token}, files={field: (path.name, fh.read())}, timeout=300)
+            result.append(resp.status_code)
+        except requests.RequestException as exc:
+            result.append(type(exc).__name__)
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t, result

@@ -171,3 +171,83 @@ def _scratch_servers(work) -> list[int]:
             if b"redis-server" in cmd and str(work).encode() in cmd:
                 found.append(int(proc.name))
     return found
+
+
+# -- a worker killed mid-upload -------------------------------------------------------------------
+ROWS = 1000
+
+
+def _events_state(r, organiser: str) -> tuple[int, int]:
+    """(events of the sheet in the store, of them assigned to the organiser)."""
+    from domain.events import INDEX
+    from domain.staff import Staff
+
+    ids = {m for m in r.zrange(INDEX, 0, -1) if m.startswith("kill-")}
+    owned = {e for e in Staff(r).events_run_by(organiser) if e.startswith("kill-")}
+    return len(ids), len(owned)
+
+
+def test_a_worker_killed_mid_upload_leaves_the_sheet_wholly_unsaved_or_wholly_saved(redis_client, redis_url,
+                                                                                       tmp_path):
+    """An organiser uploads a sheet of ROWS events to the console running in its own process, which is killed
+    with SIGKILL: while the sheet is being saved (observed), then at moments spread over an undisturbed upload's
+    time. Each time the store holds none of the sheet (and nothing else changed) or all of it, every event
+    assigned to the organiser; the copy of the sheet the worker wrote is gone once a worker starts again."""
+    from tests.helpers import STAFF_PASSWORD, free_port, staff_account
+
+    staff_account(redis_client, "org-kill", "organiser")
+    data_dir = tmp_path / "data"
+    stage = sa.raw_client(redis_url, db=14)
+
+    def serve_and_upload(path, kill=None):
+        """(killed, HTTP result, seconds, fingerprint before the upload)"""
+        port = free_port()
+        server = sa.console_server(redis_url, data_dir, port, tmp_path / "console.log")
+        try:
+            base = f"http://127.0.0.1:{port}"
+            session = sa.console_login(base, "org-kill", STAFF_PASSWORD)
+            token = sa.csrf_of(session, f"{base}/admin/events/")
+            before = sa.fingerprint(sa.raw_client(redis_url))
+            started = time.monotonic()
+            thread, result = sa.upload_in_thread(session, f"{base}/admin/events/upload", token, path)
+            if kill is None:
+                thread.join(300)
+                killed = False
+            elif kill == "mid-staging":
+                killed = sa.kill_after(server, 0, until=lambda: stage.dbsize() > ROWS // 3
+                                       or _events_state(redis_client, "org-kill")[0] > 0)
+            else:
+                killed = sa.kill_after(server, kill)
+            thread.join(60)
+            return killed, result, time.monotonic() - started, before
+        finally:
+            sa.stop(server)
+
+    # An undisturbed upload of another sheet of the same size: how long one takes here.
+    killed, result, took, _ = serve_and_upload(sa.events_sheet(tmp_path / "warm.xlsx", ROWS, tag="warm"))
+    assert result == [200], result
+    path = sa.events_sheet(tmp_path / "活动表.xlsx", ROWS)
+    rng = random.Random(5)
+    outcomes = []
+    for kill in ["mid-staging"] + [rng.uniform(0.1, 1.0) * took for _ in range(3)] + [None]:
+        killed, result, _, before = serve_and_upload(path, kill)
+        if killed:  # a worker starting again cleans up what the killed one left: its lock, its staging copies
+            sa.stop(sa.console_server(redis_url, data_dir, free_port(), tmp_path / "console.log"))
+            assert stage.dbsize() == 0
+            assert not list((data_dir / "tmp").glob("upload-*")), list((data_dir / "tmp").iterdir())
+        n_events, n_owned = _events_state(redis_client, "org-kill")
+        if n_events == 0:
+            now = sa.fingerprint(sa.raw_client(redis_url))
+            state = "before" if now == before else f"MIXED: other keys changed: {set(now) ^ set(before)}"
+        elif n_events == ROWS and n_owned == ROWS:
+            state = "after"
+        else:
+            state = f"MIXED: {n_events} of {ROWS} events saved, {n_owned} assigned to the uploader"
+        outcomes.append((kill if isinstance(kill, str) or kill is None else round(kill, 2), killed, result, state))
+        assert state in ("before", "after"), outcomes
+        if kill == "mid-staging":
+            assert state == "before", outcomes
+        if state == "after":
+            break
+    assert outcomes[-1][3] == "after"
+    print(f"upload kills ({ROWS} events, an undisturbed upload took {took:.1f} s):", outcomes)

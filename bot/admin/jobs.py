@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate, send_table, uploaded
+from bot.admin.access import audit, bot, gate, send_table
+from bot.admin.spool import uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock

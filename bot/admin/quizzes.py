@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, render_template, request
 
-from bot.admin.access import audit, bot, gate, send_table, uploaded
+from bot.admin.access import audit, bot, gate, send_table
+from bot.admin.spool import uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock

@@ -48,6 +48,8 @@ from typing import Iterator
 
 import redis
 
+from bot.runtime.workdirs import WORK, clean_partials, work_folder
+
 FORMAT = "youthbot-backup/1"
 BATCH = 500
 NIGHTLY = re.compile(r"^youthbot-\d{8}-\d{6}\.tar\.gz$")
@@ -348,55 +350,6 @@ def _key_batches(client) -> Iterator[list[bytes]]:
 
 
 # -- backup ---------------------------------------------------------------------------------
-# -- private working folders ---------------------------------------------------------------
-# The RDB snapshot and store.jsonl hold every name and phone number. They are written in a
-# folder of this process inside DATA_DIR/tmp (0700), never in the system's /tmp, and a folder
-# whose process is gone (a killed backup) is removed by the next backup, restore or start.
-WORK = "tmp"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_leftovers(work_root: Path) -> list[Path]:
-    """Remove the working folders and partial archives of backups whose process is gone."""
-    removed = []
-    work_root = Path(work_root)
-    if not work_root.is_dir():
-        return removed
-    for p in work_root.iterdir():
-        m = re.fullmatch(r"(?:backup|restore)-(\d+)-.*", p.name)
-        if m and not _pid_alive(int(m.group(1))):
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-            removed.append(p)
-    return removed
-
-
-def _clean_partials(folder: Path) -> None:
-    for p in Path(folder).glob("*.partial"):
-        m = re.search(r"\.(\d+)\.partial$", p.name)
-        if m and not _pid_alive(int(m.group(1))):
-            p.unlink(missing_ok=True)
-
-
-def work_folder(work_root: Path | None, kind: str) -> tempfile.TemporaryDirectory:
-    """A private folder for this process's backup files: in work_root (DATA_DIR/tmp) when given."""
-    if work_root is None:
-        return tempfile.TemporaryDirectory(prefix=f"youthbot-{kind}-")
-    work_root = Path(work_root)
-    work_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(work_root, 0o700)
-    clean_leftovers(work_root)
-    return tempfile.TemporaryDirectory(prefix=f"{kind}-{os.getpid()}-", dir=work_root)
-
-
 def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = False,
            work_root: Path | None = None) -> BackupResult:
     """Write a consistent snapshot of the store (and the content folder) to the archive `out`.
@@ -406,7 +359,7 @@ def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = Fal
     started = time.monotonic()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_partials(out.parent)
+    clean_partials(out.parent)
     mode, nodes = nodes_of(redis_url)
     live = client_for(redis_url)
     try:
