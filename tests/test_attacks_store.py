@@ -5,8 +5,10 @@ Restores and backups run as `python -m bot.cli ...` in real processes against th
 """
 from __future__ import annotations
 
+import json
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -251,3 +253,85 @@ def test_a_worker_killed_mid_upload_leaves_the_sheet_wholly_unsaved_or_wholly_sa
             break
     assert outcomes[-1][3] == "after"
     print(f"upload kills ({ROWS} events, an undisturbed upload took {took:.1f} s):", outcomes)
+
+
+# -- deletion is complete: the store, the audit log, the files on disk, later backups ------------------------
+def _everything(r) -> bytes:
+    """Every key name and value of the store, as bytes, to search for a deleted person."""
+    out = []
+    for k in r.scan_iter(count=1000):
+        out.append(k)
+        kind = r.type(k)
+        if kind == b"string":
+            out.append(r.get(k))
+        elif kind == b"hash":
+            out.extend(x for kv in r.hgetall(k).items() for x in kv)
+        elif kind == b"list":
+            out.extend(r.lrange(k, 0, -1))
+        elif kind == b"set":
+            out.extend(r.smembers(k))
+        elif kind == b"zset":
+            out.extend(m for m, _ in r.zrange(k, 0, -1, withscores=True))
+        elif kind == b"stream":
+            out.extend(x for _, fields in r.xrange(k) for kv in fields.items() for x in kv)
+    return b"\n".join(x if isinstance(x, bytes) else str(x).encode() for x in out)
+
+
+def test_a_deleted_person_is_found_nowhere_not_in_the_audit_log_the_aof_or_a_later_backup(
+        console, redis_client, redis_url, wechat, bot, tmp_path):
+    from bot import tasks
+    from domain.audit import Audit
+    from domain.certificates import RECORDS
+    from tests.test_console_certificates import served
+
+    name, phone = "赵铁柱", f"139{random.randrange(10**8):08d}"
+    served(redis_client, "o_zhao_tiezhu", name, phone)
+    # An earlier version wrote names into the audit log: one such entry.
+    Audit(redis_client).record("admin0", "view", f"人员 {name} 的信息", 1)
+    # The admin finds them, opens their record, gives their certificate (all audited).
+    assert name in console.page(f"/admin/people/?q={name}")
+    console.page("/admin/people/o_zhao_tiezhu")
+    console.page("/admin/people/o_zhao_tiezhu/certificate")
+    resp = console.post("/admin/people/o_zhao_tiezhu/certificate", token_from="/admin/people/o_zhao_tiezhu/certificate")
+    assert resp.status_code == 200
+    raw = sa.raw_client(redis_url)
+    audit_before = Audit(redis_client).recent(50)
+    assert all(name not in e.what and phone not in e.what for e in audit_before[:-1])  # only the old entry names them
+
+    # 删除我的信息, through signed WeChat messages.
+    assert "确认删除" in wechat.send("删除我的信息", "o_zhao_tiezhu")
+    wechat.send("确认删除", "o_zhao_tiezhu")
+
+    everything = _everything(raw)
+    assert name.encode() not in everything and phone.encode() not in everything
+    audit_after = Audit(redis_client).recent(50)
+    assert [(e.id, e.action) for e in audit_after] == [(e.id, e.action) for e in audit_before]  # entries kept, in order
+    assert any(e.what == "人员 #tiezhu 的信息" for e in audit_after)  # the old entry, now pseudonymous
+    certs = [json.loads(v) for v in redis_client.hvals(RECORDS)]  # still checkable, without name or openid
+    assert certs and all(c["openid"] == "" and c["name"] == "" and c["rows"] for c in certs)
+    assert b"o_zhao_tiezhu" not in b"".join(raw.hvals(RECORDS))
+
+    # The files on disk: the AOF held the phone number until the scheduler's compaction rewrote it.
+    aof = Path(redis_client.config_get("dir")["dir"]) / redis_client.config_get("appendfilename")["appendfilename"]
+    assert phone.encode() in aof.read_bytes()  # the HSET that saved it, before the rewrite
+    assert tasks.compact_store(bot, None, time.time()).get("aof") == "rewrite started"
+    deadline = time.monotonic() + 60
+    while raw.info("persistence")["aof_rewrite_in_progress"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    while raw.info("persistence").get("aof_rewrite_scheduled") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert phone.encode() not in aof.read_bytes() and name.encode() not in aof.read_bytes()
+    assert tasks.compact_store(bot, None, time.time()) == {}  # nothing due until the next deletion
+
+    # A backup made afterwards holds nothing of them (its snapshot, read back by a scratch server).
+    archive = bk.backup(redis_url, tmp_path / "after.tar.gz", None, work_root=tmp_path / "work").path
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        rdb = tar.extractfile("rdb/node0.rdb").read()
+    (tmp_path / "scratch").mkdir()
+    (tmp_path / "scratch" / "dump.rdb").write_bytes(rdb)
+    with bk.ScratchServer(tmp_path / "scratch" / "dump.rdb") as scratch:
+        held = _everything(scratch)
+    found = [held[max(0, i - 80):i + 40] for w in (name.encode(), phone.encode()) for i in [held.find(w)] if i >= 0]
+    assert not found, found
