@@ -335,3 +335,49 @@ def test_a_deleted_person_is_found_nowhere_not_in_the_audit_log_the_aof_or_a_lat
         held = _everything(scratch)
     found = [held[max(0, i - 80):i + 40] for w in (name.encode(), phone.encode()) for i in [held.find(w)] if i >= 0]
     assert not found, found
+
+
+# -- SIGTERM while handlers run slow: the embedded Redis goes with the service ------------------------------
+@pytest.mark.skipif(bool(__import__("os").environ.get("REDIS_URL")), reason="about `youthbot serve`'s embedded Redis")
+def test_sigterm_during_a_slow_handler_stops_the_embedded_redis_too(tmp_path):
+    """gunicorn kills a worker still busy past its graceful timeout; the worker's copy of the service lock
+    kept the master from stopping the embedded Redis, which then ran on with nobody to stop it."""
+    import os
+    import signal
+    import threading
+
+    from bot import storage
+    from bot.config import PROJECT_DIR
+    from bot.simulator import WeChatSimulator, text_xml
+    from tests.helpers import free_port, start_serve, stop
+
+    port = free_port()
+    proc = start_serve(tmp_path, port, workers=1, app="tests.slow_app:create_app()", WECHAT_TOKEN="testtoken",
+                       REPLY_BUDGET=0.5, SLOW_SECONDS=60, GUNICORN_CMD_ARGS="--graceful-timeout 2",
+                       PYTHONPATH=os.pathsep.join([str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")]),
+                       log_path=tmp_path / "serve.log")
+    redis_pid = storage.server_pid(tmp_path)
+    try:
+        assert redis_pid is not None
+        sim = WeChatSimulator("testtoken")
+
+        def send():
+            import requests
+
+            params, body = sim.request(text_xml("o_slow", "慢"))
+            requests.post(f"http://127.0.0.1:{port}/wechat", params=params, data=body, timeout=30)
+
+        threading.Thread(target=send, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while b"reply budget exceeded" not in (tmp_path / "serve.log").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the handler is running, past the reply budget
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(60) == 0
+        deadline = time.monotonic() + 15
+        while storage.server_pid(tmp_path) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert storage.server_pid(tmp_path) is None, "the embedded Redis outlived the service"
+    finally:
+        stop(proc, signal.SIGKILL)
+        if storage.server_pid(tmp_path) is not None:
+            os.kill(storage.server_pid(tmp_path), signal.SIGKILL)
