@@ -19,7 +19,7 @@ until they are rewritten: forget_person marks COMPACT_DUE, and the scheduler's
 compact_store job (every 5 minutes, bot/tasks.py) rewrites them.
 
 Contact details are also deleted RETENTION_SECONDS after the person's last
-activity (the consent notice: 最长为最后一次活动后2年); bot/tasks.py runs
+activity (the consent notice: 最长为最后一次活动后2年); bot/pushes/tasks.py runs
 expired_contacts() nightly.
 """
 from __future__ import annotations

@@ -279,7 +279,7 @@ def _everything(r) -> bytes:
 
 def test_a_deleted_person_is_found_nowhere_not_in_the_audit_log_the_aof_or_a_later_backup(
         console, redis_client, redis_url, wechat, bot, tmp_path):
-    from bot import tasks
+    from bot.pushes import tasks
     from domain.audit import Audit
     from domain.certificates import RECORDS
     from tests.test_console_certificates import served
@@ -346,9 +346,9 @@ def test_sigterm_during_a_slow_handler_stops_the_embedded_redis_too(tmp_path):
     import signal
     import threading
 
-    from bot import storage
+    from bot.runtime import storage
     from bot.config import PROJECT_DIR
-    from bot.simulator import WeChatSimulator, text_xml
+    from bot.wechat.simulator import WeChatSimulator, text_xml
     from tests.helpers import free_port, start_serve, stop
 
     port = free_port()

@@ -10,13 +10,16 @@ from pathlib import Path
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
-from bot import checkin_qr, staff as staff_actions
+from bot.wechat import qr as checkin_qr
+
+from domain import event_changes
 from bot.admin.access import audit, bot, gate, roles_allowed, send_table, wechat
+from bot.admin import spool
 from bot.admin.spool import uploaded
-from bot.importers import loaders, sheets, uploads
+from bot.importers import loaders, sheets
 from bot.importers.files import Collector, ContentError
 from bot.importers.uploads import say
-from bot.wechat_client import WeChatError
+from bot.wechat.client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events, Occurrence
@@ -72,7 +75,7 @@ def upload():
                     staff.assign_event(g.staff.name, event_id)
             return result
 
-        result = uploads.atomically(bot(), work, lambda sentence: sheets.SheetUpload(errors=[sentence]))
+        result = spool.atomically(bot(), work, lambda sentence: sheets.SheetUpload(errors=[sentence]))
     return index(result, 400 if result.errors else 200)
 
 
@@ -176,9 +179,9 @@ def edit(number):
     try:
         changes, new_start = _changes(occ, request.form)
         if abs(new_start - occ.start) >= 60:  # the form shows minutes: seconds are no move
-            occ, told = staff_actions.move_event(bot(), occ, new_start)
+            occ, told = event_changes.move_event(bot(), occ, new_start)
             flash(f"已改到{clock.fmt(occ.start)}，将通知{told}人。")
-        occ, promoted = staff_actions.update_event(bot(), occ, **changes)
+        occ, promoted = event_changes.update_event(bot(), occ, **changes)
     except ValueError as exc:
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
                                form=request.form, error=str(exc)), 400
@@ -245,7 +248,7 @@ def cancel(number):
     if occ.status == "cancelled":
         flash("这场活动已经取消了。", "error")
     else:
-        told = staff_actions.cancel_event(bot(), occ, request.form.get("reason", "").strip()[:100])
+        told = event_changes.cancel_event(bot(), occ, request.form.get("reason", "").strip()[:100])
         flash(f"已取消，将通知{told}位报名和候补的志愿者。")
     return redirect(url_for(".detail", number=number))
 

@@ -14,8 +14,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from bot.admin.access import audit, bot, gate
 from domain import clock
-from domain.event_report import tell_promoted
 from domain.audit import person_ref, search_what
+from domain.event_changes import tell_promoted
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.privacy import forget_person

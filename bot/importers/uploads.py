@@ -8,18 +8,15 @@ the sheet once instead of once per error.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable
 
 from bot.importers import _apply, check_file
 from bot.importers.files import ContentError
 from bot.importers.loaders import FileEvent
 
 SUFFIXES = {".xlsx", ".csv", ".yaml", ".yml"}
-BUSY = "另一份表格正在保存，请过一会儿再上传"
-CONTENDED = "这份表格涉及的活动或岗位正被频繁修改，未保存任何内容，请稍后再上传"
-T = TypeVar("T")
 
 
 @dataclass
@@ -60,54 +57,28 @@ def read_postings(path: Path) -> Upload:
     return up
 
 
-def staged_bot(bot, client):
-    """bot with every service on `client` (a staged client: bot/runtime/staged.py)."""
-    from domain.certificates import Certificates
-    from domain.events import Events
-    from domain.followers import Followers
-    from domain.jobs import Jobs
-    from domain.outbox import Outbox
-    from domain.profiles import Profiles
-    from domain.quiz import Quiz
-
-    return replace(bot, redis=client, outbox=Outbox(client), events=Events(client), jobs=Jobs(client),
-                   quiz=Quiz(client), profiles=Profiles(client), followers=Followers(client),
-                   certificates=Certificates(client))
-
-
-def atomically(bot, work: Callable[[object], T], refused: Callable[[str], T]) -> T:
-    """work(bot on a staged client): every change it makes lands at once, or none does (a worker killed
-    half way leaves the store as it was). refused(sentence) when it cannot run now."""
-    from bot.runtime import staged
-
-    try:
-        return staged.run(bot.redis, lambda client: work(staged_bot(bot, client)))
-    except staged.Busy:
-        return refused(BUSY)
-    except staged.StagedError:
-        return refused(CONTENDED)
-
-
-def load_quiz_bank(bot, path: Path) -> Upload:
+def load_quiz_bank(bot, path: Path, run: Callable | None = None) -> Upload:
     up, records = _read(path, "quizzes")
-    return _save(bot, up, records)
+    return _save(bot, up, records, run)
 
 
-def load_postings(bot, path: Path) -> Upload:
+def load_postings(bot, path: Path, run: Callable | None = None) -> Upload:
     up, records = _read(path, "jobs")
-    up = _save(bot, up, records)
+    up = _save(bot, up, records, run)
     up.records = [r.occ if isinstance(r, FileEvent) else r for r in up.records]
     return up
 
 
-def _save(bot, up: Upload, records: dict) -> Upload:
+def _save(bot, up: Upload, records: dict, run: Callable | None = None) -> Upload:
+    """Write the checked records. run(work): how to run work(bot) (the console: all at once or not at all,
+    bot/admin/spool.py); it returns a sentence instead when the records could not be saved."""
     if up.errors:
         return up
 
-    def work(staged):
-        return _apply(staged, records, demo=False)
+    def work(b):
+        return _apply(b, records, demo=False)
 
-    report = atomically(bot, work, lambda sentence: sentence)
+    report = run(work) if run else work(bot)
     if isinstance(report, str):
         up.errors = [report]
         return up

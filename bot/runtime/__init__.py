@@ -1,1 +1,2 @@
-"""How the service runs: the store and its embedded server, serving, writes that must land whole."""
+"""The process: the store connection (embedded server or REDIS_URL), serving, gunicorn's settings, work
+that must land whole (staged), private working folders."""

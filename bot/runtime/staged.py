@@ -35,7 +35,7 @@ from typing import Callable, TypeVar
 import redis
 from redis.client import Pipeline
 
-from bot.writes import READS
+from bot.runtime.writes import READS
 
 log = logging.getLogger(__name__)
 
