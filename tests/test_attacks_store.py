@@ -388,3 +388,24 @@ def test_sigterm_during_a_slow_handler_stops_the_embedded_redis_too(tmp_path):
         stop(proc, signal.SIGKILL)
         if storage.server_pid(tmp_path) is not None:
             os.kill(storage.server_pid(tmp_path), signal.SIGKILL)
+
+
+def test_an_upload_never_empties_a_staging_database_that_holds_something_else(console, redis_client, redis_url,
+                                                                             tmp_path):
+    """The upload staging database (14) of a shared Redis holding another program's keys: the upload is
+    refused in the staff's words, nothing is saved, and the other keys stay."""
+    from domain.events import INDEX
+    from tests.test_console_sheets import upload
+
+    other = sa.raw_client(redis_url, db=14)
+    other.set("another-programs-key", "1")
+    try:
+        resp = upload(console, sa.events_sheet(tmp_path / "活动表.xlsx", 3))
+        assert resp.status_code == 400 and "未保存任何内容" in resp.get_data(as_text=True)
+        assert other.get("another-programs-key") == b"1"
+        assert not [m for m in redis_client.zrange(INDEX, 0, -1) if m.startswith("kill-")]
+        create_app_again = __import__("bot.app", fromlist=["create_app"]).create_app
+        create_app_again(console.client.application.extensions["youthbot"].settings, redis_client)
+        assert other.get("another-programs-key") == b"1"  # nor does a start
+    finally:
+        other.flushdb()

@@ -12,6 +12,7 @@ worker killed half way leaves the store as it was.
 """
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from bot.runtime.workdirs import WORK, work_folder
 
 BUSY = "另一份表格正在保存，请过一会儿再上传"
 CONTENDED = "这份表格涉及的活动或岗位正被频繁修改，未保存任何内容，请稍后再上传"
+UNSUPPORTED = "这次没能保存表格，未保存任何内容：数据库的设置不支持整表保存，请联系系统管理员（详见服务日志）"
 T = TypeVar("T")
 
 # Names the importers can open: the base name only, no control characters, not too long.
@@ -79,8 +81,11 @@ def atomically(bot, work: Callable[[object], T], refused: Callable[[str], T]) ->
         return staged.run(bot.redis, lambda client: work(staged_bot(bot, client)))
     except staged.Busy:
         return refused(BUSY)
-    except staged.StagedError:
+    except staged.Contended:
         return refused(CONTENDED)
+    except staged.StagedError as exc:
+        logging.getLogger(__name__).error("an upload could not be staged: %s", exc)
+        return refused(UNSUPPORTED)
 
 
 def saving(bot) -> Callable:

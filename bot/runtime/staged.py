@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 LOCK = "yb:staged:lock"
+MARK = "yb:staged:mark"  # in the staging database while a staged run uses it: only then is it emptied
 RETRIES = 3
 LOCK_MS = 300_000
 KEYLESS = {"SCAN", "KEYS", "RANDOMKEY", "DBSIZE", "FLUSHDB", "FLUSHALL", "SWAPDB", "SELECT", "MOVE", "COPY"}
@@ -51,7 +52,11 @@ class StagedError(Exception):
 
 
 class Busy(StagedError):
-    pass
+    """Another staged run holds the lock."""
+
+
+class Contended(StagedError):
+    """Others kept changing what the work touches, every try."""
 
 
 def staging_db(client) -> int:
@@ -102,7 +107,7 @@ def clear_leftovers(client) -> bool:
             return False
         stage = _stage_client(client, staging_db(client))
         try:
-            if stage.dbsize():
+            if stage.exists(MARK):  # never a database holding something else
                 stage.flushdb()
                 return True
         finally:
@@ -137,7 +142,12 @@ def run(live, work: Callable[[redis.Redis], T], wait: float = 10.0) -> T:
             stage = _stage_client(live, db)
             watcher = live.pipeline(transaction=True)
             try:
+                held = stage.dbsize()
+                if held and not stage.exists(MARK):
+                    raise StagedError(f"database {db} of the store's Redis holds {held} keys of something else; "
+                                      "uploads stage there: give youthbot a Redis (or databases) of its own")
                 stage.flushdb()
+                stage.set(MARK, os.getpid())
                 client = StagedRedis(stage, watcher, db, int(live.connection_pool.connection_kwargs.get("db") or 0))
                 result = work(client)
                 client.commit()
@@ -147,10 +157,11 @@ def run(live, work: Callable[[redis.Redis], T], wait: float = 10.0) -> T:
             finally:
                 watcher.reset()
                 try:
-                    stage.flushdb()
+                    if stage.exists(MARK):
+                        stage.flushdb()
                 finally:
                     stage.close()
-        raise StagedError("what the upload touches kept changing")
+        raise Contended("what the upload touches kept changing")
     finally:
         _release(live, token)
 
