@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flask import Flask
 
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     bot = build_bot(settings, redis_client)
     logs.setup(bot.settings)
     reading.warm()  # traditional -> simplified tables: at boot, not on a resident's first message
+    _clean_after_kills(bot)
     if bot.settings.demo_mode:
         try:
             importers.load_demo_if_empty(bot)
@@ -39,3 +41,19 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     admin.init_app(app, bot)
     ops_web.register(app, bot)  # /healthz, /readyz, /metrics
     return app
+
+
+def _clean_after_kills(bot) -> None:
+    """What a process killed mid-upload or mid-backup left: its private folder in DATA_DIR/tmp (a sheet,
+    a snapshot) and the upload staging database (bot/runtime/staged.py)."""
+    from bot.runtime import staged
+    from bot.runtime.workdirs import WORK, clean_leftovers
+
+    try:
+        clean_leftovers(Path(bot.settings.data_dir) / WORK)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("could not clean %s: %s", Path(bot.settings.data_dir) / WORK, exc)
+    try:
+        staged.clear_leftovers(bot.redis)
+    except redis.RedisError:
+        pass  # the store is down: the next upload empties it

@@ -7,7 +7,7 @@ Rules, all decided here:
 - a number is the issue date, a sequence and four random characters
   (TW20251203-00012-K7QM), so nobody can walk through the records by counting;
 - what a record says is kept as issued (name, events, hours, issuer); deleting
-  the person's data removes the name from their records, the hours stay.
+  the person's data removes the name and the openid from their records, the hours stay.
 
 Keys: the records in one hash (`yb:certificates`), each person's numbers under
 their own tag (record fingerprint -> number).
@@ -79,10 +79,10 @@ class Certificates:
             return None
 
     def forget_name(self, openid: str) -> int:
-        """Remove the person's name from every record issued to them; the hours stay checkable."""
+        """Remove the person's name and openid from every record issued to them; the hours stay checkable."""
         numbers = self._redis.hvals(_mine_key(openid))
         for cert in filter(None, (self.get(n) for n in numbers)):
-            cert.name = ""
+            cert.name, cert.openid = "", ""
             self._redis.hset(RECORDS, cert.number, json.dumps(asdict(cert), ensure_ascii=False))
         self._redis.delete(_mine_key(openid))
         return len(numbers)

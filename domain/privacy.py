@@ -12,6 +12,12 @@ name, no number): quiz scores and answers, branch membership, attendance and
 hours, service record numbers, push outcomes, the follow state. The openid
 links them to each other, not to a person, once the contact details are gone.
 
+The audit log never names a resident (domain/audit.py); entries an earlier
+version wrote with the name or phone number are rewritten without them. The
+store's files on disk (the AOF, the RDB snapshot) still hold the deleted values
+until they are rewritten: forget_person marks COMPACT_DUE, and the scheduler's
+compact_store job (every 5 minutes, bot/tasks.py) rewrites them.
+
 Contact details are also deleted RETENTION_SECONDS after the person's last
 activity (the consent notice: 最长为最后一次活动后2年); bot/pushes/tasks.py runs
 expired_contacts() nightly.
@@ -21,16 +27,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from domain.audit import Audit, person_ref
 from domain.certificates import Certificates
 from domain.events import Events, Occurrence
 from domain.jobs import Jobs
-from domain.keys import ledger_pattern, user_key
+from domain.keys import key, ledger_pattern, user_key
 from domain.outbox import Outbox
 from domain.push_log import forget_texts
 from domain.profiles import Profiles
 
 RETENTION_SECONDS = 2 * 365 * 86400 + 86400  # two years (a leap day included)
 _BATCH = 500
+COMPACT_DUE = key("privacy", "compact_due")  # when set: a deletion since the store's files were last rewritten
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,8 @@ class Forgotten:
 def forget_person(redis, openid: str, now: float) -> Forgotten:
     """Delete openid's personal data across every feature; return what was done (for the reply)."""
     profiles, jobs = Profiles(redis), Jobs(redis)
-    had_contact = profiles.get(openid).has_contact
+    profile = profiles.get(openid)
+    had_contact = profile.has_contact
     cancelled = Events(redis).forget_user(openid, now)
     withdrawn = jobs.withdraw_all(openid)
     jobs.unsubscribe(openid)
@@ -57,6 +66,8 @@ def forget_person(redis, openid: str, now: float) -> Forgotten:
     redis.delete(user_key(openid, "more"))
     _scrub_ledger(redis, openid)
     Certificates(redis).forget_name(openid)  # service records stay checkable, without the name
+    Audit(redis).scrub([profile.name, profile.phone], person_ref(openid))
+    redis.set(COMPACT_DUE, int(now))
     return Forgotten(had_contact, cancelled, withdrawn)
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import bot, gate, send_table, uploaded
+from bot.admin.access import bot, gate, send_table
+from bot.admin.spool import uploaded
 from bot.importers import sheets
 from domain.profiles import BranchError
 
@@ -49,7 +50,7 @@ def upload():
     with uploaded("sheet") as path:
         if path is None:
             return index(sheets.SheetUpload(errors=["请选择要上传的支部表"]), 400)
-        result = sheets.load_branches(bot().redis, path)
+        result = sheets.load_branches(bot().redis, path)  # one HSET: whole or not at all
     return index(result, 400 if result.errors else 200)
 
 

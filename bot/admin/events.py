@@ -13,7 +13,9 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from bot.wechat import qr as checkin_qr
 
 from domain import event_changes
-from bot.admin.access import audit, bot, gate, roles_allowed, send_table, uploaded, wechat
+from bot.admin.access import audit, bot, gate, roles_allowed, send_table, wechat
+from bot.admin import spool
+from bot.admin.spool import uploaded
 from bot.importers import loaders, sheets
 from bot.importers.files import Collector, ContentError
 from bot.importers.uploads import say
@@ -61,14 +63,19 @@ def index(upload=None, status=200):
 def upload():
     """Load an events sheet: every bad row listed and nothing saved, or every event saved.
     An organiser's new events are theirs; rows that would change someone else's event are refused."""
-    staff = Staff(bot().redis)
     with uploaded("sheet") as path:
         if path is None:
             return index(sheets.SheetUpload(errors=["请选择要上传的活动表"]), 400)
-        result = sheets.load_events(bot(), path, may_change=lambda eid: staff.runs(g.staff, eid))
-    if result.saved and g.staff.role == "organiser":
-        for event_id in dict.fromkeys(o.event_id for o in result.records):
-            staff.assign_event(g.staff.name, event_id)
+
+        def work(staged):  # the events and their assignment to the uploader land together, or nothing does
+            staff = Staff(staged.redis)
+            result = sheets.load_events(staged, path, may_change=lambda eid: staff.runs(g.staff, eid))
+            if result.saved and g.staff.role == "organiser":
+                for event_id in dict.fromkeys(o.event_id for o in result.records):
+                    staff.assign_event(g.staff.name, event_id)
+            return result
+
+        result = spool.atomically(bot(), work, lambda sentence: sheets.SheetUpload(errors=[sentence]))
     return index(result, 400 if result.errors else 200)
 
 

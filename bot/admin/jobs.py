@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate, send_table, uploaded
+from bot.admin.access import audit, bot, gate, send_table
+from bot.admin import spool
+from bot.admin.spool import uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
@@ -41,7 +43,7 @@ def upload():
     with uploaded("sheet") as path:
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的岗位表"]), 400)
-        result = uploads.load_postings(bot(), path)
+        result = uploads.load_postings(bot(), path, run=spool.saving(bot()))
     return index(result, 400 if result.errors else 200)
 
 

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from bot.admin.access import audit, bot, gate
 from domain import clock
+from domain.audit import person_ref, search_what
 from domain.event_changes import tell_promoted
 from domain.privacy import forget_person
 from domain.profiles import mask_phone
@@ -30,7 +31,7 @@ def index():
     query = request.args.get("q", "").strip()
     found = bot().profiles.find(query) if query else []
     if found:
-        audit("search", f"查找“{query}”", len(found))
+        audit("search", search_what(query), len(found))
     branches = dict(bot().profiles.branches())
     return render_template("admin/people.html", title="人员", query=query, found=found, branches=branches,
                            mask_phone=mask_phone, too_short=query.isdigit() and len(query) < 4)
@@ -43,7 +44,7 @@ def person(openid):
     profile = bot().profiles.get(openid)
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
-    audit("view", f"人员 {profile.name or openid[-6:]} 的信息", 1)
+    audit("view", f"人员 {person_ref(openid)} 的信息", 1)
     events = bot().events
     return render_template("admin/person.html", title=profile.name or "人员", p=profile, openid=openid,
                            phone=mask_phone(profile.phone), branch=dict(bot().profiles.branches()).get(profile.branch, ""),
@@ -58,7 +59,7 @@ def delete(openid):
     for occ, promoted in done.cancelled:
         if promoted:
             tell_promoted(bot().outbox, bot().texts, occ, promoted)
-    audit("delete", f"删除人员 {openid[-6:]} 的个人信息", 1)
+    audit("delete", f"删除人员 {person_ref(openid)} 的个人信息", 1)
     flash(f"已删除：姓名、手机号等个人信息；取消了{len(done.cancelled)}个未开始的活动报名，撤回了{done.interests_withdrawn}个岗位意向。"
           if done.anything else "这个人没有可删除的个人信息。")
     return redirect(url_for(".index"))
@@ -77,7 +78,7 @@ def certificate(openid):
     """The service record behind a certificate: every activity with its credited hours (audited)."""
     profile = _volunteer(openid)
     served = bot().events.service_record(openid)
-    audit("view", f"人员 {profile.name or openid[-6:]} 的志愿服务记录", 1)
+    audit("view", f"人员 {person_ref(openid)} 的志愿服务记录", 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name or '未登记姓名'}", p=profile,
                            openid=openid, served=served, credited=[(o, m) for o, m in served if m], text=None)
 
@@ -94,7 +95,7 @@ def issue_certificate(openid):
         return redirect(url_for(".certificate", openid=openid))
     text = volunteer_chat.certificate(_chat_context(openid))
     number = re.search(r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4})?", text)
-    audit("certificate", f"为 {profile.name} 开具志愿服务证明 {number[0] if number else ''}".rstrip(), 1)
+    audit("certificate", f"为 {person_ref(openid)} 开具志愿服务证明 {number[0] if number else ''}".rstrip(), 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name}", p=profile, openid=openid,
                            served=served, credited=credited, text=text)
 

@@ -5,7 +5,9 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, render_template, request
 
-from bot.admin.access import audit, bot, gate, send_table, uploaded
+from bot.admin.access import audit, bot, gate, send_table
+from bot.admin import spool
+from bot.admin.spool import uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
@@ -38,7 +40,7 @@ def upload():
     with uploaded("bank") as path:
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的题库文件"]), 400)
-        result = uploads.load_quiz_bank(bot(), path)
+        result = uploads.load_quiz_bank(bot(), path, run=spool.saving(bot()))
     return index(result, 400 if result.errors else 200)
 
 

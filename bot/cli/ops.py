@@ -15,12 +15,13 @@ import click
 @click.option("--no-content", is_flag=True, help="leave the content folder out")
 def backup(out, scan, no_content):
     """Write a consistent snapshot of the store and the content folder to OUT."""
-    from bot.ops.backup import BackupError, backup as run_backup
+    from bot.ops.backup import WORK, BackupError, backup as run_backup
     from bot.runtime.serving import resolve_redis_url
 
     settings = resolve_redis_url()
     try:
-        result = run_backup(settings.redis_url, out, None if no_content else settings.content_dir, scan=scan)
+        result = run_backup(settings.redis_url, out, None if no_content else settings.content_dir, scan=scan,
+                            work_root=Path(settings.data_dir) / WORK)
     except BackupError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"{result.path}: {result.keys} keys ({result.method}), {result.content_files} content files, "
@@ -32,14 +33,20 @@ def backup(out, scan, no_content):
 @click.option("--force", is_flag=True, help="empty a store that holds keys before restoring")
 @click.option("--content-to", type=click.Path(file_okay=False, path_type=Path),
               help="also unpack the backed-up content folder here")
-def restore(archive, force, content_to):
-    """Restore ARCHIVE into an empty store (stop the web and scheduler services first)."""
+@click.option("--staging-db", type=int, default=None,
+              help="the Redis database the keys are staged in before the switch (default: the server's last)")
+def restore(archive, force, content_to, staging_db):
+    """Restore ARCHIVE into an empty store (stop the web and scheduler services first).
+
+    The whole archive is checked before anything changes; the keys are then staged and
+    switched in at once: an interrupted restore leaves the old store or the new one."""
     from bot.ops.backup import BackupError, restore as run_restore
     from bot.runtime.serving import resolve_redis_url
 
     settings = resolve_redis_url()
     try:
-        done = run_restore(settings.redis_url, archive, force=force, content_to=content_to)
+        done = run_restore(settings.redis_url, archive, force=force, content_to=content_to,
+                           staging_db=staging_db)
     except BackupError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"restored {done['keys']} keys from the backup of {done['created']}"

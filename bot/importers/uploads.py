@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from bot.importers import _apply, check_file
 from bot.importers.files import ContentError
@@ -56,22 +57,31 @@ def read_postings(path: Path) -> Upload:
     return up
 
 
-def load_quiz_bank(bot, path: Path) -> Upload:
+def load_quiz_bank(bot, path: Path, run: Callable | None = None) -> Upload:
     up, records = _read(path, "quizzes")
-    return _save(bot, up, records)
+    return _save(bot, up, records, run)
 
 
-def load_postings(bot, path: Path) -> Upload:
+def load_postings(bot, path: Path, run: Callable | None = None) -> Upload:
     up, records = _read(path, "jobs")
-    up = _save(bot, up, records)
+    up = _save(bot, up, records, run)
     up.records = [r.occ if isinstance(r, FileEvent) else r for r in up.records]
     return up
 
 
-def _save(bot, up: Upload, records: dict) -> Upload:
+def _save(bot, up: Upload, records: dict, run: Callable | None = None) -> Upload:
+    """Write the checked records. run(work): how to run work(bot) (the console: all at once or not at all,
+    bot/admin/spool.py); it returns a sentence instead when the records could not be saved."""
     if up.errors:
         return up
-    report = _apply(bot, records, demo=False)
+
+    def work(b):
+        return _apply(b, records, demo=False)
+
+    report = run(work) if run else work(bot)
+    if isinstance(report, str):
+        up.errors = [report]
+        return up
     up.saved, up.notes = True, report.notes
     return up
 

@@ -40,6 +40,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ from typing import Iterator
 import redis
 
 from bot.runtime import topology
+from bot.runtime.workdirs import WORK, clean_partials, work_folder
 
 FORMAT = "youthbot-backup/1"
 BATCH = 500
@@ -243,6 +245,18 @@ def server_binaries() -> list[tuple[tuple[int, ...], str]]:
     return found
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: be killed when the process that started us dies (a killed backup
+    leaves no scratch server holding the snapshot). Linux only; elsewhere nothing."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class ScratchServer:
     """A redis-server that loads one RDB file on a private unix socket, and is thrown away."""
 
@@ -250,6 +264,7 @@ class ScratchServer:
         """rdb: the file to load (one that does not exist yet: an empty server)."""
         self.rdb, self.source_version, self.decode = rdb, source_version, decode
         self.proc: subprocess.Popen | None = None
+        self._sockdir = None
 
     def __enter__(self) -> redis.Redis:
         # The oldest binary that is at least the source's version: its DUMP payloads restore
@@ -269,11 +284,14 @@ class ScratchServer:
     def _start(self, binary: str):
         folder = self.rdb.parent
         sock = folder / "scratch.sock"
+        if len(str(sock)) > 100:  # too long for a unix socket: only the socket goes elsewhere
+            self._sockdir = tempfile.TemporaryDirectory(prefix="youthbot-scratch-")
+            sock = Path(self._sockdir.name) / "s.sock"
         self.proc = subprocess.Popen(
             [binary, "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700", "--dir", str(folder),
              "--dbfilename", self.rdb.name, "--appendonly", "no", "--save", "", "--daemonize", "no",
              "--databases", "16", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         deadline = time.time() + 120
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -297,6 +315,8 @@ class ScratchServer:
 
     def __exit__(self, *exc):
         self._stop()
+        if self._sockdir is not None:
+            self._sockdir.cleanup()
 
 
 def dump_records(client: redis.Redis, db: int = 0) -> Iterator[tuple[bytes, int, bytes]]:
@@ -348,11 +368,16 @@ def _key_batches(client) -> Iterator[list[bytes]]:
 
 
 # -- backup ---------------------------------------------------------------------------------
-def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = False) -> BackupResult:
-    """Write a consistent snapshot of the store (and the content folder) to the archive `out`."""
+def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = False,
+           work_root: Path | None = None) -> BackupResult:
+    """Write a consistent snapshot of the store (and the content folder) to the archive `out`.
+
+    work_root: where the snapshot is written while the archive is made (DATA_DIR/tmp; the
+    system's temp folder when None)."""
     started = time.monotonic()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    clean_partials(out.parent)
     mode, nodes = nodes_of(redis_url)
     live = client_for(redis_url)
     try:
@@ -366,7 +391,7 @@ def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = Fal
                 "created_ms": int(time.time() * 1000), "method": "scan" if scan else "snapshot",
                 "consistent": not scan, "source": {"mode": mode, "redis_version": info.get("redis_version"),
                                                    "nodes": [n.name for n in nodes]}}
-    with tempfile.TemporaryDirectory(prefix="youthbot-backup-") as tmp:
+    with work_folder(work_root, "backup") as tmp:
         tmp = Path(tmp)
         store = tmp / "store.jsonl"
         digest, count = hashlib.sha256(), 0
@@ -396,7 +421,7 @@ def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = Fal
         manifest.update(keys=count, sha256=digest.hexdigest())
         content_files = _content_files(content_dir)
         manifest["content_files"] = len(content_files)
-        partial = out.with_name(out.name + ".partial")
+        partial = out.with_name(f"{out.name}.{os.getpid()}.partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             data = json.dumps(manifest, indent=2, ensure_ascii=False).encode()
@@ -419,71 +444,265 @@ def _content_files(content_dir: Path | None) -> list[Path]:
 
 
 # -- restore --------------------------------------------------------------------------------
+# A restore never changes the live store until the whole archive has been proved good and
+# every key has been written: (1) the archive is read to its end: tar and gzip structure,
+# manifest, every line of store.jsonl parsed and checked (key, expiry, payload), line count
+# and sha256 against the manifest; (2) the keys are RESTOREd into a staging database of the
+# same server (Redis checks each DUMP payload's own checksum there); (3) one MULTI/EXEC swaps
+# the staging database with the live one (SWAPDB) and empties the old data. A kill -9 before
+# the EXEC leaves the live store as it was (the staging database is emptied by the next
+# restore); after it, the new store is whole. See docs/security.md.
+STAGING_MARK = b"yb:restore:staging"
+PAYLOAD_MIN = 11  # a DUMP payload: type byte, value, 2-byte RDB version, 8-byte CRC64
+
+
+@dataclass
+class Checked:
+    """An archive read to its end and found whole."""
+
+    manifest: dict
+    keys: int
+    content: list[str]
+
+
 def read_manifest(archive: Path) -> dict:
-    with tarfile.open(archive, "r:gz") as tar:
-        return json.load(tar.extractfile("manifest.json"))
+    return check_archive(archive).manifest
 
 
-def restore(redis_url: str, archive: Path, force: bool = False, content_to: Path | None = None) -> dict:
-    """Restore an archive into the store: refused when the store holds keys, unless force (which empties it)."""
+def _damaged(archive: Path, what: str) -> BackupError:
+    return BackupError(f"{archive}: {what}; nothing was changed: the store is as it was. "
+                       "Restore another backup (the nightly ones are in BACKUP_DIR).")
+
+
+def check_archive(archive: Path) -> Checked:
+    """Read the whole archive and prove it good, or raise BackupError saying what is wrong."""
     archive = Path(archive)
     try:
         tar = tarfile.open(archive, "r:gz")
-    except (OSError, tarfile.TarError) as exc:
-        raise BackupError(f"{archive}: not a youthbot backup ({exc})")
-    with tar:
-        try:
-            manifest = json.load(tar.extractfile("manifest.json"))
-        except (KeyError, ValueError) as exc:
-            raise BackupError(f"{archive}: no readable manifest.json ({exc})")
-        if manifest.get("format") != FORMAT:
-            raise BackupError(f"{archive}: format {manifest.get('format')!r}, expected {FORMAT}")
-        client = client_for(redis_url)
-        try:
-            counts = topology.key_counts(client)  # every primary, not the one a client happens to ask
-            existing = sum(counts.values())
-            if existing and not force:
-                held = ", ".join(f"{n}: {c}" for n, c in counts.items() if c) if len(counts) > 1 else ""
-                raise BackupError(f"the store holds {existing} keys{f' ({held})' if held else ''}; restore only "
-                                  "into an empty store, or add --force to empty it first (stop the web and "
-                                  "scheduler services first)")
-            if content_to is not None:
-                _check_content_target(Path(content_to), force)
-            if existing:
-                for node in topology.primaries(client):
-                    node.client.flushdb()
-            digest, count = hashlib.sha256(), 0
-            pipe = client.pipeline(transaction=False)
-            for line in tar.extractfile("store.jsonl"):
-                digest.update(line)
-                rec = json.loads(line)
-                pipe.restore(base64.b64decode(rec["k"]), rec["t"], base64.b64decode(rec["v"]), absttl=True)
-                count += 1
-                if len(pipe) >= BATCH:
-                    _run(pipe, manifest)
-            _run(pipe, manifest)
-            if digest.hexdigest() != manifest["sha256"]:
-                raise BackupError(f"{archive}: store.jsonl does not match its checksum: the file is damaged "
-                                  "(the store now holds what could be read; restore another backup with --force)")
-        finally:
-            client.close()
-        files = 0
-        if content_to is not None:
+    except (EOFError, zlib.error, tarfile.TarError) as exc:
+        raise BackupError(f"{archive}: not a youthbot backup (not a tar.gz archive: {exc}); nothing was changed")
+    except OSError as exc:
+        raise BackupError(f"{archive}: cannot be read ({exc.strerror or exc}); nothing was changed")
+    manifest, count, digest, content, seen = None, 0, hashlib.sha256(), [], set()
+    try:
+        with tar:
+            for member in tar:
+                name = member.name
+                if name in seen:
+                    raise _damaged(archive, f"it holds {name} twice")
+                seen.add(name)
+                if name == "manifest.json":
+                    try:
+                        manifest = json.load(tar.extractfile(member))
+                    except (ValueError, AttributeError) as exc:
+                        raise _damaged(archive, f"its manifest.json cannot be read ({exc})")
+                    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                        got = manifest.get("format") if isinstance(manifest, dict) else None
+                        raise BackupError(f"{archive}: not a youthbot backup (format {got!r}, expected {FORMAT}); "
+                                          "nothing was changed")
+                elif name == "store.jsonl":
+                    fh = tar.extractfile(member)
+                    if fh is None:
+                        raise _damaged(archive, "its store.jsonl is not a file")
+                    for line in fh:
+                        count += 1
+                        digest.update(line)
+                        _check_record(archive, count, line)
+                elif name.startswith("content/"):
+                    if member.isfile():
+                        content.append(name)
+                        tar.extractfile(member).read()  # read to the end: a cut-short member shows here
+                elif not (name == "rdb" or name.startswith("rdb/")):
+                    raise _damaged(archive, f"it holds an unexpected file {name!r}")
+                elif member.isfile():
+                    tar.extractfile(member).read()
+    except BackupError:
+        raise
+    except (EOFError, zlib.error, tarfile.TarError, OSError) as exc:
+        raise _damaged(archive, f"the archive is cut short or damaged ({type(exc).__name__}: {exc}): "
+                                "it was truncated or changed after it was written")
+    if manifest is None:
+        raise _damaged(archive, "it has no manifest.json") if "store.jsonl" in seen else BackupError(
+            f"{archive}: not a youthbot backup (no manifest.json); nothing was changed")
+    if "store.jsonl" not in seen:
+        raise _damaged(archive, "it has no store.jsonl (the store's keys)")
+    if not isinstance(manifest.get("keys"), int) or not isinstance(manifest.get("sha256"), str):
+        raise _damaged(archive, "its manifest.json lacks the key count or the checksum")
+    if count != manifest["keys"]:
+        raise _damaged(archive, f"store.jsonl holds {count} keys, the manifest says {manifest['keys']}")
+    if digest.hexdigest() != manifest["sha256"]:
+        raise _damaged(archive, "store.jsonl does not match its checksum (sha256): the file was changed or damaged")
+    return Checked(manifest, count, content)
+
+
+def _check_record(archive: Path, number: int, line: bytes) -> None:
+    try:
+        rec = json.loads(line)
+        ok = (isinstance(rec, dict) and set(rec) == {"k", "t", "v"} and isinstance(rec["k"], str)
+              and isinstance(rec["v"], str) and type(rec["t"]) is int and rec["t"] >= 0)
+        if ok:
+            key = base64.b64decode(rec["k"], validate=True)
+            payload = base64.b64decode(rec["v"], validate=True)
+            ok = bool(key) and len(payload) >= PAYLOAD_MIN
+    except (ValueError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise _damaged(archive, f"line {number} of store.jsonl is not a well-formed key record")
+
+
+def _records(tar: tarfile.TarFile) -> Iterator[tuple[bytes, int, bytes]]:
+    for line in tar.extractfile("store.jsonl"):
+        rec = json.loads(line)
+        yield base64.b64decode(rec["k"]), rec["t"], base64.b64decode(rec["v"])
+
+
+def restore(redis_url: str, archive: Path, force: bool = False, content_to: Path | None = None,
+            staging_db: int | None = None) -> dict:
+    """Restore an archive into the store: refused when the store holds keys, unless force (which replaces them).
+
+    The archive is proved whole first; then the keys are written into a staging database
+    and switched in with one SWAPDB (see above): a kill at any moment leaves the old store
+    or the new one. A Redis Cluster has no databases to swap: there the keys are written
+    batch by batch after the check (say so to the operator)."""
+    archive = Path(archive)
+    checked = check_archive(archive)
+    manifest = checked.manifest
+    if content_to is not None:
+        _check_content_target(Path(content_to), force)
+    mode, nodes = ("cluster", []) if redis_url.startswith("redis+cluster://") else nodes_of(redis_url)
+    client = client_for(redis_url)
+    try:
+        counts = topology.key_counts(client)  # every primary, not the one a client happens to ask
+        existing = sum(counts.values())
+        if existing and not force:
+            held = ", ".join(f"{n}: {c}" for n, c in counts.items() if c) if len(counts) > 1 else ""
+            raise BackupError(f"the store holds {existing} keys{f' ({held})' if held else ''}; restore only into an "
+                              "empty store, or add --force to replace them (stop the web and scheduler services first)")
+        with tarfile.open(archive, "r:gz") as tar:
+            if mode == "cluster" or os.environ.get("REDIS_CLUSTER") == "1":
+                count = _restore_in_batches(client, tar, manifest)
+            else:
+                count = _restore_staged(redis_url, nodes[0].db, tar, manifest, staging_db)
+    finally:
+        client.close()
+    files = 0
+    if content_to is not None:
+        with tarfile.open(archive, "r:gz") as tar:
             files = _extract_content(tar, Path(content_to))
-    return {"keys": count, "content_files": files, "created": manifest["created"],
-            "source": manifest["source"], "method": manifest["method"]}
+    return {"keys": count, "content_files": files, "created": manifest.get("created"),
+            "source": manifest.get("source"), "method": manifest.get("method")}
+
+
+def staging_database(client, live: int, wanted: int | None = None) -> int:
+    """The database a restore stages into: `wanted`, or the server's last one (not the live one)."""
+    try:
+        databases = int(client.config_get("databases").get("databases", 16))
+    except redis.RedisError:
+        databases = 16
+    if databases < 2:
+        raise BackupError("the store's Redis has a single database (databases 1): a restore needs a second one "
+                          "to stage into; set databases 16 (the default)")
+    db = wanted if wanted is not None else (databases - 1 if live != databases - 1 else databases - 2)
+    if db == live or not 0 <= db < databases:
+        raise BackupError(f"staging database {db} cannot be used (the store is database {live} of {databases})")
+    return db
+
+
+def _restore_staged(redis_url: str, live: int, tar: tarfile.TarFile, manifest: dict, wanted: int | None) -> int:
+    base = client_for(redis_url)
+    try:
+        db = staging_database(base, live, wanted)
+    finally:
+        base.close()
+    stage = redis.Redis(connection_pool=redis.ConnectionPool.from_url(redis_url, db=db))
+    try:
+        held = stage.dbsize()
+        if held and not stage.exists(STAGING_MARK):
+            raise BackupError(f"database {db} of the store's Redis holds {held} keys of something else; a restore "
+                              f"stages into an empty database: choose another with --staging-db N")
+        stage.flushdb()  # what an interrupted restore left
+        stage.set(STAGING_MARK, json.dumps({"archive_created": manifest.get("created"), "pid": os.getpid(),
+                                            "started_ms": int(time.time() * 1000)}))
+        count = 0
+        pipe = stage.pipeline(transaction=False)
+        for k, expiry, payload in _records(tar):
+            pipe.restore(k, expiry, payload, absttl=True)
+            count += 1
+            if len(pipe) >= BATCH:
+                _run(pipe, manifest)
+        _run(pipe, manifest)
+        # The switch: the staged keys become the store, the old keys are dropped, in one transaction.
+        pipe = stage.pipeline(transaction=True)
+        pipe.swapdb(live, db)
+        pipe.execute_command("SELECT", live)
+        pipe.delete(STAGING_MARK)
+        pipe.execute_command("SELECT", db)
+        pipe.flushdb(asynchronous=True)
+        pipe.execute()
+    except redis.ResponseError as exc:
+        _drop_staging(stage)
+        raise BackupError(f"the store's Redis refused the switch ({exc}); nothing was changed: the store is as it was")
+    except BackupError:
+        _drop_staging(stage)
+        raise
+    finally:
+        stage.close()
+    return count
+
+
+def _drop_staging(stage) -> None:
+    try:
+        if stage.exists(STAGING_MARK):
+            stage.flushdb()
+    except redis.RedisError:
+        pass
+
+
+def _restore_in_batches(client, tar: tarfile.TarFile, manifest: dict) -> int:
+    """Redis Cluster: no second database; after the archive was proved whole, empty and refill."""
+    client.flushdb()
+    count = 0
+    pipe = client.pipeline(transaction=False)
+    try:
+        for k, expiry, payload in _records(tar):
+            pipe.restore(k, expiry, payload, absttl=True)
+            count += 1
+            if len(pipe) >= BATCH:
+                _run(pipe, manifest)
+        _run(pipe, manifest)
+    except BackupError as exc:
+        raise BackupError(str(exc).replace("nothing was changed: the store is as it was",
+                                           f"a Redis Cluster cannot swap databases: the store holds the first "
+                                           f"{count} keys only; restore a good backup with --force"))
+    return count
 
 
 def _run(pipe, manifest: dict) -> None:
+    """Send a batch of RESTOREs; a refusal is said without the key's value (it may be a phone number)."""
     try:
         pipe.execute()
     except redis.ResponseError as exc:
-        if "payload version" in str(exc).lower():
-            raise BackupError(f"this backup comes from Redis {manifest['source']['redis_version']}; restore it into "
-                              f"that version or newer ({exc})")
-        raise
+        text = str(exc)
+        if "payload version or checksum" in text.lower():
+            source = manifest.get("source", {}).get("redis_version") or "?"
+            here = _server_version(pipe)
+            if here and _version(source) > _version(here):
+                raise BackupError(f"this backup comes from Redis {source}, newer than this store's Redis {here}: "
+                                  "restore it into that version or newer; nothing was changed: the store is as it was")
+            raise BackupError("the store's Redis refused a key of the backup: its DUMP payload is damaged (its own "
+                              "checksum does not match), though the archive's checksum was made to fit; nothing "
+                              "was changed: the store is as it was")
+        raise BackupError(f"the store's Redis refused a key of the backup ({text.split(' of pipeline caused error: ')[-1][:200]}); "
+                          "nothing was changed: the store is as it was")
     finally:
         pipe.reset()
+
+
+def _server_version(pipe) -> str | None:
+    try:
+        return redis.Redis(connection_pool=pipe.connection_pool).info("server").get("redis_version")
+    except redis.RedisError:
+        return None
 
 
 def _check_content_target(target: Path, force: bool) -> None:
@@ -492,11 +711,21 @@ def _check_content_target(target: Path, force: bool) -> None:
 
 
 def _extract_content(tar: tarfile.TarFile, target: Path) -> int:
-    target.mkdir(parents=True, exist_ok=True)
+    """Unpack content/ beside target, then put it in place with renames (a kill leaves the old folder)."""
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
     members = [m for m in tar.getmembers() if m.name.startswith("content/") and m.isfile()]
     for m in members:
         m.name = m.name[len("content/"):]
-    tar.extractall(target, members=members, filter="data")
+    fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}-restoring-", dir=target.parent))
+    tar.extractall(fresh, members=members, filter="data")
+    if target.exists():
+        old = target.with_name(f".{target.name}-old-{os.getpid()}")
+        os.replace(target, old)
+        os.replace(fresh, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(fresh, target)
     return len(members)
 
 
@@ -505,7 +734,8 @@ def nightly(settings, now: datetime | None = None) -> dict:
     """The scheduler's nightly backup: a new archive in BACKUP_DIR, keeping the last BACKUP_KEEP."""
     now = now or datetime.now().astimezone()
     folder = settings.backups_path
-    result = backup(settings.redis_url, folder / f"youthbot-{now:%Y%m%d-%H%M%S}.tar.gz", settings.content_dir)
+    result = backup(settings.redis_url, folder / f"youthbot-{now:%Y%m%d-%H%M%S}.tar.gz", settings.content_dir,
+                    work_root=Path(settings.data_dir) / WORK)
     removed = prune(folder, settings.backup_keep)
     done = {"file": result.path.name, "keys": result.keys, "seconds": round(result.seconds, 2),
             "removed": len(removed)}

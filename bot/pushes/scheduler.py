@@ -55,6 +55,8 @@ TIMETABLE = [
     TimetableEntry("wechat_token", IntervalTrigger(minutes=10), "keep the shared access token fresh (when pushes are configured)"),
     TimetableEntry("retention", CronTrigger(hour=3, minute=15, timezone=clock.TZ),
           "contact details deleted two years after a person's last activity"),
+    TimetableEntry("compact_store", IntervalTrigger(minutes=5),
+          "after a deletion: Redis rewrites its AOF and snapshot, so deleted data leaves the disk"),
 ]
 
 

@@ -12,10 +12,12 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
+import redis
+
 from domain import clock
 from bot.pushes.delivery import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
-from domain.privacy import expired_contacts, forget_person
+from domain.privacy import COMPACT_DUE, expired_contacts, forget_person
 from domain.pseudonyms import user_ref
 from domain.profiles import branch_members_key
 
@@ -232,3 +234,30 @@ def retention(bot, deliverer, now: float) -> dict[str, int]:
         deleted += 1
         log.info("retention: contact details deleted after two idle years: user=%s", user_ref(openid))
     return {"deleted": deleted}
+
+
+def compact_store(bot, deliverer, now: float) -> dict:
+    """After a deletion (删除我的信息, the console, retention), have Redis rewrite its files on disk, so that
+    the deleted name and phone number leave the append-only file and the RDB snapshot within minutes
+    (the AOF would otherwise keep them until it doubles in size). At most once a run: every 5 minutes."""
+    due = bot.redis.get(COMPACT_DUE)
+    if not due:
+        return {}
+    try:
+        info = bot.redis.info("persistence")
+        if info.get("aof_rewrite_in_progress") or info.get("rdb_bgsave_in_progress"):
+            return {"compact": "busy"}  # the next run
+        done = {}
+        if info.get("aof_enabled"):
+            bot.redis.bgrewriteaof()
+            done["aof"] = "rewrite started"
+        if bot.redis.config_get("save").get("save"):
+            bot.redis.execute_command("BGSAVE", "SCHEDULE")  # after the rewrite, if one runs
+            done["rdb"] = "snapshot scheduled"
+    except redis.ResponseError as exc:  # a managed Redis may forbid these: say so once a run
+        log.warning("could not rewrite the store's files after a deletion: %s", exc)
+        return {"compact": "refused"}
+    if bot.redis.get(COMPACT_DUE) == due:
+        bot.redis.delete(COMPACT_DUE)  # a deletion meanwhile keeps it due
+    log.info("store files rewritten after a deletion: %s", done)
+    return done

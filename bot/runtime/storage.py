@@ -415,11 +415,35 @@ def stop_embedded(data_dir: Path) -> None:
 
 # -- who owns the server: the service, or a command run while no service runs -----------
 def hold_service_lock(data_dir: Path) -> None:
-    """Mark this process as a service of data_dir for its whole life (several may hold it)."""
+    """Mark this process as a service of data_dir for its whole life (several may hold it).
+
+    Only this process: a forked child (a gunicorn worker) closes its inherited copy at once.
+    A flock belongs to the open file, shared by every copy of the descriptor, so a worker
+    still alive when the master exits (SIGTERM while handlers run slow: gunicorn kills it
+    last) would otherwise make the master believe another service still uses the store, and
+    leave the embedded Redis running with nobody to stop it."""
     data_dir = _private_dir(data_dir)
     fh = open(data_dir / SERVICE_LOCK, "a")
     fcntl.flock(fh, fcntl.LOCK_SH)
     _service_locks[str(data_dir)] = fh
+    global _fork_hook
+    if not _fork_hook:
+        os.register_at_fork(after_in_child=_drop_inherited_service_locks)
+        _fork_hook = True
+
+
+_fork_hook = False
+
+
+def _drop_inherited_service_locks() -> None:
+    """In a forked child: close the copies of the parent's service locks (closing, not LOCK_UN, which
+    would release the parent's lock too)."""
+    for fh in _service_locks.values():
+        try:
+            fh.close()
+        except OSError:
+            pass
+    _service_locks.clear()
 
 
 def release_service_lock(data_dir: Path) -> None:
