@@ -92,3 +92,38 @@ def test_the_export_is_an_audited_xlsx(console, demo):
 def test_the_dashboard_shows_the_figures_with_charts(console, demo):
     html = console.page("/admin/")
     assert "本期答题人数" in html and "各支部完成率" in html and "<svg" in html and "在招岗位" in html
+
+
+def test_a_bank_written_the_office_way_is_read_merged_cells_variant_headers_chinese_dates(console, redis_client):
+    """Issue 21 items 15-16: 期号 merged down its questions, headers as people write them (期 号, 开始时间, 截止时间,
+    正确答案, 答案解析, 选项A), dates the Chinese way, a row of spaces between questions: one session, all loaded."""
+    from domain import clock
+
+    year = clock.local(clock.now()).year + 1
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["期 号", "标题", "学习内容", "链接", "开始时间", "截止时间", "题目", "题型", "选项A", "选项B", "C", "D",
+               "正确答案", "答案解析"])
+    ws.append(["w21", "第21期", "学习内容", "", f"{year}/12/15 8:00", f"{year}年12月22日 8:00", "第一题", "单选",
+               "甲", "乙", "", "", "A", "因为甲。"])
+    ws.append([None, None, None, None, None, None, "第二题", "单选", "甲", "乙", "", "", "B", ""])
+    ws.append(["  ", " ", "", None, "   ", "", "", "", "", "", "", "", "", ""])  # a row of spaces: a blank row
+    ws.append([None, None, None, None, None, None, "第三题", "判断", "", "", "", "", "对", ""])
+    ws.merge_cells("A2:A5")
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    resp = upload(console, buf)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "已导入 1 期" in html, html
+    s = Quiz(redis_client).session("w21")
+    assert [q.answer for q in s.questions] == ["A", "B", "T"] and s.questions[0].explain == "因为甲。"
+    assert f"{clock.local(s.opens):%Y-%m-%d %H:%M}" == f"{year}-12-15 08:00"
+    assert f"{clock.local(s.closes):%Y-%m-%d %H:%M}" == f"{year}-12-22 08:00"
+
+
+def test_a_merged_cell_left_empty_on_a_new_session_row_is_still_named(console, redis_client):
+    """Merging fills only the cells a merged range covers: a question row with no 期号 is still '没有填'."""
+    rows = [GOOD, [None] * 6 + ["第二题", "单选", "甲", "乙", "", "", "A", ""]]
+    resp = upload(console, bank(rows))
+    assert resp.status_code == 400 and "第3行「期号」：没有填" in resp.get_data(as_text=True)
