@@ -60,11 +60,30 @@ def test_a_weekly_event_makes_one_occurrence_per_chosen_day(console, redis_clien
 
 
 def test_bad_form_input_gets_a_clear_answer_not_a_500(console):
-    for fields, said in [({"title": ""}, "请填写活动名称和地点"), ({"start": "tomorrow"}, "开始时间格式不对"),
-                         ({"capacity": "many"}, "名额应为整数"), ({"capacity": "0"}, "至少为1"),
-                         ({"end_time": "07:00"}, "结束时间要晚于开始时间")]:
+    for fields, field, said in [({"title": ""}, "title", "请填写活动名称"),
+                                ({"start": "tomorrow"}, "start", "“tomorrow”不是日期和时间"),
+                                ({"capacity": "many"}, "capacity", "应为整数，现在是“many”"),
+                                ({"capacity": "0"}, "capacity", "至少为1"),
+                                ({"end_time": "07:00"}, "end_time", "结束时间要晚于开始时间")]:
         resp = new_event(console, **fields)
-        assert resp.status_code == 400 and said in resp.get_data(as_text=True), fields
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 400 and f'id="{field}-error">{said}' in html, (fields, html)  # beside its field
+        assert "网页表单" not in html
+
+
+def test_the_event_form_and_attendance_take_times_typed_the_chinese_way(console, bot):
+    """Issue 21 item 15: 11：30 (the IME's full-width colon) and 20人 in the form; 9：05 in 补记考勤."""
+    assert new_event(console, end_time="11：30", capacity="20人").status_code == 302
+    occ = Events(bot.redis).upcoming(0)[0]
+    assert occ.capacity == 20 and _local(occ.end, "%H:%M") == "11:30"
+    events = Events(bot.redis)
+    past = make_event(events, starts_in=-30 * 3600, hours=2)
+    events.sign_up(past, "o_a")
+    came = _local(past.start, "%H：%M")  # typed with the IME on
+    html = console.post(f"/admin/events/{past.number}/attendance", {"openid": "o_a", "came": came,
+                        "left": _local(past.end, "%H点%M分")}, token_from=f"/admin/events/{past.number}",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "计入志愿时长2.0小时" in html, html
 
 
 def test_raising_capacity_promotes_the_waitlist_and_tells_them(console, bot):
@@ -134,7 +153,7 @@ def test_attendance_is_fixed_by_hand_and_credits_hours(console, bot):
     assert events.attendance(occ.id)["o_a"][2] == 120
     bad = console.post(f"/admin/events/{occ.number}/attendance", {"openid": "o_a", "came": "25:99"},
                        token_from=f"/admin/events/{occ.number}", follow_redirects=True).get_data(as_text=True)
-    assert "签到时间格式不对" in bad
+    assert "签到时间：“25:99”不是时间，请写成 11:30" in bad
 
 
 def test_an_organiser_sees_only_their_own_events(console_as, bot):
