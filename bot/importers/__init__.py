@@ -172,6 +172,12 @@ def _apply_events(bot, file_events: list, demo: bool, notes: list[str]) -> int:
 def _apply_postings(bot, postings: list[Posting], notes: list[str]) -> int:
     jobs = Jobs(bot.redis)
     for p in postings:
+        known = jobs.get(p.id) if p.id.isdigit() else None
+        by_number = jobs.by_number(p.id) if p.id.isdigit() and known is None else None
+        if by_number is not None and (by_number.employer, by_number.title) == (p.employer, p.title):
+            # the number the console shows (岗位 42) for the same job: update that posting, never a copy
+            notes.append(f"编号 {p.id} 是岗位 {by_number.number} 的回复号：已更新这个岗位（它的表格编号是 {by_number.id}）")
+            p.id = by_number.id
         file_says = p.status
         kept = jobs.load_from_file(p)
         if kept:
