@@ -36,7 +36,7 @@ from domain.keys import key, user_key
 from domain.outbox import FailedPush as KeptFailure, FailedPushes
 from bot import storage
 from bot.ops import logs, metrics
-from bot.outgoing import published_numbers, safe_text
+from bot.outgoing import numbers_in, published_numbers, safe_text
 from bot.wechat_client import WeChatError
 from domain.push_log import FAILED, daily_key, log_key
 
@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 RETRYABLE = {-1, -2, 45009, 45047}
 REMINDER_KINDS = {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"}  # what 退订提醒 stops
+STAFF_WORDED_KINDS = {"broadcast"}  # text staff wrote and confirmed in the preview: sent as written
 ANYTIME_KINDS = {"late_reply"}  # answers to the user's own message: not held by quiet hours
 STATS = key("{push}", "stats")
 
@@ -207,6 +208,8 @@ class Deliverer:
                 if attempt.retry_state.attempt_number > 1:
                     self._wait_for_rate()
                 published = published_numbers(self.bot.texts)
+                if push.kind in STAFF_WORDED_KINDS:  # staff typed it and saw it in the preview, numbers and all
+                    published = published | frozenset(numbers_in(push.text))
                 if channel == "custom":
                     self.client.send_text(push.openid, safe_text(push.text, published))
                 else:
