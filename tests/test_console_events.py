@@ -206,7 +206,31 @@ def test_the_checkin_screen_still_shows_the_typed_code_when_wechat_fails(console
     requests.post(base + "/_fake/fail", json={"errcode": 45009, "times": 5})
     occ = make_event(Events(bot.redis), starts_in=600)
     html = console.page(f"/admin/events/{occ.number}/checkin")
-    assert "微信二维码暂时生成不了（45009）" in html and f"签到 {Events(bot.redis).code(occ.id)}" in html
+    assert "微信二维码暂时生成不了：今天生成二维码的次数已用完，明天再试（微信返回码 45009）" in html
+    assert f"签到 {Events(bot.redis).code(occ.id)}" in html
+
+
+def test_without_a_reachable_wechat_api_the_checkin_screen_says_what_to_do(console, bot):
+    """Issue 21 item 17: "微信二维码暂时生成不了（-2）" said nothing; the network failure is worded, with the demo's fix."""
+    from tests.helpers import free_port
+
+    bot.settings = replace(bot.settings, wechat_api_base_url=f"http://127.0.0.1:{free_port()}/cgi-bin/")
+    occ = make_event(Events(bot.redis), starts_in=600)
+    html = console.page(f"/admin/events/{occ.number}/checkin")
+    assert "连不上微信服务器" in html and "youthbot fake-wechat" in html and "（微信返回码 -2）" in html
+    assert f"发送「签到 {Events(bot.redis).code(occ.id)}」" in html
+
+
+def test_the_projector_view_has_no_menu_and_no_logout(console, console_app, bot):
+    """Issue 21 item 17: the screen for a projector shows the codes and the count only."""
+    events = Events(bot.redis)
+    occ = make_event(events, starts_in=600)
+    events.sign_up(occ, "o_alice")
+    page = console.page(f"/admin/events/{occ.number}/checkin")
+    assert f"/admin/events/{occ.number}/checkin?screen=1" in page and "退出" in page
+    screen = console.page(f"/admin/events/{occ.number}/checkin?screen=1")
+    assert screen.count("<svg") >= 2 and 'id="confirmed">1<' in screen
+    assert "退出" not in screen and 'class="sections"' not in screen and "改密码" not in screen
 
 
 def test_the_cli_edits_events_and_fixes_attendance_with_the_same_rules(cli, bot):

@@ -357,9 +357,25 @@ def checkin(number):
         try:
             codes[action] = checkin_qr.svg(checkin_qr.qr_code(bot().redis, wechat(), occ, action, clock.now())["url"])
         except WeChatError as exc:
-            problem = f"微信二维码暂时生成不了（{exc.errcode}），请让志愿者发送「签到 码」。"
-    return render_template("admin/checkin.html", title=f"签到：{occ.title}", occ=occ, codes=codes, problem=problem,
+            problem = (f"微信二维码暂时生成不了：{QR_PROBLEMS.get(exc.errcode, QR_PROBLEM_OTHER)}"
+                       f"（微信返回码 {exc.errcode}）。现在请让志愿者在公众号发送「签到 {Events(bot().redis).code(occ.id)}」。")
+    page = "admin/checkin_screen.html" if request.args.get("screen") else "admin/checkin.html"
+    return render_template(page, title=f"签到：{occ.title}", occ=occ, codes=codes, problem=problem,
                            code=Events(bot().redis).code(occ.id), counts=_counts(occ))
+
+
+# What a failed QR request means, for the staff at the door (WeChat's global return codes).
+QR_PROBLEMS = {
+    -2: "连不上微信服务器（网络不通，或 WECHAT_API_BASE_URL 指向的地址没有运行；演示时先启动 `youthbot fake-wechat`）",
+    -1: "微信系统繁忙，稍后刷新本页再试",
+    40001: "公众号的 AppSecret 不对或令牌已失效，请管理员核对 WECHAT_APPSECRET",
+    40013: "公众号 AppID 不对，请管理员核对 WECHAT_APPID",
+    40164: "本服务器的 IP 不在公众号的 IP 白名单里，请管理员在公众平台添加",
+    42001: "令牌已过期，刷新本页即可",
+    45009: "今天生成二维码的次数已用完，明天再试",
+    48001: "公众号没有生成带参数二维码的权限（需认证的服务号）",
+}
+QR_PROBLEM_OTHER = "微信拒绝了请求，请把返回码告诉管理员"
 
 
 @bp.get("/<int:number>/checkin.json")

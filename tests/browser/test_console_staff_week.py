@@ -41,3 +41,30 @@ def test_the_event_form_takes_chinese_times_and_puts_errors_beside_their_fields(
     number = int(re.search(r"/admin/events/(\d+)", browser.path()).group(1))
     occ = Events(browser.site.bot.redis).by_number(number)
     assert occ.capacity == 20 and f"{clock.local(occ.end):%H:%M}" == "11:30"
+
+
+def test_the_projector_screen_counts_against_the_confirmed_sign_ups_live(browser):
+    """Item 17: the live count read 已签到 1 / 0 人: the script updated the check-ins but not the sign-ups."""
+    from bot.simulator import WeChatSimulator, text_xml
+    from domain.events import Events, Occurrence
+    from domain.profiles import Profiles
+    from tests.helpers import APPID, TOKEN, post_signed
+
+    bot = browser.site.bot
+    events = Events(bot.redis)
+    start = (clock.now() + 900) // 60 * 60
+    occ = events.save(Occurrence(id="river@1", event_id="river", title="护河行动", description="", place="三干渠",
+                                 start=start, end=start + 2 * 3600, capacity=30, signup_deadline=start - 600,
+                                 cancel_cutoff=start - 86400))
+    signed_in(browser)
+    browser.open(f"/admin/events/{occ.number}/checkin?screen=1")
+    assert "已签到 0 / 0 人" in browser.text() and "退出" not in browser.text()
+    assert not browser.d.find_elements(By.CSS_SELECTOR, "nav.sections")
+    sim = WeChatSimulator(TOKEN, "", APPID)
+    for i in range(12):  # sign-ups arrive while the screen is up
+        Profiles(bot.redis).save_contact(f"o_v{i}", "志愿者", "13800138000")
+        events.sign_up(occ, f"o_v{i}")
+    reply = post_signed(browser.site.url + "/wechat", sim, text_xml("o_v0", f"签到 {events.code(occ.id)}"))
+    assert "签到成功" in reply, reply
+    browser.wait_for(lambda: "已签到 1 / 12 人" in browser.text(), timeout=15)
+    browser.shot("checkin-projector")
