@@ -38,7 +38,7 @@ from bot import storage
 from bot.ops import logs, metrics
 from bot.outgoing import numbers_in, published_numbers, safe_text
 from bot.wechat_client import WeChatError
-from domain.push_log import FAILED, daily_key, log_key
+from domain.push_log import FAILED, STATS, daily_key, log_key
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ RETRYABLE = {-1, -2, 45009, 45047}
 REMINDER_KINDS = {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"}  # what 退订提醒 stops
 STAFF_WORDED_KINDS = {"broadcast"}  # text staff wrote and confirmed in the preview: sent as written
 ANYTIME_KINDS = {"late_reply"}  # answers to the user's own message: not held by quiet hours
-STATS = key("{push}", "stats")
 
 # Claim an idempotency key: 1 if it was free, 0 if it was claimed before.
 _CLAIM = """

@@ -23,7 +23,7 @@ def make_event(events, eid="river", capacity=30, starts_in=3 * 86400, hours=2, *
     start = (time.time() + starts_in) // 60 * 60
     if abs(starts_in) >= 86400:
         start = clock.local(start).replace(hour=9, minute=0).timestamp()
-    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=f"活动{eid}", description="清理河道垃圾。", place="三干渠",
+    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=extra.pop("title", f"活动{eid}"), description="清理河道垃圾。", place="三干渠",
                      start=start, end=start + hours * 3600, capacity=capacity, signup_deadline=start - 2 * 3600,
                      cancel_cutoff=start - 24 * 3600, **extra)
     return events.save(occ)

@@ -51,7 +51,7 @@ def index(upload=None, status=200):
     attended = {o.id: events.attendance_counts(o.id) for o in past}
     outcomes = Outcomes(bot().redis).get_many([o.id for o in past])
     return render_template("admin/events.html", title="志愿活动", upcoming=upcoming, past=past, counts=counts,
-                           attended=attended, outcomes=outcomes, upload=upload), status
+                           attended=attended, outcomes=outcomes, upload=upload, now=now), status
 
 
 @bp.post("/upload")
@@ -289,7 +289,7 @@ def export(number):
     occ = _occurrence(number)
     headers, rows = export_rows(bot().redis, occ)
     audit("export", f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)} 报名名单", len(rows))
-    return send_table(f"活动{occ.number}-报名名单.xlsx", headers, rows)
+    return send_table(f"活动{occ.number}-报名名单.xlsx", headers, rows, sheet="报名名单")
 
 
 @bp.post("/<int:number>/cancel")

@@ -9,7 +9,8 @@ from bot.admin.access import audit, bot, gate, send_table, uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
-from domain.profiles import Profiles
+from domain.followers import Followers
+from domain.profiles import Profiles, mask_name, mask_phone
 from domain.quiz import Quiz
 from domain.quiz_report import export_rows, session_stats
 from handlers import quiz as quiz_chat
@@ -70,8 +71,12 @@ def session(sid):
         audit("view", f"答题 {s.id} 未完成名单" + (f"（{names.get(branch, branch)}）" if branch else ""), len(missing))
     chart = [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}，均分{b.average:.0f}）",
                  f"?branch={b.branch_id}#not-done") for b in stats.standings]
+    joined = Followers(redis).first_seen(missing)
+    rows = [{"openid": o, "name": mask_name(people[o].name), "branch": names.get(people[o].branch, ""),
+             "phone": mask_phone(people[o].phone) if people[o].phone else "",
+             "joined": clock.fmt_date(joined[o]) if o in joined else ""} for o in missing]
     return render_template("admin/quiz_session.html", title=s.title, s=s, stats=stats, chart=chart,
-                           preview=preview(s), missing=missing, people=people, branch_names=names, branch=branch)
+                           preview=preview(s), missing=rows, branch_names=names, branch=branch)
 
 
 def preview(s) -> list[str]:

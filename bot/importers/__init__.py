@@ -193,7 +193,8 @@ def _apply_demo(bot, spec: loaders.DemoMembers) -> int:
     demo_people.register(bot.redis, [m[0] for m in members])
     for openid, bid, name, results in members:
         profiles.set_branch(openid, bid)
-        bot.redis.hset(user_key(openid, "profile"), "name", name)
+        # as if they had agreed to the notice and given their name: staff find them on 人员 like anyone else
+        bot.redis.hset(user_key(openid, "profile"), mapping={"name": name, "consent_at": int(clock.now())})
         for session, answers, started in results:
             quiz.record_completed(openid, session, answers, started)
     return len(members)
