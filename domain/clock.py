@@ -111,6 +111,9 @@ def parse_when(value, base: float | None = None) -> float:
         day = local(base if base is not None else now()).replace(hour=0, minute=0, second=0, microsecond=0)
         day += timedelta(days=int(m[1].replace(" ", "")) if m[1] else 0)
         return day.replace(hour=int(m[2] or 0), minute=int(m[3] or 0)).timestamp()
+    m = _ANNIVERSARY.match(text)
+    if m:
+        return _anniversary(int(m[1]), int(m[2]), int(m[3].replace(" ", "")) if m[3] else 0, m[4], m[5], base)
     text = _normal(text)
     for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
@@ -118,6 +121,23 @@ def parse_when(value, base: float | None = None) -> float:
         except ValueError:
             continue
     raise ValueError(f"not a date: {value!r} (use 2026-12-03 16:30 or today+3 16:30)")
+
+
+# Demo content's dates that keep to the calendar: "last 05-04 08:00" is the latest 4 May whose week is over
+# (a session on 五四 stays on 五四 whenever the demo is loaded); "last 05-04+7 08:00" is a week after it.
+_ANNIVERSARY = re.compile(r"^last\s+(\d{1,2})-(\d{1,2})\s*([+-]\s*\d+)?\s*(?:(\d{1,2}):(\d{2}))?$")
+
+
+def _anniversary(month: int, day: int, shift: int, hour, minute, base: float | None) -> float:
+    today = local(base if base is not None else now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    year = today.year
+    while True:
+        when = today.replace(year=year, month=month, day=day)
+        if when + timedelta(days=7) <= today:  # its week is over
+            break
+        year -= 1
+    when += timedelta(days=shift)
+    return when.replace(hour=int(hour or 0), minute=int(minute or 0)).timestamp()
 
 
 def has_time(value) -> bool:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
 import time
 
 from openpyxl import load_workbook
@@ -91,3 +94,60 @@ def test_demo_members_on_the_not_done_list_are_found_on_people(console, bot):
     name = Profiles(bot.redis).get(openid).name
     found = console.page(f"/admin/people/?q={name}")
     assert f"/admin/people/{openid}" in found
+
+
+# -- item 19: the first start ----------------------------------------------------------------------
+def _youthbot(data_dir, *args) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")}
+    env.update(DATA_DIR=str(data_dir), LOAD_DEMO="0")
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_serve_says_where_the_console_is_and_commands_say_which_store_they_reach(tmp_path):
+    """`serve` names the console, how to add the first account and its store; a command run with another
+    DATA_DIR than the running service's says so instead of silently working on an empty store."""
+    from tests.helpers import free_port, start_serve, stop
+
+    served, other, log = tmp_path / "served", tmp_path / "other", tmp_path / "serve.log"
+    port = free_port()
+    proc = start_serve(served, port, workers=1, log_path=log)
+    try:
+        said = log.read_text(errors="replace")
+        assert f"http://127.0.0.1:{port}/admin/" in said and "youthbot staff add NAME --role admin" in said
+        assert f"store: {served.resolve()}" in said and "the same DATA_DIR" in said
+        assert "youthbot fake-wechat" in said  # a demo: the check-in screen's QR codes need the fake API
+        same = _youthbot(served, "staff", "add", "wangfang", "--role", "admin")
+        assert same.returncode == 0 and "One-time password" in same.stdout and "note:" not in same.stderr
+        elsewhere = _youthbot(other, "staff", "list")
+        assert f"no `youthbot serve` is running with DATA_DIR={other.resolve()}" in elsewhere.stderr
+        assert "wangfang" not in elsewhere.stdout
+    finally:
+        stop(proc)
+
+
+def test_the_login_page_sends_staff_to_an_admin_not_to_a_terminal(client):
+    page = client.get("/admin/login").get_data(as_text=True)
+    assert "请找团委的管理员开通或重置" in page and "youthbot" not in page.split("<main>")[1]
+
+
+def test_demo_quiz_history_keeps_anniversaries_on_their_dates(console, bot):
+    """五四 landed on 7月28日: the demo's past sessions are relative to the day it is loaded; the ones about a day
+    of the year keep that day (the latest one whose week is over), whenever the demo is loaded."""
+    from bot import importers as content
+
+    content.load_dir(bot, bot.settings.content_dir, demo=True)
+    quiz = Quiz(bot.redis)
+    for sid, (month, day) in {"h08": (5, 4), "h01": (3, 5), "h17": (8, 1)}.items():
+        s = quiz.session(sid)
+        opens = clock.local(s.opens)
+        assert (opens.month, opens.day) == (month, day) and s.closes - s.opens == 7 * 86400
+        assert s.closes <= clock.now() and clock.now() - s.opens < 366 * 86400 + 7 * 86400
+    assert "五四" in console.page("/admin/quizzes/")
+
+
+def test_last_anniversary_dates_are_the_latest_whose_week_is_over():
+    for today, expected in (("2026-12-03 10:00", "2026-05-04"), ("2027-05-08 10:00", "2026-05-04"),
+                            ("2027-05-20 10:00", "2027-05-04")):
+        when = clock.parse_when("last 05-04 08:00", base=clock.parse_when(today))
+        assert f"{clock.local(when):%Y-%m-%d %H:%M}" == f"{expected} 08:00"
