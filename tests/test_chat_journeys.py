@@ -7,14 +7,16 @@ import time
 
 import pytest
 
-from bot import importers, tasks
-from bot.simulator import ACCOUNT
+from bot import importers
+
+from bot.pushes import tasks
+from bot.wechat.simulator import ACCOUNT
 from domain.events import Events
 from domain.jobs import Jobs, notes_key
 from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session
-from tests.test_quiz import make_session
-from tests.test_volunteer import make_event, with_profile
+from tests.helpers import make_session
+from tests.helpers import make_event, with_profile
 
 
 def load_folders(bot, tmp_path, *folders):
@@ -111,7 +113,7 @@ def test_the_same_letter_sent_twice_is_not_the_answer_to_a_true_false_question(b
 # 5. Commands mid-conversation --------------------------------------------------------------
 def test_a_command_at_the_note_prompt_is_not_saved_as_the_note(bot, wechat):
     jobs = Jobs(bot.redis)
-    from tests.test_jobs import posting
+    from tests.helpers import posting
 
     p, other = jobs.save(posting("a", "货车司机")), jobs.save(posting("b", "护理员", "医疗护理"))
     with_profile(bot, "o_alice")
@@ -186,10 +188,28 @@ def test_a_late_sign_up_gets_only_the_reminder_that_still_makes_sense(bot, pushi
 
 
 # 8. Help and the unknown --------------------------------------------------------------------
+# Words the router answers that are not commands to advertise: help itself, politeness.
+NOT_ADVERTISED = {"help_text", "thanks", "greeting"}
+
+
 def test_help_names_every_command(wechat):
+    """Derived from the router: every command handler is named in 帮助 by one of its words, and so is every
+    command word a pattern starts with (a new command that help does not mention fails here)."""
+    from handlers import build_router
+
     reply = wechat.send("帮助")
     for word in ("签到", "签退", "志愿证明", "支部", "支部排行", "取消报名", "类别", "订阅岗位"):
         assert f"「{word}" in reply, word
+    router = build_router()
+    words_of: dict[str, list[str]] = {}
+    for word, fn in router.keywords.items():
+        words_of.setdefault(fn.__name__, []).append(word)
+    assert NOT_ADVERTISED <= set(words_of)  # the exceptions are real handlers, not stale names
+    for name, words in words_of.items():
+        if name not in NOT_ADVERTISED:
+            assert any(f"「{w}" in reply for w in words), (name, words)
+    for name, words in router.pattern_words.items():
+        assert any(f"「{w}" in reply for w in words), (name, words)
 
 
 @pytest.mark.parametrize("said", ["谢谢", "好的", "在吗", "👍", "谢谢！"])
@@ -252,7 +272,7 @@ def test_cancelling_an_event_that_started_says_it_started(bot, wechat):
 
 
 def test_interest_again_with_skip_does_not_claim_an_update(bot, wechat):
-    from tests.test_jobs import posting
+    from tests.helpers import posting
 
     p = Jobs(bot.redis).save(posting("a", "货车司机"))
     with_profile(bot, "o_alice")

@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import requests
 
-from bot import broadcasts, tasks
-from bot.pushes import Push, Status
+from bot.pushes import broadcasts
+
+from bot.pushes import tasks
+from bot.pushes.delivery import Push, Status
 from domain.followers import Followers
 from domain.profiles import Profiles
 
@@ -60,7 +62,7 @@ def test_with_a_template_configured_the_quiet_ones_are_reached_too(bot):
     followers = Followers(bot.redis)
     followers.subscribe("o_quiet")
     bot.redis.hset("yb:{u:o_quiet}:follower", "last_seen", int(time.time()) - 3 * 86400)
-    assert broadcasts.reach(bot, ["o_quiet"], time.time()) == broadcasts.Reach(1, 0, 1, 0)
+    assert broadcasts.reach(bot, ["o_quiet"], time.time()) == broadcasts.BroadcastReach(1, 0, 1, 0)
 
 
 def test_a_broadcast_without_text_or_to_no_segment_gets_a_clear_answer(console):
@@ -85,7 +87,7 @@ def test_a_broadcast_is_sent_exactly_as_previewed_a_contact_number_included_with
     console.post("/admin/pushes/broadcast", {**form, "confirm": "1"}, token_from="/admin/pushes/")
     assert tasks.drain_outbox(bot, deliverer, time.time()) == {"sent": 1}
     assert [m["text"] for m in fake.messages] == [text]
-    assert deliverer.deliver(Push("o_recent", "你填写的手机号是 13922223333", "profile", "k9")).status == Status.SENT
+    assert deliverer.deliver(Push("o_recent", "你填写的手机号是 13922223333", "late_reply", "k9")).status == Status.SENT
     assert fake.messages[-1]["text"] == "你填写的手机号是 139****3333"
 
 

@@ -16,7 +16,7 @@ from domain.followers import Followers
 from domain.profiles import Profiles
 from domain.quiz import Quiz
 from domain.staff import Staff
-from tests.test_console_events import make_event
+from tests.helpers import make_morning_event as make_event
 
 
 def test_an_event_under_way_is_listed_as_in_progress_not_ended(console, bot):
@@ -67,9 +67,17 @@ def test_the_event_list_download_has_no_openid_a_named_sheet_and_says_which_even
 def test_the_not_done_list_masks_names_and_gives_something_to_chase_by(console, bot, redis_client):
     """README: names and phone numbers are masked on screen; a member who never gave a name shows their masked
     phone or the day they followed, and a link to them on 人员."""
-    from tests.test_console_quizzes import GOOD, bank, upload
+    from openpyxl import Workbook
 
-    assert upload(console, bank([GOOD])).status_code == 200
+    wb = Workbook()
+    wb.active.append(["期号", "标题", "学习内容", "开始", "截止", "题目", "题型", "A", "B", "答案"])
+    wb.active.append(["w20", "第20期", "学习内容", "today-1 08:00", "today+6 08:00", "五四青年节是哪一天？", "单选",
+                      "5月4日", "6月1日", "A"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    assert console.post("/admin/quizzes/upload", {"bank": (buf, "题库.xlsx")}, token_from="/admin/quizzes/",
+                        content_type="multipart/form-data").status_code == 200
     profiles = Profiles(redis_client)
     redis_client.hset("yb:{quiz}:branches", "b1", "机关团支部")
     for o in ("o_named", "o_nameless"):

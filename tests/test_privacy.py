@@ -6,8 +6,8 @@ import time
 from domain.jobs import Jobs
 from domain.privacy import RETENTION_SECONDS, forget_person
 from domain.profiles import Profiles
-from tests.test_jobs import posting  # noqa: F401 (a posting to register interest in)
-from tests.test_volunteer import make_event, with_profile
+from tests.helpers import posting
+from tests.helpers import make_event, with_profile
 
 
 def _forget_through_chat(wechat, openid):
@@ -77,7 +77,7 @@ def test_deletion_keeps_hours_and_attendance_pseudonymous(wechat, bot):
 
 # -- retention: contact details go two years after the last activity --------------------------------
 def test_contact_details_are_deleted_two_years_after_the_last_activity(bot):
-    from bot import tasks
+    from bot.pushes import tasks
 
     now = time.time()
     for openid in ("o_old", "o_recent"):
@@ -95,7 +95,7 @@ def test_contact_details_are_deleted_two_years_after_the_last_activity(bot):
 
 
 def test_a_person_who_never_wrote_counts_from_their_consent(bot):
-    from bot import tasks
+    from bot.pushes import tasks
 
     with_profile(bot, "o_silent")
     consent = int(Profiles(bot.redis).get("o_silent").consent_at)
@@ -104,7 +104,7 @@ def test_a_person_who_never_wrote_counts_from_their_consent(bot):
 
 
 def test_retention_runs_nightly_in_the_timetable():
-    from bot.scheduler import TIMETABLE
+    from bot.pushes.scheduler import TIMETABLE
 
     assert "retention" in [e.job for e in TIMETABLE]
 
@@ -112,8 +112,8 @@ def test_retention_runs_nightly_in_the_timetable():
 def test_deletion_drops_the_text_kept_with_a_failed_push(bot, pushing, fake_wechat):
     import requests
 
-    from bot.pushes import Push, failed
-    from tests.test_pushes import follower
+    from bot.pushes.delivery import Push, failed_pushes as failed
+    from tests.helpers import follower
 
     deliverer, _ = pushing
     follower(bot, "o_f")

@@ -9,9 +9,8 @@ from bot.admin.access import audit, bot, gate, send_table, uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
-from domain.followers import Followers
-from domain.profiles import Profiles, mask_name, mask_phone
-from domain.quiz import Quiz, key_change
+from domain.profiles import mask_name, mask_phone
+from domain.quiz import key_change
 from domain.quiz_report import export_rows, session_stats
 from handlers import quiz as quiz_chat
 
@@ -23,13 +22,13 @@ TEMPLATE_HEADERS = ["期号", "标题", "学习内容", "链接", "开始", "截
 
 @bp.get("/")
 def index(upload=None, status=200, confirm_rescore=False):
-    quiz, now = Quiz(bot().redis), clock.now()
+    quiz, now = bot().quiz, clock.now()
     sessions = quiz.sessions()
     counts = {s.id: len(quiz.participants(s.id)) for s in sessions}
     groups = [("进行中", [s for s in sessions if s.is_open(now)]),
               ("未开始", [s for s in sessions if s.opens > now]),
               ("已截止", sorted((s for s in sessions if s.closes <= now), key=lambda s: -s.closes))]
-    profiles = Profiles(bot().redis)
+    profiles = bot().profiles
     branches = [(bid, name, profiles.branch_size(bid)) for bid, name in profiles.branches()]
     return render_template("admin/quizzes.html", title="答题", groups=groups, counts=counts, upload=upload,
                            branches=branches, confirm_rescore=confirm_rescore), status
@@ -53,7 +52,7 @@ def upload():
             return index(uploads.Upload(errors=refused), 400)
         if corrections and request.form.get("rescore") != "1":
             return index(uploads.Upload(errors=[words for _, _, words, _ in corrections]), 400, confirm_rescore=True)
-        quiz = Quiz(bot().redis)
+        quiz = bot().quiz
         for session, n, _, said in corrections:  # each one whole: the new key and every score, or neither
             changed = quiz.correct_key(session)
             audit("rescore", f"答题 {session.id}「{session.title}」{said}；{changed}份答卷的得分因此改变", n)
@@ -65,7 +64,7 @@ def upload():
 def _corrections(sessions) -> tuple[list[tuple], list[str]]:
     """[(session, counted attempts, the confirmation asked, what changes)] for sessions whose answers change after people
     completed them, and the refusals for those whose questions would change."""
-    quiz, corrections, refused = Quiz(bot().redis), [], []
+    quiz, corrections, refused = bot().quiz, [], []
     for new in sessions:
         old = quiz.session(new.id)
         counted = len(quiz.participants(new.id)) if old else 0
@@ -99,10 +98,10 @@ def template():
 def session(sid):
     """One session: the preview as in chat, completion per branch, who has not done it."""
     redis = bot().redis
-    s = Quiz(redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     stats = session_stats(redis, s)
     branch = request.args.get("branch", "")
-    profiles = Profiles(redis)
+    profiles = bot().profiles
     names = dict(profiles.branches())
     missing = stats.not_completed
     people = profiles.many(missing)
@@ -112,7 +111,7 @@ def session(sid):
         audit("view", f"答题 {s.id} 未完成名单" + (f"（{names.get(branch, branch)}）" if branch else ""), len(missing))
     chart = [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}，均分{b.average:.0f}）",
                  f"?branch={b.branch_id}#not-done") for b in stats.standings]
-    joined = Followers(redis).first_seen(missing)
+    joined = bot().followers.first_seen(missing)
     rows = [{"openid": o, "name": mask_name(people[o].name), "branch": names.get(people[o].branch, ""),
              "phone": mask_phone(people[o].phone) if people[o].phone else "",
              "joined": clock.fmt_date(joined[o]) if o in joined else ""} for o in missing]
@@ -129,7 +128,7 @@ def preview(s) -> list[str]:
 @bp.get("/<sid>/export.xlsx")
 def export(sid):
     """Every counted attempt, answer by answer (names: audited)."""
-    s = Quiz(bot().redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     headers, rows = export_rows(bot().redis, s)
     audit("export", f"答题 {s.id} 成绩明细", len(rows))
     return send_table(f"答题-{s.id}.xlsx", headers, rows)
@@ -139,9 +138,9 @@ def export(sid):
 def export_missing(sid):
     """The members who have not completed the session, with their branch (names: audited)."""
     redis = bot().redis
-    s = Quiz(redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     missing = session_stats(redis, s).not_completed
-    profiles = Profiles(redis)
+    profiles = bot().profiles
     people, names = profiles.many(missing), dict(profiles.branches())
     audit("export", f"答题 {s.id} 未完成名单", len(missing))
     return send_table(f"未完成-{s.id}.xlsx", ["姓名", "支部", "openid"],

@@ -5,7 +5,6 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from bot.admin.access import bot, gate
 from domain.audit import Audit
-from domain.events import Events
 from domain.staff import ROLE_NAMES, ROLES, Staff, StaffError
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -18,7 +17,7 @@ def index():
     staff = Staff(bot().redis)
     accounts = staff.all()
     owned = {a.name: staff.events_run_by(a.name) for a in accounts if a.role == "organiser"}
-    titles = Events(bot().redis).titles(sorted({e for ids in owned.values() for e in ids}))
+    titles = bot().events.titles(sorted({e for ids in owned.values() for e in ids}))
     owned = {name: [titles.get(e, f"（已删除的活动 {e}）") for e in ids] for name, ids in owned.items()}
     return render_template("admin/staff.html", title="账号", accounts=accounts, roles=ROLES, role_names=ROLE_NAMES,
                            owned=owned)

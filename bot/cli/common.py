@@ -14,7 +14,7 @@ def pass_bot(fn):
     @click.pass_context
     @functools.wraps(fn)
     def wrapper(ctx, *args, **kwargs):
-        from bot.app import build_bot
+        from bot.runtime.services import build_bot
 
         if ctx.obj is None:
             settings = Settings.from_env()
@@ -26,7 +26,7 @@ def pass_bot(fn):
 
 def _say_which_store(settings: Settings) -> None:
     """A command reaches the running service only through the same store: say so when no service runs on it."""
-    from bot import storage
+    from bot.runtime import storage
 
     if settings.redis_url or storage.service_running(settings.data_dir):
         return

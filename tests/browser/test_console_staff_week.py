@@ -45,7 +45,7 @@ def test_the_event_form_takes_chinese_times_and_puts_errors_beside_their_fields(
 
 def test_the_projector_screen_counts_against_the_confirmed_sign_ups_live(browser):
     """Item 17: the live count read 已签到 1 / 0 人: the script updated the check-ins but not the sign-ups."""
-    from bot.simulator import WeChatSimulator, text_xml
+    from bot.wechat.simulator import WeChatSimulator, text_xml
     from domain.events import Events, Occurrence
     from domain.profiles import Profiles
     from tests.helpers import APPID, TOKEN, post_signed
