@@ -35,7 +35,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
-from domain.keys import key, user_key
+from domain.keys import user_key
 from domain.outbox import FailedPush, FailedPushes
 from domain.push_kinds import rules
 from bot.runtime import storage
