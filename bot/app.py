@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import redis
 from flask import Flask
 
 from bot import admin, importers

@@ -20,6 +20,7 @@ STREAM = key("audit")
 
 ACTIONS = {  # action -> how the log page names it
     "view": "查看", "export": "下载", "delete": "删除个人信息", "search": "查找",
+    "rescore": "改答案并重新计分",
 }
 
 

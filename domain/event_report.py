@@ -12,7 +12,8 @@ def export_rows(redis, occ: Occurrence) -> tuple[list[str], list[list]]:
     people = profiles.many(confirmed + waiting)
     attendance = events.attendance(occ.id)
     fixed = redis.hgetall(occ_key(occ.id, "fixed"))
-    headers = ["状态", "序号", "姓名", "手机号", "签到", "签退", "计入时长(小时)", "备注", "openid"]
+    headers = ["状态", "序号", "姓名", "手机号", "签到", "签退", "计入时长(小时)", "备注", "活动", "活动时间", "地点"]
+    when = clock.to_naive(occ.start)  # which event the list is of, on every row: the file may be forwarded alone
     rows = []
     for status, openids in (("已报名", confirmed), ("候补", waiting)):
         for position, openid in enumerate(openids, start=1):
@@ -20,6 +21,6 @@ def export_rows(redis, occ: Occurrence) -> tuple[list[str], list[list]]:
             came, left, minutes = attendance.get(openid, (None, None, None))
             rows.append([status, position, p.name, p.phone, clock.to_naive(came) if came else "",
                          clock.to_naive(left) if left else "", round(minutes / 60, 1) if minutes is not None else "",
-                         "签到签退由工作人员补录" if openid in fixed else "", openid])
+                         "签到签退由工作人员补录" if openid in fixed else "", occ.title, when, occ.place])
     return headers, rows
 

@@ -397,6 +397,16 @@ class Events:
         """Is any date of the event event_id stored (a file or a form made it)?"""
         return any(True for _ in self._redis.zscan_iter(INDEX, match=f"{_glob_escape(event_id)}@*", count=1000))
 
+    def titles(self, event_ids: list[str]) -> dict[str, str]:
+        """{event id: its title} for the events that have a stored date (the latest date's title)."""
+        titles = {}
+        for event_id in event_ids:
+            ids = [m for m, _ in self._redis.zscan_iter(INDEX, match=f"{_glob_escape(event_id)}@*", count=1000)]
+            dates = [o for o in self.get_many(sorted(ids)[-1:]) if o]
+            if dates:
+                titles[event_id] = dates[0].title
+        return titles
+
     def fill_from_waitlist(self, occ: Occurrence) -> list[str]:
         """Move waitlisted volunteers into places left free (after a capacity rise); return them in order."""
         return list(self._fill(keys=self._keys(occ.id)))

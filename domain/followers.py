@@ -90,6 +90,13 @@ class Followers:
         else:
             self._redis.set(reminders_off_key(openid), int(time.time()))
 
+    def first_seen(self, openids: list[str]) -> dict[str, int]:
+        """{openid: when they first followed} for those who did (one round trip)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for openid in openids:
+            pipe.hget(user_key(openid, "follower"), "first_seen")
+        return {o: int(t) for o, t in zip(openids, pipe.execute()) if t}
+
     def last_seen(self, openid: str) -> int | None:
         value = self._redis.hget(user_key(openid, "follower"), "last_seen")
         return int(value) if value else None

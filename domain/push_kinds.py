@@ -30,6 +30,7 @@ class KindRules:
     anytime: bool  # an answer to the user's own message: quiet hours do not hold it
     lifetime: int  # seconds a failed push is tried again when it has no deadline of its own
     what: str  # what it is, in the staff's words (the console's push page)
+    staff_worded: bool = False  # text staff wrote and saw in a preview: sent as written (a contact number unmasked)
 
 
 DAY = 24 * 3600
@@ -42,7 +43,8 @@ KINDS: dict[PushKind, KindRules] = {
     PushKind.WAITLIST_PROMOTION: KindRules(reminder=False, anytime=False, lifetime=DAY, what="候补转正"),
     PushKind.EVENT_MOVED: KindRules(reminder=False, anytime=False, lifetime=DAY, what="活动改期"),
     PushKind.EVENT_CANCELLED: KindRules(reminder=False, anytime=False, lifetime=DAY, what="活动取消"),
-    PushKind.BROADCAST: KindRules(reminder=False, anytime=False, lifetime=DAY, what="群发通知"),
+    PushKind.BROADCAST: KindRules(reminder=False, anytime=False, lifetime=DAY, what="群发通知",
+                                   staff_worded=True),
 }
 
 

@@ -32,6 +32,9 @@ def forget_texts(redis, openid: str) -> int:
     return len(mine)
 
 
+STATS = key("{push}", "stats")  # hash: running totals, "<status>" and "<kind>:<status>" -> count (bot/pushes.py)
+
+
 def daily_key(day: str) -> str:
     return key("{push}", "daily", day)  # hash: "<kind>:<status>" -> count, for one local day (YYYYMMDD)
 
@@ -46,5 +49,10 @@ def daily_counts(redis, start: float, end: float) -> dict[str, dict[str, int]]:
 
 
 def record_history(redis, day: str, kind: str, status: str, count: int) -> None:
-    """Add past deliveries to a day's counts (importing another system's history; the demo)."""
-    redis.hincrby(daily_key(day), f"{kind}:{status}", count)
+    """Add past deliveries to a day's counts and to the running totals (importing another system's history;
+    the demo), so the push page's totals and its days agree."""
+    pipe = redis.pipeline(transaction=True)  # one hash tag: {push}
+    pipe.hincrby(daily_key(day), f"{kind}:{status}", count)
+    pipe.hincrby(STATS, status, count)
+    pipe.hincrby(STATS, f"{kind}:{status}", count)
+    pipe.execute()

@@ -215,12 +215,74 @@ redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
 return 1
 """
 
+# Save a corrected session and re-score its counted attempts, all at once: ARGV[1] the session's JSON, ARGV[2] how
+# many attempts were read, then (openid, evidence as read, new points, new evidence) per attempt. Returns -1 (nothing
+# written) when an attempt was counted or changed since they were read: read again and retry.
+_RESCORE = """
+if redis.call('HLEN', KEYS[3]) ~= tonumber(ARGV[2]) then return -1 end
+for i = 3, #ARGV, 4 do
+  if redis.call('HGET', KEYS[3], ARGV[i]) ~= ARGV[i + 1] then return -1 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+local changed = 0
+for i = 3, #ARGV, 4 do
+  local old = tonumber(redis.call('ZSCORE', KEYS[2], ARGV[i]) or '0')
+  local new = tonumber(ARGV[i + 2])
+  if old ~= new then
+    changed = changed + 1
+    redis.call('ZADD', KEYS[2], new, ARGV[i])
+    redis.call('ZINCRBY', KEYS[4], new - old, ARGV[i])
+  end
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 3])
+end
+return changed
+"""
+
+
+@dataclass
+class KeyChange:
+    """What a corrected question bank changes in a stored session: only answers (and explanations) may change once
+    attempts are counted, since each counted answer is kept by its question's place."""
+
+    answers: list[tuple[int, str, str]]  # (question number, old answer, new answer)
+    same_questions: bool  # the questions, their kinds and options are unchanged
+
+
+def key_change(old: Session, new: Session) -> KeyChange:
+    same = len(old.questions) == len(new.questions) and all(
+        (a.text, a.kind, a.options) == (b.text, b.kind, b.options) for a, b in zip(old.questions, new.questions))
+    answers = [(i, a.answer, b.answer) for i, (a, b) in enumerate(zip(old.questions, new.questions), start=1)
+               if a.answer != b.answer]
+    return KeyChange(answers, same)
+
 
 class Quiz:
     def __init__(self, redis):
         self._redis = redis
         self._answer = redis.register_script(_ANSWER)
         self._record = redis.register_script(_RECORD)
+        self._rescore = redis.register_script(_RESCORE)
+
+    def correct_key(self, session: Session, tries: int = 5) -> int:
+        """Save the session with its corrected answers and re-score every counted attempt by the answers it gave,
+        in one step (a crash leaves the old key and scores, or the new key and scores). Returns how many
+        attempts' points changed. The questions themselves must be unchanged (key_change().same_questions)."""
+        for _ in range(tries):
+            raw = self._redis.hgetall(evidence_key(session.id))
+            args = [session.to_json(), len(raw)]
+            for openid, evidence in raw.items():
+                data = json.loads(evidence)
+                answers = [[given, int(q.answer == given), secs]
+                           for (given, _, secs), q in zip(data["a"], session.questions)]
+                points = sum(ok for _, ok, _ in answers) * POINTS_PER_QUESTION
+                args += [openid, evidence, points,
+                         json.dumps({**data, "p": points, "a": answers}, separators=(",", ":"))]
+            changed = self._rescore(keys=[session_key(session.id), scores_key(session.id), evidence_key(session.id),
+                                          TOTAL], args=args)
+            if changed >= 0:
+                _session_cache.pop(session.id, None)
+                return int(changed)
+        raise RuntimeError(f"quiz {session.id}: attempts kept being counted while re-scoring; try again")
 
     # -- sessions -------------------------------------------------------------
     def save_session(self, session: Session) -> None:

@@ -147,7 +147,8 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 30) -> int
 def make_event(events, eid="river", capacity=30, starts_in=3 * 86400, hours=2, **extra) -> Occurrence:
     """A volunteer event starting exactly starts_in seconds from now."""
     start = time.time() + starts_in
-    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=f"活动{eid}", description="清理河道垃圾。", place="三干渠",
+    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=extra.pop("title", f"活动{eid}"), description="清理河道垃圾。",
+                     place="三干渠",
                      start=start, end=start + hours * 3600, capacity=capacity, signup_deadline=start - 2 * 3600,
                      cancel_cutoff=start - 24 * 3600, **extra)
     return events.save(occ)
@@ -158,7 +159,8 @@ def make_morning_event(events, eid="river", capacity=30, starts_in=3 * 86400, ho
     start = (time.time() + starts_in) // 60 * 60
     if abs(starts_in) >= 86400:
         start = clock.local(start).replace(hour=9, minute=0).timestamp()
-    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=f"活动{eid}", description="清理河道垃圾。", place="三干渠",
+    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=extra.pop("title", f"活动{eid}"), description="清理河道垃圾。",
+                     place="三干渠",
                      start=start, end=start + hours * 3600, capacity=capacity, signup_deadline=start - 2 * 3600,
                      cancel_cutoff=start - 24 * 3600, **extra)
     return events.save(occ)

@@ -39,11 +39,30 @@ def test_a_weekly_event_makes_one_occurrence_per_chosen_day(console, redis_clien
 
 
 def test_bad_form_input_gets_a_clear_answer_not_a_500(console):
-    for fields, said in [({"title": ""}, "请填写活动名称和地点"), ({"start": "tomorrow"}, "开始时间格式不对"),
-                         ({"capacity": "many"}, "名额应为整数"), ({"capacity": "0"}, "至少为1"),
-                         ({"end_time": "07:00"}, "结束时间要晚于开始时间")]:
+    for fields, field, said in [({"title": ""}, "title", "请填写活动名称"),
+                                ({"start": "tomorrow"}, "start", "“tomorrow”不是日期和时间"),
+                                ({"capacity": "many"}, "capacity", "应为整数，现在是“many”"),
+                                ({"capacity": "0"}, "capacity", "至少为1"),
+                                ({"end_time": "07:00"}, "end_time", "结束时间要晚于开始时间")]:
         resp = new_event(console, **fields)
-        assert resp.status_code == 400 and said in resp.get_data(as_text=True), fields
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 400 and f'id="{field}-error">{said}' in html, (fields, html)  # beside its field
+        assert "网页表单" not in html
+
+
+def test_the_event_form_and_attendance_take_times_typed_the_chinese_way(console, bot):
+    """Issue 21 item 15: 11：30 (the IME's full-width colon) and 20人 in the form; 9：05 in 补记考勤."""
+    assert new_event(console, end_time="11：30", capacity="20人").status_code == 302
+    occ = Events(bot.redis).upcoming(0)[0]
+    assert occ.capacity == 20 and _local(occ.end, "%H:%M") == "11:30"
+    events = Events(bot.redis)
+    past = make_event(events, starts_in=-30 * 3600, hours=2)
+    events.sign_up(past, "o_a")
+    came = _local(past.start, "%H：%M")  # typed with the IME on
+    html = console.post(f"/admin/events/{past.number}/attendance", {"openid": "o_a", "came": came,
+                        "left": _local(past.end, "%H点%M分")}, token_from=f"/admin/events/{past.number}",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "计入志愿时长2.0小时" in html, html
 
 
 def test_raising_capacity_promotes_the_waitlist_and_tells_them(console, bot):
@@ -113,7 +132,7 @@ def test_attendance_is_fixed_by_hand_and_credits_hours(console, bot):
     assert events.attendance(occ.id)["o_a"][2] == 120
     bad = console.post(f"/admin/events/{occ.number}/attendance", {"openid": "o_a", "came": "25:99"},
                        token_from=f"/admin/events/{occ.number}", follow_redirects=True).get_data(as_text=True)
-    assert "签到时间格式不对" in bad
+    assert "签到时间：“25:99”不是时间，请写成 11:30" in bad
 
 
 def test_an_organiser_sees_only_their_own_events(console_as, bot):
@@ -166,7 +185,31 @@ def test_the_checkin_screen_still_shows_the_typed_code_when_wechat_fails(console
     requests.post(base + "/_fake/fail", json={"errcode": 45009, "times": 5})
     occ = make_event(Events(bot.redis), starts_in=600)
     html = console.page(f"/admin/events/{occ.number}/checkin")
-    assert "微信二维码暂时生成不了（45009）" in html and f"签到 {Events(bot.redis).code(occ.id)}" in html
+    assert "微信二维码暂时生成不了：今天生成二维码的次数已用完，明天再试（微信返回码 45009）" in html
+    assert f"签到 {Events(bot.redis).code(occ.id)}" in html
+
+
+def test_without_a_reachable_wechat_api_the_checkin_screen_says_what_to_do(console, bot):
+    """Issue 21 item 17: "微信二维码暂时生成不了（-2）" said nothing; the network failure is worded, with the demo's fix."""
+    from tests.helpers import free_port
+
+    bot.settings = replace(bot.settings, wechat_api_base_url=f"http://127.0.0.1:{free_port()}/cgi-bin/")
+    occ = make_event(Events(bot.redis), starts_in=600)
+    html = console.page(f"/admin/events/{occ.number}/checkin")
+    assert "连不上微信服务器" in html and "youthbot fake-wechat" in html and "（微信返回码 -2）" in html
+    assert f"发送「签到 {Events(bot.redis).code(occ.id)}」" in html
+
+
+def test_the_projector_view_has_no_menu_and_no_logout(console, console_app, bot):
+    """Issue 21 item 17: the screen for a projector shows the codes and the count only."""
+    events = Events(bot.redis)
+    occ = make_event(events, starts_in=600)
+    events.sign_up(occ, "o_alice")
+    page = console.page(f"/admin/events/{occ.number}/checkin")
+    assert f"/admin/events/{occ.number}/checkin?screen=1" in page and "退出" in page
+    screen = console.page(f"/admin/events/{occ.number}/checkin?screen=1")
+    assert screen.count("<svg") >= 2 and 'id="confirmed">1<' in screen
+    assert "退出" not in screen and 'class="sections"' not in screen and "改密码" not in screen
 
 
 def test_the_cli_edits_events_and_fixes_attendance_with_the_same_rules(cli, bot):

@@ -72,3 +72,22 @@ def test_the_jobs_page_shows_fair_figures(console, bot):
 
     for category, (positions, interest, hired, _) in Jobs(bot.redis).stats()["category"].items():
         assert f"名额{positions} · 意向{interest} · 录用{hired}" in html, category
+
+
+def test_a_postings_sheet_re_uploaded_by_either_number_updates_never_duplicates(console, redis_client):
+    """Issue 21 item 13: the console shows the sheet's own 编号 beside the number residents reply with, and a
+    re-upload with either updates the posting."""
+    jobs = Jobs(redis_client)
+    for i in range(5):  # earlier postings: the sheet's 编号 1 gets another reply number
+        jobs.save(posting(f"old{i}", "仓库管理员"))
+    assert upload(console, sheet([row("1", headcount=2)])).status_code == 200
+    p = jobs.get("1")
+    assert p.number != 1
+    page = console.page("/admin/jobs/")
+    assert "表格编号" in page and f'<td class="num">{p.number}</td><td>1</td>' in page
+    assert "表格编号 1" in console.page(f"/admin/jobs/{p.number}")
+    resp = upload(console, sheet([row(str(p.number), headcount=5)]))  # the number the console shows
+    assert resp.status_code == 200 and f"编号 {p.number} 是岗位 {p.number} 的回复号" in resp.get_data(as_text=True)
+    assert upload(console, sheet([row("1", headcount=7)])).status_code == 200  # the sheet's own 编号
+    assert len(jobs.all()) == 6 and jobs.get(str(p.number)) is None
+    assert jobs.get("1").headcount == 7 and jobs.get("1").number == p.number

@@ -72,3 +72,27 @@ def test_a_broadcast_without_text_or_to_no_segment_gets_a_clear_answer(console):
     html = console.post("/admin/pushes/broadcast", {"segment": "branch:nope", "text": "x"}, token_from="/admin/pushes/",
                         follow_redirects=True).get_data(as_text=True)
     assert "没有这个发送对象" in html
+
+
+def test_a_broadcast_is_sent_exactly_as_previewed_a_contact_number_included_with_a_warning(console, bot, pushing):
+    """Issue 21 item 12: the preview is what is sent. A contact number staff type is theirs to give (not a
+    resident's data): it is sent in full, and the preview says so before sending; other pushes still mask numbers."""
+    deliverer, fake = pushing
+    Followers(bot.redis).subscribe("o_recent")
+    text = "周六团日活动改到下午，有事请联系王老师 139 1111 1111。"
+    form = {"segment": "all", "text": text}
+    preview = console.post("/admin/pushes/broadcast", form, token_from="/admin/pushes/").get_data(as_text=True)
+    assert f'<div class="bubble">{text}</div>' in preview
+    assert 'id="numbers-warning"' in preview and "139 1111 1111：会原样发给每一位收到的人" in preview
+    console.post("/admin/pushes/broadcast", {**form, "confirm": "1"}, token_from="/admin/pushes/")
+    assert tasks.drain_outbox(bot, deliverer, time.time()) == {"sent": 1}
+    assert [m["text"] for m in fake.messages] == [text]
+    assert deliverer.deliver(Push("o_recent", "你填写的手机号是 13922223333", "late_reply", "k9")).status == Status.SENT
+    assert fake.messages[-1]["text"] == "你填写的手机号是 139****3333"
+
+
+def test_a_broadcast_without_a_number_has_no_warning(console, bot):
+    Followers(bot.redis).subscribe("o_recent")
+    preview = console.post("/admin/pushes/broadcast", {"segment": "all", "text": "周六团日活动。"},
+                           token_from="/admin/pushes/").get_data(as_text=True)
+    assert "确认发送给" in preview and 'id="numbers-warning"' not in preview

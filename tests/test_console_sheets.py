@@ -210,3 +210,18 @@ def test_a_branches_sheet_is_all_or_nothing(console, tmp_path, redis_client):
     assert resp.status_code == 200 and "已导入 2 个支部" in resp.get_data(as_text=True)
     assert dict(Profiles(redis_client).branches()) == {"b1": "街道机关团支部", "b2": "白石坡社区第一团支部",
                                                       "b6": "白石坡社区团支部"}
+
+
+def test_an_events_sheet_takes_dates_times_and_places_the_chinese_way(console, tmp_path, redis_client):
+    """Issue 21 item 15: 2026年12月15日 8:00 and 2026/12/15 8:00 in 开始, 11：30 (the IME's colon) in 结束, 20人 in 名额,
+    and headers written with spaces and variants (开始时间, 活动 名称)."""
+    year = clock.local(time.time()).year + 1
+    headers = ["编号", "活动 名称", "地点", "开始时间", "结束时间", "名额"]
+    rows = [["cn-a", "敬老", "养老院", f"{year}年12月15日 8:00", "11：30", "20人"],
+            ["cn-b", "护河", "三干渠", f"{year}/12/16 9:00", f"{year}/12/16 11:00", "１５"]]
+    resp = upload(console, sheet(tmp_path / "活动表.xlsx", rows, headers))
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    a = [o for o in Events(redis_client).upcoming(0) if o.event_id == "cn-a"][0]
+    b = [o for o in Events(redis_client).upcoming(0) if o.event_id == "cn-b"][0]
+    assert f"{clock.local(a.start):%Y-%m-%d %H:%M}-{clock.local(a.end):%H:%M}" == f"{year}-12-15 08:00-11:30"
+    assert a.capacity == 20 and b.capacity == 15 and b.minutes == 120

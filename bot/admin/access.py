@@ -7,13 +7,16 @@ another role: 403). Every POST in the console must carry the CSRF token.
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from contextlib import contextmanager
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 
 from flask import abort, current_app, g, redirect, render_template, request, send_file, session, url_for
 from flask_wtf.csrf import CSRFError
+from openpyxl.utils import get_column_letter
 
 from domain import clock
 from domain.audit import Audit
@@ -156,15 +159,25 @@ def audit(action: str, what: str, people: int) -> None:
     Audit(bot().redis).record(g.staff.name, action, what, people, client_address())
 
 
-def send_table(filename: str, headers: list[str], rows: list[list]):
-    """An XLSX download of a table (built in memory)."""
+def send_table(filename: str, headers: list[str], rows: list[list], sheet: str = ""):
+    """An XLSX download of a table (built in memory): its sheet named (default: the file's name), dates shown as
+    dates, and text kept as text (a resident's name starting with = is never a formula)."""
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
+    ws.title = re.sub(r"[\[\]:*?/\\]", "", sheet or Path(filename).stem)[:31] or "名单"
     ws.append(headers)
     for row in rows:
         ws.append(row)
+    for cells in ws.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.data_type == "f":  # text that starts with "=": show it, never compute it
+                cell.data_type = "s"
+            elif isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+    for i, header in enumerate(headers, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(8, min(30, len(str(header)) * 2 + 4))
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)

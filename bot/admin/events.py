@@ -17,8 +17,7 @@ from bot.admin.access import audit, bot, gate, roles_allowed, send_table, wechat
 from bot.admin import spool
 from bot.admin.spool import uploaded
 from bot.importers import loaders, sheets
-from bot.importers.files import Collector, ContentError
-from bot.importers.uploads import say
+from bot.importers.files import Collector, ContentError, plain_number
 from bot.wechat.client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
@@ -56,7 +55,7 @@ def index(upload=None, status=200):
     attended = {o.id: events.attendance_counts(o.id) for o in past}
     outcomes = Outcomes(bot().redis).get_many([o.id for o in past])
     return render_template("admin/events.html", title="志愿活动", upcoming=upcoming, past=past, counts=counts,
-                           attended=attended, outcomes=outcomes, upload=upload), status
+                           attended=attended, outcomes=outcomes, upload=upload, now=now), status
 
 
 @bp.post("/upload")
@@ -99,14 +98,12 @@ def create():
     try:
         occurrences = loaders.occurrences_from(_event_data(request.form), Collector(Path("网页表单"), problems))
         if problems:
-            raise problems[0]
-    except (ValueError, ContentError) as exc:
-        message = say(exc) if isinstance(exc, ContentError) else str(exc)
+            raise FormErrors({CONTENT_FIELDS.get(p.column, "form"): p.problem for p in reversed(problems)})
+        if not occurrences:
+            raise FormErrors({"weekdays": "所选星期在这段时间里没有日期"})
+    except FormErrors as exc:
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
-                               kinds=KINDS, error=message), 400
-    if not occurrences:
-        return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
-                               kinds=KINDS, error="所选星期在这段时间里没有日期"), 400
+                               kinds=KINDS, errors=exc.errors), 400
     events = bot().events
     saved = [events.save(o) for o in occurrences]
     if g.staff.role == "organiser":
@@ -115,58 +112,113 @@ def create():
     return redirect(url_for(".detail", number=saved[0].number))
 
 
+# -- the form's fields and their errors (shown beside the field, in the field's own label) --------------------
+LABELS = {"title": "活动名称", "place": "地点", "start": "开始", "end_time": "结束（当天）", "capacity": "名额",
+          "signup_deadline_hours": "报名截止", "cancel_cutoff_hours": "取消截止", "min_age": "最低年龄",
+          "weekdays": "每周重复", "repeat_days": "持续天数"}
+CONTENT_FIELDS = {"title": "title", "place": "place", "start": "start", "end": "end_time", "capacity": "capacity",
+                  "signup_deadline_hours": "signup_deadline_hours", "cancel_cutoff_hours": "cancel_cutoff_hours",
+                  "recurrence.weekdays": "weekdays"}  # the event-file field a check names -> the form's field
+
+
+class FormErrors(ValueError):
+    """What is wrong with a form, field by field: {form field: the problem in the staff's words}."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("；".join(f"{LABELS.get(f, '')}：{p}" if f in LABELS else p for f, p in errors.items()))
+
+
+class _Fields:
+    """Read a form's fields, collecting a problem for each bad one instead of stopping at the first."""
+
+    def __init__(self, form):
+        self.form, self.errors = form, {}
+
+    def text(self, name: str, required: str = "") -> str:
+        value = self.form.get(name, "").strip()
+        if required and not value:
+            self.errors[name] = required
+        return value
+
+    def take(self, name: str, read, default=None):
+        try:
+            return read(self.form.get(name, ""))
+        except ValueError as exc:
+            self.errors.setdefault(name, str(exc))
+            return default
+
+    def check(self) -> None:
+        if self.errors:
+            raise FormErrors(self.errors)
+
+
 def _event_data(form) -> dict:
     """The form as the fields an event file has (the same checks then apply: domain importers)."""
-    title, place = form.get("title", "").strip(), form.get("place", "").strip()
-    if not title or not place:
-        raise ValueError("请填写活动名称和地点")
-    start = _when(form.get("start", ""), "开始时间")
-    end_time = form.get("end_time", "").strip()
-    if not end_time:
-        raise ValueError("请填写结束时间")
-    data = {"id": f"web-{clock.local(start):%Y%m%d%H%M}-{secrets.token_hex(2)}", "title": title, "place": place,
-            "description": form.get("description", "").strip(), "capacity": _int(form.get("capacity"), "名额"),
-            "signup_deadline_hours": _number(form.get("signup_deadline_hours") or 2, "报名截止"),
-            "cancel_cutoff_hours": _number(form.get("cancel_cutoff_hours") or 24, "取消截止"),
-            "requirements": _requirements(form), "category": form.get("category", "").strip()[:20]}
+    f = _Fields(form)
+    title, place = f.text("title", "请填写活动名称"), f.text("place", "请填写地点")
+    start = f.take("start", _when)
+    end_time = f.take("end_time", _time)
+    data = {"title": title, "place": place,
+            "description": form.get("description", "").strip(), "capacity": f.take("capacity", _int),
+            "signup_deadline_hours": f.take("signup_deadline_hours", lambda t: _number(t or 2)),
+            "cancel_cutoff_hours": f.take("cancel_cutoff_hours", lambda t: _number(t or 24)),
+            "requirements": _requirements(f), "category": form.get("category", "").strip()[:20]}
     weekdays = [int(d) for d in form.getlist("weekdays") if d.isdigit() and 1 <= int(d) <= 7]
+    repeat_days = f.take("repeat_days", lambda t: min(_int(t or 28), 366)) if weekdays else 0
+    f.check()
+    data["id"] = f"web-{clock.local(start):%Y%m%d%H%M}-{secrets.token_hex(2)}"
     if weekdays:
         data.update(start=f"{clock.local(start):%H:%M}", end=end_time,
-                    recurrence={"weekdays": weekdays, "from": f"{clock.local(start):%Y-%m-%d}",
-                                "days": min(_int(form.get("repeat_days") or 28, "持续天数"), 366)})
+                    recurrence={"weekdays": weekdays, "from": f"{clock.local(start):%Y-%m-%d}", "days": repeat_days})
     else:
         data.update(start=f"{clock.local(start):%Y-%m-%d %H:%M}", end=f"{clock.local(start):%Y-%m-%d} {end_time}")
     return data
 
 
-def _requirements(form) -> dict:
+def _requirements(f: _Fields) -> dict:
     req = {}
-    if form.get("min_age", "").strip():
-        req["min_age"] = _int(form.get("min_age"), "最低年龄")
-    if form.get("students_only"):
+    if f.form.get("min_age", "").strip():
+        req["min_age"] = f.take("min_age", _int)
+    if f.form.get("students_only"):
         req["students_only"] = True
     return req
 
 
-def _when(text: str, what: str) -> float:
+def _when(text: str) -> float:
+    """A date and time as staff type it (clock.parse_when: 2026-12-03 09:00, 2026/12/3 9:00, 2026年12月3日 9:00)."""
+    text = str(text or "").strip()
+    if not text:
+        raise ValueError("请填写日期和时间")
     try:
-        return clock.parse_when(text.replace("T", " ").strip())
+        return clock.parse_when(text)
     except ValueError:
-        raise ValueError(f"{what}格式不对，请写成 2026-12-03 09:00") from None
+        raise ValueError(f"“{text}”不是日期和时间，请写成 2026-12-03 09:00") from None
 
 
-def _int(text, what: str) -> int:
+def _time(text: str) -> str:
+    """A time of day as staff type it (11:30, 11：30, 11点半) as HH:MM."""
+    text = str(text or "").strip()
+    if not text:
+        raise ValueError("请填写时间")
     try:
-        return int(str(text).strip())
-    except (TypeError, ValueError):
-        raise ValueError(f"{what}应为整数") from None
+        return clock.parse_time(text)
+    except ValueError:
+        raise ValueError(f"“{text}”不是时间，请写成 11:30") from None
 
 
-def _number(text, what: str) -> float:
+def _int(text) -> int:
     try:
-        return float(str(text).strip())
+        return int(plain_number(text))
     except (TypeError, ValueError):
-        raise ValueError(f"{what}应为数字（小时）") from None
+        raise ValueError(f"应为整数，现在是“{str(text).strip()}”") from None
+
+
+def _number(text) -> float:
+    try:
+        return float(plain_number(text))
+    except (TypeError, ValueError):
+        raise ValueError(f"应为小时数，现在是“{str(text).strip()}”") from None
 
 
 @bp.route("/<int:number>/edit", methods=["GET", "POST"])
@@ -182,9 +234,12 @@ def edit(number):
             occ, told = event_changes.move_event(bot(), occ, new_start)
             flash(f"已改到{clock.fmt(occ.start)}，将通知{told}人。")
         occ, promoted = event_changes.update_event(bot(), occ, **changes)
+    except FormErrors as exc:
+        return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
+                               form=request.form, errors=exc.errors), 400
     except ValueError as exc:
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=request.form, error=str(exc)), 400
+                               form=request.form, errors={"form": str(exc)}), 400
     flash("已保存。" + (f"名额增加，候补的{len(promoted)}人已转为正式报名并会收到通知。" if promoted else ""))
     return redirect(url_for(".detail", number=occ.number))
 
@@ -199,18 +254,22 @@ def _form_of(occ: Occurrence) -> dict:
 
 
 def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
-    """What the edit form changes, as update_event's arguments, and the new start (None: unchanged)."""
-    title, place = form.get("title", "").strip(), form.get("place", "").strip()
-    if not title or not place:
-        raise ValueError("请填写活动名称和地点")
-    start = _when(form.get("start", ""), "开始时间")
-    end = _when(f"{clock.local(start):%Y-%m-%d} {form.get('end_time', '').strip()}", "结束时间")
+    """What the edit form changes, as update_event's arguments, and the new start."""
+    f = _Fields(form)
+    title, place = f.text("title", "请填写活动名称"), f.text("place", "请填写地点")
+    start = f.take("start", _when)
+    end_time = f.take("end_time", _time)
+    capacity = f.take("capacity", _int)
+    signup = f.take("signup_deadline_hours", lambda t: _number(t or 2))
+    cancel = f.take("cancel_cutoff_hours", lambda t: _number(t or 24))
+    requirements = _requirements(f)
+    f.check()
+    end = clock.parse_when(f"{clock.local(start):%Y-%m-%d} {end_time}")
+    if end <= start:
+        raise FormErrors({"end_time": f"{end_time}不晚于开始时间{clock.local(start):%H:%M}"})
     return {"title": title, "place": place, "description": form.get("description", "").strip(),
-            "capacity": _int(form.get("capacity"), "名额"), "requirements": _requirements(form),
-            "end": end,
-            "signup_deadline": start - _number(form.get("signup_deadline_hours") or 2, "报名截止") * 3600,
-            "cancel_cutoff": start - _number(form.get("cancel_cutoff_hours") or 24, "取消截止") * 3600,
-            }, start
+            "capacity": capacity, "requirements": requirements, "end": end,
+            "signup_deadline": start - signup * 3600, "cancel_cutoff": start - cancel * 3600}, start
 
 
 # -- one event -------------------------------------------------------------------------------
@@ -239,7 +298,7 @@ def export(number):
     occ = _occurrence(number)
     headers, rows = export_rows(bot().redis, occ)
     audit("export", f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)} 报名名单", len(rows))
-    return send_table(f"活动{occ.number}-报名名单.xlsx", headers, rows)
+    return send_table(f"活动{occ.number}-报名名单.xlsx", headers, rows, sheet="报名名单")
 
 
 @bp.post("/<int:number>/cancel")
@@ -259,15 +318,26 @@ def attendance(number):
     occ = _occurrence(number)
     day = f"{clock.local(occ.start):%Y-%m-%d}"
     try:
-        came = _when(f"{day} {request.form.get('came', '').strip()}", "签到时间")
+        came = _attendance_time(day, request.form.get("came", ""), "签到时间")
         left_text = request.form.get("left", "").strip()
-        left = _when(f"{day} {left_text}", "签退时间") if left_text else None
+        left = _attendance_time(day, left_text, "签退时间") if left_text else None
         minutes = bot().events.record_attendance(occ, request.form.get("openid", ""), came, left)
     except ValueError as exc:
         flash(str(exc), "error")
     else:
         flash(f"已记录：计入志愿时长{minutes / 60:.1f}小时。" if left else "已记录签到。")
     return redirect(url_for(".detail", number=number) + "#signups")
+
+
+def _attendance_time(day: str, text: str, label: str) -> float:
+    """A time on the event's day as staff type it (9:05, 9：05, 9点05, or a full date and time)."""
+    try:
+        return clock.parse_when(f"{day} {_time(text)}")
+    except ValueError as exc:
+        try:
+            return clock.parse_when(text)
+        except ValueError:
+            raise ValueError(f"{label}：{exc}") from None
 
 
 @bp.post("/<int:number>/organisers")
@@ -296,9 +366,25 @@ def checkin(number):
         try:
             codes[action] = checkin_qr.svg(checkin_qr.qr_code(bot().redis, wechat(), occ, action, clock.now())["url"])
         except WeChatError as exc:
-            problem = f"微信二维码暂时生成不了（{exc.errcode}），请让志愿者发送「签到 码」。"
-    return render_template("admin/checkin.html", title=f"签到：{occ.title}", occ=occ, codes=codes, problem=problem,
+            problem = (f"微信二维码暂时生成不了：{QR_PROBLEMS.get(exc.errcode, QR_PROBLEM_OTHER)}"
+                       f"（微信返回码 {exc.errcode}）。现在请让志愿者在公众号发送「签到 {bot().events.code(occ.id)}」。")
+    page = "admin/checkin_screen.html" if request.args.get("screen") else "admin/checkin.html"
+    return render_template(page, title=f"签到：{occ.title}", occ=occ, codes=codes, problem=problem,
                            code=bot().events.code(occ.id), counts=_counts(occ))
+
+
+# What a failed QR request means, for the staff at the door (WeChat's global return codes).
+QR_PROBLEMS = {
+    -2: "连不上微信服务器（网络不通，或 WECHAT_API_BASE_URL 指向的地址没有运行；演示时先启动 `youthbot fake-wechat`）",
+    -1: "微信系统繁忙，稍后刷新本页再试",
+    40001: "公众号的 AppSecret 不对或令牌已失效，请管理员核对 WECHAT_APPSECRET",
+    40013: "公众号 AppID 不对，请管理员核对 WECHAT_APPID",
+    40164: "本服务器的 IP 不在公众号的 IP 白名单里，请管理员在公众平台添加",
+    42001: "令牌已过期，刷新本页即可",
+    45009: "今天生成二维码的次数已用完，明天再试",
+    48001: "公众号没有生成带参数二维码的权限（需认证的服务号）",
+}
+QR_PROBLEM_OTHER = "微信拒绝了请求，请把返回码告诉管理员"
 
 
 @bp.get("/<int:number>/checkin.json")

@@ -8,6 +8,7 @@ from bot.pushes import broadcasts
 from bot.pushes import delivery
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
+from bot.wechat.outgoing import numbers_in
 from domain import clock
 from domain.push_kinds import KINDS
 from domain.profiles import mask_name
@@ -65,7 +66,8 @@ def broadcast():
         return redirect(url_for(".index") + "#broadcast")
     if request.form.get("confirm") != "1":
         return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
-                               text=text, reach=broadcasts.reach(bot(), openids, now))
+                               text=text, reach=broadcasts.reach(bot(), openids, now),
+                               numbers=[f"{n[:3]} {n[3:7]} {n[7:]}" for n in numbers_in(text)])
     bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
     return redirect(url_for(".broadcast_progress", bid=bid))
 

@@ -11,6 +11,8 @@ from bot.admin.spool import uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
+from domain.profiles import mask_name, mask_phone
+from domain.quiz import key_change
 from domain.quiz_report import export_rows, session_stats
 from handlers import quiz as quiz_chat
 
@@ -21,7 +23,7 @@ TEMPLATE_HEADERS = ["期号", "标题", "学习内容", "链接", "开始", "截
 
 
 @bp.get("/")
-def index(upload=None, status=200):
+def index(upload=None, status=200, confirm_rescore=False):
     quiz, now = bot().quiz, clock.now()
     sessions = quiz.sessions()
     counts = {s.id: len(quiz.participants(s.id)) for s in sessions}
@@ -31,17 +33,58 @@ def index(upload=None, status=200):
     profiles = bot().profiles
     branches = [(bid, name, profiles.branch_size(bid)) for bid, name in profiles.branches()]
     return render_template("admin/quizzes.html", title="答题", groups=groups, counts=counts, upload=upload,
-                           branches=branches), status
+                           branches=branches, confirm_rescore=confirm_rescore), status
 
 
 @bp.post("/upload")
 def upload():
-    """Load a question bank: every bad row listed and nothing saved, or every session saved."""
+    """Load a question bank: every bad row listed and nothing saved, or every session saved.
+
+    A session people have already completed keeps its questions (each counted answer is kept by its question's
+    place): only its answers may change, after staff confirm that the counted attempts are re-scored by the new
+    answers (written to the audit log)."""
     with uploaded("bank") as path:
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的题库文件"]), 400)
+        checked = uploads.read_quiz_bank(path)
+        if checked.errors:
+            return index(checked, 400)
+        corrections, refused = _corrections(checked.records)
+        if refused:
+            return index(uploads.Upload(errors=refused), 400)
+        if corrections and request.form.get("rescore") != "1":
+            return index(uploads.Upload(errors=[words for _, _, words, _ in corrections]), 400, confirm_rescore=True)
+        quiz = bot().quiz
+        for session, n, _, said in corrections:  # each one whole: the new key and every score, or neither
+            changed = quiz.correct_key(session)
+            audit("rescore", f"答题 {session.id}「{session.title}」{said}；{changed}份答卷的得分因此改变", n)
         result = uploads.load_quiz_bank(bot(), path, run=spool.saving(bot()))
+    result.notes = [f"「{s.title}」已按新答案重新计分{n}份答卷。" for s, n, _, _ in corrections] + result.notes
     return index(result, 400 if result.errors else 200)
+
+
+def _corrections(sessions) -> tuple[list[tuple], list[str]]:
+    """[(session, counted attempts, the confirmation asked, what changes)] for sessions whose answers change after people
+    completed them, and the refusals for those whose questions would change."""
+    quiz, corrections, refused = bot().quiz, [], []
+    for new in sessions:
+        old = quiz.session(new.id)
+        counted = len(quiz.participants(new.id)) if old else 0
+        if not counted:
+            continue
+        change = key_change(old, new)
+        if not change.same_questions:
+            refused.append(f"期号 {new.id}：已有{counted}人答完并计分，题目、题型和选项不能再改（已计分的答案按题号保存）。"
+                           f"请用新的期号（如 {new.id}-2）上传更正后的一期，并在公众号告知大家重新答题。")
+        elif change.answers:
+            said = "、".join(f"第{i}题答案 {_shown(a)} 改为 {_shown(b)}" for i, a, b in change.answers)
+            corrections.append((new, counted, f"期号 {new.id}：{said}。已有{counted}人答完并计分：确认后这些答卷"
+                                              f"按新答案重新计分，总分和排名随之改变，并记入审计日志。", said))
+    return corrections, refused
+
+
+def _shown(answer: str) -> str:
+    return {"T": "对", "F": "错"}.get(answer, answer)
 
 
 @bp.get("/template.xlsx")
@@ -70,8 +113,12 @@ def session(sid):
         audit("view", f"答题 {s.id} 未完成名单" + (f"（{names.get(branch, branch)}）" if branch else ""), len(missing))
     chart = [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}，均分{b.average:.0f}）",
                  f"?branch={b.branch_id}#not-done") for b in stats.standings]
+    joined = bot().followers.first_seen(missing)
+    rows = [{"openid": o, "name": mask_name(people[o].name), "branch": names.get(people[o].branch, ""),
+             "phone": mask_phone(people[o].phone) if people[o].phone else "",
+             "joined": clock.fmt_date(joined[o]) if o in joined else ""} for o in missing]
     return render_template("admin/quiz_session.html", title=s.title, s=s, stats=stats, chart=chart,
-                           preview=preview(s), missing=missing, people=people, branch_names=names, branch=branch)
+                           preview=preview(s), missing=rows, branch_names=names, branch=branch)
 
 
 def preview(s) -> list[str]:

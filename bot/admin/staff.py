@@ -17,6 +17,8 @@ def index():
     staff = Staff(bot().redis)
     accounts = staff.all()
     owned = {a.name: staff.events_run_by(a.name) for a in accounts if a.role == "organiser"}
+    titles = bot().events.titles(sorted({e for ids in owned.values() for e in ids}))
+    owned = {name: [titles.get(e, f"（已删除的活动 {e}）") for e in ids] for name, ids in owned.items()}
     return render_template("admin/staff.html", title="账号", accounts=accounts, roles=ROLES, role_names=ROLE_NAMES,
                            owned=owned)
 

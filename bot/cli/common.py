@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import click
 
@@ -16,9 +17,22 @@ def pass_bot(fn):
         from bot.runtime.services import build_bot
 
         if ctx.obj is None:
-            ctx.obj = build_bot(Settings.from_env())
+            settings = Settings.from_env()
+            _say_which_store(settings)
+            ctx.obj = build_bot(settings)
         return fn(ctx.obj, *args, **kwargs)
     return wrapper
+
+
+def _say_which_store(settings: Settings) -> None:
+    """A command reaches the running service only through the same store: say so when no service runs on it."""
+    from bot.runtime import storage
+
+    if settings.redis_url or storage.service_running(settings.data_dir):
+        return
+    click.echo(f"note: no `youthbot serve` is running with DATA_DIR={Path(settings.data_dir).resolve()}; this command "
+               "uses the store there. If the service runs, run this command with the DATA_DIR (or REDIS_URL) it "
+               "was started with: `youthbot serve` prints it.", err=True)
 
 
 def by_number(store, number: int, what: str):

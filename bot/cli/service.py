@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 
@@ -52,9 +53,20 @@ def startup_lines(host: str, port: int) -> list[str]:
         + (f" (demo mode: {s.demo_reason}; remove the made-up people with `youthbot demo clear`)"
            if s.demo_mode else ""),
         f"  chat with it from another terminal: youthbot chat --url http://{host}:{port}/wechat",
+        f"  staff console: http://{host}:{port}/admin/ ; the first account: "
+        "youthbot staff add NAME --role admin (it prints a one-time password)",
+        ("  store: REDIS_URL; other youthbot commands reach it with the same REDIS_URL" if s.redis_url else
+         f"  store: {Path(s.data_dir).resolve()} ; other youthbot commands (staff add, content load, ...) reach this "
+         f"service only with the same DATA_DIR"),
         "  pushes (waitlist promotions, event changes, late replies, reminders) go out only while "
         "`youthbot scheduler` runs",
-    ]
+    ] + ([
+        "  the check-in screen's QR codes need a WeChat API: for a demo run `youthbot fake-wechat` and start "
+        "with WECHAT_API_BASE_URL=http://127.0.0.1:8100/cgi-bin/"] if s.demo_mode and not _local(s) else [])
+
+
+def _local(s: Settings) -> bool:
+    return s.wechat_api_base_url.startswith(("http://127.0.0.1", "http://localhost"))
 
 
 @click.command()

@@ -171,6 +171,12 @@ def _apply_events(bot, file_events: list, demo: bool, notes: list[str]) -> int:
 def _apply_postings(bot, postings: list[Posting], notes: list[str]) -> int:
     jobs = bot.jobs
     for p in postings:
+        known = jobs.get(p.id) if p.id.isdigit() else None
+        by_number = jobs.by_number(p.id) if p.id.isdigit() and known is None else None
+        if by_number is not None and (by_number.employer, by_number.title) == (p.employer, p.title):
+            # the number the console shows (岗位 42) for the same job: update that posting, never a copy
+            notes.append(f"编号 {p.id} 是岗位 {by_number.number} 的回复号：已更新这个岗位（它的表格编号是 {by_number.id}）")
+            p.id = by_number.id
         file_says = p.status
         kept = jobs.load_from_file(p)
         if kept:
@@ -186,7 +192,9 @@ def _apply_demo(bot, spec: loaders.DemoMembers) -> int:
     demo_people.register(bot.redis, [m[0] for m in members])
     for openid, bid, name, results in members:
         profiles.set_branch(openid, bid)
+        # as if they had agreed to the notice and given their name: staff find them on 人员 like anyone else
         bot.redis.hset(user_key(openid, "profile"), "name", name)
+        bot.redis.hsetnx(user_key(openid, "profile"), "consent_at", int(clock.now()))  # a reload changes nothing
         for session, answers, started in results:
             quiz.record_completed(openid, session, answers, started)
     return len(members)

@@ -9,6 +9,7 @@ error is collected, not only the first.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +102,88 @@ def require(data: dict, path: Path, field: str, kind=str, row: int | None = None
     return str(value).strip() if kind is str else value
 
 
+def header_key(header) -> str:
+    """A header as matched: no spaces, brackets or required-marks, lower case, so 期 号, 报名截止（小时）,
+    报名截止(小时) and 答案* match the same column."""
+    text = str(header if header is not None else "").translate(str.maketrans("（）：＊", "():*"))
+    return re.sub(r"[\s()*:]", "", text).lower()
+
+
+def header_field(columns: dict[str, str], header, letters: str = "") -> str:
+    """The field a sheet's header names: one matcher for every sheet (events, branches, questions, postings).
+
+    columns maps normalised headers (variants included) to fields; the field names themselves
+    (as YAML files write them) are accepted too; with letters, an option column (A, 选项A, A选项) is its letter.
+    Unknown headers give "".
+    """
+    h = header_key(header)
+    if h in columns:
+        return columns[h]
+    if h in set(columns.values()):
+        return h
+    m = re.fullmatch(r"(?:选项)?([a-z])(?:选项)?", h)
+    if letters and m and m[1].upper() in letters:
+        return m[1].upper()
+    return ""
+
+
+def plain_number(value) -> str:
+    """A number as staff write it in a sheet or a form, without its unit: 20人, ２０, 2小时, 16岁 -> '20', '2', '16'."""
+    text = str(value if value is not None else "").translate(str.maketrans("０１２３４５６７８９．", "0123456789.")).strip()
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    return re.sub(r"\s*(人|名|位|个|小时|岁)$", "", text) or text
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def read_rows(path: Path) -> list[list]:
+    """A CSV or XLSX sheet's rows (the first worksheet) as cell values, as the spreadsheet shows them:
+    a merged cell (期号 merged down its questions) gives its value to every cell it covers.
+    A ContentError (no row) when the file cannot be read."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            with open(path, newline="", encoding="utf-8-sig") as fh:
+                return list(csv.reader(fh))
+        from openpyxl import load_workbook
+
+        ws = load_workbook(path, data_only=True).worksheets[0]  # not read-only: merged ranges are known then
+        raw = [list(r) for r in ws.iter_rows(values_only=True)]
+        blank_rows = {i for i, r in enumerate(raw, start=1) if all(_blank(v) for v in r)}
+        for merged in ws.merged_cells.ranges:
+            top = raw[merged.min_row - 1][merged.min_col - 1] if merged.min_row <= len(raw) else None
+            for r in set(range(merged.min_row, min(merged.max_row, len(raw)) + 1)) - blank_rows:  # blank stays blank
+                for c in range(merged.min_col, merged.max_col + 1):
+                    if c <= len(raw[r - 1]):
+                        raw[r - 1][c - 1] = top
+        return raw
+    except UnicodeDecodeError:
+        raise ContentError(path, "", "CSV 文件不是 UTF-8 编码，请在 Excel 里另存为「CSV UTF-8」或 .xlsx") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged XLSX raises anything from zipfile to openpyxl
+        raise ContentError(path, "", f"无法读取这个文件（{type(exc).__name__}），请另存为 .xlsx 后再试") from None
+
+
+def sheet_rows(raw: list[list], columns: dict[str, str], letters: str = "") -> tuple[list, dict[str, str]]:
+    """([(row number as the spreadsheet shows it, {field: value})], {field: the sheet's own header}) from raw rows:
+    a row of empty or blank cells is skipped; a column given twice: the first counts."""
+    headers: dict[str, str] = {}
+    fields: list[str] = []
+    for h in (raw[0] if raw else []):
+        f = header_field(columns, h, letters)
+        fields.append(f if f not in headers else "")
+        if f and f not in headers:
+            headers[f] = str(h).strip()
+    rows = []
+    for number, values in enumerate(raw[1:], start=2):
+        if all(_blank(v) for v in values):
+            continue
+        rows.append((number, {f: (v.strip() if isinstance(v, str) else v) for f, v in zip(fields, values) if f}))
+    return rows, headers
+
+
 @dataclass
 class Sheet:
     """A spreadsheet's rows read as fields, and the header each field had in the sheet."""
@@ -113,34 +196,6 @@ class Sheet:
 
 
 def read_sheet(path: Path, columns: dict[str, str], letters: str = "") -> Sheet:
-    """Read a CSV or XLSX sheet whose first row names the columns (Chinese headers, or the field names)."""
-    try:
-        if path.suffix.lower() == ".csv":
-            with open(path, newline="", encoding="utf-8-sig") as fh:
-                raw = list(csv.reader(fh))
-        else:
-            from openpyxl import load_workbook
-
-            book = load_workbook(path, read_only=True, data_only=True)
-            raw = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-    except UnicodeDecodeError:
-        raise ContentError(path, "", "CSV文件不是UTF-8编码：在Excel里另存为「CSV UTF-8」") from None
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ContentError(path, "", f"无法读取这个文件（{type(exc).__name__}），请另存为 .xlsx 后再试") from None
-    if not raw:
-        return Sheet([], {})
-    headers: dict[str, str] = {}
-    fields = []
-    for h in raw[0]:
-        name = str(h or "").strip()
-        f = columns.get(name, name.lower())
-        if len(f) == 1 and f.upper() in letters:
-            f = f.upper()
-        fields.append(f)
-        headers.setdefault(f, name)
-    rows = []
-    for number, values in enumerate(raw[1:], start=2):
-        if all(v in (None, "") for v in values):
-            continue
-        rows.append((number, {f: (v.strip() if isinstance(v, str) else v) for f, v in zip(fields, values)}))
-    return Sheet(rows, headers)
+    """Read a CSV or XLSX sheet whose first row names the columns (Chinese headers and their variants, or the
+    field names): header_field matches them, read_rows reads merged cells as their value."""
+    return Sheet(*sheet_rows(read_rows(path), columns, letters))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bot.importers.files import Collector, ContentError, read_sheet, read_yaml, require
+from bot.importers.files import Collector, ContentError, plain_number, read_sheet, read_yaml, require
 from domain import clock
 from domain.events import Occurrence
 from domain.jobs import Posting, default_expiry
@@ -19,9 +19,17 @@ from domain.quiz import KINDS, LETTERS, Question, Session, parse_answer
 
 KIND_NAMES = {"单选": "single", "单选题": "single", "多选": "multi", "多选题": "multi",
               "判断": "judge", "判断题": "judge", "single": "single", "multi": "multi", "judge": "judge"}
-SHEET_COLUMNS = {  # header in the sheet -> field
-    "期号": "session", "标题": "title", "学习内容": "summary", "链接": "link", "开始": "opens", "截止": "closes",
-    "题目": "question", "题型": "type", "答案": "answer", "解析": "explain",
+SHEET_COLUMNS = {  # header in the sheet (as files.header_key reads it; the first for a field is the template's) -> field
+    "期号": "session", "期数": "session", "期": "session",
+    "标题": "title", "本期标题": "title", "名称": "title",
+    "学习内容": "summary", "内容": "summary", "内容简介": "summary", "简介": "summary",
+    "链接": "link", "学习链接": "link", "网址": "link",
+    "开始": "opens", "开始时间": "opens", "开始日期": "opens",
+    "截止": "closes", "截止时间": "closes", "截止日期": "closes", "结束": "closes", "结束时间": "closes",
+    "题目": "question", "题干": "question", "问题": "question",
+    "题型": "type", "类型": "type",
+    "答案": "answer", "正确答案": "answer", "标准答案": "answer",
+    "解析": "explain", "答案解析": "explain", "说明": "explain",
 }
 QUIZ_REQUIRED = ("session", "title", "summary", "opens", "closes", "question", "answer")
 
@@ -245,10 +253,14 @@ def _recurring_spans(data: dict, path: Path, where: str = "") -> list[tuple[floa
 
 
 # -- job postings ------------------------------------------------------------------
-JOB_COLUMNS = {"编号": "id", "用人单位": "employer", "岗位": "title", "类别": "category", "薪资": "salary",
-               "工作地点": "place", "学历要求": "education", "经验要求": "experience", "招聘人数": "headcount",
-               "联系方式": "contact", "发布日期": "published", "截止日期": "expires", "状态": "status",
-               "招聘会": "fair", "岗位说明": "description"}
+JOB_COLUMNS = {"编号": "id", "岗位编号": "id", "用人单位": "employer", "单位": "employer", "单位名称": "employer",
+               "岗位": "title", "岗位名称": "title", "职位": "title", "类别": "category", "岗位类别": "category",
+               "薪资": "salary", "工资": "salary", "薪酬": "salary", "工作地点": "place", "地点": "place",
+               "学历要求": "education", "学历": "education", "经验要求": "experience", "经验": "experience",
+               "招聘人数": "headcount", "人数": "headcount", "名额": "headcount",
+               "联系方式": "contact", "联系电话": "contact", "联系人": "contact",
+               "发布日期": "published", "发布时间": "published", "截止日期": "expires", "截止时间": "expires",
+               "状态": "status", "招聘会": "fair", "岗位说明": "description", "说明": "description"}
 JOB_REQUIRED = ("id", "employer", "title", "category", "contact")
 JOB_STATUSES = {"open": "open", "filled": "filled", "expired": "expired", "招聘中": "open", "已招满": "filled",
                 "已过期": "expired", "": "open"}
@@ -299,7 +311,7 @@ def posting_from(raw: dict, c: Collector, row: int | None, fair_id: str, column=
         if not str(raw.get(f) or "").strip():
             c.add(name(f), "没有填", row)
     try:
-        headcount = int(raw.get("headcount") or 1)
+        headcount = int(plain_number(raw.get("headcount") or 1))
     except (TypeError, ValueError):
         c.add(name("headcount"), f"应当是整数，现在是「{raw.get('headcount')}」", row)
         headcount = 0

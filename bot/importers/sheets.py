@@ -17,14 +17,13 @@ Branches sheet: 编号 名称.
 """
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 from bot.importers import loaders
-from bot.importers.files import Collector, ContentError
+from bot.importers.files import Collector, ContentError, plain_number, read_rows, sheet_rows
 from domain import clock
 from domain.events import Events, Occurrence
 from domain.profiles import BranchError, Profiles, branch_id, branch_name
@@ -34,12 +33,7 @@ WEEKDAY_CHARS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "�
 YES, NO = {"是", "仅限", "限", "y", "yes", "true", "1", "√", "✓"}, {"", "否", "不限", "n", "no", "false", "0", "×"}
 
 
-def _norm(header) -> str:
-    """A header as matched: no spaces or brackets, so 报名截止（小时） and 报名截止(小时) are the same column."""
-    return re.sub(r"[\s()（）]", "", str(header if header is not None else "")).lower()
-
-
-# normalised header -> field; the first header listed for a field is the one the template uses
+# header (as files.header_key reads it) -> field; the first header listed for a field is the one the template uses
 EVENT_COLUMNS = {
     "编号": "id", "活动编号": "id",
     "活动名称": "title", "名称": "title", "标题": "title",
@@ -106,33 +100,11 @@ def _read(path: Path, columns: dict[str, str], template: list[str], errors: list
         errors.append(f"{path.name}：请上传 .xlsx 或 .csv 表格")
         return None
     try:
-        if path.suffix.lower() == ".csv":
-            with open(path, newline="", encoding="utf-8-sig") as fh:
-                raw = list(csv.reader(fh))
-        else:
-            from openpyxl import load_workbook
-
-            raw = [list(r) for r in load_workbook(path, read_only=True, data_only=True).worksheets[0]
-                   .iter_rows(values_only=True)]
-    except UnicodeDecodeError:
-        errors.append(f"{path.name}：CSV 文件不是 UTF-8 编码，请在 Excel 里另存为「CSV UTF-8」或 .xlsx")
+        raw = read_rows(path)  # the one reader and header matcher every sheet uses (bot/importers/files.py)
+    except ContentError as exc:
+        errors.append(str(exc))
         return None
-    except Exception as exc:  # noqa: BLE001 - a damaged XLSX raises anything from zipfile to openpyxl
-        errors.append(f"{path.name}：无法读取这个文件（{exc.__class__.__name__}），请另存为 .xlsx 后再试")
-        return None
-    head = raw[0] if raw else []
-    headers: dict[str, str] = {}
-    fields: list[str] = []
-    for h in head:
-        f = columns.get(_norm(h), "")
-        fields.append(f if f not in headers else "")  # a column given twice: the first counts
-        if f and f not in headers:
-            headers[f] = str(h).strip()
-    rows = []
-    for number, values in enumerate(raw[1:], start=2):
-        if all(v in (None, "") or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        rows.append((number, {f: (v.strip() if isinstance(v, str) else v) for f, v in zip(fields, values) if f}))
+    rows, headers = sheet_rows(raw, columns)
     missing = [HEADER_OF[f] for f in columns.values() if f in HEADER_OF and f not in headers
                and f in (EVENT_REQUIRED if columns is EVENT_COLUMNS else ("id", "name"))]
     missing = list(dict.fromkeys(missing))
@@ -155,26 +127,30 @@ def _text(value) -> str:
 
 # -- events ----------------------------------------------------------------------------------
 def _when(value, problem_of) -> float:
-    """A date and time from a cell: text (2026-07-04 09:00, 2026/7/4 9:00, today+3 09:00) or an Excel date."""
+    """A date and time from a cell: as staff write it (clock.parse_when: 2026-07-04 09:00, 2026/7/4 9:00,
+    2026年7月4日 9:00, today+3 09:00) or an Excel date."""
     if isinstance(value, datetime):
         if (value.hour, value.minute) == (0, 0):  # an Excel date cell without a time
             raise ValueError(problem_of(f"“{value:%Y-%m-%d}”没有时刻，应写成 {value:%Y-%m-%d} 09:00"))
         return clock.parse_when(value.replace(second=0, microsecond=0))
-    text = re.sub(r"\s+", " ", _text(value).replace("/", "-").replace("T", " "))
-    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
-        raise ValueError(problem_of(f"“{_text(value)}”没有时刻，应写成 {text} 09:00"))
     try:
-        return clock.parse_when(text)
+        when = clock.parse_when(_text(value))
     except ValueError:
         raise ValueError(problem_of(f"不是日期“{_text(value)}”（应写成 2026-07-04 09:00）")) from None
+    if not clock.has_time(_text(value)):
+        raise ValueError(problem_of(f"“{_text(value)}”没有时刻，应写成 {clock.local(when):%Y-%m-%d} 09:00"))
+    return when
 
 
 def _time_of_day(value) -> str | None:
-    """'11:30' from a cell that holds only a time (text or an Excel time); None if it holds more."""
+    """'11:30' from a cell that holds only a time (text as staff type it: 11：30, 11点半; or an Excel time);
+    None if it holds more."""
     if isinstance(value, dtime):
         return f"{value:%H:%M}"
-    text = _text(value)
-    return text if re.fullmatch(r"\d{1,2}:\d{2}", text) else None
+    try:
+        return clock.parse_time(_text(value))
+    except ValueError:
+        return None
 
 
 def _weekdays(text: str) -> list[int]:
@@ -202,7 +178,7 @@ def _weekdays(text: str) -> list[int]:
 
 
 def _number(value, cast, least, most, problem):
-    text = _text(value)
+    text = plain_number(_text(value))
     try:
         n = cast(text)
     except ValueError:

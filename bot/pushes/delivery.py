@@ -35,19 +35,18 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
-from domain.keys import key, user_key
+from domain.keys import user_key
 from domain.outbox import FailedPush, FailedPushes
 from domain.push_kinds import rules
 from bot.runtime import storage
 from bot.ops import logs, metrics
-from bot.wechat.outgoing import published_numbers, safe_text
+from bot.wechat.outgoing import numbers_in, published_numbers, safe_text
 from bot.wechat.client import WeChatError
-from domain.push_log import daily_key, log_key
+from domain.push_log import STATS, daily_key, log_key
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = {-1, -2, 45009, 45047}
-STATS = key("{push}", "stats")
 
 # Claim an idempotency key: 1 if it was free, 0 if it was claimed before. The record lives as long as a
 # sender could still try the same key (the push's deadline) and a month more for staff, then expires:
@@ -212,6 +211,8 @@ class Deliverer:
                 if attempt.retry_state.attempt_number > 1:
                     self._wait_for_rate()
                 published = published_numbers(self.bot.texts)
+                if rules(push.kind).staff_worded:  # staff typed it and saw it in the preview, numbers and all
+                    published = published | frozenset(numbers_in(push.text))
                 if channel == "custom":
                     self.client.send_text(push.openid, safe_text(push.text, published))
                 else:

@@ -3,7 +3,8 @@
 Every reply (bot/web/handling.py) and every push (bot/pushes/delivery.py) passes through
 safe_text(): a whole mainland mobile number never leaves in chat, whoever typed
 it — except the numbers the committee itself publishes in its texts (the
-example in the phone question, a contact number), which are not anyone's data. Every reply is rendered into WeChat's XML by reply_xml(), the only place
+example in the phone question, a contact number), which are not anyone's data, and the
+numbers staff type into a broadcast (a contact to call; the preview shows them and warns before sending). Every reply is rendered into WeChat's XML by reply_xml(), the only place
 that writes a CDATA section, so no text can close it early.
 """
 from __future__ import annotations
@@ -29,6 +30,11 @@ def published_numbers(texts) -> frozenset[str]:
         found = frozenset(_digits(m) for text in texts.values() for m in _MOBILE.finditer(str(text)))
         texts._published_numbers = found
     return found
+
+
+def numbers_in(text: str | None) -> list[str]:
+    """The mobile numbers a text shows, as digits, in order (a broadcast's contact number)."""
+    return list(dict.fromkeys(_digits(m) for m in _MOBILE.finditer(text or "")))
 
 
 def _digits(m: re.Match) -> str:

@@ -9,6 +9,7 @@
         if (!c) return;
         document.getElementById("checked-in").textContent = c.checked_in;
         document.getElementById("checked-out").textContent = c.checked_out;
+        document.getElementById("confirmed").textContent = c.confirmed;
       })
       .catch(function () { /* offline for a moment: try again next time */ });
   }
