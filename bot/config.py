@@ -85,6 +85,10 @@ class Settings:
     admin_cookie_secure: bool = True
     # A console session ends after this many hours.
     admin_session_hours: int = 8
+    # Days the audit log keeps an entry (who did what in the console or with the youthbot command);
+    # the scheduler trims older ones each night. Entries can name residents, so keep it within the
+    # privacy notice's two years; 0 keeps everything.
+    audit_keep_days: int = 365
     # -- operations (bot/ops) --
     # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).
     proxy_hops: int = 0

@@ -56,6 +56,8 @@ TIMETABLE = [
     Entry("wechat_token", IntervalTrigger(minutes=10), "keep the shared access token fresh (when pushes are configured)"),
     Entry("retention", CronTrigger(hour=3, minute=15, timezone=clock.TZ),
           "contact details deleted two years after a person's last activity"),
+    Entry("audit_retention", CronTrigger(hour=3, minute=20, timezone=clock.TZ),
+          "audit-log entries older than AUDIT_KEEP_DAYS deleted"),
 ]
 
 

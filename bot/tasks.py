@@ -230,3 +230,10 @@ def retention(bot, deliverer, now: float) -> dict[str, int]:
         deleted += 1
         log.info("retention: contact details deleted after two idle years: openid=%s", openid)
     return {"deleted": deleted}
+
+
+def audit_retention(bot, deliverer, now: float) -> dict[str, int]:
+    """Delete audit-log entries older than AUDIT_KEEP_DAYS (0: keep everything)."""
+    from domain.audit import Audit
+
+    return {"audit_trimmed": Audit(bot.redis).trim(bot.settings.audit_keep_days, now)}

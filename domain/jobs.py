@@ -220,6 +220,10 @@ class Jobs:
             pipe.zcard(interest_key(pid))
         return dict(zip(pids, pipe.execute()))
 
+    def outcome_of(self, pid: str, openid: str) -> str:
+        """The outcome staff recorded for this person's interest ('' when none)."""
+        return self._redis.hget(outcome_key(pid), openid) or ""
+
     def set_outcome(self, pid: str, openid: str, outcome: str) -> bool:
         if outcome not in OUTCOMES or self._redis.zscore(interest_key(pid), openid) is None:
             return False

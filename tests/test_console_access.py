@@ -25,7 +25,7 @@ PAGES = {  # GET endpoint -> roles that may open it
     "admin.jobs.index": JOBS, "admin.jobs.detail": JOBS, "admin.jobs.export": JOBS,
     "admin.pushes.index": ADMIN, "admin.pushes.broadcast_progress": ADMIN,
     "admin.people.index": ADMIN, "admin.people.person": ADMIN, "admin.people.certificate": ADMIN,
-    "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN,
+    "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN, "admin.staff.audit_export": ADMIN,
 }
 FORMS = {  # POST endpoint -> roles that may send it
     "admin.auth.logout": ALL, "admin.auth.change_password": ALL,

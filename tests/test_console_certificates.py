@@ -65,7 +65,9 @@ def test_no_certificate_without_credited_hours_or_a_name(console, redis_client):
     page = console.page("/admin/people/o_gone/certificate")
     assert "没有登记真实姓名" in page
     resp = console.post("/admin/people/o_gone/certificate", token_from="/admin/people/o_gone/certificate")
-    assert resp.status_code == 302 and not any(e.action == "certificate" for e in Audit(redis_client).recent(20))
+    assert resp.status_code == 302
+    tries = [e for e in Audit(redis_client).recent(20) if e.action == "certificate"]  # both refused, and said why
+    assert [e.refused[:6] for e in tries] == ["没有登记真实", "没有计入时长"]
     assert console.client.get("/admin/people/o_nobody/certificate").status_code == 404
 
 

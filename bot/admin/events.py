@@ -11,7 +11,8 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
 from bot import checkin_qr, staff as staff_actions
-from bot.admin.access import audit, bot, gate, roles_allowed, send_table, uploaded, wechat
+from bot.admin.access import (audit, bot, diff, gate, note, note_upload, refused, roles_allowed, send_table, uploaded,
+                              wechat)
 from bot.importers import loaders, sheets
 from bot.importers.files import Collector, ContentError
 from bot.importers.uploads import say
@@ -64,6 +65,7 @@ def upload():
         if path is None:
             return index(sheets.SheetUpload(errors=["请选择要上传的活动表"]), 400)
         result = sheets.load_events(bot(), path, may_change=lambda eid: staff.runs(g.staff, eid))
+        note_upload("活动表", path, result)
     if result.saved and g.staff.role == "organiser":
         for event_id in dict.fromkeys(o.event_id for o in result.records):
             staff.assign_event(g.staff.name, event_id)
@@ -93,15 +95,21 @@ def create():
             raise problems[0]
     except (ValueError, ContentError) as exc:
         message = say(exc) if isinstance(exc, ContentError) else str(exc)
+        note(f"新建活动「{request.form.get('title', '').strip()[:60]}」")
+        refused(message)
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
                                kinds=KINDS, error=message), 400
     if not occurrences:
+        note(f"新建活动「{request.form.get('title', '').strip()[:60]}」")
+        refused("所选星期在这段时间里没有日期")
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
                                kinds=KINDS, error="所选星期在这段时间里没有日期"), 400
     events = Events(bot().redis)
     saved = [events.save(o) for o in occurrences]
     if g.staff.role == "organiser":
         Staff(bot().redis).assign_event(g.staff.name, saved[0].event_id)
+    note(f"活动 {saved[0].number}「{saved[0].title}」共{len(saved)}场（{clock.fmt(saved[0].start)} 起）",
+         diff({}, _audited(saved[0])))
     flash(f"已发布「{saved[0].title}」，共{len(saved)}场；居民发「志愿」即可看到并报名。")
     return redirect(url_for(".detail", number=saved[0].number))
 
@@ -167,17 +175,32 @@ def edit(number):
     if request.method == "GET":
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
                                form=_form_of(occ))
+    before = _audited(occ)
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}")
     try:
         changes, new_start = _changes(occ, request.form)
         if abs(new_start - occ.start) >= 60:  # the form shows minutes: seconds are no move
             occ, told = staff_actions.move_event(bot(), occ, new_start)
             flash(f"已改到{clock.fmt(occ.start)}，将通知{told}人。")
         occ, promoted = staff_actions.update_event(bot(), occ, **changes)
+        note("", diff(before, _audited(occ)))
     except ValueError as exc:
+        refused(str(exc))
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
                                form=request.form, error=str(exc)), 400
     flash("已保存。" + (f"名额增加，候补的{len(promoted)}人已转为正式报名并会收到通知。" if promoted else ""))
     return redirect(url_for(".detail", number=occ.number))
+
+
+def _audited(occ: Occurrence) -> dict:
+    """What the audit log keeps of an occurrence before and after a change (nothing personal)."""
+    req = occ.requirements or {}
+    return {"名称": occ.title, "地点": occ.place, "开始": clock.fmt(occ.start, with_weekday=False),
+            "结束": clock.fmt(occ.end, with_weekday=False), "名额": occ.capacity,
+            "报名截止": clock.fmt(occ.signup_deadline, with_weekday=False),
+            "取消截止": clock.fmt(occ.cancel_cutoff, with_weekday=False), "说明": occ.description,
+            "最低年龄": req.get("min_age", ""), "仅限学生": "是" if req.get("students_only") else "",
+            "类别": getattr(occ, "category", "") or "", "状态": "已取消" if occ.status == "cancelled" else ""}
 
 
 def _form_of(occ: Occurrence) -> dict:
@@ -236,10 +259,14 @@ def export(number):
 @bp.post("/<int:number>/cancel")
 def cancel(number):
     occ = _occurrence(number)
+    reason = request.form.get("reason", "").strip()[:100]
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}",
+         {"状态": ("", "已取消"), "原因": ("", reason)})
     if occ.status == "cancelled":
         flash("这场活动已经取消了。", "error")
     else:
-        told = staff_actions.cancel_event(bot(), occ, request.form.get("reason", "").strip()[:100])
+        told = staff_actions.cancel_event(bot(), occ, reason)
+        note(f"通知{told}人")
         flash(f"已取消，将通知{told}位报名和候补的志愿者。")
     return redirect(url_for(".detail", number=number))
 
@@ -249,6 +276,11 @@ def attendance(number):
     """Fix one volunteer's check-in and check-out (forgot 签退, came without a phone)."""
     occ = _occurrence(number)
     day = f"{clock.local(occ.start):%Y-%m-%d}"
+    openid = request.form.get("openid", "")
+    came_before, left_before, _ = Events(bot().redis).attendance(occ.id).get(openid, (None, None, None))
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)} 志愿者 …{openid[-6:]}",
+         {"签到": (_hhmm(came_before), request.form.get("came", "").strip()),
+          "签退": (_hhmm(left_before), request.form.get("left", "").strip())})
     try:
         came = _when(f"{day} {request.form.get('came', '').strip()}", "签到时间")
         left_text = request.form.get("left", "").strip()
@@ -257,6 +289,7 @@ def attendance(number):
     except ValueError as exc:
         flash(str(exc), "error")
     else:
+        note(f"计入{minutes / 60:.1f}小时" if left else "")
         flash(f"已记录：计入志愿时长{minutes / 60:.1f}小时。" if left else "已记录签到。")
     return redirect(url_for(".detail", number=number) + "#signups")
 
@@ -267,6 +300,7 @@ def organisers(number):
     """Admins choose which organisers run the event (all its dates)."""
     occ = _occurrence(number)
     staff, name = Staff(bot().redis), request.form.get("name", "")
+    before = "、".join(staff.organisers(occ.event_id))
     try:
         if request.form.get("remove"):
             staff.unassign_event(name, occ.event_id)
@@ -274,7 +308,12 @@ def organisers(number):
             staff.assign_event(name, occ.event_id)
     except ValueError as exc:
         flash(str(exc), "error")
+    note(f"活动 {occ.number}「{occ.title}」（所有日期）", {"组织者": (before, "、".join(staff.organisers(occ.event_id)))})
     return redirect(url_for(".detail", number=number))
+
+
+def _hhmm(ts) -> str:
+    return clock.local(ts).strftime("%H:%M") if ts else ""
 
 
 # -- the check-in screen -----------------------------------------------------------------------
@@ -318,6 +357,8 @@ def outcome(number):
     if request.method == "GET":
         return _outcome_form(occ, _outcome_values(outcomes.get(occ.id)))
     form = request.form
+    before = _outcome_values(outcomes.get(occ.id))
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)} 的成效")
     rows = list(zip(form.getlist("item_name"), form.getlist("item_count")))
     try:
         items = items_from_rows(rows)
@@ -328,7 +369,9 @@ def outcome(number):
     except OutcomeError as exc:
         values = {k: form.get(k, "") for k in ("served", "services", "partners", "walk_ins", "acts", "note")}
         values["items"] = [(n, c) for n, c in rows if n.strip() or c.strip()]
+        refused(f"{exc.field}：{exc.problem}" if exc.field else exc.problem)
         return _outcome_form(occ, values, {FIELDS.get(exc.field, "form"): exc.problem}, exc.row), 400
+    note("", diff(_outcome_audited(before), _outcome_audited(_outcome_values(outcomes.get(occ.id)))))
     flash("已登记活动成效，工作总结会计入。")
     return redirect(url_for(".detail", number=number) + "#outcome")
 
@@ -339,6 +382,14 @@ def _outcome_values(o) -> dict:
     return {"served": o.served or "", "services": "、".join(o.services), "partners": "、".join(o.partners),
             "walk_ins": o.walk_ins or "", "acts": o.acts or "", "note": o.note,
             "items": [(name, str(n)) for name, n in o.items.items()]}
+
+
+def _outcome_audited(values: dict) -> dict:
+    names = {"served": "服务人数", "services": "服务项目", "partners": "合作单位", "walk_ins": "现场志愿者", "acts": "节目数",
+             "note": "说明"}
+    audited = {label: values.get(k, "") for k, label in names.items()}
+    audited["物品"] = "、".join(f"{n}×{c}" for n, c in values.get("items", []))
+    return audited
 
 
 def _outcome_form(occ: Occurrence, values: dict, errors: dict | None = None, bad_row: int | None = None):

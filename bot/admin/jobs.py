@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate, send_table, uploaded
+from bot.admin.access import audit, bot, gate, note, note_upload, send_table, uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
@@ -43,6 +43,7 @@ def upload():
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的岗位表"]), 400)
         result = uploads.load_postings(bot(), path)
+        note_upload("岗位表", path, result)
     return index(result, 400 if result.errors else 200)
 
 
@@ -65,6 +66,10 @@ def detail(number):
 @bp.post("/<int:number>/outcome")
 def outcome(number):
     p = _posting(number)
+    openid, new = request.form.get("openid", ""), request.form.get("outcome", "")
+    old = Jobs(bot().redis).outcome_of(p.id, openid) if openid else ""
+    note(f"岗位 {p.number}「{p.employer} · {p.title}」求职者 …{openid[-6:]}",
+         {"进度": (OUTCOME_NAMES.get(old, old or ""), OUTCOME_NAMES.get(new, new))})
     if not Jobs(bot().redis).set_outcome(p.id, request.form.get("openid", ""), request.form.get("outcome", "")):
         flash("没有记录：此人没有登记这个岗位，或进度不对。", "error")
     else:
@@ -74,7 +79,10 @@ def outcome(number):
 
 @bp.post("/<int:number>/status")
 def set_status(number):
-    p = Jobs(bot().redis).set_status(_posting(number), "filled" if request.form.get("filled") else "open")
+    p = _posting(number)
+    before = STATE_NAMES[p.state(clock.now())]
+    p = Jobs(bot().redis).set_status(p, "filled" if request.form.get("filled") else "open")
+    note(f"岗位 {p.number}「{p.employer} · {p.title}」", {"状态": (before, STATE_NAMES[p.state(clock.now())])})
     flash("已标记为已招满，居民不再看到这个岗位。" if p.status == "filled" else "已重新开放。")
     return redirect(url_for(".detail", number=number))
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, render_template, request
 
-from bot.admin.access import audit, bot, gate, send_table, uploaded
+from bot.admin.access import audit, bot, gate, note_upload, send_table, uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
@@ -41,6 +41,7 @@ def upload():
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的题库文件"]), 400)
         result = uploads.load_quiz_bank(bot(), path)
+        note_upload("题库", path, result)
     return index(result, 400 if result.errors else 200)
 
 
