@@ -86,8 +86,8 @@ class Settings:
     # A console session ends after this many hours.
     admin_session_hours: int = 8
     # Days the audit log keeps an entry (who did what in the console or with the youthbot command);
-    # the scheduler trims older ones each night. Entries can name residents, so keep it within the
-    # privacy notice's two years; 0 keeps everything.
+    # the scheduler trims older ones each night. Entries can name residents and keep a corrected value,
+    # so at most 730 (the privacy notice's two years): a larger value, or 0, is taken as 730.
     audit_keep_days: int = 365
     # -- operations (bot/ops) --
     # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).

@@ -8,9 +8,11 @@ personal data it showed, and whether it was refused (and why).
 
 Entries are a Redis stream: appended in order, never edited, read newest first,
 searched by account, action, date and words in the description. They are kept
-for `AUDIT_KEEP_DAYS` (a setting; by default a year, inside the two years the
-privacy notice promises for anything that names a resident) and the scheduler's
-`audit_retention` task trims older ones every night.
+for `AUDIT_KEEP_DAYS` (a setting; by default a year, and never more than the two
+years the privacy notice promises, since entries can name a resident and a
+correction keeps the value it replaced) and the scheduler's `audit_retention`
+task trims older ones every night. The page masks a resident's name and phone in
+what changed; the download (itself audited) has them whole.
 """
 from __future__ import annotations
 
@@ -18,15 +20,19 @@ import json
 from dataclasses import dataclass, field
 
 from domain.keys import key
+from domain.profiles import mask_name, mask_phone
 
 STREAM = key("audit")
 CLI = "命令行"  # the account name of actions taken with the youthbot command on the server
 MAX_TEXT = 500  # characters of a description or a changed value kept in an entry
 SCAN_LIMIT = 20_000  # entries a search reads at most per page (a search past it says where it stopped)
 _BATCH = 500
+MAX_KEEP_DAYS = 730  # the privacy notice's two years: entries can hold a resident's name or a corrected value
+PERSONAL_FIELDS = {"姓名": mask_name, "手机号": mask_phone}  # changes kept whole, masked on the page
 
 ACTIONS = {  # action -> how the log page names it, in the order its filter lists them
-    "view": "查看", "search": "查找", "export": "下载", "delete": "删除个人信息", "certificate": "开具证明",
+    "view": "查看", "search": "查找", "export": "下载", "correct": "更正个人信息", "delete": "删除个人信息",
+    "certificate": "开具证明",
     "login": "登录", "login_failed": "登录失败", "logout": "退出登录", "password": "修改自己的密码",
     "staff.create": "新建账号", "staff.reset": "重置密码", "staff.role": "修改角色", "staff.delete": "删除账号",
     "bank.upload": "上传题库",
@@ -57,7 +63,13 @@ class Entry:
 
     @property
     def changes_text(self) -> str:
-        return "；".join(f"{k}：{_shown(b)} → {_shown(a)}" for k, (b, a) in self.changes.items())
+        """What changed, as the log page shows it: a resident's name and phone masked (张*明, 138****8000)."""
+        return self.changes_as(masked=True)
+
+    def changes_as(self, masked: bool) -> str:
+        def shown(k, v):
+            return _shown(PERSONAL_FIELDS[k](v) if masked and k in PERSONAL_FIELDS and v else v)
+        return "；".join(f"{k}：{shown(k, b)} → {shown(k, a)}" for k, (b, a) in self.changes.items())
 
 
 @dataclass
@@ -125,9 +137,8 @@ class Audit:
         return self._redis.xlen(STREAM)
 
     def trim(self, keep_days: float, now: float) -> int:
-        """Delete the entries older than keep_days; return how many went."""
-        if keep_days <= 0:
-            return 0
+        """Delete the entries older than keep_days (never more than MAX_KEEP_DAYS); return how many went."""
+        keep_days = min(keep_days, MAX_KEEP_DAYS) if keep_days > 0 else MAX_KEEP_DAYS
         return int(self._redis.xtrim(STREAM, minid=str(int((now - keep_days * 86400) * 1000)), approximate=False))
 
 
@@ -140,7 +151,7 @@ def export_row(entry: Entry) -> list:
     from domain import clock
 
     cells = [clock.local(entry.at).strftime("%Y-%m-%d %H:%M:%S"), entry.staff, entry.action_name, entry.what,
-             entry.changes_text, entry.people, entry.address, f"未完成：{entry.refused}" if entry.refused else "完成"]
+             entry.changes_as(masked=False), entry.people, entry.address, f"未完成：{entry.refused}" if entry.refused else "完成"]
     return [f"'{c}" if isinstance(c, str) and c.startswith(_FORMULA_START) else c for c in cells]
 
 

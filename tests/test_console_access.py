@@ -34,6 +34,7 @@ FORMS = {  # POST endpoint -> roles that may send it
     "admin.jobs.upload": JOBS, "admin.jobs.outcome": JOBS, "admin.jobs.set_status": JOBS,
     "admin.pushes.retry": ADMIN, "admin.pushes.broadcast": ADMIN, "admin.people.delete": ADMIN,
     "admin.events.outcome": EVENTS, "admin.events.upload": EVENTS, "admin.people.issue_certificate": ADMIN,
+    "admin.people.correct": ADMIN,
     "admin.branches.add": ADMIN, "admin.branches.rename": ADMIN, "admin.branches.upload": ADMIN,
     "admin.staff.create": ADMIN, "admin.staff.reset": ADMIN, "admin.staff.set_role": ADMIN, "admin.staff.delete": ADMIN,
 }

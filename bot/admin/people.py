@@ -12,13 +12,13 @@ import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate
+from bot.admin.access import audit, bot, gate, note, refused
 from domain import clock
 from domain.event_report import tell_promoted
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.privacy import forget_person
-from domain.profiles import Profiles, mask_phone
+from domain.profiles import ProfileError, Profiles, mask_phone
 from domain.quiz import Quiz
 from handlers import volunteer as volunteer_chat
 from handlers.message import Incoming
@@ -47,11 +47,57 @@ def person(openid):
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
     audit("view", f"人员 {profile.name or openid[-6:]} 的信息", 1)
+    return _person_page(openid, profile)
+
+
+def _person_page(openid, profile, form=None, error="", status=200):
+    redis, now = bot().redis, clock.now()
     events = Events(redis)
+    form = form or {"name": profile.name, "phone": "", "birth_year": profile.birth_year or "",
+                    "student": "" if profile.student is None else str(int(profile.student)), "branch": profile.branch}
+    branches = Profiles(redis).branches()
     return render_template("admin/person.html", title=profile.name or "人员", p=profile, openid=openid,
-                           phone=mask_phone(profile.phone), branch=dict(Profiles(redis).branches()).get(profile.branch, ""),
+                           phone=mask_phone(profile.phone), branch=dict(branches).get(profile.branch, ""),
                            signups=events.mine(openid, now), served=events.service_record(openid),
-                           jobs=Jobs(redis).mine(openid), quiz=Quiz(redis).totals(openid))
+                           jobs=Jobs(redis).mine(openid), quiz=Quiz(redis).totals(openid), branches=branches,
+                           form=form, correct_error=error), status
+
+
+@bp.post("/<openid>/correct")
+def correct(openid):
+    """Correct what the person gave, at their request: checked as the chat checks it, all or nothing, audited
+    with the values before and after (kept as long as the audit log: within the privacy notice's two years)."""
+    profiles = Profiles(bot().redis)
+    profile = profiles.get(openid)
+    if not profile.has_contact and not profile.branch:
+        abort(404, "没有这个人的个人信息（可能已经删除）。")
+    form = request.form
+    note(f"更正人员 …{openid[-6:]} 的信息", people=1)
+    changes = {"birth_year": _year(form.get("birth_year", "")), "student": {"1": True, "0": False}.get(
+        form.get("student", ""), None), "branch": form.get("branch", "")}
+    if profile.consent_at:
+        changes["name"] = form.get("name", "")
+        if form.get("phone", "").strip():
+            changes["phone"] = form.get("phone", "")
+    try:
+        if changes["birth_year"] is False:
+            raise ProfileError("出生年份", "需要4位数字的年份，例如「2001」")
+        changed = profiles.correct(openid, clock.local(clock.now()).year, **changes)
+    except ProfileError as exc:
+        refused(str(exc))
+        return _person_page(openid, profile, {k: form.get(k, "") for k in ("name", "phone", "birth_year", "student",
+                                                                           "branch")}, str(exc), 400)
+    note("", changed)
+    flash("已更正：" + "、".join(changed) + "。" if changed else "没有改动。")
+    return redirect(url_for(".person", openid=openid))
+
+
+def _year(text: str):
+    """The birth-year field: None when empty (not known), False when not a number."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() and len(text) == 4 else False
 
 
 @bp.post("/<openid>/delete")
