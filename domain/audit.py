@@ -46,7 +46,7 @@ ACTIONS = {  # action -> how the log page names it, in the order its filter list
 
 
 @dataclass
-class Entry:
+class AuditEntry:
     id: str
     at: float
     staff: str
@@ -74,7 +74,7 @@ class Entry:
 
 @dataclass
 class Found:
-    entries: list[Entry]
+    entries: list[AuditEntry]
     older: str | None  # the id to pass as `before` for the next page; None: no more
     scanned_to: float | None = None  # set when the scan limit stopped the search: it reached back to this time
 
@@ -95,7 +95,7 @@ class Audit:
             fields["refused"] = refused[:MAX_TEXT]
         return self._redis.xadd(STREAM, fields)
 
-    def recent(self, count: int = 100, before: str | None = None) -> list[Entry]:
+    def recent(self, count: int = 100, before: str | None = None) -> list[AuditEntry]:
         """Entries newest first, count of them, older than the entry id `before` when given."""
         top = f"({before}" if before else "+"
         return [_entry(i, f) for i, f in self._redis.xrevrange(STREAM, max=top, min="-", count=count)]
@@ -108,7 +108,7 @@ class Audit:
         top = f"({before}" if before else (f"({int(until * 1000)}" if until is not None else "+")
         bottom = str(int(since * 1000)) if since is not None else "-"
         text = text.strip().lower()
-        found: list[Entry] = []
+        found: list[AuditEntry] = []
         scanned, last = 0, None
         while len(found) < count and scanned < scan_limit:
             batch = self._redis.xrevrange(STREAM, max=top, min=bottom, count=min(_BATCH, scan_limit - scanned))
@@ -146,7 +146,7 @@ EXPORT_HEADERS = ["时间", "账号", "操作", "内容", "改动", "涉及人�
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def export_row(entry: Entry) -> list:
+def export_row(entry: AuditEntry) -> list:
     """One entry as a spreadsheet row; text that a spreadsheet would run as a formula is kept as text."""
     from domain import clock
 
@@ -155,7 +155,7 @@ def export_row(entry: Entry) -> list:
     return [f"'{c}" if isinstance(c, str) and c.startswith(_FORMULA_START) else c for c in cells]
 
 
-def _matches(entry: Entry, staff: str, action: str, text: str) -> bool:
+def _matches(entry: AuditEntry, staff: str, action: str, text: str) -> bool:
     if staff and entry.staff != staff:
         return False
     if action and entry.action != action:
@@ -172,11 +172,11 @@ def _shown(value: str) -> str:
     return value if value != "" else "（空）"
 
 
-def _entry(entry_id: str, fields: dict) -> Entry:
+def _entry(entry_id: str, fields: dict) -> AuditEntry:
     try:
         changes = json.loads(fields.get("changes") or "{}")
     except ValueError:
         changes = {}
-    return Entry(entry_id, int(entry_id.split("-")[0]) / 1000, fields.get("staff", ""), fields.get("action", ""),
+    return AuditEntry(entry_id, int(entry_id.split("-")[0]) / 1000, fields.get("staff", ""), fields.get("action", ""),
                  fields.get("what", ""), int(fields.get("people") or 0), fields.get("address", ""),
                  changes if isinstance(changes, dict) else {}, fields.get("refused", ""))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
 TOKEN = "testtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

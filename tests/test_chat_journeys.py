@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from bot import importers, tasks
-from bot.simulator import ACCOUNT
+from bot import importers
+
+from bot.pushes import tasks
+from bot.wechat.simulator import ACCOUNT
 from domain.events import Events
 from domain.jobs import Jobs, notes_key
 from domain.profiles import Profiles

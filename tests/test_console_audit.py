@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from openpyxl import load_workbook
 
-from bot import tasks
+from bot.pushes import tasks
 from bot.admin.access import SELF_AUDITED, STAFF_ACTIONS
 from domain import clock
 from domain.audit import ACTIONS, CLI, Audit
@@ -220,7 +220,7 @@ def test_entries_older_than_the_setting_are_trimmed_by_the_nightly_task(bot):
 
 def test_the_trim_is_in_the_timetable_and_the_setting_comes_from_the_environment(monkeypatch):
     from bot.config import Settings
-    from bot.scheduler import TIMETABLE
+    from bot.pushes.scheduler import TIMETABLE
 
     assert "audit_retention" in [e.job for e in TIMETABLE]
     monkeypatch.setenv("AUDIT_KEEP_DAYS", "90")

@@ -15,7 +15,7 @@ import redis
 import requests
 
 from bot.config import PROJECT_DIR
-from bot.simulator import WeChatSimulator, text_xml
+from bot.wechat.simulator import WeChatSimulator, text_xml
 from tests.helpers import free_port, start_serve, stop
 from tests.test_ops_web import value
 
@@ -83,7 +83,7 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
 
 @embedded_only
 def test_sigterm_hands_a_late_reply_to_the_outbox(tmp_path):
-    from bot import storage
+    from bot.runtime import storage
     from domain.outbox import Outbox
 
     port = free_port()
@@ -111,14 +111,14 @@ def _scheduler(redis_url: str, tmp_path: Path, name: str) -> subprocess.Popen:
 
 
 def _leader_pid(r) -> int | None:
-    from bot.scheduler import LEADER
+    from bot.pushes.scheduler import LEADER
 
     value_ = r.get(LEADER)
     return int(value_.split(":")[1]) if value_ else None
 
 
 def test_a_stopped_scheduler_hands_over_to_the_standby_in_seconds(redis_url, redis_client, tmp_path):
-    from bot.scheduler import LEADER_TTL, SEEN
+    from bot.pushes.scheduler import LEADER_TTL, SEEN
 
     a, b = _scheduler(redis_url, tmp_path, "a"), _scheduler(redis_url, tmp_path, "b")
     try:

@@ -13,7 +13,7 @@ import pytest
 import redis
 import requests
 
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
 
 TOKEN = "servetoken"
@@ -59,7 +59,7 @@ def served(tmp_path):
 
 
 def _embedded(data_dir: Path) -> redis.Redis:
-    from bot.storage import embedded_socket
+    from bot.runtime.storage import embedded_socket
 
     return redis.Redis(unix_socket_path=embedded_socket(data_dir), decode_responses=True)
 
@@ -98,7 +98,7 @@ def test_a_killed_server_loses_nothing_it_acknowledged(served):
 
 
 def test_chat_talks_to_the_served_webhook_like_wechat(served):
-    from bot import chat
+    from bot.wechat import chat
 
     _, port, _ = served
     lines, out = iter(["/follow", "帮助", "/click HELP", "/quit"]), []

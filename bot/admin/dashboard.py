@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, url_for
 
-from bot import pushes
+from bot.pushes import delivery
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock
@@ -28,7 +28,7 @@ def index():
     open_postings = jobs.open(now)
     interest = jobs.interest_counts([p.id for p in open_postings])
     stats = session_stats(redis, session) if session else None
-    days = pushes.daily(redis, 7, now)
+    days = delivery.daily(redis, 7, now)
     can = _can(g.staff.role)
     charts = {
         "branches": [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}）",

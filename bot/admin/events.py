@@ -10,13 +10,15 @@ from pathlib import Path
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
-from bot import checkin_qr, staff as staff_actions
+from bot.wechat import qr as checkin_qr
+
+from domain import event_changes
 from bot.admin.access import (audit, bot, diff, gate, note, note_upload, refused, roles_allowed, send_table, uploaded,
                               wechat)
 from bot.importers import loaders, sheets
 from bot.importers.files import Collector, ContentError
 from bot.importers.uploads import say
-from bot.wechat_client import WeChatError
+from bot.wechat.client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events, Occurrence
@@ -180,9 +182,9 @@ def edit(number):
     try:
         changes, new_start = _changes(occ, request.form)
         if abs(new_start - occ.start) >= 60:  # the form shows minutes: seconds are no move
-            occ, told = staff_actions.move_event(bot(), occ, new_start)
+            occ, told = event_changes.move_event(bot(), occ, new_start)
             flash(f"已改到{clock.fmt(occ.start)}，将通知{told}人。")
-        occ, promoted = staff_actions.update_event(bot(), occ, **changes)
+        occ, promoted = event_changes.update_event(bot(), occ, **changes)
         note("", diff(before, _audited(occ)))
     except ValueError as exc:
         refused(str(exc))
@@ -265,7 +267,7 @@ def cancel(number):
     if occ.status == "cancelled":
         flash("这场活动已经取消了。", "error")
     else:
-        told = staff_actions.cancel_event(bot(), occ, reason)
+        told = event_changes.cancel_event(bot(), occ, reason)
         note(f"通知{told}人")
         flash(f"已取消，将通知{told}位报名和候补的志愿者。")
     return redirect(url_for(".detail", number=number))

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from bot.admin.access import audit, bot, gate, note, refused
 from domain import clock
-from domain.event_report import tell_promoted
+from domain.event_changes import tell_promoted
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.privacy import forget_person

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import click
 
-from bot import staff
+from domain import event_changes
 from bot.cli.common import by_number, pass_bot
 from bot.cli.notices import scheduler_note
-from bot.export import text_table, write_table
+from bot.cli.export import text_table, write_table
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events
@@ -62,7 +62,7 @@ def events_export(bot, number, out):
 @pass_bot
 def events_cancel(bot, number, reason):
     """Cancel event NUMBER and tell everyone signed up."""
-    told = staff.cancel_event(bot, _occurrence(bot, number), reason)
+    told = event_changes.cancel_event(bot, _occurrence(bot, number), reason)
     click.echo(f"cancelled; {told} people will be told")
     if told:
         click.echo(scheduler_note(bot))
@@ -76,8 +76,8 @@ def events_move(bot, number, new_start):
     """Move event NUMBER to a new start (same length) and tell everyone signed up."""
     occ = _occurrence(bot, number)
     try:
-        occ, told = staff.move_event(bot, occ, new_start)
-    except staff.StaffError as exc:
+        occ, told = event_changes.move_event(bot, occ, new_start)
+    except event_changes.EventChangeError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"moved to {clock.fmt(occ.start)}; {told} people will be told")
     if told:
@@ -137,7 +137,7 @@ def events_edit(bot, number, **changes):
     if not changes:
         raise click.ClickException("nothing to change: give --title, --place, --description or --capacity")
     try:
-        occ, promoted = staff.update_event(bot, _occurrence(bot, number), **changes)
+        occ, promoted = event_changes.update_event(bot, _occurrence(bot, number), **changes)
     except ValueError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"saved; {len(promoted)} promoted from the waitlist" if promoted else "saved")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import by_number, pass_bot
-from bot.export import text_table, write_table
+from bot.cli.export import text_table, write_table
 from domain import clock
 from domain.events import Events
 from domain.job_report import export_rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import pass_bot
-from bot.export import text_table, write_table
+from bot.cli.export import text_table, write_table
 from domain import clock
 from domain.profiles import Profiles
 from domain.quiz import Quiz

@@ -145,7 +145,7 @@ def _apply(bot, records: dict[str, list], demo: bool) -> LoadReport:
 
 
 def _apply_events(bot, file_events: list, demo: bool, notes: list[str]) -> int:
-    from bot import staff  # notices go out in the committee's words
+    from domain import event_changes as staff  # notices go out in the committee's words
 
     events = Events(bot.redis)
     for fe in sorted(file_events, key=lambda fe: fe.occ.start):  # new events are numbered in date order

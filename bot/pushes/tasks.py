@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
 from domain import clock
-from bot.pushes import Push, in_quiet_hours, stats as push_stats
+from bot.pushes.delivery import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
 from domain.events import Events
 from domain.jobs import Jobs
@@ -80,14 +80,17 @@ def _members(redis) -> Iterator[str]:
 
 # -- the jobs ------------------------------------------------------------------------
 def drain_outbox(bot, deliverer, now: float) -> Ran:
-    """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
+    """Send what the webhook and the handlers queued (late replies, promotions, event changes, broadcasts),
+    then the failed pushes whose time to try again has come (backoff, or a retry by hand)."""
     counts = bot.outbox.drain(lambda item: deliverer.deliver(
         Push(item["openid"], item["text"], item["kind"], item["key"], expires=item.get("expires")), now).status.value)
-    return Ran(counts, "" if counts else "the outbox is empty")
+    for status, n in retry_pushes(bot, deliverer, now).items():
+        counts[status] = counts.get(status, 0) + n
+    return Ran(counts, "" if counts else "the outbox is empty and no failed push is due")
 
 
 def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
-    """Try failed pushes again when their time comes (backoff), while they still make sense."""
+    """Try failed pushes again when their time comes (backoff), while they still make sense (drain_outbox calls it)."""
     counts: dict[str, int] = {}
     for failed in deliverer.failed.due(now):
         if failed.expires <= now:
@@ -210,7 +213,7 @@ def nightly_backup(bot, deliverer, now: float) -> dict:
 def wechat_token(bot, deliverer, now: float) -> dict:
     """Fetch the shared access token if it is missing, so that /readyz and the first push find it fresh."""
     from bot.ops.web import pushes_configured
-    from bot.wechat_client import WeChatError
+    from bot.wechat.client import WeChatError
 
     if not pushes_configured(bot.settings):
         return {}
