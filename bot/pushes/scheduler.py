@@ -55,7 +55,7 @@ TIMETABLE = [
     TimetableEntry("wechat_token", IntervalTrigger(minutes=10), "keep the shared access token fresh (when pushes are configured)"),
     TimetableEntry("retention", CronTrigger(hour=3, minute=15, timezone=clock.TZ),
           "contact details deleted two years after a person's last activity"),
-    Entry("audit_retention", CronTrigger(hour=3, minute=20, timezone=clock.TZ),
+    TimetableEntry("audit_retention", CronTrigger(hour=3, minute=20, timezone=clock.TZ),
           "audit-log entries older than AUDIT_KEEP_DAYS deleted"),
 ]
 
