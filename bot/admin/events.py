@@ -176,7 +176,7 @@ def edit(number):
     occ = _occurrence(number)
     if request.method == "GET":
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=_form_of(occ))
+                               form=_form_of(occ), kinds=KINDS)
     before = _audited(occ)
     note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}")
     try:
@@ -186,12 +186,24 @@ def edit(number):
             flash(f"已改到{clock.fmt(occ.start)}，将通知{told}人。")
         occ, promoted = event_changes.update_event(bot(), occ, **changes)
         note("", diff(before, _audited(occ)))
+        if occ.category != before["类别"]:  # the kind of activity is the event's, not one date's
+            others = _other_dates(occ)
+            for other in others:
+                event_changes.update_event(bot(), other, category=occ.category)
+            if others:
+                note(f"类别同时改了其他{len(others)}个日期")
     except ValueError as exc:
         refused(str(exc))
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=request.form, error=str(exc)), 400
+                               form=request.form, error=str(exc), kinds=KINDS), 400
     flash("已保存。" + (f"名额增加，候补的{len(promoted)}人已转为正式报名并会收到通知。" if promoted else ""))
     return redirect(url_for(".detail", number=occ.number))
+
+
+def _other_dates(occ: Occurrence) -> list[Occurrence]:
+    """The event's other occurrences (a weekly event's other dates), past and ahead."""
+    return [o for o in Events(bot().redis).between(0, float("inf"), kind=None)
+            if o.event_id == occ.event_id and o.id != occ.id]
 
 
 def _audited(occ: Occurrence) -> dict:
@@ -210,7 +222,7 @@ def _form_of(occ: Occurrence) -> dict:
             "start": f"{clock.local(occ.start):%Y-%m-%dT%H:%M}", "end_time": f"{clock.local(occ.end):%H:%M}",
             "signup_deadline_hours": f"{(occ.start - occ.signup_deadline) / 3600:g}",
             "cancel_cutoff_hours": f"{(occ.start - occ.cancel_cutoff) / 3600:g}",
-            "min_age": (occ.requirements or {}).get("min_age", ""),
+            "min_age": (occ.requirements or {}).get("min_age", ""), "category": occ.category,
             "students_only": (occ.requirements or {}).get("students_only", False)}
 
 
@@ -223,7 +235,7 @@ def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
     end = _when(f"{clock.local(start):%Y-%m-%d} {form.get('end_time', '').strip()}", "结束时间")
     return {"title": title, "place": place, "description": form.get("description", "").strip(),
             "capacity": _int(form.get("capacity"), "名额"), "requirements": _requirements(form),
-            "end": end,
+            "category": form.get("category", "").strip()[:20], "end": end,
             "signup_deadline": start - _number(form.get("signup_deadline_hours") or 2, "报名截止") * 3600,
             "cancel_cutoff": start - _number(form.get("cancel_cutoff_hours") or 24, "取消截止") * 3600,
             }, start
@@ -270,6 +282,21 @@ def cancel(number):
         told = event_changes.cancel_event(bot(), occ, reason)
         note(f"通知{told}人")
         flash(f"已取消，将通知{told}位报名和候补的志愿者。")
+    return redirect(url_for(".detail", number=number))
+
+
+@bp.post("/<int:number>/reinstate")
+def reinstate(number):
+    """Undo a cancellation while the event is still ahead: everyone keeps their place and is told."""
+    occ = _occurrence(number)
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}", {"状态": ("已取消", "")})
+    try:
+        told = event_changes.reinstate_event(bot(), occ)
+    except event_changes.EventChangeError as exc:
+        flash(f"不能恢复：{exc}。", "error")
+    else:
+        note(f"通知{told}人")
+        flash(f"已恢复，报名和候补的顺序不变；将通知{told}位志愿者。")
     return redirect(url_for(".detail", number=number))
 
 

@@ -16,7 +16,7 @@ from bot.config import Settings
 # The others only show figures or lists without personal data and leave no entry.
 AUDITED = {
     "content load": "content.load", "demo clear": "content.demo_clear", "menu push": "menu.push",
-    "events cancel": "event.cancel", "events move": "event.edit", "events edit": "event.edit",
+    "events cancel": "event.cancel", "events reinstate": "event.reinstate", "events move": "event.edit", "events edit": "event.edit",
     "events outcome": "event.outcome", "events attendance": "event.attendance", "events export": "export",
     "jobs outcome": "job.outcome", "jobs filled": "job.status", "jobs export": "export",
     "quiz export": "export", "pushes retry": "push.retry", "staff add": "staff.create", "staff reset": "staff.reset",
