@@ -2,6 +2,7 @@
 is told), an event's 类别 changed (every date), each undo audited, and a refusal that says why."""
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from domain import clock
@@ -104,3 +105,46 @@ def test_the_category_is_changed_for_every_date_of_the_event_and_audited(console
     assert events.get(first.id).category == "四点半课堂" and events.get("weekly@2").category == "四点半课堂"
     e = Audit(bot.redis).search(action="event.edit").entries[0]
     assert e.changes == {"类别": ["敬老", "四点半课堂"]} and "类别同时改了其他1个日期" in e.what
+
+
+# -- withdrawing a posting --------------------------------------------------------------------------
+def test_a_withdrawn_posting_leaves_the_chat_keeps_its_interest_and_can_be_reopened(console_as, bot, wechat):
+    from domain.jobs import Jobs
+    from tests.test_jobs import posting
+
+    jobs = Jobs(bot.redis)
+    p = jobs.save(posting("a", "货车司机", headcount=3))
+    Profiles(bot.redis).save_contact("o_a", "张小明", "13800138000")
+    Profiles(bot.redis).save_contact("o_b", "王小红", "13900139000")
+    jobs.register_interest(p, "o_a", "", time.time())
+    liaison = console_as("jobs")
+    page = liaison.page(f"/admin/jobs/{p.number}")
+    assert "撤回岗位（发错了或单位不招了）" in page
+    html = liaison.post(f"/admin/jobs/{p.number}/status", {"status": "withdrawn"}, token_from=f"/admin/jobs/{p.number}",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "已撤回：居民不再看到这个岗位" in html and "重新开放" in html and "张*明" in html
+    assert "已撤回" in wechat.send(f"岗位 {p.number}", openid="o_b")
+    assert "货车司机" not in wechat.send("岗位", openid="o_b")
+    wechat.send(f"投递 {p.number}", openid="o_b")
+    assert [o for o, *_ in jobs.interested(p.id)] == ["o_a"]  # refused, and the interest before it kept
+    assert "已撤回" in wechat.send("我的投递", openid="o_a")
+    figures = jobs.stats()["category"]["物流司机"]
+    assert figures[:2] == [0, 1]  # its places were never really offered; the interest it drew counts
+    e = Audit(bot.redis).search(action="job.status").entries[0]
+    assert e.staff == "jobs1" and e.changes == {"状态": ["招聘中", "已撤回"]}
+    liaison.post(f"/admin/jobs/{p.number}/status", {"status": "open"}, token_from=f"/admin/jobs/{p.number}")
+    assert "货车司机" in wechat.send(f"岗位 {p.number}", openid="o_b")
+    assert jobs.stats()["category"]["物流司机"][:2] == [3, 1]
+    assert liaison.post(f"/admin/jobs/{p.number}/status", {"status": "deleted"},
+                        token_from=f"/admin/jobs/{p.number}").status_code == 400
+
+
+def test_the_command_line_withdraws_a_posting(cli, bot):
+    from domain.jobs import Jobs
+    from tests.test_jobs import posting
+
+    p = Jobs(bot.redis).save(posting("a", "货车司机"))
+    code, out = cli("jobs", "withdraw", str(p.number))
+    assert code == 0 and "withdrawn" in out and Jobs(bot.redis).get(p.id).status == "withdrawn"
+    assert "已撤回" in cli("jobs", "list", "--all")[1]
+    assert Audit(bot.redis).search(staff="命令行", action="job.status").entries

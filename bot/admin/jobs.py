@@ -18,7 +18,9 @@ from domain.profiles import Profiles, mask_name, mask_phone
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 gate(bp, "admin", "jobs")
-STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期"}
+STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期", "withdrawn": "已撤回"}
+STATUS_DONE = {"open": "已重新开放，居民又能看到并投递。", "filled": "已标记为已招满，居民不再看到这个岗位。",
+               "withdrawn": "已撤回：居民不再看到这个岗位，已登记的意向保留（计入统计，仍可下载名单）。"}
 
 
 @bp.get("/")
@@ -81,9 +83,12 @@ def outcome(number):
 def set_status(number):
     p = _posting(number)
     before = STATE_NAMES[p.state(clock.now())]
-    p = Jobs(bot().redis).set_status(p, "filled" if request.form.get("filled") else "open")
+    status = request.form.get("status") or ("filled" if request.form.get("filled") else "open")
+    if status not in STATUS_DONE:
+        abort(400, "状态不对。")
+    p = Jobs(bot().redis).set_status(p, status)
     note(f"岗位 {p.number}「{p.employer} · {p.title}」", {"状态": (before, STATE_NAMES[p.state(clock.now())])})
-    flash("已标记为已招满，居民不再看到这个岗位。" if p.status == "filled" else "已重新开放。")
+    flash(STATUS_DONE[status])
     return redirect(url_for(".detail", number=number))
 
 
