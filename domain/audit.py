@@ -35,7 +35,7 @@ ACTIONS = {  # action -> how the log page names it, in the order its filter list
     "certificate": "开具证明",
     "login": "登录", "login_failed": "登录失败", "logout": "退出登录", "password": "修改自己的密码",
     "staff.create": "新建账号", "staff.reset": "重置密码", "staff.role": "修改角色", "staff.delete": "删除账号",
-    "bank.upload": "上传题库",
+    "bank.upload": "上传题库", "bank.delete": "删除答题", "bank.close": "提前截止答题",
     "branch.add": "添加支部", "branch.rename": "支部改名", "branch.upload": "上传支部表",
     "event.upload": "上传活动表", "event.create": "新建活动", "event.edit": "修改活动", "event.cancel": "取消活动", "event.reinstate": "恢复活动",
     "event.attendance": "更正签到签退", "event.organisers": "指定组织者", "event.outcome": "登记活动成效",

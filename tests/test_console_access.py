@@ -31,7 +31,7 @@ PAGES = {  # GET endpoint -> roles that may open it
 }
 FORMS = {  # POST endpoint -> roles that may send it
     "admin.auth.logout": ALL, "admin.auth.change_password": ALL,
-    "admin.quizzes.upload": ADMIN, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
+    "admin.quizzes.upload": ADMIN, "admin.quizzes.delete": ADMIN, "admin.quizzes.close": ADMIN, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
     "admin.events.cancel": EVENTS, "admin.events.reinstate": EVENTS, "admin.events.attendance": EVENTS, "admin.events.organisers": ADMIN,
     "admin.jobs.upload": JOBS, "admin.jobs.outcome": JOBS, "admin.jobs.set_status": JOBS,
     "admin.pushes.retry": ADMIN, "admin.pushes.broadcast": ADMIN, "admin.people.delete": ADMIN,

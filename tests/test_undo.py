@@ -148,3 +148,64 @@ def test_the_command_line_withdraws_a_posting(cli, bot):
     assert code == 0 and "withdrawn" in out and Jobs(bot.redis).get(p.id).status == "withdrawn"
     assert "已撤回" in cli("jobs", "list", "--all")[1]
     assert Audit(bot.redis).search(staff="命令行", action="job.status").entries
+
+
+# -- quiz sessions ----------------------------------------------------------------------------------
+def test_a_session_nobody_completed_is_deleted_and_someone_half_way_is_told_it_is_gone(console, bot, wechat):
+    from domain.quiz import Quiz
+    from tests.test_quiz import make_session
+
+    quiz = Quiz(bot.redis)
+    make_session(quiz, "s-wrong")
+    assert "第1题/共3题" in wechat.send("答题")  # o_alice starts but does not finish
+    page = console.page("/admin/quizzes/s-wrong")
+    assert "删除这期答题" in page and "现在截止" in page
+    html = console.post("/admin/quizzes/s-wrong/delete", token_from="/admin/quizzes/s-wrong",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "已删除第s-wrong期答题" in html and quiz.session("s-wrong") is None and quiz.sessions() == []
+    assert "这次答题已经结束了" in wechat.send("b")
+    assert quiz.totals("o_alice") == (0, 0)
+    e = Audit(bot.redis).search(action="bank.delete").entries[0]
+    assert e.refused == "" and e.changes["状态"][1] == "已删除" and "s-wrong" in e.what
+
+
+def test_a_session_people_completed_is_not_deleted_the_page_says_why_and_it_can_be_closed(console, bot, wechat):
+    from domain.quiz import Quiz
+    from tests.test_quiz import make_session
+
+    quiz = Quiz(bot.redis)
+    make_session(quiz, "s-live")
+    for typed in ("答题", "b", "ABD", "√"):
+        wechat.send(typed)
+    page = console.page("/admin/quizzes/s-live")
+    assert "已有1人完成这期答题，成绩要保留，所以不能删除" in page and "删除这期答题" not in page
+    html = console.post("/admin/quizzes/s-live/delete", token_from="/admin/quizzes/s-live",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "不能删除：已有1人完成这期答题" in html and quiz.session("s-live") is not None
+    assert Audit(bot.redis).search(action="bank.delete").entries[0].refused.startswith("不能删除")
+    html = console.post("/admin/quizzes/s-live/close", token_from="/admin/quizzes/s-live",
+                        follow_redirects=True).get_data(as_text=True)
+    assert "已截止，已有的成绩照常计入" in html and "现在截止" not in html
+    assert not quiz.session("s-live").is_open(time.time() + 1)
+    assert quiz.result_of("o_alice", quiz.session("s-live")) == (30, 1) and quiz.totals("o_alice") == (30, 1)
+    reply = wechat.send("答题", openid="o_bob")
+    assert "第1题/共3题" not in reply and quiz.open_session(time.time()) is None  # no longer offered
+    e = Audit(bot.redis).search(action="bank.close").entries[0]
+    assert e.refused == "" and list(e.changes) == ["截止"]
+
+
+def test_the_command_line_deletes_and_closes_sessions(cli, bot, wechat):
+    from domain.quiz import Quiz
+    from tests.test_quiz import make_session
+
+    quiz = Quiz(bot.redis)
+    make_session(quiz, "s-a")
+    make_session(quiz, "s-b")
+    for typed in ("答题", "b", "ABD", "√"):  # o_alice completes s-b (the one that opened last)
+        wechat.send(typed)
+    code, out = cli("quiz", "delete", "s-b")
+    assert code != 0 and "已有1人完成" in out and quiz.session("s-b")
+    assert cli("quiz", "delete", "s-a")[0] == 0 and quiz.session("s-a") is None
+    assert cli("quiz", "close", "s-b")[0] == 0 and quiz.open_session(time.time() + 1) is None
+    assert [e.action for e in Audit(bot.redis).search(staff="命令行").entries] == ["bank.close", "bank.delete",
+                                                                                "bank.delete"]

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate, note_upload, send_table, uploaded
+from bot.admin.access import audit, bot, gate, note, note_upload, send_table, uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
 from domain.profiles import Profiles
-from domain.quiz import Quiz
+from domain.quiz import Quiz, SessionTaken
 from domain.quiz_report import export_rows, session_stats
 from handlers import quiz as quiz_chat
 
@@ -72,7 +72,38 @@ def session(sid):
     chart = [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}，均分{b.average:.0f}）",
                  f"?branch={b.branch_id}#not-done") for b in stats.standings]
     return render_template("admin/quiz_session.html", title=s.title, s=s, stats=stats, chart=chart,
-                           preview=preview(s), missing=missing, people=people, branch_names=names, branch=branch)
+                           preview=preview(s), missing=missing, people=people, branch_names=names, branch=branch,
+                           taken=len(Quiz(redis).participants(s.id)))
+
+
+@bp.post("/<sid>/delete")
+def delete(sid):
+    """Delete a session nobody has completed (uploaded by mistake); refused, saying why, once someone has."""
+    quiz = Quiz(bot().redis)
+    s = quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    note(f"答题 {s.id}「{s.title}」", {"状态": (f"{clock.fmt(s.opens)} — {clock.fmt(s.closes)}", "已删除")})
+    try:
+        quiz.delete_session(sid)
+    except SessionTaken as exc:
+        flash(f"不能删除：{exc}。", "error")
+        return redirect(url_for(".session", sid=sid))
+    flash(f"已删除第{sid}期答题。")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<sid>/close")
+def close(sid):
+    """End a session now: residents can no longer take it; every result so far stays and counts."""
+    quiz, now = Quiz(bot().redis), clock.now()
+    s = quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    before = clock.fmt(s.closes)
+    if s.closes <= now:
+        flash("这期答题已经截止了。", "error")
+    else:
+        s = quiz.close_session(s, now)
+        flash(f"第{sid}期答题已截止，已有的成绩照常计入。")
+    note(f"答题 {s.id}「{s.title}」", {"截止": (before, clock.fmt(s.closes))})
+    return redirect(url_for(".session", sid=sid))
 
 
 def preview(s) -> list[str]:
