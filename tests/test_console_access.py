@@ -27,6 +27,7 @@ PAGES = {  # GET endpoint -> roles that may open it
     "admin.jobs.index": JOBS, "admin.jobs.detail": JOBS, "admin.jobs.export": JOBS,
     "admin.pushes.index": ADMIN, "admin.pushes.broadcast_progress": ADMIN,
     "admin.people.index": ADMIN, "admin.people.person": ADMIN, "admin.people.certificate": ADMIN,
+    "admin.people.certificate_docx": ADMIN,
     "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN, "admin.staff.audit_export": ADMIN,
 }
 FORMS = {  # POST endpoint -> roles that may send it
@@ -54,7 +55,9 @@ def world(app, bot, fake_wechat, console_as):
     Staff(bot.redis).assign_event("organiser1", occ.event_id)
     values = {"sid": bot.redis.zrange("yb:{quiz}:sessions", -1, -1)[0], "number": occ.number,
               "openid": "o_person", "name": "jobs1",
-              "bid": broadcasts.start(bot, "all", "全部", "通知", "admin1"), "branch": "b1"}
+              "bid": broadcasts.start(bot, "all", "全部", "通知", "admin1"), "branch": "b1",
+              "record": bot.certificates.issue("o_person", "张小明", [(time.time() - 86400, "护河", 120)], "团委",
+                                               time.time()).number}
     return app, clients, values
 
 

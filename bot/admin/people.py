@@ -8,11 +8,13 @@ by the same domain call, and written to the audit log.
 """
 from __future__ import annotations
 
+import io
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from bot.admin.access import audit, bot, gate, note, refused
+from bot.report import certificate as printable
 from domain import clock
 from domain.event_changes import tell_promoted
 from domain.events import Events
@@ -145,7 +147,19 @@ def issue_certificate(openid):
     number = re.search(r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4})?", text)
     audit("certificate", f"为 {profile.name} 开具志愿服务证明 {number[0] if number else ''}".rstrip(), 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name}", p=profile, openid=openid,
-                           served=served, credited=credited, text=text)
+                           served=served, credited=credited, text=text, number=number[0] if number else "")
+
+
+@bp.get("/<openid>/certificate/<record>.docx")
+def certificate_docx(openid, record):
+    """The printable A4 record (full name, activities, hours, number, the QR code of its /verify link): audited."""
+    cert = bot().certificates.get(record[:40])
+    if cert is None or cert.openid != openid:
+        abort(404, "没有这份志愿服务证明。")
+    audit("export", f"志愿服务证明 {cert.number} 打印版", 1)
+    return send_file(io.BytesIO(printable.document(cert, bot().settings.public_url)), as_attachment=True,
+                     download_name=printable.filename(cert),
+                     mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 def _chat_context(openid: str) -> Context:
