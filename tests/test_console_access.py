@@ -28,6 +28,7 @@ PAGES = {  # GET endpoint -> roles that may open it
     "admin.pushes.index": ADMIN, "admin.pushes.broadcast_progress": ADMIN,
     "admin.people.index": ADMIN, "admin.people.person": ADMIN, "admin.people.certificate": ADMIN,
     "admin.people.certificate_docx": ADMIN,
+    "admin.hours.index": ADMIN, "admin.hours.download": ADMIN,
     "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN, "admin.staff.audit_export": ADMIN,
 }
 FORMS = {  # POST endpoint -> roles that may send it

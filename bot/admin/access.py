@@ -36,6 +36,7 @@ NAV = [  # (endpoint, label, roles that see it)
     ("admin.quizzes.index", "答题", ("admin",)),
     ("admin.branches.index", "支部", ("admin",)),
     ("admin.events.index", "志愿活动", ("admin", "organiser")),
+    ("admin.hours.index", "志愿时长", ("admin",)),
     ("admin.jobs.index", "就业岗位", ("admin", "jobs")),
     ("admin.pushes.index", "推送", ("admin",)),
     ("admin.people.index", "人员", ("admin",)),

@@ -22,6 +22,7 @@ from bot.wechat.client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events, Occurrence
+from domain.hours import no_shows
 from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
 from domain.profiles import Profiles, mask_name, mask_phone
 from domain.staff import Staff
@@ -250,15 +251,20 @@ def detail(number):
     confirmed, waiting = events.confirmed(occ.id), events.waitlist(occ.id)
     people = Profiles(bot().redis).many(confirmed + waiting)
     attendance = events.attendance(occ.id)
+    absent = no_shows(bot().redis, occ, clock.now()) if occ.status != "cancelled" else []
     rows = [{"status": status, "position": i, "openid": o, "name": mask_name(people[o].name) or "（未登记）",
-             "phone": mask_phone(people[o].phone), "times": attendance.get(o, (None, None, None))}
+             "phone": mask_phone(people[o].phone), "times": attendance.get(o, (None, None, None)),
+             "absent": o in absent}
             for status, openids in (("已报名", confirmed), ("候补", waiting)) for i, o in enumerate(openids, 1)]
+    only_absent = request.args.get("show") == "absent"
+    if only_absent:
+        rows = [r for r in rows if r["absent"]]
     staff = Staff(bot().redis)
     organisers = [a.name for a in staff.all() if a.role == "organiser"] if g.staff.role == "admin" else []
     return render_template("admin/event.html", title=occ.title, occ=occ, rows=rows, code=events.code(occ.id),
                            confirmed=len(confirmed), waiting=len(waiting), running=staff.organisers(occ.event_id),
                            organisers=organisers, attended=events.attendance_counts(occ.id), now=clock.now(),
-                           outcome=Outcomes(bot().redis).get(occ.id))
+                           outcome=Outcomes(bot().redis).get(occ.id), absent=len(absent), only_absent=only_absent)
 
 
 @bp.get("/<int:number>/export.xlsx")

@@ -19,7 +19,7 @@ AUDITED = {
     "events cancel": "event.cancel", "events reinstate": "event.reinstate", "events move": "event.edit", "events edit": "event.edit",
     "events outcome": "event.outcome", "events attendance": "event.attendance", "events export": "export",
     "jobs outcome": "job.outcome", "jobs filled": "job.status", "jobs withdraw": "job.status", "jobs export": "export",
-    "quiz export": "export", "quiz delete": "bank.delete", "quiz close": "bank.close", "pushes retry": "push.retry", "staff add": "staff.create", "staff reset": "staff.reset",
+    "quiz export": "export", "hours": "export", "quiz delete": "bank.delete", "quiz close": "bank.close", "pushes retry": "push.retry", "staff add": "staff.create", "staff reset": "staff.reset",
 }
 PERSONAL_PARAMS = {"who"}  # arguments that name a resident: the entry says only that one was given
 
