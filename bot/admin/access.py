@@ -58,6 +58,7 @@ STAFF_ACTIONS = {  # POST endpoint -> its action in the audit log (domain/audit.
     "admin.events.organisers": "event.organisers", "admin.events.outcome": "event.outcome",
     "admin.jobs.upload": "job.upload", "admin.jobs.outcome": "job.outcome", "admin.jobs.set_status": "job.status",
     "admin.pushes.retry": "push.retry", "admin.pushes.broadcast": "push.broadcast",
+    "admin.events.broadcast": "push.broadcast",
     "admin.people.delete": "delete", "admin.people.issue_certificate": "certificate", "admin.people.correct": "correct",
 }
 SELF_AUDITED = {"admin.auth.login"}  # writes its own entries (the account is not known before it)

@@ -13,8 +13,9 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from bot.wechat import qr as checkin_qr
 
 from domain import event_changes
-from bot.admin.access import (audit, bot, diff, gate, note, note_upload, refused, roles_allowed, send_table, uploaded,
-                              wechat)
+from bot.admin.access import (audit, bot, diff, gate, note, note_upload, refused, roles_allowed, send_table,
+                              skip_audit, uploaded, wechat)
+from bot.pushes import broadcasts
 from bot.importers import loaders, sheets
 from bot.importers.files import Collector, ContentError
 from bot.importers.uploads import say
@@ -349,6 +350,52 @@ def organisers(number):
 
 def _hhmm(ts) -> str:
     return clock.local(ts).strftime("%H:%M") if ts else ""
+
+
+# -- telling the event's volunteers something (an organiser's broadcast) --------------------------------------
+ORGANISER_BROADCASTS_PER_DAY = 3  # per event: enough for a change of meeting point, not for spam
+
+
+@bp.post("/<int:number>/broadcast")
+def broadcast(number):
+    """A message to this event's volunteers (signed up and waiting): the admin's broadcast limited to one event.
+    Step 1 shows it as residents will see it and how many it reaches; step 2 (confirm) sends it."""
+    occ = _occurrence(number)
+    redis, now = bot().redis, clock.now()
+    segment, text = f"event:{occ.number}", request.form.get("text", "").strip()
+    label = f"活动：【{occ.number}】{occ.title} {clock.fmt(occ.start, with_weekday=False)}"
+    note(f"群发给「{label}」：{text[:200]}")
+    back = url_for(".detail", number=number) + "#broadcast"
+    problem = ""
+    if not text:
+        problem = "请填写要发送的内容"
+    elif len(text) > broadcasts.MAX_TEXT:
+        problem = f"内容最多{broadcasts.MAX_TEXT}字，现在{len(text)}字"
+    elif occ.status == "cancelled":
+        problem = "活动已取消，取消通知已经发给志愿者了"
+    elif broadcasts.sent_since(redis, segment, now - 86400) >= ORGANISER_BROADCASTS_PER_DAY:
+        problem = f"这场活动24小时内已经群发了{ORGANISER_BROADCASTS_PER_DAY}次，请合并成一条或明天再发"
+    if problem:
+        flash(problem, "error")
+        return redirect(back)
+    openids = broadcasts.recipients(redis, segment)
+    if request.form.get("confirm") != "1":
+        skip_audit()  # the preview: nothing sent yet
+        return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
+                               text=text, reach=broadcasts.reach(bot(), openids, now), back=back,
+                               action=url_for(".broadcast", number=number))
+    bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
+    note(f"群发编号 {bid}，共{len(openids)}人")
+    return redirect(url_for(".broadcast_progress", number=number, bid=bid))
+
+
+@bp.get("/<int:number>/broadcast/<bid>")
+def broadcast_progress(number, bid):
+    occ = _occurrence(number)
+    if broadcasts.segment_of(bot().redis, bid) != f"event:{occ.number}":
+        abort(404, "这场活动没有这次群发。")
+    return render_template("admin/broadcast.html", title="群发进度", b=broadcasts.progress(bot().redis, bid),
+                           back=url_for(".detail", number=number), back_label=occ.title)
 
 
 # -- the check-in screen -----------------------------------------------------------------------
