@@ -9,7 +9,6 @@ from datetime import date
 
 from openpyxl import load_workbook
 
-from bot.admin.hours import presets
 from domain import clock
 from domain.audit import Audit
 from domain.events import Events
@@ -92,15 +91,6 @@ def test_a_bad_or_too_long_period_is_refused_with_the_reason(console, redis_clie
         resp = console.client.get(f"/admin/hours/?{query}")
         assert resp.status_code == 400 and why in resp.get_data(as_text=True), query
         assert console.client.get(f"/admin/hours/ledger.xlsx?{query}").status_code == 400
-
-
-def test_presets_offer_the_half_years_and_whole_years():
-    assert presets(date(2026, 3, 5)) == [("2026年上半年", "2026-01-01", "2026-06-30"),
-                                          ("2025年下半年", "2025-07-01", "2025-12-31"),
-                                          ("2026年全年", "2026-01-01", "2026-12-31"),
-                                          ("2025年全年", "2025-01-01", "2025-12-31")]
-    assert presets(date(2026, 9, 1))[:2] == [("2026年下半年", "2026-07-01", "2026-12-31"),
-                                              ("2026年上半年", "2026-01-01", "2026-06-30")]
 
 
 def test_the_command_line_writes_the_same_ledger_and_is_audited(cli, redis_client, tmp_path):

@@ -123,6 +123,13 @@ def init(bp) -> None:
     def now():
         return clock.now()
 
+    @bp.app_template_global("period_presets")
+    def period_presets():
+        """[(label, first day, last day)]: 上半年 / 下半年 / 全年 choices for the report and the hours pages."""
+        from domain.periods import presets
+
+        return presets(clock.local(clock.now()).date())
+
     @bp.errorhandler(CSRFError)
     def csrf_refused(exc):
         return render_template("admin/error.html", title="页面已过期",

@@ -14,7 +14,7 @@ bp = Blueprint("auth", __name__)
 def login():
     """The login form; a success opens a session, failures are counted per account and address."""
     if request.method == "GET":
-        return render_template("admin/login.html", name="")
+        return render_template("admin/login.html", name="", lock_minutes=FAILURE_WINDOW // 60)
     name = request.form.get("name", "").strip()
     result = Staff(bot().redis).login(name, request.form.get("password", ""), client_address())
     if result.status != "locked":  # a locked login was recorded by the failures that locked it (no flooding)
@@ -23,7 +23,8 @@ def login():
     if result.status != "ok":
         message = f"登录失败次数过多，请{FAILURE_WINDOW // 60}分钟后再试。" if result.status == "locked" \
             else "账号或密码不对。"
-        return render_template("admin/login.html", name=name, error=message), 401 if result.status == "bad" else 429
+        return render_template("admin/login.html", name=name, error=message, lock_minutes=FAILURE_WINDOW // 60), \
+            401 if result.status == "bad" else 429
     session.clear()
     session.permanent = True
     session.update(staff=result.account.name, epoch=result.account.epoch)

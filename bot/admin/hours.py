@@ -3,7 +3,7 @@ on the page with names masked, and as an XLSX ledger with names and phones (audi
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, render_template, request, send_file
 
@@ -11,22 +11,11 @@ from bot.admin.access import audit, bot, gate
 from bot.report import ledger as ledger_file
 from domain import clock
 from domain.hours import MAX_DAYS, REASONS, by_person, ledger
+from domain.periods import presets
 from domain.profiles import mask_name, mask_phone
 
 bp = Blueprint("hours", __name__, url_prefix="/hours")
 gate(bp, "admin")
-
-
-def presets(today: date) -> list[tuple[str, str, str]]:
-    """(label, first day, last day): this half year, the last one, this year, last year."""
-    year, first_half = today.year, today.month <= 6
-    halves = [(f"{year}年上半年", date(year, 1, 1), date(year, 6, 30)),
-              (f"{year}年下半年", date(year, 7, 1), date(year, 12, 31)),
-              (f"{year - 1}年下半年", date(year - 1, 7, 1), date(year - 1, 12, 31))]
-    chosen = [halves[0], halves[2]] if first_half else [halves[1], halves[0]]
-    chosen += [(f"{year}年全年", date(year, 1, 1), date(year, 12, 31)),
-               (f"{year - 1}年全年", date(year - 1, 1, 1), date(year - 1, 12, 31))]
-    return [(label, f"{a}", f"{b}") for label, a, b in chosen]
 
 
 def _period():

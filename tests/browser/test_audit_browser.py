@@ -72,3 +72,12 @@ def test_the_search_form_works_on_a_phone(browser, tmp_path):
     browser.click("查找")
     assert "开始日期不能晚于结束日期" in browser.text() and _fits(browser)
     _shot(browser, tmp_path, "audit-phone", 390)
+
+
+def test_a_forgotten_password_on_the_login_page_on_a_phone(browser):
+    browser.d.set_window_size(390, 844)
+    browser.open("/admin/login")
+    assert "请联系团委的管理员" not in browser.text()  # folded away until asked
+    browser.d.find_element(By.CSS_SELECTOR, "#forgot summary").click()
+    browser.wait_for(lambda: "请联系团委的管理员" in browser.text())
+    assert _fits(browser)

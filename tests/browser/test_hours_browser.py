@@ -15,7 +15,7 @@ def test_choose_this_half_year_see_the_volunteers_and_download_the_ledger(browse
     signed_in(browser)
     browser.d.set_window_size(width, 900)
     browser.click("志愿时长")
-    from bot.admin.hours import presets
+    from domain.periods import presets
     from domain import clock
 
     days = {f"{clock.local(o.start).date()}" for o in (river, elder)}
