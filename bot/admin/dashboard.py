@@ -7,9 +7,6 @@ from bot.pushes import delivery
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock
-from domain.events import Events
-from domain.jobs import Jobs
-from domain.quiz import Quiz
 from domain.quiz_report import session_stats
 
 bp = Blueprint("dashboard", __name__)
@@ -19,12 +16,12 @@ gate(bp, "admin", "organiser", "jobs")  # figures only, no personal data: every 
 @bp.get("/")
 def index():
     redis, now = bot().redis, clock.now()
-    quiz = Quiz(redis)
+    quiz = bot().quiz
     session = quiz.open_session(now) or quiz.last_closed(now)
-    events = Events(redis)
+    events = bot().events
     upcoming = events.upcoming(now)[:10]
     counts = [events.counts(o.id) for o in upcoming]
-    jobs = Jobs(redis)
+    jobs = bot().jobs
     open_postings = jobs.open(now)
     interest = jobs.interest_counts([p.id for p in open_postings])
     stats = session_stats(redis, session) if session else None

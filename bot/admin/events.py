@@ -22,10 +22,10 @@ from bot.importers.uploads import say
 from bot.wechat.client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
-from domain.events import Events, Occurrence
+from domain.events import Occurrence
 from domain.hours import no_shows
 from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
-from domain.profiles import Profiles, mask_name, mask_phone
+from domain.profiles import mask_name, mask_phone
 from domain.staff import Staff
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -41,7 +41,7 @@ def _mine(occurrences: list[Occurrence]) -> list[Occurrence]:
 
 
 def _occurrence(number: int) -> Occurrence:
-    occ = Events(bot().redis).by_number(number)
+    occ = bot().events.by_number(number)
     if occ is None or occ.kind != "volunteer":
         abort(404, f"没有编号为 {number} 的活动。")
     if not Staff(bot().redis).runs(g.staff, occ.event_id):
@@ -51,7 +51,7 @@ def _occurrence(number: int) -> Occurrence:
 
 @bp.get("/")
 def index(upload=None, status=200):
-    events, now = Events(bot().redis), clock.now()
+    events, now = bot().events, clock.now()
     upcoming, past = _mine(events.upcoming(now)), _mine(events.past(now))
     counts = {o.id: events.counts(o.id) for o in upcoming + past}
     attended = {o.id: events.attendance_counts(o.id) for o in past}
@@ -108,7 +108,7 @@ def create():
         refused("所选星期在这段时间里没有日期")
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
                                kinds=KINDS, error="所选星期在这段时间里没有日期"), 400
-    events = Events(bot().redis)
+    events = bot().events
     saved = [events.save(o) for o in occurrences]
     if g.staff.role == "organiser":
         Staff(bot().redis).assign_event(g.staff.name, saved[0].event_id)
@@ -204,7 +204,7 @@ def edit(number):
 
 def _other_dates(occ: Occurrence) -> list[Occurrence]:
     """The event's other occurrences (a weekly event's other dates), past and ahead."""
-    return [o for o in Events(bot().redis).between(0, float("inf"), kind=None)
+    return [o for o in bot().events.between(0, float("inf"), kind=None)
             if o.event_id == occ.event_id and o.id != occ.id]
 
 
@@ -248,9 +248,9 @@ def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
 def detail(number):
     """The event, its sign-ups masked (names and phones), attendance, and what staff can do."""
     occ = _occurrence(number)
-    events = Events(bot().redis)
+    events = bot().events
     confirmed, waiting = events.confirmed(occ.id), events.waitlist(occ.id)
-    people = Profiles(bot().redis).many(confirmed + waiting)
+    people = bot().profiles.many(confirmed + waiting)
     attendance = events.attendance(occ.id)
     absent = no_shows(bot().redis, occ, clock.now()) if occ.status != "cancelled" else []
     rows = [{"status": status, "position": i, "openid": o, "name": mask_name(people[o].name) or "（未登记）",
@@ -313,7 +313,7 @@ def attendance(number):
     occ = _occurrence(number)
     day = f"{clock.local(occ.start):%Y-%m-%d}"
     openid = request.form.get("openid", "")
-    came_before, left_before, _ = Events(bot().redis).attendance(occ.id).get(openid, (None, None, None))
+    came_before, left_before, _ = bot().events.attendance(occ.id).get(openid, (None, None, None))
     note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)} 志愿者 …{openid[-6:]}",
          {"签到": (_hhmm(came_before), request.form.get("came", "").strip()),
           "签退": (_hhmm(left_before), request.form.get("left", "").strip())})
@@ -321,7 +321,7 @@ def attendance(number):
         came = _when(f"{day} {request.form.get('came', '').strip()}", "签到时间")
         left_text = request.form.get("left", "").strip()
         left = _when(f"{day} {left_text}", "签退时间") if left_text else None
-        minutes = Events(bot().redis).record_attendance(occ, request.form.get("openid", ""), came, left)
+        minutes = bot().events.record_attendance(occ, request.form.get("openid", ""), came, left)
     except ValueError as exc:
         flash(str(exc), "error")
     else:
@@ -410,7 +410,7 @@ def checkin(number):
         except WeChatError as exc:
             problem = f"微信二维码暂时生成不了（{exc.errcode}），请让志愿者发送「签到 码」。"
     return render_template("admin/checkin.html", title=f"签到：{occ.title}", occ=occ, codes=codes, problem=problem,
-                           code=Events(bot().redis).code(occ.id), counts=_counts(occ))
+                           code=bot().events.code(occ.id), counts=_counts(occ))
 
 
 @bp.get("/<int:number>/checkin.json")
@@ -419,7 +419,7 @@ def checkin_counts(number):
 
 
 def _counts(occ: Occurrence) -> dict:
-    events = Events(bot().redis)
+    events = bot().events
     checked_in, checked_out = events.attendance_counts(occ.id)
     return {"checked_in": checked_in, "checked_out": checked_out, "confirmed": events.counts(occ.id)[0]}
 

@@ -11,10 +11,9 @@ from bot.admin.access import audit, bot, gate, note, note_upload, send_table, up
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
-from domain.events import Events
 from domain.job_report import OUTCOME_NAMES, export_rows
-from domain.jobs import OUTCOMES, Jobs, Posting
-from domain.profiles import Profiles, mask_name, mask_phone
+from domain.jobs import OUTCOMES, Posting
+from domain.profiles import mask_name, mask_phone
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 gate(bp, "admin", "jobs")
@@ -25,11 +24,11 @@ STATUS_DONE = {"open": "已重新开放，居民又能看到并投递。", "fill
 
 @bp.get("/")
 def index(upload=None, status=200):
-    jobs, now = Jobs(bot().redis), clock.now()
+    jobs, now = bot().jobs, clock.now()
     category = request.args.get("category", "")
     postings = [p for p in jobs.all() if not category or p.category == category]
     figures = jobs.stats()
-    titles = {o.event_id: o.title for o in Events(bot().redis).upcoming(0, kind="job_fair")}
+    titles = {o.event_id: o.title for o in bot().events.upcoming(0, kind="job_fair")}
     fairs = [(titles.get(name, name), figures) for name, figures in sorted(figures["fair"].items())]
     chart = [row(name, [(hired, "bar"), (max(positions - hired, 0), "bar3")], f"名额{positions} · 意向{interest} · 录用{hired}")
              for name, (positions, interest, hired, _) in sorted(figures["category"].items(), key=lambda c: -c[1][0])]
@@ -50,15 +49,15 @@ def upload():
 
 
 def _posting(number: int) -> Posting:
-    return Jobs(bot().redis).by_number(number) or abort(404, f"没有编号为 {number} 的岗位。")
+    return bot().jobs.by_number(number) or abort(404, f"没有编号为 {number} 的岗位。")
 
 
 @bp.get("/<int:number>")
 def detail(number):
     """One posting and the people interested in it (masked), with their outcomes."""
     p = _posting(number)
-    interested = Jobs(bot().redis).interested(p.id)
-    people = Profiles(bot().redis).many([o for o, *_ in interested])
+    interested = bot().jobs.interested(p.id)
+    people = bot().profiles.many([o for o, *_ in interested])
     rows = [{"openid": o, "name": mask_name(people[o].name) or "（已删除）", "phone": mask_phone(people[o].phone),
              "when": when, "outcome": outcome, "note": note} for o, when, outcome, note in interested]
     return render_template("admin/posting.html", title=p.title, p=p, rows=rows, state=STATE_NAMES[p.state(clock.now())],
@@ -69,10 +68,10 @@ def detail(number):
 def outcome(number):
     p = _posting(number)
     openid, new = request.form.get("openid", ""), request.form.get("outcome", "")
-    old = Jobs(bot().redis).outcome_of(p.id, openid) if openid else ""
+    old = bot().jobs.outcome_of(p.id, openid) if openid else ""
     note(f"岗位 {p.number}「{p.employer} · {p.title}」求职者 …{openid[-6:]}",
          {"进度": (OUTCOME_NAMES.get(old, old or ""), OUTCOME_NAMES.get(new, new))})
-    if not Jobs(bot().redis).set_outcome(p.id, request.form.get("openid", ""), request.form.get("outcome", "")):
+    if not bot().jobs.set_outcome(p.id, request.form.get("openid", ""), request.form.get("outcome", "")):
         flash("没有记录：此人没有登记这个岗位，或进度不对。", "error")
     else:
         flash(f"已记录：{OUTCOME_NAMES[request.form['outcome']]}。")
@@ -86,7 +85,7 @@ def set_status(number):
     status = request.form.get("status") or ("filled" if request.form.get("filled") else "open")
     if status not in STATUS_DONE:
         abort(400, "状态不对。")
-    p = Jobs(bot().redis).set_status(p, status)
+    p = bot().jobs.set_status(p, status)
     note(f"岗位 {p.number}「{p.employer} · {p.title}」", {"状态": (before, STATE_NAMES[p.state(clock.now())])})
     flash(STATUS_DONE[status])
     return redirect(url_for(".detail", number=number))

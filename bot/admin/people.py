@@ -17,11 +17,8 @@ from bot.admin.access import audit, bot, gate, note, refused
 from bot.report import certificate as printable
 from domain import clock
 from domain.event_changes import tell_promoted
-from domain.events import Events
-from domain.jobs import Jobs
 from domain.privacy import forget_person
-from domain.profiles import ProfileError, Profiles, mask_phone
-from domain.quiz import Quiz
+from domain.profiles import ProfileError, mask_phone
 from handlers import volunteer as volunteer_chat
 from handlers.message import Incoming
 from handlers.router import Context
@@ -33,10 +30,10 @@ gate(bp, "admin")
 @bp.get("/")
 def index():
     query = request.args.get("q", "").strip()
-    found = Profiles(bot().redis).find(query) if query else []
+    found = bot().profiles.find(query) if query else []
     if found:
         audit("search", f"查找“{query}”", len(found))
-    branches = dict(Profiles(bot().redis).branches())
+    branches = dict(bot().profiles.branches())
     return render_template("admin/people.html", title="人员", query=query, found=found, branches=branches,
                            mask_phone=mask_phone, too_short=query.isdigit() and len(query) < 4)
 
@@ -44,8 +41,7 @@ def index():
 @bp.get("/<openid>")
 def person(openid):
     """What youthbot keeps about one person, before a correction or a deletion."""
-    redis, now = bot().redis, clock.now()
-    profile = Profiles(redis).get(openid)
+    profile = bot().profiles.get(openid)
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
     audit("view", f"人员 {profile.name or openid[-6:]} 的信息", 1)
@@ -53,15 +49,15 @@ def person(openid):
 
 
 def _person_page(openid, profile, form=None, error="", status=200):
-    redis, now = bot().redis, clock.now()
-    events = Events(redis)
+    now = clock.now()
+    events = bot().events
     form = form or {"name": profile.name, "phone": "", "birth_year": profile.birth_year or "",
                     "student": "" if profile.student is None else str(int(profile.student)), "branch": profile.branch}
-    branches = Profiles(redis).branches()
+    branches = bot().profiles.branches()
     return render_template("admin/person.html", title=profile.name or "人员", p=profile, openid=openid,
                            phone=mask_phone(profile.phone), branch=dict(branches).get(profile.branch, ""),
                            signups=events.mine(openid, now), served=events.service_record(openid),
-                           jobs=Jobs(redis).mine(openid), quiz=Quiz(redis).totals(openid), branches=branches,
+                           jobs=bot().jobs.mine(openid), quiz=bot().quiz.totals(openid), branches=branches,
                            form=form, correct_error=error), status
 
 
@@ -69,7 +65,7 @@ def _person_page(openid, profile, form=None, error="", status=200):
 def correct(openid):
     """Correct what the person gave, at their request: checked as the chat checks it, all or nothing, audited
     with the values before and after (kept as long as the audit log: within the privacy notice's two years)."""
-    profiles = Profiles(bot().redis)
+    profiles = bot().profiles
     profile = profiles.get(openid)
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
@@ -117,7 +113,7 @@ def delete(openid):
 
 # -- the volunteer's service record and certificate ------------------------------------------------
 def _volunteer(openid):
-    profile = Profiles(bot().redis).get(openid)
+    profile = bot().profiles.get(openid)
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
     return profile
@@ -127,7 +123,7 @@ def _volunteer(openid):
 def certificate(openid):
     """The service record behind a certificate: every activity with its credited hours (audited)."""
     profile = _volunteer(openid)
-    served = Events(bot().redis).service_record(openid)
+    served = bot().events.service_record(openid)
     audit("view", f"人员 {profile.name or openid[-6:]} 的志愿服务记录", 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name or '未登记姓名'}", p=profile,
                            openid=openid, served=served, credited=[(o, m) for o, m in served if m], text=None)
@@ -137,7 +133,7 @@ def certificate(openid):
 def issue_certificate(openid):
     """Issue the numbered certificate exactly as the chat's 志愿证明 words and numbers it (audited)."""
     profile = _volunteer(openid)
-    served = Events(bot().redis).service_record(openid)
+    served = bot().events.service_record(openid)
     credited = [(o, m) for o, m in served if m]
     if not credited or not profile.name:
         flash("没有计入时长的志愿服务记录，不能开具证明。" if not credited else

@@ -10,7 +10,7 @@ from bot.admin.access import bot, gate, note, skip_audit
 from bot.admin.charts import row
 from domain import clock
 from domain.push_kinds import KINDS
-from domain.profiles import Profiles, mask_name
+from domain.profiles import mask_name
 
 bp = Blueprint("pushes", __name__, url_prefix="/pushes")
 gate(bp, "admin")
@@ -27,7 +27,7 @@ def index():
     chart = [row(day[5:], [(d.get("sent", 0), "bar"), (d.get("skipped", 0), "bar3"), (d.get("failed", 0), "bar2")],
                  f"{d.get('sent', 0)}/{d.get('skipped', 0)}/{d.get('failed', 0)}") for day, d in days]
     failed = delivery.failed_pushes(redis)
-    names = Profiles(redis).many([f.openid for f in failed])
+    names = bot().profiles.many([f.openid for f in failed])
     return render_template("admin/pushes.html", title="推送", totals=totals, chart=chart, failed=failed,
                            names={o: mask_name(p.name) or o[-6:] for o, p in names.items()},
                            reasons={k.split(":", 1)[1]: v for k, v in totals.items() if k.startswith("reason:")},

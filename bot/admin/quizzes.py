@@ -9,8 +9,7 @@ from bot.admin.access import audit, bot, gate, note, note_upload, send_table, up
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
-from domain.profiles import Profiles
-from domain.quiz import Quiz, SessionTaken
+from domain.quiz import SessionTaken
 from domain.quiz_report import export_rows, session_stats
 from handlers import quiz as quiz_chat
 
@@ -22,13 +21,13 @@ TEMPLATE_HEADERS = ["期号", "标题", "学习内容", "链接", "开始", "截
 
 @bp.get("/")
 def index(upload=None, status=200):
-    quiz, now = Quiz(bot().redis), clock.now()
+    quiz, now = bot().quiz, clock.now()
     sessions = quiz.sessions()
     counts = {s.id: len(quiz.participants(s.id)) for s in sessions}
     groups = [("进行中", [s for s in sessions if s.is_open(now)]),
               ("未开始", [s for s in sessions if s.opens > now]),
               ("已截止", sorted((s for s in sessions if s.closes <= now), key=lambda s: -s.closes))]
-    profiles = Profiles(bot().redis)
+    profiles = bot().profiles
     branches = [(bid, name, profiles.branch_size(bid)) for bid, name in profiles.branches()]
     return render_template("admin/quizzes.html", title="答题", groups=groups, counts=counts, upload=upload,
                            branches=branches), status
@@ -58,10 +57,10 @@ def template():
 def session(sid):
     """One session: the preview as in chat, completion per branch, who has not done it."""
     redis = bot().redis
-    s = Quiz(redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     stats = session_stats(redis, s)
     branch = request.args.get("branch", "")
-    profiles = Profiles(redis)
+    profiles = bot().profiles
     names = dict(profiles.branches())
     missing = stats.not_completed
     people = profiles.many(missing)
@@ -73,13 +72,13 @@ def session(sid):
                  f"?branch={b.branch_id}#not-done") for b in stats.standings]
     return render_template("admin/quiz_session.html", title=s.title, s=s, stats=stats, chart=chart,
                            preview=preview(s), missing=missing, people=people, branch_names=names, branch=branch,
-                           taken=len(Quiz(redis).participants(s.id)))
+                           taken=len(bot().quiz.participants(s.id)))
 
 
 @bp.post("/<sid>/delete")
 def delete(sid):
     """Delete a session nobody has completed (uploaded by mistake); refused, saying why, once someone has."""
-    quiz = Quiz(bot().redis)
+    quiz = bot().quiz
     s = quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     note(f"答题 {s.id}「{s.title}」", {"状态": (f"{clock.fmt(s.opens)} — {clock.fmt(s.closes)}", "已删除")})
     try:
@@ -94,7 +93,7 @@ def delete(sid):
 @bp.post("/<sid>/close")
 def close(sid):
     """End a session now: residents can no longer take it; every result so far stays and counts."""
-    quiz, now = Quiz(bot().redis), clock.now()
+    quiz, now = bot().quiz, clock.now()
     s = quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     before = clock.fmt(s.closes)
     if s.closes <= now:
@@ -115,7 +114,7 @@ def preview(s) -> list[str]:
 @bp.get("/<sid>/export.xlsx")
 def export(sid):
     """Every counted attempt, answer by answer (names: audited)."""
-    s = Quiz(bot().redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     headers, rows = export_rows(bot().redis, s)
     audit("export", f"答题 {s.id} 成绩明细", len(rows))
     return send_table(f"答题-{s.id}.xlsx", headers, rows)
@@ -125,9 +124,9 @@ def export(sid):
 def export_missing(sid):
     """The members who have not completed the session, with their branch (names: audited)."""
     redis = bot().redis
-    s = Quiz(redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     missing = session_stats(redis, s).not_completed
-    profiles = Profiles(redis)
+    profiles = bot().profiles
     people, names = profiles.many(missing), dict(profiles.branches())
     audit("export", f"答题 {s.id} 未完成名单", len(missing))
     return send_table(f"未完成-{s.id}.xlsx", ["姓名", "支部", "openid"],

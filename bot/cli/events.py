@@ -9,7 +9,6 @@ from bot.cli.notices import scheduler_note
 from bot.cli.export import text_table, write_table
 from domain import clock
 from domain.event_report import export_rows
-from domain.events import Events
 
 
 @click.group()
@@ -18,7 +17,7 @@ def events():
 
 
 def _occurrence(bot, number):
-    return by_number(Events(bot.redis), number, "event")
+    return by_number(bot.events, number, "event")
 
 
 @events.command("list")
@@ -28,7 +27,7 @@ def events_list(bot, past):
     """Upcoming events with their numbers, places taken and waitlists (--past: the last 60 days)."""
     if past:
         return click.get_current_context().invoke(events_past)
-    ev, now = Events(bot.redis), clock.now()
+    ev, now = bot.events, clock.now()
     rows = []
     for o in ev.upcoming(now):
         confirmed, waiting = ev.counts(o.id)
@@ -42,7 +41,7 @@ def events_list(bot, past):
 def events_code(bot, number):
     """Print the check-in code of event NUMBER for its organisers."""
     occ = _occurrence(bot, number)
-    click.echo(f"{occ.title} {clock.fmt(occ.start)}: check-in code {Events(bot.redis).code(occ.id)}")
+    click.echo(f"{occ.title} {clock.fmt(occ.start)}: check-in code {bot.events.code(occ.id)}")
 
 
 @events.command("export")
@@ -130,7 +129,7 @@ def events_outcome(bot, number, served, items, services, partners, walk_ins, act
 @pass_bot
 def events_past(bot, days):
     """Events of the last DAYS days, with sign-ups and attendance."""
-    ev = Events(bot.redis)
+    ev = bot.events
     rows = []
     for o in ev.past(clock.now(), days):
         checked_in, checked_out = ev.attendance_counts(o.id)
@@ -167,7 +166,7 @@ def events_edit(bot, number, **changes):
 def events_attendance(bot, number, who, came, left):
     """Record WHO's (openid or mobile number) attendance at event NUMBER by hand (forgot 签退)."""
     occ = _occurrence(bot, number)
-    ev = Events(bot.redis)
+    ev = bot.events
     people = bot.profiles.many(ev.confirmed(occ.id))
     match = [o for o, p in people.items() if who in (o, p.phone)]
     if not match:

@@ -6,8 +6,6 @@ import click
 from bot.cli.common import pass_bot
 from bot.cli.export import text_table, write_table
 from domain import clock
-from domain.profiles import Profiles
-from domain.quiz import Quiz
 from domain.quiz_report import export_rows, session_stats
 
 
@@ -17,7 +15,7 @@ def quiz():
 
 
 def _session(bot, session_id):
-    q = Quiz(bot.redis)
+    q = bot.quiz
     session = q.session(session_id) if session_id else q.current_session(clock.now())
     if session is None:
         raise click.ClickException(f"no session {session_id!r}; sessions: " +
@@ -29,7 +27,7 @@ def _session(bot, session_id):
 @pass_bot
 def quiz_list(bot):
     """Every session: its id (for stats and export), title, dates, questions and counted attempts."""
-    q, now = Quiz(bot.redis), clock.now()
+    q, now = bot.quiz, clock.now()
     rows = []
     for s in q.sessions():
         state = "open" if s.is_open(now) else "closed" if s.closes <= now else "upcoming"
@@ -58,7 +56,7 @@ def quiz_stats(bot, session_id, show_list):
                            for b in st.standings]))
     click.echo(f"not completed: {len(st.not_completed)}")
     if show_list:
-        profiles = Profiles(bot.redis)
+        profiles = bot.profiles
         people, branches = profiles.many(st.not_completed), dict(profiles.branches())
         click.echo(text_table(["name", "branch", "openid"],
                               [[people[o].name, branches.get(people[o].branch, ""), o] for o in st.not_completed]))
@@ -84,7 +82,7 @@ def quiz_delete(bot, session_id):
 
     session = _session(bot, session_id)
     try:
-        Quiz(bot.redis).delete_session(session.id)
+        bot.quiz.delete_session(session.id)
     except SessionTaken as exc:
         raise click.ClickException(str(exc))
     click.echo(f"deleted session {session.id}")
@@ -95,5 +93,5 @@ def quiz_delete(bot, session_id):
 @pass_bot
 def quiz_close(bot, session_id):
     """End session SESSION_ID now: it is no longer offered; every result so far stays and counts."""
-    session = Quiz(bot.redis).close_session(_session(bot, session_id), clock.now())
+    session = bot.quiz.close_session(_session(bot, session_id), clock.now())
     click.echo(f"session {session.id} closes {clock.fmt(session.closes)}")

@@ -340,7 +340,7 @@ def save_events(bot, occurrences: list[Occurrence]) -> list[str]:
     waitlist (each told). Return what was done besides saving, for staff to read."""
     from domain import event_changes
 
-    events, notes = Events(bot.redis), []
+    events, notes = bot.events, []
     for occ in occurrences:
         old = events.get(occ.id)
         if old is not None and old.status != "cancelled" and abs(old.start - occ.start) >= 60:

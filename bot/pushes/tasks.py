@@ -15,11 +15,8 @@ from typing import Iterable, Iterator
 from domain import clock
 from bot.pushes.delivery import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
-from domain.events import Events
-from domain.jobs import Jobs
 from domain.privacy import expired_contacts, forget_person
 from domain.profiles import branch_members_key
-from domain.quiz import Quiz
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +101,7 @@ def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
 
 def quiz_opening_notice(bot, deliverer, now: float) -> Ran:
     """Tell every member that this week's session is open (once per session)."""
-    session = Quiz(bot.redis).open_session(now)
+    session = bot.quiz.open_session(now)
     if session is None:
         return Ran(why="no quiz session is open")
     if in_quiet_hours(bot.settings, now):
@@ -118,7 +115,7 @@ def quiz_opening_notice(bot, deliverer, now: float) -> Ran:
 
 def quiz_reminders(bot, deliverer, now: float) -> Ran:
     """Remind members who have not completed the open session (once per session and day)."""
-    quiz = Quiz(bot.redis)
+    quiz = bot.quiz
     session = quiz.open_session(now)
     if session is None:
         return Ran(why="no quiz session is open")
@@ -145,7 +142,7 @@ def event_reminders(bot, deliverer, now: float) -> Ran:
 
     Only the reminder of the window we are in goes out: someone who signs up an
     hour before the start gets the 2-hour one, not "see you tomorrow" as well."""
-    events = Events(bot.redis)
+    events = bot.events
     counts: dict[str, int] = {}
     for occ in events.upcoming(now):
         due = [(label, before) for label, before in EVENT_REMINDERS if occ.start - before <= now < occ.start]
@@ -168,14 +165,14 @@ def job_digest(bot, deliverer, now: float) -> Ran:
     ran = fan_out(bot, deliverer, _digests(bot, now), now)
     if ran:
         return ran
-    if not Jobs(bot.redis).subscription_count():
+    if not bot.jobs.subscription_count():
         return Ran(why="nobody subscribed to new postings (订阅岗位)")
     return Ran(why="nothing new for any subscriber in the last 24 hours, or today's digest went out already")
 
 
 def _digests(bot, now: float) -> Iterator[Push]:
     """Today's digest push for each subscriber with something new in their categories."""
-    jobs = Jobs(bot.redis)
+    jobs = bot.jobs
     day = clock.local(now).strftime("%Y%m%d")
     for openid, categories in jobs.iter_subscribers():
         new = jobs.new_since(now - 86400, now, categories)
@@ -188,7 +185,7 @@ def _digests(bot, now: float) -> Iterator[Push]:
 
 def stats_rollup(bot, deliverer, now: float) -> Ran:
     """Keep a nightly snapshot of the figures the committee reports."""
-    quiz = Quiz(bot.redis)
+    quiz = bot.quiz
     session = quiz.current_session(now)
     snapshot = {
         "at": int(now),
