@@ -78,7 +78,9 @@ class Question:
         return [f"{LETTERS[i]}. {opt}" for i, opt in enumerate(self.options)]
 
     def shown_answer(self) -> str:
-        return {"T": "对", "F": "错"}.get(self.answer, self.answer)
+        """The key as people read it: 对/错 for a true-or-false question, the letters otherwise (F is a letter
+        too: the sixth option of a choice question, not 错)."""
+        return {"T": "对", "F": "错"}.get(self.answer, self.answer) if self.kind == "judge" else self.answer
 
 
 @dataclass

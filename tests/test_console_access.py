@@ -18,7 +18,7 @@ ALL, ADMIN, EVENTS, JOBS = {"admin", "organiser", "jobs"}, {"admin"}, {"admin", 
 PAGES = {  # GET endpoint -> roles that may open it
     "admin.dashboard.index": ALL, "admin.auth.change_password": ALL,
     "admin.quizzes.index": ADMIN, "admin.quizzes.template": ADMIN, "admin.quizzes.session": ADMIN,
-    "admin.quizzes.export": ADMIN, "admin.quizzes.export_missing": ADMIN,
+    "admin.quizzes.export": ADMIN, "admin.quizzes.download_bank": ADMIN, "admin.quizzes.export_missing": ADMIN,
     "admin.events.index": EVENTS, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
     "admin.events.detail": EVENTS, "admin.events.export": EVENTS, "admin.events.checkin": EVENTS,
     "admin.events.checkin_counts": EVENTS, "admin.events.outcome": EVENTS, "admin.events.template": EVENTS,

@@ -72,7 +72,35 @@ def session(sid):
                  f"?branch={b.branch_id}#not-done") for b in stats.standings]
     return render_template("admin/quiz_session.html", title=s.title, s=s, stats=stats, chart=chart,
                            preview=preview(s), missing=missing, people=people, branch_names=names, branch=branch,
-                           taken=len(bot().quiz.participants(s.id)))
+                           taken=len(bot().quiz.participants(s.id)),
+                           keys=[(q.shown_answer(), q.explain) for q in s.questions])
+
+
+KIND_WORDS = {"single": "单选", "multi": "多选", "judge": "判断"}
+
+
+def bank_rows(s) -> tuple[list[str], list[list]]:
+    """A session as the upload takes it (TEMPLATE_HEADERS, more option columns when a question has more than
+    four): uploading it again gives the same session, so staff fix one question and upload the file back."""
+    from domain.quiz import LETTERS
+
+    width = max([4] + [len(q.options) for q in s.questions])
+    headers = TEMPLATE_HEADERS[:8] + list(LETTERS[:width]) + TEMPLATE_HEADERS[12:]
+    opens, closes = (clock.local(t).strftime("%Y-%m-%d %H:%M") for t in (s.opens, s.closes))
+    rows = []
+    for q in s.questions:
+        options = (q.options + [""] * width)[:width] if q.kind != "judge" else [""] * width
+        rows.append([s.id, s.title, s.summary, s.link, opens, closes, q.text, KIND_WORDS[q.kind], *options,
+                     q.shown_answer(), q.explain])
+    return headers, rows
+
+
+@bp.get("/<sid>/bank.xlsx")
+def download_bank(sid):
+    """下载题库: the session in the upload's own layout (no personal data: not audited)."""
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    headers, rows = bank_rows(s)
+    return send_table(f"题库-{s.id}.xlsx", headers, rows)
 
 
 @bp.post("/<sid>/delete")
