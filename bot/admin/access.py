@@ -56,7 +56,7 @@ STAFF_ACTIONS = {  # POST endpoint -> its action in the audit log (domain/audit.
     "admin.events.cancel": "event.cancel", "admin.events.reinstate": "event.reinstate",
     "admin.events.attendance": "event.attendance",
     "admin.events.organisers": "event.organisers", "admin.events.outcome": "event.outcome",
-    "admin.jobs.upload": "job.upload", "admin.jobs.outcome": "job.outcome", "admin.jobs.set_status": "job.status",
+    "admin.jobs.upload": "job.upload", "admin.jobs.create": "job.create", "admin.jobs.outcome": "job.outcome", "admin.jobs.set_status": "job.status",
     "admin.pushes.retry": "push.retry", "admin.pushes.broadcast": "push.broadcast",
     "admin.events.broadcast": "push.broadcast",
     "admin.people.delete": "delete", "admin.people.issue_certificate": "certificate", "admin.people.correct": "correct",
