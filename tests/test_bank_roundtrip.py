@@ -8,7 +8,7 @@ import io
 from openpyxl import load_workbook
 
 from domain.quiz import Quiz
-from tests.test_console_quizzes import bank, upload
+from tests.helpers import quiz_bank_file as bank, upload_bank as upload
 
 ROWS = [
     ["w21", "第21期", "学习团章", "https://example.org/21", "today-1 08:00", "today+6 08:00", "五四青年节是哪一天？", "单选",

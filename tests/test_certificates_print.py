@@ -15,7 +15,7 @@ from docx import Document
 
 from bot.report.certificate import qr_png, verify_link
 from domain.audit import Audit
-from tests.test_console_certificates import served
+from tests.helpers import served
 
 
 def _print_link(wechat) -> tuple[str, str]:

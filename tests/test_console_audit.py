@@ -16,7 +16,7 @@ from domain.audit import ACTIONS, CLI, Audit
 from domain.events import Events
 from domain.staff import Staff
 from tests.helpers import Console
-from tests.test_console_events import make_event, new_event
+from tests.helpers import make_morning_event as make_event, new_event
 
 
 def entries(redis, **filters):

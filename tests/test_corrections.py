@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from domain.audit import Audit
 from domain.events import Events
 from domain.profiles import Profiles
-from tests.test_console_events import make_event
+from tests.helpers import make_morning_event as make_event
 
 
 def test_a_resident_without_details_is_told_there_is_nothing_to_change(wechat, redis_client):

@@ -11,31 +11,7 @@ from openpyxl import load_workbook
 
 from domain import clock
 from domain.audit import Audit
-from domain.events import Events
-from domain.profiles import Profiles
-from tests.test_console_events import make_event
-
-
-def _season(redis):
-    """Two past activities and one ahead: credited, too short, never checked out, never came; a waitlisted one."""
-    events, profiles = Events(redis), Profiles(redis)
-    for openid, name, phone in (("o_a", "张小明", "13800138000"), ("o_b", "李小红", "13900139000"),
-                                ("o_c", "王小刚", "13700137000"), ("o_d", "赵小芳", "13600136000"),
-                                ("o_w", "钱小伟", "13500135000")):
-        profiles.save_contact(openid, name, phone)
-    river = make_event(events, "river", capacity=4, starts_in=-3 * 86400, hours=2, category="护河")
-    elder = make_event(events, "elder", capacity=1, starts_in=-1 * 86400, hours=2)
-    ahead = make_event(events, "ahead", starts_in=2 * 86400)
-    for openid in ("o_a", "o_b", "o_c", "o_d"):
-        events.sign_up(river, openid)
-    events.sign_up(elder, "o_a")
-    events.sign_up(elder, "o_w")  # waitlisted: not expected, not in the ledger
-    events.sign_up(ahead, "o_a")
-    events.record_attendance(river, "o_a", river.start, river.end)
-    events.record_attendance(river, "o_b", river.start, river.start + 15 * 60)
-    events.record_attendance(river, "o_c", river.start, None)
-    events.record_attendance(elder, "o_a", elder.start, elder.end - 30 * 60)
-    return river, elder, ahead
+from tests.helpers import volunteer_season
 
 
 def _period():
@@ -44,7 +20,7 @@ def _period():
 
 
 def test_the_page_lists_each_volunteer_masked_with_hours_and_what_was_not_credited(console, redis_client):
-    _season(redis_client)
+    volunteer_season(redis_client)
     first, last = _period()
     html = console.page(f"/admin/hours/?from={first}&to={last}")
     assert "张*明" in html and "13800138000" not in html and "钱*伟" not in html
@@ -57,7 +33,7 @@ def test_the_page_lists_each_volunteer_masked_with_hours_and_what_was_not_credit
 
 
 def test_the_ledger_download_has_names_phones_every_activity_and_why_and_is_audited(console, redis_client):
-    river, elder, _ = _season(redis_client)
+    river, elder, _ = volunteer_season(redis_client)
     first, last = _period()
     resp = console.client.get(f"/admin/hours/ledger.xlsx?from={first}&to={last}")
     assert resp.status_code == 200
@@ -78,7 +54,7 @@ def test_the_ledger_download_has_names_phones_every_activity_and_why_and_is_audi
 def test_a_deleted_person_keeps_their_hours_in_the_ledger_without_a_name(console, redis_client):
     from domain.privacy import forget_person
 
-    _season(redis_client)
+    volunteer_season(redis_client)
     forget_person(redis_client, "o_a", time.time())
     first, last = _period()
     wb = load_workbook(io.BytesIO(console.client.get(f"/admin/hours/ledger.xlsx?from={first}&to={last}").data))
@@ -94,7 +70,7 @@ def test_a_bad_or_too_long_period_is_refused_with_the_reason(console, redis_clie
 
 
 def test_the_command_line_writes_the_same_ledger_and_is_audited(cli, redis_client, tmp_path):
-    _season(redis_client)
+    volunteer_season(redis_client)
     first, last = _period()
     code, out = cli("hours", "--from", first, "--to", last, "--out", str(tmp_path / "h.xlsx"))
     assert code == 0 and "4 volunteers, 3.5 hours credited" in out and "未到 1" in out
@@ -105,7 +81,7 @@ def test_the_command_line_writes_the_same_ledger_and_is_audited(cli, redis_clien
 
 
 def test_an_event_page_shows_its_no_shows(console, redis_client):
-    river, _, ahead = _season(redis_client)
+    river, _, ahead = volunteer_season(redis_client)
     html = console.page(f"/admin/events/{river.number}")
     assert "已报名但未签到（未到）：1人" in html and html.count(">未到</span>") == 1
     only = console.page(f"/admin/events/{river.number}?show=absent")

@@ -7,28 +7,13 @@ import time
 from bot.pushes import broadcasts, tasks
 from domain.audit import Audit
 from domain.events import Events
-from domain.followers import Followers
-from domain.staff import Staff
-from tests.test_console_events import make_event
-
-
-def _event_with_people(bot, organiser="organiser1"):
-    events, followers = Events(bot.redis), Followers(bot.redis)
-    occ = make_event(events, "river", capacity=1)
-    other = make_event(events, "elder")
-    for openid in ("o_in", "o_wait", "o_other", "o_fan"):
-        followers.subscribe(openid)
-    events.sign_up(occ, "o_in")
-    events.sign_up(occ, "o_wait")  # waitlisted: told too
-    events.sign_up(other, "o_other")  # someone else's event
-    Staff(bot.redis).assign_event(organiser, occ.event_id)
-    return occ, other
+from tests.helpers import event_with_volunteers
 
 
 def test_an_organiser_previews_confirms_and_only_their_events_volunteers_get_it(console_as, bot, pushing):
     deliverer, fake = pushing
     organiser = console_as("organiser")
-    occ, _ = _event_with_people(bot)
+    occ, _ = event_with_volunteers(bot)
     page = organiser.page(f"/admin/events/{occ.number}")
     assert "通知这场活动的志愿者" in page and "报名和候补的2人" in page
     form = {"text": "明早集合地点改为三干渠北门，请带好手套。", "segment": "all"}  # a forged segment is ignored
@@ -50,7 +35,7 @@ def test_an_organiser_previews_confirms_and_only_their_events_volunteers_get_it(
 
 def test_an_organiser_cannot_message_another_event_or_read_its_broadcasts(console_as, bot):
     organiser = console_as("organiser")
-    occ, other = _event_with_people(bot)
+    occ, other = event_with_volunteers(bot)
     resp = organiser.post(f"/admin/events/{other.number}/broadcast", {"text": "你好", "confirm": "1"})
     assert resp.status_code == 403 and bot.outbox.pending() == []
     assert Audit(bot.redis).search(action="push.broadcast").entries[0].refused == "无权操作"
@@ -62,7 +47,7 @@ def test_an_organiser_cannot_message_another_event_or_read_its_broadcasts(consol
 
 def test_empty_too_long_cancelled_and_too_many_are_refused_with_the_reason(console_as, bot):
     organiser = console_as("organiser")
-    occ, _ = _event_with_people(bot)
+    occ, _ = event_with_volunteers(bot)
     url, page = f"/admin/events/{occ.number}/broadcast", f"/admin/events/{occ.number}"
 
     def send(text, confirm="1"):

@@ -10,7 +10,7 @@ from domain.audit import Audit
 from domain.events import Events
 from domain.outbox import Outbox
 from domain.profiles import Profiles
-from tests.test_console_events import make_event
+from tests.helpers import make_morning_event as make_event
 
 
 def _cancelled_with_people(bot, console):
@@ -110,7 +110,7 @@ def test_the_category_is_changed_for_every_date_of_the_event_and_audited(console
 # -- withdrawing a posting --------------------------------------------------------------------------
 def test_a_withdrawn_posting_leaves_the_chat_keeps_its_interest_and_can_be_reopened(console_as, bot, wechat):
     from domain.jobs import Jobs
-    from tests.test_jobs import posting
+    from tests.helpers import posting
 
     jobs = Jobs(bot.redis)
     p = jobs.save(posting("a", "货车司机", headcount=3))
@@ -141,7 +141,7 @@ def test_a_withdrawn_posting_leaves_the_chat_keeps_its_interest_and_can_be_reope
 
 def test_the_command_line_withdraws_a_posting(cli, bot):
     from domain.jobs import Jobs
-    from tests.test_jobs import posting
+    from tests.helpers import posting
 
     p = Jobs(bot.redis).save(posting("a", "货车司机"))
     code, out = cli("jobs", "withdraw", str(p.number))
@@ -153,7 +153,7 @@ def test_the_command_line_withdraws_a_posting(cli, bot):
 # -- quiz sessions ----------------------------------------------------------------------------------
 def test_a_session_nobody_completed_is_deleted_and_someone_half_way_is_told_it_is_gone(console, bot, wechat):
     from domain.quiz import Quiz
-    from tests.test_quiz import make_session
+    from tests.helpers import make_session
 
     quiz = Quiz(bot.redis)
     make_session(quiz, "s-wrong")
@@ -171,7 +171,7 @@ def test_a_session_nobody_completed_is_deleted_and_someone_half_way_is_told_it_i
 
 def test_a_session_people_completed_is_not_deleted_the_page_says_why_and_it_can_be_closed(console, bot, wechat):
     from domain.quiz import Quiz
-    from tests.test_quiz import make_session
+    from tests.helpers import make_session
 
     quiz = Quiz(bot.redis)
     make_session(quiz, "s-live")
@@ -196,7 +196,7 @@ def test_a_session_people_completed_is_not_deleted_the_page_says_why_and_it_can_
 
 def test_the_command_line_deletes_and_closes_sessions(cli, bot, wechat):
     from domain.quiz import Quiz
-    from tests.test_quiz import make_session
+    from tests.helpers import make_session
 
     quiz = Quiz(bot.redis)
     make_session(quiz, "s-a")

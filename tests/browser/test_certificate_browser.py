@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.browser.test_console_browser import signed_in
-from tests.test_console_certificates import served
+from tests.helpers import served
 
 
 @pytest.mark.parametrize("width", [1280, 390])

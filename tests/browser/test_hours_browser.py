@@ -6,12 +6,12 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.browser.test_console_browser import signed_in
-from tests.test_hours import _season
+from tests.helpers import volunteer_season
 
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_choose_this_half_year_see_the_volunteers_and_download_the_ledger(browser, tmp_path, width):
-    river, elder, _ = _season(browser.site.bot.redis)
+    river, elder, _ = volunteer_season(browser.site.bot.redis)
     signed_in(browser)
     browser.d.set_window_size(width, 900)
     browser.click("志愿时长")

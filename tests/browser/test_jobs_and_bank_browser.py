@@ -31,7 +31,7 @@ def test_post_one_job_from_the_form_after_fixing_the_headcount(browser, width):
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_session_page_shows_the_key_and_downloads_the_bank(browser, width):
     from domain.quiz import Quiz
-    from tests.test_quiz import make_session
+    from tests.helpers import make_session
 
     make_session(Quiz(browser.site.bot.redis), "s-now")
     signed_in(browser)

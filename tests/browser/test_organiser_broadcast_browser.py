@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.test_console_browser import signed_in
-from tests.test_organiser_broadcast import _event_with_people
+from tests.helpers import event_with_volunteers
 
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_an_organiser_writes_previews_and_sends(browser, tmp_path, width):
     signed_in(browser, "organiser")  # the account first: the event is then assigned to it
-    occ, _ = _event_with_people(browser.site.bot, organiser="organiser1")
+    occ, _ = event_with_volunteers(browser.site.bot, organiser="organiser1")
     browser.d.set_window_size(width, 900)
     browser.open(f"/admin/events/{occ.number}").fill("broadcast-text", "明早集合地点改为三干渠北门。")
     browser.click("预览")

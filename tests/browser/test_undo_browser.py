@@ -8,7 +8,7 @@ import pytest
 from domain.events import Events
 from domain.outbox import Outbox
 from tests.browser.test_console_browser import signed_in
-from tests.test_console_events import make_event
+from tests.helpers import make_morning_event as make_event
 
 
 def _accept_and_wait(browser, text):
@@ -51,8 +51,8 @@ def test_cancel_then_reinstate_an_event(browser, tmp_path, width):
 def test_withdraw_a_posting_and_delete_a_mistaken_quiz_session(browser, width):
     from domain.jobs import Jobs
     from domain.quiz import Quiz
-    from tests.test_jobs import posting
-    from tests.test_quiz import make_session
+    from tests.helpers import posting
+    from tests.helpers import make_session
 
     redis = browser.site.bot.redis
     p = Jobs(redis).save(posting("a", "货车司机"))
