@@ -89,6 +89,10 @@ class Settings:
     admin_cookie_secure: bool = True
     # A console session ends after this many hours.
     admin_session_hours: int = 8
+    # Days the audit log keeps an entry (who did what in the console or with the youthbot command);
+    # the scheduler trims older ones each night. Entries can name residents and keep a corrected value,
+    # so at most 730 (the privacy notice's two years): a larger value, or 0, is taken as 730.
+    audit_keep_days: int = 365
     # -- operations (bot/ops) --
     # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).
     proxy_hops: int = 0

@@ -15,6 +15,7 @@ their own tag (record fingerprint -> number).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,8 @@ from domain.keys import key, user_key
 
 RECORDS = key("certificates")  # hash: number -> JSON Certificate
 SEQ = key("certificates", "seq")
+PRINT_SECRET = key("certificates", "print_secret")  # signs the links to a record's printable version
+PRINT_DAYS = 30  # a printable version's link works this long; 志愿证明 again gives a fresh one
 _CHECK_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
@@ -77,6 +80,24 @@ class Certificates:
             return Certificate(**json.loads(raw))
         except (ValueError, TypeError):  # a record from before numbers had their own page
             return None
+
+    # -- the printable version: a link only its owner gets (it shows the name whole, as the paper does) ----------
+    def print_token(self, number: str, now: float) -> str:
+        """A token for the printable version of record `number`, valid PRINT_DAYS days from now."""
+        expires = int(now + PRINT_DAYS * 86400)
+        return f"{expires}-{self._signature(number, expires)}"
+
+    def print_allowed(self, number: str, token: str, now: float) -> bool:
+        """Is token a valid, unexpired print token for this record?"""
+        expires, _, signature = (token or "").partition("-")
+        if not expires.isdigit() or int(expires) < now:
+            return False
+        return hmac.compare_digest(signature, self._signature(number, int(expires)))
+
+    def _signature(self, number: str, expires: int) -> str:
+        self._redis.set(PRINT_SECRET, secrets.token_hex(32), nx=True)
+        secret = self._redis.get(PRINT_SECRET)
+        return hmac.new(secret.encode(), f"{number.upper()}:{expires}".encode(), hashlib.sha256).hexdigest()[:24]
 
     def forget_name(self, openid: str) -> int:
         """Remove the person's name and openid from every record issued to them; the hours stay checkable."""

@@ -49,6 +49,20 @@ def cancel_event(bot, occ: Occurrence, reason: str = "") -> int:
     return notify_all(bot.redis, bot.outbox, occ, text, "event_cancelled")
 
 
+def reinstate_event(bot, occ: Occurrence, now: float | None = None) -> int:
+    """Undo a cancellation while the event is still ahead: it opens again with everyone signed up or waitlisted
+    kept in their place and order (a cancellation never removed them), and each is told. Return how many."""
+    now = now if now is not None else clock.now()
+    if occ.status != "cancelled":
+        raise EventChangeError("not_cancelled", "这场活动没有取消，不需要恢复")
+    if occ.start <= now:
+        raise EventChangeError("past", "活动已经开始或结束，不能恢复")
+    events = Events(bot.redis)
+    events.reopen(occ)  # the version goes up: a later cancellation is a new notice
+    text = bot.texts.get("volunteer.event_reinstated", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
+    return notify_all(bot.redis, bot.outbox, occ, text, "event_reinstated")
+
+
 def parse_new_start(text: str, now: float | None = None) -> float:
     """A new start typed by staff: a date and a time ("2026-12-05 09:00"), not in the past."""
     if not _DATE_AND_TIME.match(text or ""):
@@ -81,7 +95,8 @@ def announce_move(bot, occ: Occurrence, old_start: float) -> int:
     return notify_all(bot.redis, bot.outbox, occ, text, "event_moved")
 
 
-EDITABLE = ("title", "place", "description", "capacity", "requirements", "signup_deadline", "cancel_cutoff", "end")
+EDITABLE = ("title", "place", "description", "capacity", "requirements", "signup_deadline", "cancel_cutoff", "end",
+            "category")
 
 
 def update_event(bot, occ: Occurrence, **changes) -> tuple[Occurrence, list[str]]:

@@ -411,6 +411,15 @@ class Events:
         """Move waitlisted volunteers into places left free (after a capacity rise); return them in order."""
         return list(self._fill(keys=self._keys(occ.id)))
 
+    def reopen(self, occ: Occurrence) -> None:
+        """A cancelled occurrence open again (sign-ups untouched); its version goes up so notices are new."""
+        meta = occ_key(occ.id, "meta")
+        pipe = self._redis.pipeline(transaction=True)  # one key
+        pipe.hset(meta, "status", "open")
+        pipe.hincrby(meta, "version", 1)
+        pipe.execute()
+        occ.status = "open"
+
     def set_status(self, occ: Occurrence, status: str) -> None:
         occ.status = status
         self._redis.hset(occ_key(occ.id, "meta"), "status", status)

@@ -68,6 +68,7 @@ class PostingState(StrEnum):
     OPEN = "open"
     FILLED = "filled"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # taken back by staff (posted by mistake, the employer pulled it): interest kept
 
 
 class Interest(StrEnum):
@@ -77,6 +78,10 @@ class Interest(StrEnum):
     AGAIN = "again"  # registered before: the note was updated
     EXPIRED = "expired"
     FILLED = "filled"
+    WITHDRAWN = "withdrawn"
+
+
+STAFF_STATUSES = ("open", "filled", "withdrawn")
 
 
 @dataclass
@@ -93,7 +98,7 @@ class Posting:
     contact: str  # the employer's contact: for staff only, never shown to users
     published: float
     expires: float
-    status: str = "open"  # as loaded or set by staff: open | filled (PostingState)
+    status: str = "open"  # as loaded or set by staff: open | filled | withdrawn (PostingState)
     fair: str = ""  # the job-fair event this posting belongs to
     description: str = ""
     number: int = 0
@@ -214,10 +219,11 @@ class Jobs:
         return [(o, when, outcomes.get(o, "registered"), notes.get(o, "")) for o, when in rows]
 
     def set_status(self, p: Posting, status: str) -> Posting:
-        """Staff mark a posting open or filled (a filled one no longer shows, and interest in it is refused);
+        """Staff mark a posting open, filled or withdrawn (a filled or withdrawn one no longer shows, and interest
+        in it is refused; the interest registered stays, for the figures and the employer's list);
         a later content load keeps what staff set."""
-        if status not in ("open", "filled"):
-            raise ValueError(f"status must be open or filled, not {status!r}")
+        if status not in STAFF_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STAFF_STATUSES)}, not {status!r}")
         p.status = status
         self._redis.hset(STAFF_STATUS, p.id, p.status)
         return self.save(p)
@@ -228,6 +234,10 @@ class Jobs:
         for pid in pids:
             pipe.zcard(interest_key(pid))
         return dict(zip(pids, pipe.execute()))
+
+    def outcome_of(self, pid: str, openid: str) -> str:
+        """The outcome staff recorded for this person's interest ('' when none)."""
+        return self._redis.hget(outcome_key(pid), openid) or ""
 
     def set_outcome(self, pid: str, openid: str, outcome: str, now: float | None = None) -> bool:
         """Record what interest came to; a hire keeps the time it was first recorded (the report counts it then)."""
@@ -335,14 +345,16 @@ class Jobs:
 
     # -- figures -----------------------------------------------------------------------
     def stats(self) -> dict:
-        """Positions offered, interest registrations and hires, per category and per fair."""
+        """Positions offered, interest registrations and hires, per category and per fair. A withdrawn posting
+        offered nothing (its places and itself are not counted); the interest it drew and its hires are."""
         by_category: dict[str, list[int]] = {}
         by_fair: dict[str, list[int]] = {}
         for p in self.all():
             outcomes = list(self._redis.hvals(outcome_key(p.id)))
             gone = self._redis.hgetall(forgotten_key(p.id))  # people who deleted their data since
-            row = [p.headcount, len(outcomes) + int(gone.get("interest", 0)),
-                   outcomes.count("hired") + int(gone.get("hired", 0)), 1]
+            offered = p.status != PostingState.WITHDRAWN
+            row = [p.headcount if offered else 0, len(outcomes) + int(gone.get("interest", 0)),
+                   outcomes.count("hired") + int(gone.get("hired", 0)), int(offered)]
             for table, name in ((by_category, p.category), (by_fair, p.fair or "-")):
                 totals = table.setdefault(name, [0, 0, 0, 0])
                 for i, v in enumerate(row):

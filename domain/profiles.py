@@ -97,6 +97,25 @@ def name_is_an_answer(text: str) -> bool:
     return (text or "").strip().lower() in NOT_NAMES
 
 
+FIRST_BIRTH_YEAR = 1940
+
+
+def valid_birth_year(year, this_year: int) -> bool:
+    """A four-digit year a resident could have been born in."""
+    return isinstance(year, int) and FIRST_BIRTH_YEAR <= year <= this_year
+
+
+class ProfileError(ValueError):
+    """A correction that cannot be saved: which field, and why (in Chinese, for the page)."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field}：{problem}")
+        self.field, self.problem = field, problem
+
+
+UNCHANGED = object()  # a correction's default: leave the field as it is
+
+
 @dataclass
 class Profile:
     openid: str
@@ -215,9 +234,81 @@ class Profiles:
         if pairs:
             self._redis.hset(BRANCHES, mapping=dict(pairs))
 
+    def correct(self, openid: str, this_year: int, name=UNCHANGED, phone=UNCHANGED, birth_year=UNCHANGED,
+                student=UNCHANGED, branch=UNCHANGED) -> dict[str, tuple[str, str]]:
+        """Staff correct what a resident gave (at the resident's request): every value checked as the chat
+        checks it, all saved at once or none. birth_year / student None: not known. Return what changed,
+        {field: (before, after)} in the page's words."""
+        before = self.get(openid)
+        if not before.has_contact and not before.branch:
+            raise ProfileError("人员", "没有这个人的个人信息（可能已经删除）")
+        values, cleared, changes = {}, [], {}
+        if name is not UNCHANGED or phone is not UNCHANGED:
+            if not before.consent_at:
+                raise ProfileError("姓名", "本人还没有同意登记个人信息，不能代为填写姓名和手机号")
+        if name is not UNCHANGED:
+            name = (name or "").strip()
+            if not valid_name(name):
+                raise ProfileError("姓名", "需要2—20个字，不含数字和符号，例如「张小明」")
+            if name != before.name:
+                values["name"], changes["姓名"] = name, (before.name, name)
+        if phone is not UNCHANGED:
+            number = normalize_phone(phone or "")
+            if number is None:
+                raise ProfileError("手机号", "需要11位手机号，例如「13812345678」")
+            if number != before.phone:
+                values["phone"], changes["手机号"] = number, (before.phone, number)
+        if birth_year is not UNCHANGED and birth_year != before.birth_year:
+            if birth_year is not None and not valid_birth_year(birth_year, this_year):
+                raise ProfileError("出生年份", f"需要{FIRST_BIRTH_YEAR}—{this_year}之间的4位年份")
+            if birth_year is None:
+                cleared.append("birth_year")
+            else:
+                values["birth_year"] = birth_year
+            changes["出生年份"] = (_shown(before.birth_year), _shown(birth_year))
+        if student is not UNCHANGED and student != before.student:
+            if student is None:
+                cleared.append("student")
+            else:
+                values["student"] = int(bool(student))
+            changes["在校学生"] = (_yes_no(before.student), _yes_no(student))
+        branches = dict(self.branches())
+        if branch is not UNCHANGED and (branch or "") != before.branch:
+            if branch and branch not in branches:
+                raise ProfileError("支部", f"没有编号为 {branch} 的支部")
+            changes["支部"] = (branches.get(before.branch, before.branch), branches.get(branch, ""))
+        if not changes:
+            return {}
+        pipe = self._redis.pipeline(transaction=True)  # the person's own fields: all of them or none (one slot)
+        if values:
+            pipe.hset(user_key(openid, "profile"), mapping=values)
+        if cleared:
+            pipe.hdel(user_key(openid, "profile"), *cleared)
+        pipe.execute()
+        if "支部" in changes:  # the branch's member list is in another slot: as the chat's 支部 does it
+            if branch:
+                self.set_branch(openid, branch)
+            else:
+                self.leave_branch(openid)
+        return changes
+
+    def leave_branch(self, openid: str) -> None:
+        old = self._redis.hget(user_key(openid, "profile"), "branch")
+        if old:
+            self._redis.hdel(user_key(openid, "profile"), "branch")
+            self._redis.srem(branch_members_key(old), openid)
+
     def forget_contact(self, openid: str) -> None:
         """Delete name, phone, consent and details; the branch (no personal data) stays for statistics."""
         self._redis.hdel(user_key(openid, "profile"), "name", "phone", "consent_at", "birth_year", "student")
+
+
+def _shown(year) -> str:
+    return "" if year is None else str(year)
+
+
+def _yes_no(value) -> str:
+    return "" if value is None else ("是" if value else "否")
 
 
 def _profile(openid: str, d: dict) -> Profile:

@@ -21,6 +21,7 @@ class PushKind(StrEnum):
     WAITLIST_PROMOTION = "waitlist_promotion"
     EVENT_MOVED = "event_moved"
     EVENT_CANCELLED = "event_cancelled"
+    EVENT_REINSTATED = "event_reinstated"
     BROADCAST = "broadcast"
 
 
@@ -43,6 +44,7 @@ KINDS: dict[PushKind, KindRules] = {
     PushKind.WAITLIST_PROMOTION: KindRules(reminder=False, anytime=False, lifetime=DAY, what="候补转正"),
     PushKind.EVENT_MOVED: KindRules(reminder=False, anytime=False, lifetime=DAY, what="活动改期"),
     PushKind.EVENT_CANCELLED: KindRules(reminder=False, anytime=False, lifetime=DAY, what="活动取消"),
+    PushKind.EVENT_REINSTATED: KindRules(reminder=False, anytime=False, lifetime=DAY, what="活动恢复"),
     PushKind.BROADCAST: KindRules(reminder=False, anytime=False, lifetime=DAY, what="群发通知",
                                    staff_worded=True),
 }

@@ -81,7 +81,9 @@ class Question:
         return [f"{LETTERS[i]}. {opt}" for i, opt in enumerate(self.options)]
 
     def shown_answer(self) -> str:
-        return {"T": "对", "F": "错"}.get(self.answer, self.answer)
+        """The key as people read it: 对/错 for a true-or-false question, the letters otherwise (F is a letter
+        too: the sixth option of a choice question, not 错)."""
+        return {"T": "对", "F": "错"}.get(self.answer, self.answer) if self.kind == "judge" else self.answer
 
 
 @dataclass
@@ -207,6 +209,7 @@ return idx + 1
 
 # Count a completed attempt once: the first one for this user and session wins.
 _RECORD = """
+if redis.call('EXISTS', KEYS[5]) == 0 then return 0 end
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZINCRBY', KEYS[2], ARGV[2], ARGV[1])
@@ -256,12 +259,31 @@ def key_change(old: Session, new: Session) -> KeyChange:
     return KeyChange(answers, same)
 
 
+# Delete a session only while nobody has completed it (in one step with _RECORD: no result is ever lost).
+_DELETE = """
+local taken = redis.call('ZCARD', KEYS[2])
+if taken > 0 then return taken end
+redis.call('DEL', KEYS[1], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 0
+"""
+
+
+class SessionTaken(ValueError):
+    """A session people have completed cannot be deleted (their results stay): it can be closed."""
+
+    def __init__(self, people: int):
+        super().__init__(f"已有{people}人完成这期答题，成绩要保留，不能删除；可以提前截止")
+        self.people = people
+
+
 class Quiz:
     def __init__(self, redis):
         self._redis = redis
         self._answer = redis.register_script(_ANSWER)
         self._record = redis.register_script(_RECORD)
         self._rescore = redis.register_script(_RESCORE)
+        self._delete = redis.register_script(_DELETE)
 
     def correct_key(self, session: Session, tries: int = 5) -> int:
         """Save the session with its corrected answers and re-score every counted attempt by the answers it gave,
@@ -291,6 +313,22 @@ class Quiz:
         pipe.set(session_key(session.id), session.to_json())
         pipe.zadd(SESSIONS, {session.id: session.opens})
         pipe.execute()
+
+    def delete_session(self, sid: str) -> None:
+        """Delete a session uploaded by mistake; SessionTaken when someone has completed it. Anyone half-way
+        through it is told it is gone at their next answer."""
+        taken = self._delete(keys=[session_key(sid), scores_key(sid), evidence_key(sid), SESSIONS], args=[sid])
+        _session_cache.pop(sid, None)
+        if taken:
+            raise SessionTaken(int(taken))
+
+    def close_session(self, session: Session, now: float) -> Session:
+        """End a session now (it stops being offered; every result so far stays and counts)."""
+        if session.closes > now:
+            session.closes = int(now)
+            session.opens = min(session.opens, session.closes)
+            self.save_session(session)
+        return session
 
     def session(self, sid: str) -> Session | None:
         cached = _session_cache.get(sid)
@@ -402,7 +440,8 @@ class Quiz:
         evidence = json.dumps({"s": int(progress.started), "p": points,
                                "a": [[g, int(ok), int(at - progress.started)] for g, ok, at in progress.answers]},
                               separators=(",", ":"))
-        return bool(self._record(keys=[scores_key(session.id), TOTAL, DONE_COUNT, evidence_key(session.id)],
+        return bool(self._record(keys=[scores_key(session.id), TOTAL, DONE_COUNT, evidence_key(session.id),
+                                       session_key(session.id)],
                                  args=[openid, points, evidence]))
 
     def record_completed(self, openid: str, session: Session, answers: list[str], started: float,

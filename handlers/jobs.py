@@ -126,7 +126,7 @@ def _register(ctx, note: str) -> str:
     p = jobs.get(ctx.flow.data["posting"])
     ctx.flow.end()
     result = jobs.register_interest(p, ctx.openid, note, clock.now())
-    if result in ("expired", "filled"):
+    if result in ("expired", "filled", "withdrawn"):
         return ctx.t(f"jobs.not_open_{result}", title=p.title)
     phone = mask_phone(ctx.profiles.get(ctx.openid).phone)
     key = "jobs.interest_ok" if result == "ok" else "jobs.interest_again" if note else "jobs.interest_same"

@@ -161,6 +161,33 @@ def _masked_attempt(text: str) -> str:
     return (digits[:3] + "****" + digits[-2:]) if len(digits) >= 7 else text[:20]
 
 
+@router.keyword("修改信息", "修改我的信息", "更正信息", "修改个人信息")
+def correct_me(ctx):
+    """The resident changes the name, phone (and birth year, student status if given) they gave: the sign-up's
+    own questions and checks again; nothing changes until the phone is given (取消 before that keeps all)."""
+    profile = ctx.profiles.get(ctx.openid)
+    if not profile.has_contact:
+        return ctx.t("profile.correct_none")
+    steps = ["profile.name", "profile.phone"]
+    details = ""
+    if profile.birth_year is not None:
+        steps.append("profile.birth_year")
+        details += ctx.t("profile.correct_details_year", year=profile.birth_year)
+    if profile.student is not None:
+        steps.append("profile.student")
+        details += ctx.t("profile.correct_details_student",
+                         student=ctx.t("profile.correct_student_yes" if profile.student else "profile.correct_student_no"))
+    PROFILE.start(ctx, steps[0], steps=steps, then="correct", args={}, restart="修改信息", tries=0)
+    return ctx.t("profile.correct_start", name=profile.name, phone=mask_phone(profile.phone), details=details) \
+        + "\n" + _prompt(ctx, steps[0])
+
+
+@router.returning("correct")
+def corrected(ctx):
+    log.info("contact corrected by the resident: openid=%s", ctx.openid)
+    return ctx.t("profile.correct_done")
+
+
 @router.keyword("删除我的信息", "删除个人信息", "删除信息")
 def forget_me(ctx):
     """Ask for confirmation before deleting the user's personal data."""

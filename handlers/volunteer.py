@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from domain import clock
+from domain.certificates import PRINT_DAYS
 from domain.events import Events, Occurrence, parse_scene
 from domain.profiles import mask_phone
 from handlers.conversation import Conversation, accepts
@@ -220,9 +221,12 @@ def certificate(ctx):
                                       settings.committee_name, clock.now())
     rows = [ctx.t("volunteer.certificate_row", date=clock.fmt_date(start), title=title, hours=_hours(m))
             for start, title, m in cert.rows]
+    base = f"{settings.public_url.rstrip('/')}/verify/{cert.number}"
+    printable = f"{base}/print.docx?t={ctx.bot.certificates.print_token(cert.number, clock.now())}"
     return ctx.t("volunteer.certificate", record=cert.number, name=cert.name, count=len(cert.rows),
                  hours=_hours(cert.minutes), rows="\n".join(rows), issuer=cert.issuer,
-                 date=clock.fmt_date(cert.issued), link=f"{settings.public_url.rstrip('/')}/verify/{cert.number}")
+                 date=clock.fmt_date(cert.issued), link=base).rstrip("\n") + "\n" + \
+        ctx.t("volunteer.certificate_print", days=PRINT_DAYS, link=printable)
 
 
 @router.returning("certificate")

@@ -14,10 +14,12 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from domain import clock
-from domain.events import Occurrence
+from domain.events import Events, Occurrence
+from domain.followers import Followers
 from domain.jobs import Posting, default_expiry
 from domain.profiles import Profiles
 from domain.quiz import Question, Session
+from domain.staff import Staff
 
 from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
@@ -211,6 +213,81 @@ def new_event(console, **fields):
             "start": in_days(5), "end_time": "11:30", "capacity": "2", "signup_deadline_hours": "2",
             "cancel_cutoff_hours": "24", **fields}
     return console.post("/admin/events/new", data, token_from="/admin/events/new")
+
+
+# -- builders of issue 22's tests --------------------------------------------------------------
+def served(redis, openid="o_vol", name="王小红", phone="13800138001"):
+    """A volunteer who came to two past activities: 2 h credited at one, too short a stay at the other."""
+    Profiles(redis).save_contact(openid, name, phone)
+    events = Events(redis)
+    long_ago = make_morning_event(events, "river", starts_in=-3 * 86400, hours=2)
+    yesterday = make_morning_event(events, "elder", starts_in=-1 * 86400, hours=2)
+    for occ in (long_ago, yesterday):
+        events.sign_up(occ, openid)
+    events.record_attendance(long_ago, openid, long_ago.start, long_ago.end)
+    events.record_attendance(yesterday, openid, yesterday.start, yesterday.start + 10 * 60)
+    return long_ago, yesterday
+
+
+QUIZ_BANK_HEADERS = ["期号", "标题", "学习内容", "链接", "开始", "截止", "题目", "题型", "A", "B", "C", "D", "答案", "解析"]
+
+
+def quiz_bank_file(rows: list[list]):
+    """A question bank workbook (an in-memory file) with the upload's headers and these rows."""
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(QUIZ_BANK_HEADERS)
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return buf
+
+
+def upload_bank(console, data, name="题库.xlsx"):
+    """Upload a question bank on the console's 答题 page."""
+    return console.post("/admin/quizzes/upload", {"bank": (data, name)}, token_from="/admin/quizzes/",
+                        content_type="multipart/form-data")
+
+
+def volunteer_season(redis):
+    """Two past activities and one ahead: credited, too short, never checked out, never came; a waitlisted one."""
+    events, profiles = Events(redis), Profiles(redis)
+    for openid, name, phone in (("o_a", "张小明", "13800138000"), ("o_b", "李小红", "13900139000"),
+                                ("o_c", "王小刚", "13700137000"), ("o_d", "赵小芳", "13600136000"),
+                                ("o_w", "钱小伟", "13500135000")):
+        profiles.save_contact(openid, name, phone)
+    river = make_morning_event(events, "river", capacity=4, starts_in=-3 * 86400, hours=2, category="护河")
+    elder = make_morning_event(events, "elder", capacity=1, starts_in=-1 * 86400, hours=2)
+    ahead = make_morning_event(events, "ahead", starts_in=2 * 86400)
+    for openid in ("o_a", "o_b", "o_c", "o_d"):
+        events.sign_up(river, openid)
+    events.sign_up(elder, "o_a")
+    events.sign_up(elder, "o_w")  # waitlisted: not expected, not in the ledger
+    events.sign_up(ahead, "o_a")
+    events.record_attendance(river, "o_a", river.start, river.end)
+    events.record_attendance(river, "o_b", river.start, river.start + 15 * 60)
+    events.record_attendance(river, "o_c", river.start, None)
+    events.record_attendance(elder, "o_a", elder.start, elder.end - 30 * 60)
+    return river, elder, ahead
+
+
+def event_with_volunteers(bot, organiser="organiser1"):
+    """An event the organiser runs with one signed up and one waiting, another event with its own volunteer."""
+    events, followers = Events(bot.redis), Followers(bot.redis)
+    occ = make_morning_event(events, "river", capacity=1)
+    other = make_morning_event(events, "elder")
+    for openid in ("o_in", "o_wait", "o_other", "o_fan"):
+        followers.subscribe(openid)
+    events.sign_up(occ, "o_in")
+    events.sign_up(occ, "o_wait")  # waitlisted: told too
+    events.sign_up(other, "o_other")  # someone else's event
+    Staff(bot.redis).assign_event(organiser, occ.event_id)
+    return occ, other
 
 
 # -- Prometheus figures ---------------------------------------------------------------------------

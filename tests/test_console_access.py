@@ -18,25 +18,28 @@ ALL, ADMIN, EVENTS, JOBS = {"admin", "organiser", "jobs"}, {"admin"}, {"admin", 
 PAGES = {  # GET endpoint -> roles that may open it
     "admin.dashboard.index": ALL, "admin.auth.change_password": ALL,
     "admin.quizzes.index": ADMIN, "admin.quizzes.template": ADMIN, "admin.quizzes.session": ADMIN,
-    "admin.quizzes.export": ADMIN, "admin.quizzes.export_missing": ADMIN,
+    "admin.quizzes.export": ADMIN, "admin.quizzes.download_bank": ADMIN, "admin.quizzes.export_missing": ADMIN,
     "admin.events.index": EVENTS, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
     "admin.events.detail": EVENTS, "admin.events.export": EVENTS, "admin.events.checkin": EVENTS,
     "admin.events.checkin_counts": EVENTS, "admin.events.outcome": EVENTS, "admin.events.template": EVENTS,
     "admin.branches.index": ADMIN, "admin.branches.template": ADMIN,
     "admin.report.page": ADMIN, "admin.report.download_docx": ADMIN, "admin.report.download_xlsx": ADMIN,
-    "admin.jobs.index": JOBS, "admin.jobs.detail": JOBS, "admin.jobs.export": JOBS,
+    "admin.jobs.index": JOBS, "admin.jobs.template": JOBS, "admin.jobs.create": JOBS, "admin.jobs.detail": JOBS, "admin.jobs.export": JOBS,
     "admin.pushes.index": ADMIN, "admin.pushes.broadcast_progress": ADMIN,
     "admin.people.index": ADMIN, "admin.people.person": ADMIN, "admin.people.certificate": ADMIN,
-    "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN,
+    "admin.people.certificate_docx": ADMIN,
+    "admin.events.broadcast_progress": EVENTS, "admin.hours.index": ADMIN, "admin.hours.download": ADMIN,
+    "admin.staff.index": ADMIN, "admin.staff.audit": ADMIN, "admin.staff.audit_export": ADMIN,
 }
 FORMS = {  # POST endpoint -> roles that may send it
     "admin.report.save_notes": ADMIN,
     "admin.auth.logout": ALL, "admin.auth.change_password": ALL,
-    "admin.quizzes.upload": ADMIN, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
-    "admin.events.cancel": EVENTS, "admin.events.attendance": EVENTS, "admin.events.organisers": ADMIN,
-    "admin.jobs.upload": JOBS, "admin.jobs.outcome": JOBS, "admin.jobs.set_status": JOBS,
+    "admin.quizzes.upload": ADMIN, "admin.quizzes.delete": ADMIN, "admin.quizzes.close": ADMIN, "admin.events.create": EVENTS, "admin.events.edit": EVENTS,
+    "admin.events.cancel": EVENTS, "admin.events.reinstate": EVENTS, "admin.events.broadcast": EVENTS, "admin.events.attendance": EVENTS, "admin.events.organisers": ADMIN,
+    "admin.jobs.upload": JOBS, "admin.jobs.create": JOBS, "admin.jobs.outcome": JOBS, "admin.jobs.set_status": JOBS,
     "admin.pushes.retry": ADMIN, "admin.pushes.broadcast": ADMIN, "admin.people.delete": ADMIN,
     "admin.events.outcome": EVENTS, "admin.events.upload": EVENTS, "admin.people.issue_certificate": ADMIN,
+    "admin.people.correct": ADMIN,
     "admin.branches.add": ADMIN, "admin.branches.rename": ADMIN, "admin.branches.upload": ADMIN,
     "admin.staff.create": ADMIN, "admin.staff.reset": ADMIN, "admin.staff.set_role": ADMIN, "admin.staff.delete": ADMIN,
 }
@@ -54,7 +57,9 @@ def world(app, bot, fake_wechat, console_as):
     Staff(bot.redis).assign_event("organiser1", occ.event_id)
     values = {"sid": bot.redis.zrange("yb:{quiz}:sessions", -1, -1)[0], "number": occ.number,
               "openid": "o_person", "name": "jobs1",
-              "bid": broadcasts.start(bot, "all", "全部", "通知", "admin1"), "branch": "b1"}
+              "bid": broadcasts.start(bot, f"event:{occ.number}", "活动", "通知", "admin1"), "branch": "b1",
+              "record": bot.certificates.issue("o_person", "张小明", [(time.time() - 86400, "护河", 120)], "团委",
+                                               time.time()).number}
     return app, clients, values
 
 

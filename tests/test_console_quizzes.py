@@ -9,28 +9,17 @@ from openpyxl import Workbook, load_workbook
 from bot import importers as content
 from domain.audit import Audit
 from domain.quiz import Quiz
+from tests.helpers import quiz_bank_file as bank, upload_bank as upload
 
 HEAD = ["期号", "标题", "学习内容", "链接", "开始", "截止", "题目", "题型", "A", "B", "C", "D", "答案", "解析"]
 
 
-def bank(rows: list[list]) -> io.BytesIO:
-    wb = Workbook()
-    wb.active.append(HEAD)
-    for r in rows:
-        wb.active.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    return buf
 
 
 GOOD = ["w20", "第20期", "学习内容", "", "today-1 08:00", "today+6 08:00", "五四青年节是哪一天？", "单选",
         "5月4日", "6月1日", "", "", "A", "纪念五四运动。"]
 
 
-def upload(console, data: io.BytesIO, name="题库.xlsx"):
-    return console.post("/admin/quizzes/upload", {"bank": (data, name)}, token_from="/admin/quizzes/",
-                        content_type="multipart/form-data")
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def test_the_bot_router_has_every_feature_and_one_fallback():
     router = build_router()
     assert {"志愿", "答题", "岗位", "帮助", "删除我的信息"} <= set(router.keywords)
     assert {"quiz.answer", "profile.phone", "jobs.note", "branch.choose", "forget.confirm"} <= set(router.states)
-    assert set(router.returns) == {"signup", "jobs_interest", "certificate"}
+    assert set(router.returns) == {"signup", "jobs_interest", "certificate", "correct"}
     assert router.fallback_handler is not None and router.non_text_handler is not None
 
 

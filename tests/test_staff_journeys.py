@@ -13,6 +13,7 @@ import yaml
 from bot import importers
 
 from domain import clock
+from domain.audit import Audit
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.quiz import Quiz
@@ -126,7 +127,10 @@ def test_a_folder_with_a_bad_file_loads_nothing_and_lists_every_error(bot, cli, 
     before = keys(bot.redis)
     code, out = cli("content", "load", str(tmp_path))
     assert code != 0 and "bad1.yaml" in out and "bad2.yaml" in out
-    assert keys(bot.redis) == before and Quiz(bot.redis).sessions() == []
+    # nothing loaded; only the audit log says a load was tried and refused
+    assert [k for k in keys(bot.redis) if k != "yb:audit"] == before and Quiz(bot.redis).sessions() == []
+    tried = Audit(bot.redis).recent(1)[0]
+    assert tried.action == "content.load" and "bad1.yaml" in tried.refused
 
 
 def test_a_postings_sheet_with_a_bad_row_makes_no_row_live(bot, cli, tmp_path):

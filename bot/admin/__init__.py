@@ -21,7 +21,7 @@ csrf = CSRFProtect()
 
 def init_app(app, bot) -> None:
     """Wire the console into the app: cookie settings, CSRF, and the sections."""
-    from bot.admin import access, auth, branches, dashboard, events, jobs, people, pushes, quizzes, report, staff
+    from bot.admin import access, auth, branches, dashboard, events, hours, jobs, people, pushes, quizzes, report, staff
 
     s = bot.settings
     try:
@@ -44,7 +44,7 @@ def init_app(app, bot) -> None:
     def _signing_key_once_the_store_is_back():
         if not app.secret_key:
             app.secret_key = _shared_secret(bot.redis)
-    for section in (auth, dashboard, quizzes, branches, events, jobs, pushes, people, report, staff):
+    for section in (auth, dashboard, quizzes, branches, events, hours, jobs, pushes, people, report, staff):
         bp.register_blueprint(section.bp)
     app.register_blueprint(bp)
 

@@ -1,12 +1,18 @@
-"""Who is signed in, what their role may open, and the audit trail of personal data shown.
+"""Who is signed in, what their role may open, and the audit trail of staff actions and personal data shown.
 
 Every section blueprint calls `gate(bp, *roles)` once: all its pages then need
 a signed-in account with one of those roles (anonymous: to the login page;
 another role: 403). Every POST in the console must carry the CSRF token.
+
+Every POST a signed-in account sends is written to the audit log after it ran
+(done, or refused and why: a 4xx answer or an error message shown), under its
+action in STAFF_ACTIONS; the view adds what it was about and what changed with
+`note()`. A form added without its action here fails tests/test_console_audit.py.
 """
 from __future__ import annotations
 
 import io
+import logging
 import re
 import tempfile
 from contextlib import contextmanager
@@ -14,6 +20,7 @@ from datetime import datetime
 from functools import wraps
 from pathlib import Path
 
+import redis
 from flask import abort, current_app, g, redirect, render_template, request, send_file, session, url_for
 from flask_wtf.csrf import CSRFError
 from openpyxl.utils import get_column_letter
@@ -22,6 +29,7 @@ from domain import clock
 from domain.audit import Audit
 from domain.staff import Staff
 
+log = logging.getLogger(__name__)
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 OPEN_ENDPOINTS = {"admin.auth.login", "admin.static"}  # reachable without an account
 # The menu, in order. A new section (a module with `bp = Blueprint(..., url_prefix=...)` and
@@ -31,6 +39,7 @@ NAV = [  # (endpoint, label, roles that see it)
     ("admin.quizzes.index", "答题", ("admin",)),
     ("admin.branches.index", "支部", ("admin",)),
     ("admin.events.index", "志愿活动", ("admin", "organiser")),
+    ("admin.hours.index", "志愿时长", ("admin",)),
     ("admin.jobs.index", "就业岗位", ("admin", "jobs")),
     ("admin.pushes.index", "推送", ("admin",)),
     ("admin.people.index", "人员", ("admin",)),
@@ -38,6 +47,24 @@ NAV = [  # (endpoint, label, roles that see it)
     ("admin.staff.index", "账号", ("admin",)),
     ("admin.staff.audit", "审计日志", ("admin",)),
 ]
+
+
+STAFF_ACTIONS = {  # POST endpoint -> its action in the audit log (domain/audit.py names them)
+    "admin.auth.logout": "logout", "admin.auth.change_password": "password",
+    "admin.staff.create": "staff.create", "admin.staff.reset": "staff.reset", "admin.staff.set_role": "staff.role",
+    "admin.staff.delete": "staff.delete",
+    "admin.quizzes.upload": "bank.upload", "admin.quizzes.delete": "bank.delete", "admin.quizzes.close": "bank.close",
+    "admin.branches.add": "branch.add", "admin.branches.rename": "branch.rename", "admin.branches.upload": "branch.upload",
+    "admin.events.upload": "event.upload", "admin.events.create": "event.create", "admin.events.edit": "event.edit",
+    "admin.events.cancel": "event.cancel", "admin.events.reinstate": "event.reinstate",
+    "admin.events.attendance": "event.attendance",
+    "admin.events.organisers": "event.organisers", "admin.events.outcome": "event.outcome",
+    "admin.jobs.upload": "job.upload", "admin.jobs.create": "job.create", "admin.jobs.outcome": "job.outcome", "admin.jobs.set_status": "job.status",
+    "admin.pushes.retry": "push.retry", "admin.pushes.broadcast": "push.broadcast",
+    "admin.events.broadcast": "push.broadcast",
+    "admin.people.delete": "delete", "admin.people.issue_certificate": "certificate", "admin.people.correct": "correct",
+}
+SELF_AUDITED = {"admin.auth.login"}  # writes its own entries (the account is not known before it)
 
 
 def bot():
@@ -63,6 +90,7 @@ def init(bp) -> None:
     def load_account():
         request.max_content_length = UPLOAD_MAX_BYTES  # the app's own limit is the webhook's 64 KiB
         g.staff = _account_from_session()
+        g.flashes_before = len(session.get("_flashes", []))
         if request.method == "POST":
             csrf.protect()
         if request.endpoint in OPEN_ENDPOINTS:
@@ -72,6 +100,13 @@ def init(bp) -> None:
         if g.staff.must_change and request.endpoint not in ("admin.auth.change_password", "admin.auth.logout"):
             return redirect(url_for("admin.auth.change_password"))
         return None
+
+    @bp.after_request
+    def audit_staff_action(response):
+        if request.method == "POST" and g.get("staff") is not None and request.endpoint not in SELF_AUDITED \
+                and not g.get("audit_skip"):
+            _record_action(response)
+        return response
 
     @bp.context_processor
     def navigation():
@@ -90,6 +125,13 @@ def init(bp) -> None:
     @bp.app_template_global("now")
     def now():
         return clock.now()
+
+    @bp.app_template_global("period_presets")
+    def period_presets():
+        """[(label, first day, last day)]: 上半年 / 下半年 / 全年 choices for the report and the hours pages."""
+        from domain.periods import presets
+
+        return presets(clock.local(clock.now()).date())
 
     @bp.errorhandler(CSRFError)
     def csrf_refused(exc):
@@ -155,8 +197,73 @@ def client_address() -> str:
 
 
 def audit(action: str, what: str, people: int) -> None:
-    """Record that the signed-in account saw or took personal data of `people` people."""
+    """Record that the signed-in account saw or took personal data of `people` people (a page or a download).
+    In a POST it becomes the description of the action's one entry, written when the request ends."""
+    if request.method == "POST":
+        note(what, people=people)
+        return
     Audit(bot().redis).record(g.staff.name, action, what, people, client_address())
+
+
+def note(what: str, changes: dict | None = None, people: int = 0) -> None:
+    """What the action of this POST was about, and what it changed ({field: (before, after)}, no personal data);
+    written to the audit log when the request ends. Called again, the descriptions add up."""
+    earlier = g.get("audit_note")
+    if earlier:
+        what = "；".join(x for x in (earlier[0], what) if x)
+        changes = {**earlier[1], **(changes or {})}
+        people = max(people, earlier[2])
+    g.audit_note = (what, dict(changes or {}), people)
+
+
+def diff(before: dict, after: dict) -> dict:
+    """The fields whose value differs, as {field: (before, after)}."""
+    return {k: (before.get(k), after.get(k)) for k in dict.fromkeys([*before, *after])
+            if str(before.get(k, "")) != str(after.get(k, ""))}
+
+
+def _record_action(response) -> None:
+    """One entry for the POST just answered: done, or refused and why."""
+    endpoint = request.endpoint or ""
+    what, changes, people = g.get("audit_note") or ("", {}, 0)
+    if not what:
+        args = "，".join(f"{k} {v}" for k, v in (request.view_args or {}).items())
+        what = args or request.path
+    refused = ""
+    new_flashes = session.get("_flashes", [])[g.get("flashes_before", 0):]
+    errors = [message for category, message in new_flashes if category == "error"]
+    if errors:
+        refused = "；".join(errors)
+    elif response.status_code >= 400:
+        refused = {400: "表单有误或已过期", 401: "未登录", 403: "无权操作", 404: "找不到", 413: "文件太大"}.get(
+            response.status_code, f"出错（{response.status_code}）")
+        form_error = g.get("audit_refused")
+        refused = form_error or refused
+    try:
+        Audit(bot().redis).record(g.staff.name, STAFF_ACTIONS.get(endpoint, endpoint), what, people,
+                                  client_address(), changes, refused)
+    except redis.RedisError:  # the action is done (or refused); an unwritable log must not turn it into an error page
+        log.exception("audit entry not written for %s by %s", endpoint, g.staff.name)
+
+
+def note_upload(label: str, path, result) -> None:
+    """An upload's entry: the file and how many records it saved, or why nothing was saved."""
+    name = getattr(path, "name", "") or "（没有选择文件）"
+    if result.errors:
+        note(f"{label}「{name}」")
+        refused(f"{len(result.errors)}处问题，没有保存：{result.errors[0]}")
+    else:
+        note(f"{label}「{name}」：保存{len(result.records)}条" + "".join(f"；{n}" for n in result.notes[:5]))
+
+
+def skip_audit() -> None:
+    """This POST changed nothing and showed no personal data (a preview before a confirmation): no entry."""
+    g.audit_skip = True
+
+
+def refused(reason: str) -> None:
+    """Why this POST was refused (a form shown again with its error): the audit entry says so."""
+    g.audit_refused = reason
 
 
 def send_table(filename: str, headers: list[str], rows: list[list], sheet: str = ""):

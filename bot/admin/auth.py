@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from bot.admin.access import bot, client_address
+from bot.admin.access import bot, client_address, refused
+from domain.audit import Audit
 from domain.staff import FAILURE_WINDOW, MIN_PASSWORD, Staff, StaffError
 
 bp = Blueprint("auth", __name__)
@@ -13,13 +14,17 @@ bp = Blueprint("auth", __name__)
 def login():
     """The login form; a success opens a session, failures are counted per account and address."""
     if request.method == "GET":
-        return render_template("admin/login.html", name="")
+        return render_template("admin/login.html", name="", lock_minutes=FAILURE_WINDOW // 60)
     name = request.form.get("name", "").strip()
     result = Staff(bot().redis).login(name, request.form.get("password", ""), client_address())
+    if result.status != "locked":  # a locked login was recorded by the failures that locked it (no flooding)
+        Audit(bot().redis).record(name[:32], "login" if result.status == "ok" else "login_failed", "登录控制台", 0,
+                                  client_address(), refused="" if result.status == "ok" else "账号或密码不对")
     if result.status != "ok":
         message = f"登录失败次数过多，请{FAILURE_WINDOW // 60}分钟后再试。" if result.status == "locked" \
             else "账号或密码不对。"
-        return render_template("admin/login.html", name=name, error=message), 401 if result.status == "bad" else 429
+        return render_template("admin/login.html", name=name, error=message, lock_minutes=FAILURE_WINDOW // 60), \
+            401 if result.status == "bad" else 429
     session.clear()
     session.permanent = True
     session.update(staff=result.account.name, epoch=result.account.epoch)
@@ -53,6 +58,7 @@ def change_password():
             raise StaffError("两次输入的新密码不一致")
         account = Staff(bot().redis).change_password(g.staff.name, request.form.get("old", ""), new)
     except StaffError as exc:
+        refused(str(exc))
         return render_template("admin/password.html", min_length=MIN_PASSWORD, error=str(exc)), 400
     session["epoch"] = account.epoch  # other sessions of this account end; this one continues
     flash("密码已修改。")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import bot, gate, send_table
+from bot.admin.access import bot, gate, note, note_upload, refused, send_table
 from bot.admin.spool import uploaded
 from bot.importers import sheets
 from domain.profiles import BranchError
@@ -29,16 +29,22 @@ def add():
     try:
         bid = bot().profiles.add_branch(request.form.get("name", ""))
     except BranchError as exc:
+        note("添加支部", {"名称": ("", request.form.get("name", "").strip())})
+        refused(exc.problem)
         return index(error={"new": exc.problem}, status=400)
+    note(f"支部 {bid}", {"名称": ("", dict(bot().profiles.branches()).get(bid, ""))})
     flash(f"已添加支部（编号 {bid}）。团员在公众号发「支部」即可选择。")
     return redirect(url_for(".index"))
 
 
 @bp.post("/<branch>/rename")
 def rename(branch):
+    before = dict(bot().profiles.branches()).get(branch, "")
+    note(f"支部 {branch}", {"名称": (before, request.form.get("name", "").strip())})
     try:
         bot().profiles.rename_branch(branch, request.form.get("name", ""))
     except BranchError as exc:
+        refused(exc.problem)
         return index(error={branch: exc.problem}, status=404 if exc.field == "编号" else 400)
     flash("已改名；支部的团员和答题记录不变。")
     return redirect(url_for(".index"))
@@ -51,6 +57,7 @@ def upload():
         if path is None:
             return index(sheets.SheetUpload(errors=["请选择要上传的支部表"]), 400)
         result = sheets.load_branches(bot().redis, path)  # one HSET: whole or not at all
+        note_upload("支部表", path, result)
     return index(result, 400 if result.errors else 200)
 
 

@@ -13,15 +13,18 @@ from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template
 from bot.wechat import qr as checkin_qr
 
 from domain import event_changes
-from bot.admin.access import audit, bot, gate, roles_allowed, send_table, wechat
+from bot.admin.access import (audit, bot, diff, gate, note, note_upload, refused, roles_allowed, send_table,
+                              skip_audit, wechat)
 from bot.admin import spool
 from bot.admin.spool import uploaded
+from bot.pushes import broadcasts
 from bot.importers import loaders, sheets
 from bot.importers.files import Collector, ContentError, plain_number
 from bot.wechat.client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Occurrence
+from domain.hours import no_shows
 from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
 from domain.profiles import mask_name, mask_phone
 from domain.staff import Staff
@@ -75,6 +78,7 @@ def upload():
             return result
 
         result = spool.atomically(bot(), work, lambda sentence: sheets.SheetUpload(errors=[sentence]))
+        note_upload("活动表", path, result)
     return index(result, 400 if result.errors else 200)
 
 
@@ -102,12 +106,16 @@ def create():
         if not occurrences:
             raise FormErrors({"weekdays": "所选星期在这段时间里没有日期"})
     except FormErrors as exc:
+        note(f"新建活动「{request.form.get('title', '').strip()[:60]}」")
+        refused(str(exc))
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
                                kinds=KINDS, errors=exc.errors), 400
     events = bot().events
     saved = [events.save(o) for o in occurrences]
     if g.staff.role == "organiser":
         Staff(bot().redis).assign_event(g.staff.name, saved[0].event_id)
+    note(f"活动 {saved[0].number}「{saved[0].title}」共{len(saved)}场（{clock.fmt(saved[0].start)} 起）",
+         diff({}, _audited(saved[0])))
     flash(f"已发布「{saved[0].title}」，共{len(saved)}场；居民发「志愿」即可看到并报名。")
     return redirect(url_for(".detail", number=saved[0].number))
 
@@ -227,21 +235,49 @@ def edit(number):
     occ = _occurrence(number)
     if request.method == "GET":
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=_form_of(occ))
+                               form=_form_of(occ), kinds=KINDS)
+    before = _audited(occ)
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}")
     try:
         changes, new_start = _changes(occ, request.form)
         if abs(new_start - occ.start) >= 60:  # the form shows minutes: seconds are no move
             occ, told = event_changes.move_event(bot(), occ, new_start)
             flash(f"已改到{clock.fmt(occ.start)}，将通知{told}人。")
         occ, promoted = event_changes.update_event(bot(), occ, **changes)
+        note("", diff(before, _audited(occ)))
+        if occ.category != before["类别"]:  # the kind of activity is the event's, not one date's
+            others = _other_dates(occ)
+            for other in others:
+                event_changes.update_event(bot(), other, category=occ.category)
+            if others:
+                note(f"类别同时改了其他{len(others)}个日期")
     except FormErrors as exc:
+        refused(str(exc))
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=request.form, errors=exc.errors), 400
+                               form=request.form, errors=exc.errors, kinds=KINDS), 400
     except ValueError as exc:
+        refused(str(exc))
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=request.form, errors={"form": str(exc)}), 400
+                               form=request.form, errors={"form": str(exc)}, kinds=KINDS), 400
     flash("已保存。" + (f"名额增加，候补的{len(promoted)}人已转为正式报名并会收到通知。" if promoted else ""))
     return redirect(url_for(".detail", number=occ.number))
+
+
+def _other_dates(occ: Occurrence) -> list[Occurrence]:
+    """The event's other occurrences (a weekly event's other dates), past and ahead."""
+    return [o for o in bot().events.between(0, float("inf"), kind=None)
+            if o.event_id == occ.event_id and o.id != occ.id]
+
+
+def _audited(occ: Occurrence) -> dict:
+    """What the audit log keeps of an occurrence before and after a change (nothing personal)."""
+    req = occ.requirements or {}
+    return {"名称": occ.title, "地点": occ.place, "开始": clock.fmt(occ.start, with_weekday=False),
+            "结束": clock.fmt(occ.end, with_weekday=False), "名额": occ.capacity,
+            "报名截止": clock.fmt(occ.signup_deadline, with_weekday=False),
+            "取消截止": clock.fmt(occ.cancel_cutoff, with_weekday=False), "说明": occ.description,
+            "最低年龄": req.get("min_age", ""), "仅限学生": "是" if req.get("students_only") else "",
+            "类别": getattr(occ, "category", "") or "", "状态": "已取消" if occ.status == "cancelled" else ""}
 
 
 def _form_of(occ: Occurrence) -> dict:
@@ -249,7 +285,7 @@ def _form_of(occ: Occurrence) -> dict:
             "start": f"{clock.local(occ.start):%Y-%m-%dT%H:%M}", "end_time": f"{clock.local(occ.end):%H:%M}",
             "signup_deadline_hours": f"{(occ.start - occ.signup_deadline) / 3600:g}",
             "cancel_cutoff_hours": f"{(occ.start - occ.cancel_cutoff) / 3600:g}",
-            "min_age": (occ.requirements or {}).get("min_age", ""),
+            "min_age": (occ.requirements or {}).get("min_age", ""), "category": occ.category,
             "students_only": (occ.requirements or {}).get("students_only", False)}
 
 
@@ -268,8 +304,8 @@ def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
     if end <= start:
         raise FormErrors({"end_time": f"{end_time}不晚于开始时间{clock.local(start):%H:%M}"})
     return {"title": title, "place": place, "description": form.get("description", "").strip(),
-            "capacity": capacity, "requirements": requirements, "end": end,
-            "signup_deadline": start - signup * 3600, "cancel_cutoff": start - cancel * 3600}, start
+            "capacity": capacity, "requirements": requirements, "category": form.get("category", "").strip()[:20],
+            "end": end, "signup_deadline": start - signup * 3600, "cancel_cutoff": start - cancel * 3600}, start
 
 
 # -- one event -------------------------------------------------------------------------------
@@ -281,15 +317,20 @@ def detail(number):
     confirmed, waiting = events.confirmed(occ.id), events.waitlist(occ.id)
     people = bot().profiles.many(confirmed + waiting)
     attendance = events.attendance(occ.id)
+    absent = no_shows(bot().redis, occ, clock.now()) if occ.status != "cancelled" else []
     rows = [{"status": status, "position": i, "openid": o, "name": mask_name(people[o].name) or "（未登记）",
-             "phone": mask_phone(people[o].phone), "times": attendance.get(o, (None, None, None))}
+             "phone": mask_phone(people[o].phone), "times": attendance.get(o, (None, None, None)),
+             "absent": o in absent}
             for status, openids in (("已报名", confirmed), ("候补", waiting)) for i, o in enumerate(openids, 1)]
+    only_absent = request.args.get("show") == "absent"
+    if only_absent:
+        rows = [r for r in rows if r["absent"]]
     staff = Staff(bot().redis)
     organisers = [a.name for a in staff.all() if a.role == "organiser"] if g.staff.role == "admin" else []
     return render_template("admin/event.html", title=occ.title, occ=occ, rows=rows, code=events.code(occ.id),
                            confirmed=len(confirmed), waiting=len(waiting), running=staff.organisers(occ.event_id),
                            organisers=organisers, attended=events.attendance_counts(occ.id), now=clock.now(),
-                           outcome=Outcomes(bot().redis).get(occ.id))
+                           outcome=Outcomes(bot().redis).get(occ.id), absent=len(absent), only_absent=only_absent)
 
 
 @bp.get("/<int:number>/export.xlsx")
@@ -304,11 +345,30 @@ def export(number):
 @bp.post("/<int:number>/cancel")
 def cancel(number):
     occ = _occurrence(number)
+    reason = request.form.get("reason", "").strip()[:100]
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}",
+         {"状态": ("", "已取消"), "原因": ("", reason)})
     if occ.status == "cancelled":
         flash("这场活动已经取消了。", "error")
     else:
-        told = event_changes.cancel_event(bot(), occ, request.form.get("reason", "").strip()[:100])
+        told = event_changes.cancel_event(bot(), occ, reason)
+        note(f"通知{told}人")
         flash(f"已取消，将通知{told}位报名和候补的志愿者。")
+    return redirect(url_for(".detail", number=number))
+
+
+@bp.post("/<int:number>/reinstate")
+def reinstate(number):
+    """Undo a cancellation while the event is still ahead: everyone keeps their place and is told."""
+    occ = _occurrence(number)
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}", {"状态": ("已取消", "")})
+    try:
+        told = event_changes.reinstate_event(bot(), occ)
+    except event_changes.EventChangeError as exc:
+        flash(f"不能恢复：{exc}。", "error")
+    else:
+        note(f"通知{told}人")
+        flash(f"已恢复，报名和候补的顺序不变；将通知{told}位志愿者。")
     return redirect(url_for(".detail", number=number))
 
 
@@ -317,6 +377,11 @@ def attendance(number):
     """Fix one volunteer's check-in and check-out (forgot 签退, came without a phone)."""
     occ = _occurrence(number)
     day = f"{clock.local(occ.start):%Y-%m-%d}"
+    openid = request.form.get("openid", "")
+    came_before, left_before, _ = bot().events.attendance(occ.id).get(openid, (None, None, None))
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)} 志愿者 …{openid[-6:]}",
+         {"签到": (_hhmm(came_before), request.form.get("came", "").strip()),
+          "签退": (_hhmm(left_before), request.form.get("left", "").strip())})
     try:
         came = _attendance_time(day, request.form.get("came", ""), "签到时间")
         left_text = request.form.get("left", "").strip()
@@ -325,6 +390,7 @@ def attendance(number):
     except ValueError as exc:
         flash(str(exc), "error")
     else:
+        note(f"计入{minutes / 60:.1f}小时" if left else "")
         flash(f"已记录：计入志愿时长{minutes / 60:.1f}小时。" if left else "已记录签到。")
     return redirect(url_for(".detail", number=number) + "#signups")
 
@@ -346,6 +412,7 @@ def organisers(number):
     """Admins choose which organisers run the event (all its dates)."""
     occ = _occurrence(number)
     staff, name = Staff(bot().redis), request.form.get("name", "")
+    before = "、".join(staff.organisers(occ.event_id))
     try:
         if request.form.get("remove"):
             staff.unassign_event(name, occ.event_id)
@@ -353,7 +420,58 @@ def organisers(number):
             staff.assign_event(name, occ.event_id)
     except ValueError as exc:
         flash(str(exc), "error")
+    note(f"活动 {occ.number}「{occ.title}」（所有日期）", {"组织者": (before, "、".join(staff.organisers(occ.event_id)))})
     return redirect(url_for(".detail", number=number))
+
+
+def _hhmm(ts) -> str:
+    return clock.local(ts).strftime("%H:%M") if ts else ""
+
+
+# -- telling the event's volunteers something (an organiser's broadcast) --------------------------------------
+ORGANISER_BROADCASTS_PER_DAY = 3  # per event: enough for a change of meeting point, not for spam
+
+
+@bp.post("/<int:number>/broadcast")
+def broadcast(number):
+    """A message to this event's volunteers (signed up and waiting): the admin's broadcast limited to one event.
+    Step 1 shows it as residents will see it and how many it reaches; step 2 (confirm) sends it."""
+    occ = _occurrence(number)
+    redis, now = bot().redis, clock.now()
+    segment, text = f"event:{occ.number}", request.form.get("text", "").strip()
+    label = f"活动：【{occ.number}】{occ.title} {clock.fmt(occ.start, with_weekday=False)}"
+    note(f"群发给「{label}」：{text[:200]}")
+    back = url_for(".detail", number=number) + "#broadcast"
+    problem = ""
+    if not text:
+        problem = "请填写要发送的内容"
+    elif len(text) > broadcasts.MAX_TEXT:
+        problem = f"内容最多{broadcasts.MAX_TEXT}字，现在{len(text)}字"
+    elif occ.status == "cancelled":
+        problem = "活动已取消，取消通知已经发给志愿者了"
+    elif broadcasts.sent_since(redis, segment, now - 86400) >= ORGANISER_BROADCASTS_PER_DAY:
+        problem = f"这场活动24小时内已经群发了{ORGANISER_BROADCASTS_PER_DAY}次，请合并成一条或明天再发"
+    if problem:
+        flash(problem, "error")
+        return redirect(back)
+    openids = broadcasts.recipients(redis, segment)
+    if request.form.get("confirm") != "1":
+        skip_audit()  # the preview: nothing sent yet
+        return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
+                               text=text, reach=broadcasts.reach(bot(), openids, now), back=back,
+                               action=url_for(".broadcast", number=number))
+    bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
+    note(f"群发编号 {bid}，共{len(openids)}人")
+    return redirect(url_for(".broadcast_progress", number=number, bid=bid))
+
+
+@bp.get("/<int:number>/broadcast/<bid>")
+def broadcast_progress(number, bid):
+    occ = _occurrence(number)
+    if broadcasts.segment_of(bot().redis, bid) != f"event:{occ.number}":
+        abort(404, "这场活动没有这次群发。")
+    return render_template("admin/broadcast.html", title="群发进度", b=broadcasts.progress(bot().redis, bid),
+                           back=url_for(".detail", number=number), back_label=occ.title)
 
 
 # -- the check-in screen -----------------------------------------------------------------------
@@ -413,6 +531,8 @@ def outcome(number):
     if request.method == "GET":
         return _outcome_form(occ, _outcome_values(outcomes.get(occ.id)))
     form = request.form
+    before = _outcome_values(outcomes.get(occ.id))
+    note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)} 的成效")
     rows = list(zip(form.getlist("item_name"), form.getlist("item_count")))
     try:
         items = items_from_rows(rows)
@@ -423,7 +543,9 @@ def outcome(number):
     except OutcomeError as exc:
         values = {k: form.get(k, "") for k in ("served", "services", "partners", "walk_ins", "acts", "note")}
         values["items"] = [(n, c) for n, c in rows if n.strip() or c.strip()]
+        refused(f"{exc.field}：{exc.problem}" if exc.field else exc.problem)
         return _outcome_form(occ, values, {FIELDS.get(exc.field, "form"): exc.problem}, exc.row), 400
+    note("", diff(_outcome_audited(before), _outcome_audited(_outcome_values(outcomes.get(occ.id)))))
     flash("已登记活动成效，工作总结会计入。")
     return redirect(url_for(".detail", number=number) + "#outcome")
 
@@ -434,6 +556,14 @@ def _outcome_values(o) -> dict:
     return {"served": o.served or "", "services": "、".join(o.services), "partners": "、".join(o.partners),
             "walk_ins": o.walk_ins or "", "acts": o.acts or "", "note": o.note,
             "items": [(name, str(n)) for name, n in o.items.items()]}
+
+
+def _outcome_audited(values: dict) -> dict:
+    names = {"served": "服务人数", "services": "服务项目", "partners": "合作单位", "walk_ins": "现场志愿者", "acts": "节目数",
+             "note": "说明"}
+    audited = {label: values.get(k, "") for k, label in names.items()}
+    audited["物品"] = "、".join(f"{n}×{c}" for n, c in values.get("items", []))
+    return audited
 
 
 def _outcome_form(occ: Occurrence, values: dict, errors: dict | None = None, bad_row: int | None = None):

@@ -5,13 +5,19 @@ list for the employer is a download written to the audit log.
 """
 from __future__ import annotations
 
+import csv
+import re
+import secrets
+import tempfile
+from pathlib import Path
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate, send_table
+from bot.admin.access import audit, bot, gate, note, note_upload, refused, send_table
 from bot.admin import spool
 from bot.admin.spool import uploaded
 from bot.admin.charts import row
-from bot.importers import uploads
+from bot.importers import loaders, uploads
 from domain import clock
 from domain.job_report import OUTCOME_NAMES, export_rows
 from domain.jobs import OUTCOMES, Posting
@@ -19,7 +25,9 @@ from domain.profiles import mask_name, mask_phone
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 gate(bp, "admin", "jobs")
-STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期"}
+STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期", "withdrawn": "已撤回"}
+STATUS_DONE = {"open": "已重新开放，居民又能看到并投递。", "filled": "已标记为已招满，居民不再看到这个岗位。",
+               "withdrawn": "已撤回：居民不再看到这个岗位，已登记的意向保留（计入统计，仍可下载名单）。"}
 
 
 @bp.get("/")
@@ -44,7 +52,52 @@ def upload():
         if path is None:
             return index(uploads.Upload(errors=["请选择要上传的岗位表"]), 400)
         result = uploads.load_postings(bot(), path, run=spool.saving(bot()))
+        note_upload("岗位表", path, result)
     return index(result, 400 if result.errors else 200)
+
+
+POSTING_FIELDS = ("employer", "title", "category", "salary", "place", "education", "experience", "headcount",
+                  "contact", "expires", "description")
+JOB_HEADERS = list(loaders.JOB_COLUMNS)  # the sheet's Chinese headers, in order
+
+
+@bp.get("/template.xlsx")
+def template():
+    """An empty postings sheet with the upload's columns and one example row."""
+    example = {"编号": "sd-driver-1", "用人单位": "顺达物流", "岗位": "货车司机", "类别": "物流司机", "薪资": "6000-8000元/月",
+               "工作地点": "物流园", "学历要求": "不限", "经验要求": "B2驾照，驾龄2年", "招聘人数": 2,
+               "联系方式": "王经理 0724-0000001", "发布日期": "", "截止日期": "", "状态": "招聘中", "招聘会": "",
+               "岗位说明": "长期稳定，五险一金。"}
+    return send_table("岗位表模板.xlsx", JOB_HEADERS, [[example[h] for h in JOB_HEADERS]])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create():
+    """One posting from a form: written as a one-row postings sheet and loaded exactly as an upload is (same checks)."""
+    categories = sorted({p.category for p in bot().jobs.all()})
+    if request.method == "GET":
+        return render_template("admin/posting_form.html", title="发布岗位", form={f: "" for f in POSTING_FIELDS},
+                               categories=categories)
+    form = {f: request.form.get(f, "").strip()[:500] for f in POSTING_FIELDS}
+    pid = f"web-{clock.local(clock.now()):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
+    note(f"岗位「{form['employer']} · {form['title']}」")
+    row = {"编号": pid, **{h: form.get(f, "") for h, f in loaders.JOB_COLUMNS.items() if f in POSTING_FIELDS}}
+    with tempfile.TemporaryDirectory(prefix="youthbot-posting-") as folder:
+        path = Path(folder) / "岗位表单.csv"
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(JOB_HEADERS)
+            writer.writerow([row.get(h, "") for h in JOB_HEADERS])
+        result = uploads.load_postings(bot(), path)
+    if result.errors:
+        problems = "；".join(re.sub(r"^岗位表单\.csv\s*(第\d+行)?", "", e) for e in result.errors)
+        refused(problems)
+        return render_template("admin/posting_form.html", title="发布岗位", form=form, categories=categories,
+                               error=problems), 400
+    p = bot().jobs.get(pid)
+    note(f"编号 {p.number}", {"岗位": ("", f"{p.employer} · {p.title}"), "名额": ("", p.headcount)})
+    flash(f"已发布「{p.title}」（编号 {p.number}），居民发「岗位」即可看到。")
+    return redirect(url_for(".detail", number=p.number))
 
 
 def _posting(number: int) -> Posting:
@@ -66,6 +119,10 @@ def detail(number):
 @bp.post("/<int:number>/outcome")
 def outcome(number):
     p = _posting(number)
+    openid, new = request.form.get("openid", ""), request.form.get("outcome", "")
+    old = bot().jobs.outcome_of(p.id, openid) if openid else ""
+    note(f"岗位 {p.number}「{p.employer} · {p.title}」求职者 …{openid[-6:]}",
+         {"进度": (OUTCOME_NAMES.get(old, old or ""), OUTCOME_NAMES.get(new, new))})
     if not bot().jobs.set_outcome(p.id, request.form.get("openid", ""), request.form.get("outcome", "")):
         flash("没有记录：此人没有登记这个岗位，或进度不对。", "error")
     else:
@@ -75,8 +132,14 @@ def outcome(number):
 
 @bp.post("/<int:number>/status")
 def set_status(number):
-    p = bot().jobs.set_status(_posting(number), "filled" if request.form.get("filled") else "open")
-    flash("已标记为已招满，居民不再看到这个岗位。" if p.status == "filled" else "已重新开放。")
+    p = _posting(number)
+    before = STATE_NAMES[p.state(clock.now())]
+    status = request.form.get("status") or ("filled" if request.form.get("filled") else "open")
+    if status not in STATUS_DONE:
+        abort(400, "状态不对。")
+    p = bot().jobs.set_status(p, status)
+    note(f"岗位 {p.number}「{p.employer} · {p.title}」", {"状态": (before, STATE_NAMES[p.state(clock.now())])})
+    flash(STATUS_DONE[status])
     return redirect(url_for(".detail", number=number))
 
 

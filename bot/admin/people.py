@@ -8,16 +8,18 @@ by the same domain call, and written to the audit log.
 """
 from __future__ import annotations
 
+import io
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
-from bot.admin.access import audit, bot, gate
+from bot.admin.access import audit, bot, gate, note, refused
+from bot.report import certificate as printable
 from domain import clock
 from domain.audit import person_ref, search_what
 from domain.event_changes import tell_promoted
 from domain.privacy import forget_person
-from domain.profiles import mask_phone
+from domain.profiles import ProfileError, mask_phone
 from handlers import volunteer as volunteer_chat
 from handlers.message import Incoming
 from handlers.router import Context
@@ -40,16 +42,61 @@ def index():
 @bp.get("/<openid>")
 def person(openid):
     """What youthbot keeps about one person, before a correction or a deletion."""
-    now = clock.now()
     profile = bot().profiles.get(openid)
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
     audit("view", f"人员 {person_ref(openid)} 的信息", 1)
+    return _person_page(openid, profile)
+
+
+def _person_page(openid, profile, form=None, error="", status=200):
+    now = clock.now()
     events = bot().events
+    form = form or {"name": profile.name, "phone": "", "birth_year": profile.birth_year or "",
+                    "student": "" if profile.student is None else str(int(profile.student)), "branch": profile.branch}
+    branches = bot().profiles.branches()
     return render_template("admin/person.html", title=profile.name or "人员", p=profile, openid=openid,
-                           phone=mask_phone(profile.phone), branch=dict(bot().profiles.branches()).get(profile.branch, ""),
+                           phone=mask_phone(profile.phone), branch=dict(branches).get(profile.branch, ""),
                            signups=events.mine(openid, now), served=events.service_record(openid),
-                           jobs=bot().jobs.mine(openid), quiz=bot().quiz.totals(openid))
+                           jobs=bot().jobs.mine(openid), quiz=bot().quiz.totals(openid), branches=branches,
+                           form=form, correct_error=error), status
+
+
+@bp.post("/<openid>/correct")
+def correct(openid):
+    """Correct what the person gave, at their request: checked as the chat checks it, all or nothing, audited
+    with the values before and after (kept as long as the audit log: within the privacy notice's two years)."""
+    profiles = bot().profiles
+    profile = profiles.get(openid)
+    if not profile.has_contact and not profile.branch:
+        abort(404, "没有这个人的个人信息（可能已经删除）。")
+    form = request.form
+    note(f"更正人员 …{openid[-6:]} 的信息", people=1)
+    changes = {"birth_year": _year(form.get("birth_year", "")), "student": {"1": True, "0": False}.get(
+        form.get("student", ""), None), "branch": form.get("branch", "")}
+    if profile.consent_at:
+        changes["name"] = form.get("name", "")
+        if form.get("phone", "").strip():
+            changes["phone"] = form.get("phone", "")
+    try:
+        if changes["birth_year"] is False:
+            raise ProfileError("出生年份", "需要4位数字的年份，例如「2001」")
+        changed = profiles.correct(openid, clock.local(clock.now()).year, **changes)
+    except ProfileError as exc:
+        refused(str(exc))
+        return _person_page(openid, profile, {k: form.get(k, "") for k in ("name", "phone", "birth_year", "student",
+                                                                           "branch")}, str(exc), 400)
+    note("", changed)
+    flash("已更正：" + "、".join(changed) + "。" if changed else "没有改动。")
+    return redirect(url_for(".person", openid=openid))
+
+
+def _year(text: str):
+    """The birth-year field: None when empty (not known), False when not a number."""
+    text = text.strip()
+    if not text:
+        return None
+    return int(text) if text.isdigit() and len(text) == 4 else False
 
 
 @bp.post("/<openid>/delete")
@@ -97,7 +144,19 @@ def issue_certificate(openid):
     number = re.search(r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4})?", text)
     audit("certificate", f"为 {person_ref(openid)} 开具志愿服务证明 {number[0] if number else ''}".rstrip(), 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name}", p=profile, openid=openid,
-                           served=served, credited=credited, text=text)
+                           served=served, credited=credited, text=text, number=number[0] if number else "")
+
+
+@bp.get("/<openid>/certificate/<record>.docx")
+def certificate_docx(openid, record):
+    """The printable A4 record (full name, activities, hours, number, the QR code of its /verify link): audited."""
+    cert = bot().certificates.get(record[:40])
+    if cert is None or cert.openid != openid:
+        abort(404, "没有这份志愿服务证明。")
+    audit("export", f"志愿服务证明 {cert.number} 打印版", 1)
+    return send_file(io.BytesIO(printable.document(cert, bot().settings.public_url)), as_attachment=True,
+                     download_name=printable.filename(cert),
+                     mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
 
 
 def _chat_context(openid: str) -> Context:

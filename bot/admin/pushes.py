@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from bot.pushes import broadcasts
 
 from bot.pushes import delivery
-from bot.admin.access import bot, gate
+from bot.admin.access import bot, gate, note, skip_audit
 from bot.admin.charts import row
 from bot.wechat.outgoing import numbers_in
 from domain import clock
@@ -39,6 +39,7 @@ def index():
 
 @bp.post("/retry")
 def retry():
+    note(f"推送 {request.form.get('key', '')[:120]}")
     queued, expired = delivery.retry_failed(bot().redis, [request.form.get("key", "")], clock.now())
     if queued:
         flash("已重新排队，调度进程几秒内会再发一次。")
@@ -55,6 +56,7 @@ def broadcast():
     redis, now = bot().redis, clock.now()
     segment, text = request.form.get("segment", ""), request.form.get("text", "").strip()
     label = dict(broadcasts.segments(redis, now)).get(segment, segment)
+    note(f"群发给「{label}」：{text[:200]}")
     try:
         openids = broadcasts.recipients(redis, segment)
         if not text:
@@ -65,10 +67,12 @@ def broadcast():
         flash(str(exc), "error")
         return redirect(url_for(".index") + "#broadcast")
     if request.form.get("confirm") != "1":
+        skip_audit()  # the preview: nothing sent yet
         return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
                                text=text, reach=broadcasts.reach(bot(), openids, now),
                                numbers=[f"{n[:3]} {n[3:7]} {n[7:]}" for n in numbers_in(text)])
     bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
+    note(f"群发编号 {bid}，共{len(openids)}人")
     return redirect(url_for(".broadcast_progress", bid=bid))
 
 

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate, send_table
+from bot.admin.access import audit, bot, gate, note, note_upload, send_table
 from bot.admin import spool
 from bot.admin.spool import uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
 from domain.profiles import mask_name, mask_phone
-from domain.quiz import key_change
+from domain.quiz import SessionTaken, key_change
 from domain.quiz_report import export_rows, session_stats
 from handlers import quiz as quiz_chat
 
@@ -59,6 +59,7 @@ def upload():
             changed = quiz.correct_key(session)
             audit("rescore", f"答题 {session.id}「{session.title}」{said}；{changed}份答卷的得分因此改变", n)
         result = uploads.load_quiz_bank(bot(), path, run=spool.saving(bot()))
+        note_upload("题库", path, result)
     result.notes = [f"「{s.title}」已按新答案重新计分{n}份答卷。" for s, n, _, _ in corrections] + result.notes
     return index(result, 400 if result.errors else 200)
 
@@ -118,7 +119,66 @@ def session(sid):
              "phone": mask_phone(people[o].phone) if people[o].phone else "",
              "joined": clock.fmt_date(joined[o]) if o in joined else ""} for o in missing]
     return render_template("admin/quiz_session.html", title=s.title, s=s, stats=stats, chart=chart,
-                           preview=preview(s), missing=rows, branch_names=names, branch=branch)
+                           preview=preview(s), missing=rows, branch_names=names, branch=branch,
+                           taken=len(bot().quiz.participants(s.id)),
+                           keys=[(q.shown_answer(), q.explain) for q in s.questions])
+
+
+KIND_WORDS = {"single": "单选", "multi": "多选", "judge": "判断"}
+
+
+def bank_rows(s) -> tuple[list[str], list[list]]:
+    """A session as the upload takes it (TEMPLATE_HEADERS, more option columns when a question has more than
+    four): uploading it again gives the same session, so staff fix one question and upload the file back."""
+    from domain.quiz import LETTERS
+
+    width = max([4] + [len(q.options) for q in s.questions])
+    headers = TEMPLATE_HEADERS[:8] + list(LETTERS[:width]) + TEMPLATE_HEADERS[12:]
+    opens, closes = (clock.local(t).strftime("%Y-%m-%d %H:%M") for t in (s.opens, s.closes))
+    rows = []
+    for q in s.questions:
+        options = (q.options + [""] * width)[:width] if q.kind != "judge" else [""] * width
+        rows.append([s.id, s.title, s.summary, s.link, opens, closes, q.text, KIND_WORDS[q.kind], *options,
+                     q.shown_answer(), q.explain])
+    return headers, rows
+
+
+@bp.get("/<sid>/bank.xlsx")
+def download_bank(sid):
+    """下载题库: the session in the upload's own layout (no personal data: not audited)."""
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    headers, rows = bank_rows(s)
+    return send_table(f"题库-{s.id}.xlsx", headers, rows)
+
+
+@bp.post("/<sid>/delete")
+def delete(sid):
+    """Delete a session nobody has completed (uploaded by mistake); refused, saying why, once someone has."""
+    quiz = bot().quiz
+    s = quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    note(f"答题 {s.id}「{s.title}」", {"状态": (f"{clock.fmt(s.opens)} — {clock.fmt(s.closes)}", "已删除")})
+    try:
+        quiz.delete_session(sid)
+    except SessionTaken as exc:
+        flash(f"不能删除：{exc}。", "error")
+        return redirect(url_for(".session", sid=sid))
+    flash(f"已删除第{sid}期答题。")
+    return redirect(url_for(".index"))
+
+
+@bp.post("/<sid>/close")
+def close(sid):
+    """End a session now: residents can no longer take it; every result so far stays and counts."""
+    quiz, now = bot().quiz, clock.now()
+    s = quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    before = clock.fmt(s.closes)
+    if s.closes <= now:
+        flash("这期答题已经截止了。", "error")
+    else:
+        s = quiz.close_session(s, now)
+        flash(f"第{sid}期答题已截止，已有的成绩照常计入。")
+    note(f"答题 {s.id}「{s.title}」", {"截止": (before, clock.fmt(s.closes))})
+    return redirect(url_for(".session", sid=sid))
 
 
 def preview(s) -> list[str]:

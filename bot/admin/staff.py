@@ -1,15 +1,21 @@
-"""Staff accounts (create, role, reset, delete, which events an organiser runs) and the audit log: admins only."""
+"""Staff accounts (create, role, reset, delete, which events an organiser runs) and the audit log
+(searched, downloaded): admins only."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from datetime import datetime
 
-from bot.admin.access import bot, gate
-from domain.audit import Audit
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from bot.admin.access import audit as audit_view
+from bot.admin.access import bot, gate, note, send_table
+from domain import clock
+from domain.audit import ACTIONS, CLI, EXPORT_HEADERS, Audit, Found, export_row
 from domain.staff import ROLE_NAMES, ROLES, Staff, StaffError
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 gate(bp, "admin")
 AUDIT_PAGE = 100
+AUDIT_EXPORT_MAX = 10_000  # entries in one download
 
 
 @bp.get("/")
@@ -28,6 +34,7 @@ def create():
     """Create an account; its one-time password is shown on the next page, once."""
     name, role = request.form.get("name", "").strip(), request.form.get("role", "")
     try:
+        note(f"账号 {name}", {"角色": ("", ROLE_NAMES.get(role, role))})
         password = Staff(bot().redis).create(name, role)
     except StaffError as exc:
         flash(str(exc), "error")
@@ -38,6 +45,7 @@ def create():
 @bp.post("/<name>/reset")
 def reset(name):
     try:
+        note(f"账号 {name} 的密码（其登录随即失效）")
         password = Staff(bot().redis).reset_password(name)
     except StaffError as exc:
         flash(str(exc), "error")
@@ -47,6 +55,9 @@ def reset(name):
 
 @bp.post("/<name>/role")
 def set_role(name):
+    before = Staff(bot().redis).get(name)
+    role = request.form.get("role", "")
+    note(f"账号 {name}", {"角色": (before.role_name if before else "", ROLE_NAMES.get(role, role))})
     if name == g.staff.name:
         flash("不能修改自己的角色（以免没有管理员）。", "error")
         return redirect(url_for(".index"))
@@ -60,6 +71,8 @@ def set_role(name):
 
 @bp.post("/<name>/delete")
 def delete(name):
+    before = Staff(bot().redis).get(name)
+    note(f"账号 {name}", {"角色": (before.role_name if before else "", "")})
     if name == g.staff.name:
         flash("不能删除自己的账号。", "error")
         return redirect(url_for(".index"))
@@ -73,8 +86,53 @@ def delete(name):
 
 @bp.get("/audit")
 def audit():
-    """Who saw or took personal data, newest first, a page at a time."""
+    """Every staff action and every view of personal data, newest first, searched by account, action, date, words."""
+    filters, problem = _audit_filters()
+    found = Found([], None) if problem else Audit(bot().redis).search(**filters, count=AUDIT_PAGE,
+                                                                        before=request.args.get("before") or None)
     log = Audit(bot().redis)
-    entries = log.recent(AUDIT_PAGE, request.args.get("before") or None)
-    return render_template("admin/audit.html", title="审计日志", entries=entries, total=log.count(),
-                           older=entries[-1].id if len(entries) == AUDIT_PAGE else None)
+    return render_template("admin/audit.html", title="审计日志", entries=found.entries, total=log.count(),
+                           older=found.older, scanned_to=found.scanned_to, problem=problem, actions=ACTIONS,
+                           accounts=sorted({a.name for a in Staff(bot().redis).all()} | set(log.staff_names()) | {CLI}),
+                           args={k: request.args.get(k, "") for k in ("who", "action", "since", "until", "q")},
+                           keep_days=bot().settings.audit_keep_days), 400 if problem else 200
+
+
+@bp.get("/audit.xlsx")
+def audit_export():
+    """The entries the search shows (at most AUDIT_EXPORT_MAX), as a spreadsheet; the download is itself audited."""
+    filters, problem = _audit_filters()
+    if problem:
+        abort(400, problem)
+    found = Audit(bot().redis).search(**filters, count=AUDIT_EXPORT_MAX, scan_limit=AUDIT_EXPORT_MAX * 5)
+    shown = "，".join(f"{label}{request.args[k]}" for k, label in (("who", "账号"), ("action", "操作"), ("since", "自"),
+                                                                 ("until", "至"), ("q", "含")) if request.args.get(k))
+    audit_view("export", f"审计日志 {len(found.entries)}条" + (f"（{shown}）" if shown else ""), 0)
+    return send_table(f"审计日志-{clock.local(clock.now()):%Y%m%d}.xlsx", EXPORT_HEADERS,
+                      [export_row(e) for e in found.entries])
+
+
+def _audit_filters() -> tuple[dict, str]:
+    """The search form as Audit.search's filters, and what is wrong with it ('' when nothing)."""
+    args = request.args
+    filters = {"staff": args.get("who", "").strip()[:64], "action": args.get("action", "").strip()[:64],
+               "text": args.get("q", "").strip()[:100]}
+    try:
+        filters["since"] = _day(args.get("since", ""), "开始日期")
+        until = _day(args.get("until", ""), "结束日期")
+        filters["until"] = until + 86400 if until is not None else None  # the whole of the last day
+    except ValueError as exc:
+        return filters, str(exc)
+    if filters["since"] is not None and filters["until"] is not None and filters["since"] >= filters["until"]:
+        return filters, "开始日期不能晚于结束日期"
+    return filters, ""
+
+
+def _day(text: str, what: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return clock.parse_when(datetime.strptime(text, "%Y-%m-%d").strftime("%Y-%m-%d"))
+    except ValueError:
+        raise ValueError(f"{what}格式不对，请写成 2026-12-03") from None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import content, events, jobs, ops, pushes, quiz, report, service, staff
+from bot.cli import content, events, hours, jobs, ops, pushes, quiz, report, service, staff
 
 
 @click.group()
@@ -14,5 +14,5 @@ def main():
 
 for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
                 content.content, content.demo, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu,
-                report.report, staff.staff, ops.backup, ops.restore, ops.doctor):
+                report.report, hours.hours, staff.staff, ops.backup, ops.restore, ops.doctor):
     main.add_command(command)

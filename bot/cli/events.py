@@ -67,6 +67,20 @@ def events_cancel(bot, number, reason):
         click.echo(scheduler_note(bot))
 
 
+@events.command("reinstate")
+@click.argument("number", type=int)
+@pass_bot
+def events_reinstate(bot, number):
+    """Undo the cancellation of event NUMBER while it is still ahead: everyone keeps their place and is told."""
+    try:
+        told = event_changes.reinstate_event(bot, _occurrence(bot, number))
+    except event_changes.EventChangeError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"reinstated; {told} people will be told")
+    if told:
+        click.echo(scheduler_note(bot))
+
+
 @events.command("move")
 @click.argument("number", type=int)
 @click.option("--to", "new_start", required=True, help="new start, date and time, e.g. '2026-12-05 09:00'")
@@ -129,12 +143,13 @@ def events_past(bot, days):
 @click.option("--place")
 @click.option("--description")
 @click.option("--capacity", type=int, help="more places promote from the waitlist (each promoted volunteer is told)")
+@click.option("--category", help="what the report counts it under: 敬老, 护河, 洁城, 四点半课堂, 希望家园, 义诊, 捐赠, …")
 @pass_bot
 def events_edit(bot, number, **changes):
     """Change event NUMBER's details (to move it: `events move`)."""
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
-        raise click.ClickException("nothing to change: give --title, --place, --description or --capacity")
+        raise click.ClickException("nothing to change: give --title, --place, --description, --capacity or --category")
     try:
         occ, promoted = event_changes.update_event(bot, _occurrence(bot, number), **changes)
     except ValueError as exc:

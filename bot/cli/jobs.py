@@ -10,7 +10,7 @@ from domain.job_report import export_rows
 from domain.jobs import OUTCOMES
 from domain.profiles import mask_phone
 
-STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期"}
+STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期", "withdrawn": "已撤回"}
 
 
 @click.group()
@@ -71,6 +71,16 @@ def jobs_outcome(bot, number, who, outcome):
 def jobs_filled(bot, number, reopen):
     """Mark posting NUMBER filled (it stops showing in chat), or open again with --reopen."""
     p = bot.jobs.set_status(_posting(bot, number), "open" if reopen else "filled")
+    click.echo(f"{p.employer} · {p.title}: {p.status}")
+
+
+@jobs.command("withdraw")
+@click.argument("number", type=int)
+@pass_bot
+def jobs_withdraw(bot, number):
+    """Withdraw posting NUMBER (posted by mistake, or the employer pulled it): it stops showing in chat and takes
+    no more interest; the interest registered stays for the figures. `jobs filled --reopen` opens it again."""
+    p = bot.jobs.set_status(_posting(bot, number), "withdrawn")
     click.echo(f"{p.employer} · {p.title}: {p.status}")
 
 

@@ -71,3 +71,27 @@ def quiz_export(bot, session_id, out):
     headers, rows = export_rows(bot.redis, _session(bot, session_id))
     path = write_table(out or f"{session_id}.xlsx", headers, rows)
     click.echo(f"{len(rows)} attempts written to {path}")
+
+
+@quiz.command("delete")
+@click.argument("session_id")
+@pass_bot
+def quiz_delete(bot, session_id):
+    """Delete session SESSION_ID, uploaded by mistake; refused once anyone has completed it (use `quiz close`)."""
+    from domain.quiz import SessionTaken
+
+    session = _session(bot, session_id)
+    try:
+        bot.quiz.delete_session(session.id)
+    except SessionTaken as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"deleted session {session.id}")
+
+
+@quiz.command("close")
+@click.argument("session_id")
+@pass_bot
+def quiz_close(bot, session_id):
+    """End session SESSION_ID now: it is no longer offered; every result so far stays and counts."""
+    session = bot.quiz.close_session(_session(bot, session_id), clock.now())
+    click.echo(f"session {session.id} closes {clock.fmt(session.closes)}")

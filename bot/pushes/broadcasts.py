@@ -99,6 +99,15 @@ def start(bot, segment: str, label: str, text: str, staff: str, now: float | Non
     return bid
 
 
+def sent_since(redis, segment: str, since: float) -> int:
+    """How many broadcasts went to this segment since `since` (an organiser's daily limit)."""
+    bids = redis.zrangebyscore(INDEX, int(since), "+inf")
+    pipe = redis.pipeline(transaction=False)
+    for bid in bids:
+        pipe.hget(record_key(bid), "segment")
+    return sum(1 for s in pipe.execute() if s == segment)
+
+
 def idem_key(bid: str, openid: str) -> str:
     return f"{KIND}:{bid}:{openid}"
 
@@ -118,6 +127,10 @@ class BroadcastProgress:
     @property
     def waiting(self) -> int:
         return self.total - self.sent - self.skipped - self.failed
+
+
+def segment_of(redis, bid: str) -> str:
+    return redis.hget(record_key(bid), "segment") or ""
 
 
 def progress(redis, bid: str) -> BroadcastProgress | None:

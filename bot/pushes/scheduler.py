@@ -57,6 +57,8 @@ TIMETABLE = [
           "contact details deleted two years after a person's last activity"),
     TimetableEntry("compact_store", IntervalTrigger(minutes=5),
           "after a deletion: Redis rewrites its AOF and snapshot, so deleted data leaves the disk"),
+    TimetableEntry("audit_retention", CronTrigger(hour=3, minute=20, timezone=clock.TZ),
+          "audit-log entries older than AUDIT_KEEP_DAYS deleted"),
 ]
 
 

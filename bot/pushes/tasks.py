@@ -261,3 +261,10 @@ def compact_store(bot, deliverer, now: float) -> dict:
         bot.redis.delete(COMPACT_DUE)  # a deletion meanwhile keeps it due
     log.info("store files rewritten after a deletion: %s", done)
     return done
+
+
+def audit_retention(bot, deliverer, now: float) -> dict[str, int]:
+    """Delete audit-log entries older than AUDIT_KEEP_DAYS (0: keep everything)."""
+    from domain.audit import Audit
+
+    return {"audit_trimmed": Audit(bot.redis).trim(bot.settings.audit_keep_days, now)}

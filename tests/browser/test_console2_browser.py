@@ -52,7 +52,8 @@ def test_open_the_report_for_a_period_see_its_figures_and_download_the_word_file
     words = "\n".join(p.text for p in doc.paragraphs)
     assert "工作总结" in words and "现场签约32人" in words
     browser.open("/admin/staff/audit")
-    assert "还没有记录" in browser.text()  # figures only: nothing personal, nothing to audit
+    assert "下载" not in browser.d.find_element(By.ID, "audit-entries").text  # figures only: nothing personal
+    assert "登录" in browser.d.find_element(By.ID, "audit-entries").text  # (the only entry: the login)
 
 
 def test_an_admin_types_the_organisation_section_for_the_period_and_the_report_carries_it(browser):
