@@ -160,13 +160,15 @@ def send_table(filename: str, headers: list[str], rows: list[list]):
     """An XLSX download of a table (built in memory)."""
     from openpyxl import Workbook
 
+    from bot.exports.cells import defuse
+
     wb = Workbook()
     ws = wb.active
     ws.append(headers)
     for row in rows:
         ws.append(row)
     buf = io.BytesIO()
-    wb.save(buf)
+    defuse(wb).save(buf)
     buf.seek(0)
     return send_file(buf, as_attachment=True, download_name=filename,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
