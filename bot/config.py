@@ -83,8 +83,10 @@ class Settings:
     # Send the session cookie only over HTTPS; set 0 to try the console over plain
     # http on another machine (browsers accept Secure cookies from 127.0.0.1 and localhost).
     admin_cookie_secure: bool = True
-    # A console session ends after this many hours.
+    # A console session ends after this many hours, however busy (an absolute lifetime) ...
     admin_session_hours: int = 8
+    # ... and after this many minutes without a request.
+    admin_idle_minutes: int = 120
     # -- operations (bot/ops) --
     # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).
     proxy_hops: int = 0

@@ -87,3 +87,171 @@ def test_the_cli_exports_write_formulas_as_text(bot, cli, tmp_path, wechat, suff
 
         rows = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
         assert "'" + FORMULA in rows[1] and FORMULA not in rows[1]
+
+
+# -- item 4: sessions ------------------------------------------------------------------------------------
+def _copy(console, app):
+    """Another browser holding a copy of console's session cookie."""
+    from tests.helpers import Console
+
+    thief = Console(app.test_client())
+    cookie = console.client.get_cookie("yb_console", path="/admin")
+    thief.client.set_cookie("yb_console", cookie.value, path="/admin")
+    return thief
+
+
+def test_a_cookie_copied_before_logout_opens_nothing_after_it(console, app):
+    thief = _copy(console, app)
+    assert thief.client.get("/admin/staff/").status_code == 200
+    console.post("/admin/logout")
+    for path in ("/admin/staff/", "/admin/people/", "/admin/"):
+        resp = thief.client.get(path)
+        assert resp.status_code == 302 and "/admin/login" in resp.headers["Location"], path
+
+
+def test_a_deleted_accounts_cookie_never_opens_the_new_account_of_the_same_name(console, console_as, app, redis_client):
+    from domain.staff import Staff
+
+    organiser = console_as("organiser", "wangfang")
+    old = _copy(organiser, app)
+    console.post("/admin/staff/wangfang/delete", token_from="/admin/staff/")
+    staff = Staff(redis_client)
+    staff.change_password("wangfang", staff.create("wangfang", "admin"), "another-long-secret")
+    for c in (organiser, old):
+        assert c.client.get("/admin/staff/").status_code == 302
+    assert redis_client.keys("yb:{staff}:session:*") == [s for s in redis_client.keys("yb:{staff}:session:*")
+                                                         if redis_client.hget(s, "name") != "wangfang"]
+
+
+def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(app, redis_client):
+    from tests.helpers import STAFF_PASSWORD, Console, staff_account
+
+    staff_account(redis_client, "admin1", "admin")
+    here, there = Console(app.test_client()), Console(app.test_client())
+    here.login("admin1"), there.login("admin1")
+    copy = _copy(here, app)
+    resp = here.post("/admin/password", {"old": STAFF_PASSWORD, "new": "kite-meadow-1987", "again": "kite-meadow-1987"},
+                     token_from="/admin/password")
+    assert resp.status_code == 302
+    assert here.client.get("/admin/staff/").status_code == 200
+    assert there.client.get("/admin/staff/").status_code == 302 and copy.client.get("/admin/staff/").status_code == 302
+
+
+def test_a_busy_session_still_ends_after_the_absolute_lifetime(console, monkeypatch):
+    from domain import clock
+
+    start = clock.now()
+    for hours in (1.5, 3, 4.5, 6, 7.5):  # never idle for long
+        monkeypatch.setattr(clock, "now", lambda h=hours: start + h * 3600)
+        assert console.client.get("/admin/").status_code == 200, hours
+    monkeypatch.setattr(clock, "now", lambda: start + 8 * 3600 + 60)
+    assert console.client.get("/admin/").status_code == 302
+
+
+def test_an_idle_session_ends(console, monkeypatch):
+    from domain import clock
+
+    start = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: start + 121 * 60)
+    assert console.client.get("/admin/").status_code == 302
+
+
+# -- item 8: logins --------------------------------------------------------------------------------------
+def _login_from(app, address, name, password):
+    from tests.helpers import Console
+
+    c = Console(app.test_client())
+    c.client.environ_base["REMOTE_ADDR"] = address
+    return c.login(name, password)
+
+
+def test_unknown_names_cost_what_real_ones_do(app, redis_client):
+    from tests.helpers import staff_account
+
+    staff_account(redis_client, "admin1", "admin")
+
+    def median(name):
+        times = []
+        for i in range(5):
+            t = time.perf_counter()
+            assert _login_from(app, f"10.1.0.{i}", name, "wrong-password").status_code == 401
+            times.append(time.perf_counter() - t)
+        return sorted(times)[2]
+    real, unknown = median("admin1"), median("nobody99")
+    assert unknown > 0.5 * real, (real, unknown)
+
+
+def test_strangers_cannot_lock_the_admin_out(app, redis_client):
+    from domain.staff import PAIR_FAILURES
+    from tests.helpers import staff_account
+
+    staff_account(redis_client, "admin1", "admin")
+    for _ in range(PAIR_FAILURES + 3):
+        _login_from(app, "203.0.113.7", "admin1", "wrong-password")
+    assert _login_from(app, "203.0.113.7", "admin1", "lantern-river-42").status_code == 429  # the stranger's pair
+    assert _login_from(app, "192.168.1.20", "admin1", "lantern-river-42").status_code == 302  # the admin's
+
+
+def test_guessing_from_many_addresses_hits_a_ceiling_that_a_known_address_passes(redis_client):
+    from domain.staff import ACCOUNT_FAILURES, Staff
+    from tests.helpers import STAFF_PASSWORD, staff_account
+
+    staff = Staff(redis_client)
+    staff_account(redis_client, "admin1", "admin")
+    assert staff.login("admin1", STAFF_PASSWORD, "192.168.1.20").status == "ok"  # the admin's usual address
+    redis_client.set("yb:{staff}:failures:account:admin1", ACCOUNT_FAILURES)  # as after that many guesses
+    assert staff.login("admin1", STAFF_PASSWORD, "198.51.100.4").status == "locked"
+    assert staff.login("admin1", STAFF_PASSWORD, "192.168.1.20").status == "ok"
+
+
+def test_simultaneous_tries_check_at_most_the_limit(live_server, redis_client):
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from domain.staff import PAIR_FAILURES
+    from tests.helpers import staff_account
+
+    staff_account(redis_client, "admin1", "admin")
+    base = live_server.rsplit("/wechat", 1)[0]
+    s = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/admin/login").text).group(1)
+    cookies = s.cookies.get_dict()
+
+    def attempt(i):
+        return requests.post(base + "/admin/login", data={"name": "admin1", "password": f"wrong-{i}",
+                                                          "csrf_token": token}, cookies=cookies, timeout=120,
+                             allow_redirects=False).status_code
+    with ThreadPoolExecutor(40) as pool:
+        codes = list(pool.map(attempt, range(40)))
+    assert codes.count(401) <= PAIR_FAILURES and codes.count(429) >= 40 - PAIR_FAILURES, codes
+
+
+def test_changing_the_password_is_rate_limited(console):
+    from domain.staff import CHANGE_FAILURES
+
+    for i in range(CHANGE_FAILURES):
+        resp = console.post("/admin/password", {"old": f"guess-{i}", "new": "kite-meadow-1987",
+                                                "again": "kite-meadow-1987"}, token_from="/admin/password")
+        assert resp.status_code == 400 and "原密码不对" in resp.get_data(as_text=True)
+    resp = console.post("/admin/password", {"old": "lantern-river-42", "new": "kite-meadow-1987",
+                                            "again": "kite-meadow-1987"}, token_from="/admin/password")
+    assert resp.status_code == 400 and "次数过多" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("weak, why", [("1234567890", "只有数字"), ("Password123", "太常见"),
+                                       ("admin1admin1", "账号名"), ("aaaaaaaaaaaa", "重复")])
+def test_weak_passwords_are_refused(console, weak, why):
+    resp = console.post("/admin/password", {"old": "lantern-river-42", "new": weak, "again": weak},
+                        token_from="/admin/password")
+    assert resp.status_code == 400 and why in resp.get_data(as_text=True)
+    assert console.client.get("/admin/").status_code == 200  # still the old password's session
+
+
+def test_a_huge_user_name_makes_no_key(app, redis_client):
+    before = redis_client.dbsize()
+    resp = _login_from(app, "10.9.9.9", "x" * 200_000, "wrong-password")
+    assert resp.status_code == 401
+    assert all(len(k) < 200 for k in redis_client.scan_iter("*"))
+    assert redis_client.dbsize() - before <= 3

@@ -117,14 +117,31 @@ def _here(endpoint: str, items: list[str]) -> str:
     return next((e for e in items if e.rsplit(".", 1)[0] == section), "")
 
 
+def session_limits() -> tuple[int, int]:
+    """(idle, absolute) lifetime of a console session, in seconds."""
+    s = bot().settings
+    return s.admin_idle_minutes * 60, s.admin_session_hours * 3600
+
+
 def _account_from_session():
-    name = session.get("staff")
-    account = Staff(bot().redis).get(name) if name else None
-    if account is None or session.get("epoch") != account.epoch:
-        if name:
-            session.clear()  # password changed, or account deleted: the old session ends
-        return None
+    """The account of the session record the cookie names (ended on logout, password change, deletion, expiry)."""
+    sid = session.get("sid")
+    account = Staff(bot().redis).session(sid, *session_limits()) if sid else None
+    if account is None and sid:
+        session.clear()  # the record is gone: the cookie is worth nothing any more
     return account
+
+
+def start_session(account) -> None:
+    """A new session record for account, named by a fresh cookie."""
+    session.clear()
+    session.permanent = True
+    session["sid"] = Staff(bot().redis).open_session(account, *session_limits())
+
+
+def end_session() -> None:
+    Staff(bot().redis).end_session(session.get("sid"))
+    session.clear()
 
 
 def gate(bp, *roles: str) -> None:
