@@ -387,6 +387,11 @@ class Events:
         """Is any date of the event event_id stored (a file or a form made it)?"""
         return any(True for _ in self._redis.zscan_iter(INDEX, match=f"{_glob_escape(event_id)}@*", count=1000))
 
+    def kinds_of(self, event_id: str) -> set[str]:
+        """The kinds (volunteer, job_fair) of the stored dates of event_id (empty: no such event)."""
+        ids = [occ_id for occ_id, _ in self._redis.zscan_iter(INDEX, match=f"{_glob_escape(event_id)}@*", count=1000)]
+        return {o.kind for o in (self.get(i) for i in ids) if o}
+
     def fill_from_waitlist(self, occ: Occurrence) -> list[str]:
         """Move waitlisted volunteers into places left free (after a capacity rise); return them in order."""
         return list(self._fill(keys=self._keys(occ.id)))

@@ -255,3 +255,73 @@ def test_a_huge_user_name_makes_no_key(app, redis_client):
     assert resp.status_code == 401
     assert all(len(k) < 200 for k in redis_client.scan_iter("*"))
     assert redis_client.dbsize() - before <= 3
+
+
+# -- item 2: an upload touches only what its uploader's role owns ---------------------------------------
+SESSION_KEYS = ("yb:{staff}:session", "yb:{staff}:failures", "yb:{staff}:known")
+
+
+def _snapshot(redis):
+    """The whole store but the console's own session and login records: a refused request changes none of it."""
+    return {k: redis.dump(k) for k in redis.scan_iter("*") if not k.startswith(SESSION_KEYS)}
+
+
+def _upload(console, url, name, data: bytes, token_from):
+    return console.post(url, {"sheet": (io.BytesIO(data), name)}, token_from=token_from,
+                        content_type="multipart/form-data")
+
+
+def _fair_yaml(fair_id: str) -> bytes:
+    return (f"fair:\n  id: {fair_id}\n  title: 假冒招聘会\n  place: 别处\n  start: today+3 09:00\n  end: today+3 12:00\n"
+            f"  capacity: 1\npostings:\n  - {{id: z1, employer: 某公司, title: 普工, category: 制造技工, headcount: 1, "
+            f"contact: 王 0724-0000000, published: today}}\n").encode()
+
+
+def test_a_postings_file_cannot_turn_a_volunteer_event_into_a_fair(console_as, bot, world_with_demo):
+    events = Events(bot.redis)
+    before = {o.id: (o.title, o.kind, o.place, o.capacity) for o in events.upcoming(0) if o.event_id == "elder-care"}
+    assert before
+    liaison = console_as("jobs")
+    snap = _snapshot(bot.redis)
+    resp = _upload(liaison, "/admin/jobs/upload", "岗位.yaml", _fair_yaml("elder-care"), "/admin/jobs/")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "编号 elder-care 是志愿活动" in html
+    assert {o.id: (o.title, o.kind, o.place, o.capacity) for o in events.upcoming(0)
+            if o.event_id == "elder-care"} == before
+    assert _snapshot(bot.redis) == snap and Jobs(bot.redis).get("z1") is None
+    # a fair of its own, or the fair it already has, the jobs role may load
+    assert _upload(liaison, "/admin/jobs/upload", "岗位.yaml", _fair_yaml("fair-new"), "/admin/jobs/").status_code == 200
+    assert events.kinds_of("fair-new") == {"job_fair"}
+
+
+def test_an_organisers_sheet_cannot_touch_others_events_or_fairs(console_as, bot, world_with_demo, tmp_path):
+    from tests.test_console_sheets import HEADERS, day, sheet
+
+    organiser = console_as("organiser")
+    snap = _snapshot(bot.redis)
+    for eid in ("elder-care", "job-fair-winter"):
+        row = [eid, "改掉的标题", "敬老", "别处", f"{day(5)} 09:00", "11:30", 1, 2, 24, "", "", "", "", "", "", "说明", ""]
+        path = sheet(tmp_path / f"{eid}.xlsx", [row], HEADERS)
+        resp = _upload(organiser, "/admin/events/upload", path.name, path.read_bytes(), "/admin/events/")
+        assert resp.status_code == 400 and f"编号 {eid} 是别人负责的活动" in resp.get_data(as_text=True), eid
+    assert _snapshot(bot.redis) == snap
+
+
+@pytest.mark.parametrize("role, url, allowed", [("organiser", "/admin/jobs/upload", False),
+                                                ("jobs", "/admin/events/upload", False),
+                                                ("jobs", "/admin/quizzes/upload", False),
+                                                ("organiser", "/admin/branches/upload", False),
+                                                ("jobs", "/admin/branches/upload", False)])
+def test_uploads_outside_a_role_are_refused_and_change_nothing(console_as, bot, world_with_demo, role, url, allowed):
+    c = console_as(role)
+    snap = _snapshot(bot.redis)
+    resp = _upload(c, url, "x.yaml", _fair_yaml("elder-care"), "/admin/")
+    assert resp.status_code == 403 and _snapshot(bot.redis) == snap
+
+
+@pytest.fixture
+def world_with_demo(bot):
+    from bot import importers
+
+    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    return bot
