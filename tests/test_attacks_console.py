@@ -267,7 +267,8 @@ def _snapshot(redis):
 
 
 def _upload(console, url, name, data: bytes, token_from):
-    return console.post(url, {"sheet": (io.BytesIO(data), name)}, token_from=token_from,
+    field = "bank" if "/quizzes/" in url else "sheet"
+    return console.post(url, {field: (io.BytesIO(data), name)}, token_from=token_from,
                         content_type="multipart/form-data")
 
 
@@ -325,3 +326,70 @@ def world_with_demo(bot):
 
     importers.load_dir(bot, bot.settings.content_dir, demo=True)
     return bot
+
+
+# -- item 9: headers, audited GETs, small 500s ---------------------------------------------------------
+def test_every_console_page_has_the_security_headers_and_personal_pages_are_not_cached(console, bot):
+    Profiles(bot.redis).save_contact("o_a", "张小明", "13800138000")
+    for path in ("/admin/", "/admin/people/?q=张小明", "/admin/people/o_a", "/admin/login"):
+        h = console.client.get(path).headers
+        assert "frame-ancestors 'none'" in h["Content-Security-Policy"] and "script-src 'self'" in h[
+            "Content-Security-Policy"], path
+        assert h["X-Content-Type-Options"] == "nosniff" and h["Referrer-Policy"] == "same-origin", path
+        assert h["Cache-Control"] == "no-store", path
+    page = console.page("/admin/staff/")
+    assert "onsubmit=" not in page and "<script>" not in page  # nothing inline the CSP would have to allow
+
+
+def test_a_cross_site_link_plants_no_audit_entry(console, bot):
+    from domain.audit import Audit
+
+    Profiles(bot.redis).save_contact("o_a", "赵铁柱", "13800138000")
+    for path in ("/admin/people/?q=赵铁柱", "/admin/people/o_a", "/admin/people/o_a/certificate"):
+        resp = console.client.get(path, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 403 and "确认打开" in html and "13800138000" not in html, path
+        assert "赵铁柱" not in html.replace(path, "") or path.endswith("赵铁柱")
+    assert Audit(bot.redis).count() == 0
+    assert console.client.get("/admin/people/o_a", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    assert Audit(bot.redis).count() == 1  # opened from the console itself: recorded
+
+
+def test_an_audit_page_marker_that_is_not_one_is_a_400_with_words(console):
+    for before in ("abc", "(", "1-2-3", "9" * 30):
+        resp = console.client.get("/admin/staff/audit", query_string={"before": before})
+        assert resp.status_code == 400 and "审计日志里一条记录的编号" in resp.get_data(as_text=True), before
+
+
+def test_the_procfile_binds_loopback_only():
+    from pathlib import Path
+
+    web = next(line for line in (Path(__file__).parent.parent / "Procfile").read_text().splitlines()
+               if line.startswith("web:"))
+    assert "-b 127.0.0.1:" in web and "0.0.0.0" not in web
+
+
+@pytest.mark.parametrize("sid", ["a/b", "a\nb", "a b", "../x"])
+def test_quiz_ids_that_cannot_be_addresses_are_refused_at_upload(console, sid):
+    data = (f"id: {sid!r}\ntitle: 第1期\nsummary: 学习\nopens: today 09:00\ncloses: today+3 09:00\n"
+            f"questions:\n  - {{text: 团员年龄？, type: single, options: [14-28, 18-35], answer: A}}\n").encode()
+    resp = _upload(console, "/admin/quizzes/upload", "题库.yaml", data, "/admin/quizzes/")
+    assert resp.status_code == 400 and "期号只能用" in resp.get_data(as_text=True), sid
+    assert Quiz(console.client.application.extensions["youthbot"].redis).sessions() == []
+
+
+@pytest.mark.parametrize("path", ["/admin/quizzes/a%0Ab", "/admin/quizzes/a%0Ab/export.xlsx",
+                                  "/admin/report/?from=0001-01-01&to=0001-01-02",
+                                  "/admin/report/?from=9999-12-30&to=9999-12-31",
+                                  "/admin/report/figures.xlsx?from=0001-01-01&to=0001-01-31",
+                                  "/admin/report/report.docx?from=9999-12-01&to=9999-12-31"])
+def test_odd_addresses_and_dates_get_words_not_500(console, path):
+    resp = console.client.get(path)
+    assert resp.status_code in (400, 404) and "<h1>" in resp.get_data(as_text=True) or \
+        "日期" in resp.get_data(as_text=True), (path, resp.status_code)
+
+
+@pytest.mark.parametrize("name", ["..", "a\x00b.xlsx", "x" * 300 + ".xlsx", "../../etc/passwd.xlsx", "\x00"])
+def test_odd_upload_names_get_words_not_500(console, name):
+    resp = _upload(console, "/admin/jobs/upload", name, b"PK\x03\x04 not really", "/admin/jobs/")
+    assert resp.status_code == 400 and "<h1>" in resp.get_data(as_text=True), (name, resp.status_code)

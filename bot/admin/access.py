@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
-from flask import abort, current_app, g, redirect, render_template, request, send_file, session, url_for
+from flask import (abort, current_app, g, make_response, redirect, render_template, request, send_file, session,
+                   url_for)
 from flask_wtf.csrf import CSRFError
 
 from domain import clock
@@ -168,9 +169,20 @@ def client_address() -> str:
     return request.remote_addr or ""
 
 
+CROSS_SITE = ("cross-site", "same-site")  # Sec-Fetch-Site values of a request another site started
+
+
 def audit(action: str, what: str, people: int) -> None:
-    """Record that the signed-in account saw or took personal data of `people` people."""
-    Audit(bot().redis).record(g.staff.name, action, what, people, client_address())
+    """Record that the signed-in account saw or took personal data of `people` people.
+
+    A GET that another site started (a link or a redirect: the browser says so in Sec-Fetch-Site, which no page
+    can forge) records nothing and shows nothing: the page asks the staff member to open it from the console
+    themselves, so no outside link can plant entries in their name.
+    """
+    if request.method == "GET" and request.headers.get("Sec-Fetch-Site", "") in CROSS_SITE:
+        abort(make_response(render_template("admin/cross_site.html", title="请确认", target=request.full_path
+                                            .rstrip("?")), 403))
+    Audit(bot().redis).record(g.staff.name, action, what[:300], people, client_address())
 
 
 def send_table(filename: str, headers: list[str], rows: list[list]):
@@ -191,6 +203,18 @@ def send_table(filename: str, headers: list[str], rows: list[list]):
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def safe_filename(filename: str) -> str:
+    """The last part of an uploaded file's name, without control characters, never "." or "..", at most 100
+    characters (the suffix kept): what the browser sends is only a label, and the pages name the file by it."""
+    name = "".join(ch for ch in Path(filename.replace("\\", "/")).name if ch.isprintable())
+    if name.strip(". ") == "":
+        return "upload"
+    stem, dot, suffix = name.rpartition(".")
+    if dot and len(suffix) <= 10:
+        return stem[:100 - len(suffix) - 1] + "." + suffix if stem else "upload." + suffix
+    return name[:100]
+
+
 @contextmanager
 def uploaded(field: str):
     """The uploaded file of a form field, saved under its own name in a temporary folder (None if absent)."""
@@ -198,7 +222,7 @@ def uploaded(field: str):
     if upload is None or not upload.filename:
         yield None
         return
-    name = Path(upload.filename.replace("\\", "/")).name or "upload"
+    name = safe_filename(upload.filename)
     with tempfile.TemporaryDirectory(prefix="youthbot-upload-") as folder:
         path = Path(folder) / name
         upload.save(path)

@@ -26,11 +26,12 @@ from handlers.router import Context
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 gate(bp, "admin")
+MAX_QUERY = 30  # a name or the last digits of a phone number
 
 
 @bp.get("/")
 def index():
-    query = request.args.get("q", "").strip()
+    query = request.args.get("q", "").strip()[:MAX_QUERY]
     found = Profiles(bot().redis).find(query) if query else []
     if found:
         audit("search", f"查找“{query}”", len(found))

@@ -1,6 +1,8 @@
 """Staff accounts (create, role, reset, delete, which events an organiser runs) and the audit log: admins only."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from bot.admin.access import bot, gate
@@ -73,6 +75,10 @@ def delete(name):
 def audit():
     """Who saw or took personal data, newest first, a page at a time."""
     log = Audit(bot().redis)
-    entries = log.recent(AUDIT_PAGE, request.args.get("before") or None)
+    before = request.args.get("before") or None
+    if before is not None and not re.fullmatch(r"\d{1,20}(-\d{1,20})?", before):
+        return render_template("admin/error.html", title="页码不对",
+                               message="“before”应当是审计日志里一条记录的编号（如 1764720000000-0）。"), 400
+    entries = log.recent(AUDIT_PAGE, before)
     return render_template("admin/audit.html", title="审计日志", entries=entries, total=log.count(),
                            older=entries[-1].id if len(entries) == AUDIT_PAGE else None)

@@ -6,6 +6,8 @@ is bot/importers/__init__.py's apply step, run only when no file had an error.
 """
 from __future__ import annotations
 
+import re
+
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -102,6 +104,11 @@ def question_from(raw: dict, c: Collector, where: str = "", row: int | None = No
     return Question(text, kind, options, answer, explain)
 
 
+# A session's id is part of its console address (/admin/quizzes/<id>): letters, digits, . _ - only.
+SESSION_ID = re.compile(r"[^\W_][\w.-]{0,39}")
+SESSION_ID_RULE = "期号只能用字母、数字、汉字和 . _ -（最多40个字符，不能有空格、斜杠或换行）"
+
+
 def parse_quizzes(path: Path, errors: list) -> list:
     if path.suffix.lower() in (".xlsx", ".csv"):
         return _sessions_from_sheet(path, errors)
@@ -121,6 +128,8 @@ def _session_from_yaml(path: Path, errors: list) -> Session | None:
     if "questions" in data and not raw_questions:
         c.add("questions", "至少要有一道题")
     sid, title, summary = (c.check(require, data, path, f) for f in ("id", "title", "summary"))
+    if sid is not None and not SESSION_ID.fullmatch(sid):
+        c.add("id", SESSION_ID_RULE)
     opens, closes = c.check(when, data, path, "opens"), c.check(when, data, path, "closes")
     if opens is not None and closes is not None and closes <= opens:
         c.add("closes", "截止时间要晚于开始时间")
@@ -145,6 +154,9 @@ def _sessions_from_sheet(path: Path, errors: list) -> list[Session]:
         sid = str(row.get("session") or "").strip()
         if not sid:
             c.add(sheet.column("session"), "没有填", row_no)
+            continue
+        if not SESSION_ID.fullmatch(sid):
+            c.add(sheet.column("session"), SESSION_ID_RULE, row_no)
             continue
         if sid not in sessions:
             ok = True

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("report", __name__, url_prefix="/report", template_folder="templates")
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TITLE = "工作总结"
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the reports this service can have figures for
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -41,6 +42,8 @@ def _period() -> tuple[Period | None, str, str, str]:
         a, b = date.fromisoformat(first), date.fromisoformat(last)
     except ValueError:
         return None, first, last, "日期格式应为 2026-01-01"
+    if not (FIRST_YEAR <= a.year and b.year <= LAST_YEAR):
+        return None, first, last, f"日期应在{FIRST_YEAR}年到{LAST_YEAR}年之间"
     if b < a:
         return None, first, last, "结束日期不能早于开始日期"
     if (b - a).days > 3 * 366:
