@@ -393,3 +393,36 @@ def test_odd_addresses_and_dates_get_words_not_500(console, path):
 def test_odd_upload_names_get_words_not_500(console, name):
     resp = _upload(console, "/admin/jobs/upload", name, b"PK\x03\x04 not really", "/admin/jobs/")
     assert resp.status_code == 400 and "<h1>" in resp.get_data(as_text=True), (name, resp.status_code)
+
+
+def test_a_double_clicked_broadcast_is_sent_once(console, bot):
+    import re
+
+    from domain.followers import Followers
+
+    for o in ("o_1", "o_2"):
+        Followers(bot.redis).subscribe(o)
+    form = {"segment": "all", "text": "周六上午团日活动。"}
+    preview = console.post("/admin/pushes/broadcast", form, token_from="/admin/pushes/").get_data(as_text=True)
+    once = re.search(r'name="once" value="([^"]+)"', preview).group(1)
+    first = console.post("/admin/pushes/broadcast", {**form, "confirm": "1", "once": once}, token_from="/admin/pushes/")
+    again = console.post("/admin/pushes/broadcast", {**form, "confirm": "1", "once": once}, token_from="/admin/pushes/")
+    assert first.status_code == again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
+    assert len(bot.outbox.pending()) == 2
+    no_token = console.post("/admin/pushes/broadcast", {**form, "confirm": "1"}, token_from="/admin/pushes/")
+    assert no_token.status_code == 302 and len(bot.outbox.pending()) == 2
+
+
+def test_guessing_certificate_numbers_is_limited(client, bot):
+    from bot.verify import MISSES
+    from domain.certificates import Certificates
+
+    cert = Certificates(bot.redis).issue("o_a", "王小红", [(time.time() - 86400, "河道清理", 120)], "团委", time.time())
+    assert len(cert.number.split("-", 2)[2].replace("-", "")) == 10  # 50 random bits
+    for i in range(MISSES):
+        assert client.get(f"/verify/TW20261203-{i:05d}-AAAA").status_code == 404
+    resp = client.get(f"/verify/{cert.number}")
+    assert resp.status_code == 429 and "次数过多" in resp.get_data(as_text=True)
+    other = bot.redis  # another address is not held
+    assert client.get(f"/verify/{cert.number}", environ_base={"REMOTE_ADDR": "10.3.3.3"}).status_code == 200
+    assert other.exists("yb:verify:misses:127.0.0.1")

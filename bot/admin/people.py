@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from bot.admin.access import audit, bot, gate
 from domain import clock
+from domain.certificates import NUMBER_PATTERN
 from domain.event_report import tell_promoted
 from domain.events import Events
 from domain.jobs import Jobs
@@ -97,7 +98,7 @@ def issue_certificate(openid):
               "没有登记真实姓名，不能开具证明：请本人在公众号发「志愿证明」并按提示填写姓名。", "error")
         return redirect(url_for(".certificate", openid=openid))
     text = volunteer_chat.certificate(_chat_context(openid))
-    number = re.search(r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4})?", text)
+    number = re.search(NUMBER_PATTERN, text)
     audit("certificate", f"为 {profile.name} 开具志愿服务证明 {number[0] if number else ''}".rstrip(), 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name}", p=profile, openid=openid,
                            served=served, credited=credited, text=text)

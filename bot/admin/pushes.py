@@ -1,14 +1,18 @@
 """Pushes: what was sent, skipped and failed (with a retry), and broadcasts with preview, reach and progress."""
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from bot import broadcasts, pushes
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock
+from domain.keys import key
 from domain.profiles import Profiles, mask_name
 
+ONCE_TTL = 24 * 3600  # how long a confirm form's token is remembered
 bp = Blueprint("pushes", __name__, url_prefix="/pushes")
 gate(bp, "admin")
 STATUS_NAMES = {"sent": "成功", "skipped": "未发", "failed": "失败", "sending": "发送中（中断）"}
@@ -57,8 +61,23 @@ def broadcast():
         return redirect(url_for(".index") + "#broadcast")
     if request.form.get("confirm") != "1":
         return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
-                               text=text, reach=broadcasts.reach(bot(), openids, now))
+                               text=text, reach=broadcasts.reach(bot(), openids, now), once=secrets.token_urlsafe(16))
+    # The confirm form carries a token made for it: a second click (or a resent form) finds it taken and shows
+    # the broadcast the first one started, instead of sending everything again.
+    once = request.form.get("once", "")[:64]
+    if not once:
+        flash("请从确认页面发送。", "error")
+        return redirect(url_for(".index") + "#broadcast")
+    claim = key("broadcast", "once", once)
+    if not redis.set(claim, "-", nx=True, ex=ONCE_TTL):
+        bid = redis.get(claim)
+        if bid and bid != "-":
+            flash("这条群发已经开始发送，没有再发一次。")
+            return redirect(url_for(".broadcast_progress", bid=bid))
+        flash("这条群发正在开始发送，没有再发一次。")
+        return redirect(url_for(".index"))
     bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
+    redis.set(claim, bid, ex=ONCE_TTL)
     return redirect(url_for(".broadcast_progress", bid=bid))
 
 
