@@ -29,7 +29,7 @@ RECORDS = key("certificates")  # hash: number -> JSON Certificate
 SEQ = key("certificates", "seq")
 _CHECK_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: 5 bits each
 CHECK_LENGTH = 10  # 50 random bits
-NUMBER_PATTERN = r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4}|-[A-Z0-9]{5}-[A-Z0-9]{5})?"
+NUMBER_PATTERN = r"TW\d{8}-\d{5}(?:-[A-Z0-9]{5}-[A-Z0-9]{5}|-[A-Z0-9]{4})?"
 
 
 def _mine_key(openid: str) -> str:
