@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from domain import clock
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
 
@@ -463,6 +464,11 @@ class Events:
         """Set a confirmed volunteer's times by hand (forgot 签退, came without a phone); return minutes credited."""
         if self.status_of(occ.id, openid)[0] != "confirmed":
             raise ValueError("只能为已报名（非候补）的志愿者记录签到")
+        now = clock.now()
+        if now < occ.start - CHECKIN_OPENS_BEFORE:
+            raise ValueError("活动还没有开始，不能记录签到和时长")
+        if checked_in > now or (checked_out is not None and checked_out > now):
+            raise ValueError("签到、签退时间不能晚于现在")
         if checked_out is not None and checked_out <= checked_in:
             raise ValueError("签退时间须晚于签到时间")
         pipe = self._redis.pipeline(transaction=False)

@@ -426,3 +426,28 @@ def test_guessing_certificate_numbers_is_limited(client, bot):
     other = bot.redis  # another address is not held
     assert client.get(f"/verify/{cert.number}", environ_base={"REMOTE_ADDR": "10.3.3.3"}).status_code == 200
     assert other.exists("yb:verify:misses:127.0.0.1")
+
+
+def test_hours_cannot_be_recorded_for_an_activity_that_has_not_started(console, bot):
+    events = Events(bot.redis)
+    occ = make_event(events, starts_in=14 * 86400)
+    Profiles(bot.redis).save_contact("o_a", "王小红", "13800138000")
+    events.sign_up(occ, "o_a")
+    resp = console.post(f"/admin/events/{occ.number}/attendance", {"openid": "o_a", "came": "09:00", "left": "11:00"},
+                        token_from=f"/admin/events/{occ.number}", follow_redirects=True)
+    assert "活动还没有开始" in resp.get_data(as_text=True)
+    assert events.service_record("o_a") == [] and events.attendance(occ.id) == {}
+    resp = console.post("/admin/people/o_a/certificate", token_from="/admin/people/o_a/certificate",
+                        follow_redirects=True)
+    assert "没有计入时长" in resp.get_data(as_text=True)
+
+
+def test_a_certificate_for_a_profile_without_consent_gets_words_not_500(console, bot):
+    events = Events(bot.redis)
+    occ = make_event(events, starts_in=-5 * 3600, hours=2)
+    bot.redis.hset("yb:{u:o_m}:profile", mapping={"name": "李四", "branch": "b1"})  # a member: a name, no consent
+    events.sign_up(occ, "o_m")
+    events.record_attendance(occ, "o_m", occ.start, occ.end)
+    resp = console.post("/admin/people/o_m/certificate", token_from="/admin/people/o_m/certificate")
+    assert resp.status_code in (200, 302, 400) and resp.status_code != 500
+    assert "证明" in resp.get_data(as_text=True) or resp.status_code == 302

@@ -93,7 +93,7 @@ def issue_certificate(openid):
     profile = _volunteer(openid)
     served = Events(bot().redis).service_record(openid)
     credited = [(o, m) for o, m in served if m]
-    if not credited or not profile.name:
+    if not credited or not profile.name or not profile.consent_at:
         flash("没有计入时长的志愿服务记录，不能开具证明。" if not credited else
               "没有登记真实姓名，不能开具证明：请本人在公众号发「志愿证明」并按提示填写姓名。", "error")
         return redirect(url_for(".certificate", openid=openid))
