@@ -250,11 +250,15 @@ def test_weak_passwords_are_refused(console, weak, why):
 
 
 def test_a_huge_user_name_makes_no_key(app, redis_client):
+    from domain.staff import Staff
+
     before = redis_client.dbsize()
-    resp = _login_from(app, "10.9.9.9", "x" * 200_000, "wrong-password")
+    resp = _login_from(app, "10.9.9.9", "x" * 30_000, "wrong-password")
     assert resp.status_code == 401
+    assert _login_from(app, "10.9.9.9", "x" * 4_000_000, "wrong-password").status_code == 413  # past the form's bound
+    assert Staff(redis_client).login("y" * 4_000_000, "wrong-password", "10.9.9.8").status == "bad"
     assert all(len(k) < 200 for k in redis_client.scan_iter("*"))
-    assert redis_client.dbsize() - before <= 3
+    assert redis_client.dbsize() - before <= 5
 
 
 # -- item 2: an upload touches only what its uploader's role owns ---------------------------------------
@@ -451,3 +455,94 @@ def test_a_certificate_for_a_profile_without_consent_gets_words_not_500(console,
     resp = console.post("/admin/people/o_m/certificate", token_from="/admin/people/o_m/certificate")
     assert resp.status_code in (200, 302, 400) and resp.status_code != 500
     assert "证明" in resp.get_data(as_text=True) or resp.status_code == 302
+
+
+# -- item 6: bounded sizes ---------------------------------------------------------------------------------
+BILLION_LAUGHS = ("a: &a [\"哈哈哈哈哈哈哈哈哈哈\", \"哈哈哈哈哈哈哈哈哈哈\", \"哈哈哈哈哈哈哈哈哈哈\"]\n"
+                  + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+                            f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+                            for i in range(8))
+                  + "fair:\n  id: job-fair-x\n  title: *i\n  place: 大厅\n  start: today+3 09:00\n  end: today+3 12:00\n"
+                    "  capacity: 10\npostings: []\n")
+
+
+def test_a_yaml_file_with_aliases_is_refused_before_it_expands(console, bot):
+    liaison = console
+    snap = _snapshot(bot.redis)
+    t = time.perf_counter()
+    resp = _upload(liaison, "/admin/jobs/upload", "岗位.yaml", BILLION_LAUGHS.encode(), "/admin/jobs/")
+    assert time.perf_counter() - t < 10
+    assert resp.status_code == 400 and "展开后太大" in resp.get_data(as_text=True)
+    assert _snapshot(bot.redis) == snap
+
+
+def test_every_text_field_of_a_sheet_is_bounded(console, bot):
+    from tests.test_console_jobs import row, sheet
+
+    long_row = row("a1")
+    long_row[1] = "某" * 5000  # the employer
+    snap = _snapshot(bot.redis)
+    resp = _upload(console, "/admin/jobs/upload", "岗位.xlsx", sheet([long_row]).getvalue(), "/admin/jobs/")
+    assert resp.status_code == 400 and "最多60个字，现在5000个字" in resp.get_data(as_text=True)
+    assert _snapshot(bot.redis) == snap
+
+
+def test_console_form_text_is_bounded_with_words(console, bot):
+    from tests.test_console_sheets import day
+
+    form = {"title": "长" * 500, "place": "大厅", "start": f"{day(3)} 09:00", "end_time": "11:00", "capacity": "10"}
+    snap = _snapshot(bot.redis)
+    resp = console.post("/admin/events/new", form, token_from="/admin/events/new", follow_redirects=True)
+    assert "活动名称" in resp.get_data(as_text=True) and "最多60个字" in resp.get_data(as_text=True)
+    huge = console.post("/admin/events/new", {**form, "description": "长" * 100_000}, token_from="/admin/events/new")
+    assert huge.status_code == 413 and "每个文字栏不能超过" in huge.get_data(as_text=True)
+    assert _snapshot(bot.redis) == snap
+
+
+def test_an_upload_past_the_limit_gets_a_413_page_with_words(console):
+    from bot.admin.access import UPLOAD_MAX_BYTES
+
+    resp = _upload(console, "/admin/jobs/upload", "岗位.xlsx", b"\0" * (UPLOAD_MAX_BYTES + 1024), "/admin/jobs/")
+    assert resp.status_code == 413 and "不能超过10 MB" in resp.get_data(as_text=True)
+
+
+def test_an_xlsx_zip_bomb_is_refused_by_its_unpacked_size_before_parsing(console, bot):
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", b" " * (80 * 1024 * 1024))  # 80 MB of nothing, ~80 KB packed
+    assert len(buf.getvalue()) < 1024 * 1024
+    snap = _snapshot(bot.redis)
+    for url, token_from in (("/admin/jobs/upload", "/admin/jobs/"), ("/admin/events/upload", "/admin/events/")):
+        t = time.perf_counter()
+        resp = _upload(console, url, "炸弹.xlsx", buf.getvalue(), token_from)
+        assert time.perf_counter() - t < 10, url
+        assert resp.status_code == 400 and "解压后太大" in resp.get_data(as_text=True), url
+    assert _snapshot(bot.redis) == snap
+
+
+def test_a_huge_title_from_before_the_limits_does_not_silence_the_chat(bot, wechat):
+    events = Events(bot.redis)
+    occ = make_event(events)
+    events.save(occ.__class__(**{**occ.__dict__, "title": "长" * 1_000_000}))
+    t = time.perf_counter()
+    reply = wechat.send("志愿")
+    assert time.perf_counter() - t < 3 and reply and len(reply.encode()) <= bot.settings.reply_max_bytes
+
+
+def test_the_pager_is_linear():
+    from bot.pager import split_pages
+
+    text = "长" * 3_000_000
+    t = time.perf_counter()
+    pages = split_pages(text, 1900)
+    assert time.perf_counter() - t < 2
+    assert "".join(pages) == text and all(len(p.encode()) <= 1900 for p in pages)
+
+
+def test_a_deeply_nested_yaml_gets_words_not_500(console):
+    resp = _upload(console, "/admin/jobs/upload", "岗位.yaml", ("fair: " + "[" * 20000 + "]" * 20000).encode(),
+                   "/admin/jobs/")
+    assert resp.status_code == 400 and "<h1>" in resp.get_data(as_text=True)

@@ -21,6 +21,7 @@ from domain.audit import Audit
 from domain.staff import Staff
 
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+FORM_FIELD_MAX_BYTES = 64 * 1024  # no console text field comes near it (the longest, a description: 2,000 characters)
 OPEN_ENDPOINTS = {"admin.auth.login", "admin.static"}  # reachable without an account
 # The menu, in order. A new section (a module with `bp = Blueprint(..., url_prefix=...)` and
 # `gate(bp, roles)`) adds its module to the sections in bot/admin/__init__.py and one line here.
@@ -59,7 +60,11 @@ def init(bp) -> None:
 
     @bp.before_request
     def load_account():
-        request.max_content_length = UPLOAD_MAX_BYTES  # the app's own limit is the webhook's 64 KiB
+        # Bounded bodies (the app's own limit is the webhook's 64 KiB): a form with files up to the upload limit,
+        # each text field of it and any form without files up to FORM_FIELD_MAX_BYTES; past them a 413 page.
+        multipart = request.mimetype == "multipart/form-data"
+        request.max_content_length = UPLOAD_MAX_BYTES if multipart else FORM_FIELD_MAX_BYTES
+        request.max_form_memory_size = FORM_FIELD_MAX_BYTES
         g.staff = _account_from_session()
         if request.method == "POST":
             csrf.protect()
@@ -102,7 +107,8 @@ def init(bp) -> None:
     @bp.errorhandler(413)
     def too_large(exc):
         return render_template("admin/error.html", title="文件太大",
-                               message=f"上传的文件不能超过{UPLOAD_MAX_BYTES // 1024 // 1024} MB。"), 413
+                               message=f"上传的文件不能超过{UPLOAD_MAX_BYTES // 1024 // 1024} MB，"
+                                       f"每个文字栏不能超过{FORM_FIELD_MAX_BYTES // 1024} KB。请返回修改后再试。"), 413
 
     @bp.errorhandler(404)
     def not_found(exc):

@@ -19,6 +19,7 @@ from bot.wechat_client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
 from domain.events import Events, Occurrence
+from domain.limits import too_long
 from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
 from domain.profiles import Profiles, mask_name, mask_phone
 from domain.staff import Staff
@@ -194,6 +195,10 @@ def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
     title, place = form.get("title", "").strip(), form.get("place", "").strip()
     if not title or not place:
         raise ValueError("请填写活动名称和地点")
+    for f, label in (("title", "活动名称"), ("place", "地点"), ("description", "活动说明")):
+        problem = too_long(f, form.get(f, "").strip())
+        if problem:
+            raise ValueError(f"{label}{problem}")
     start = _when(form.get("start", ""), "开始时间")
     end = _when(f"{clock.local(start):%Y-%m-%d} {form.get('end_time', '').strip()}", "结束时间")
     return {"title": title, "place": place, "description": form.get("description", "").strip(),

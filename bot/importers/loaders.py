@@ -17,6 +17,7 @@ from bot.importers.files import Collector, ContentError, read_sheet, read_yaml, 
 from domain import clock
 from domain.events import Occurrence
 from domain.jobs import Posting, default_expiry
+from domain.limits import long_fields
 from domain.quiz import KINDS, LETTERS, Question, Session, parse_answer
 
 KIND_NAMES = {"单选": "single", "单选题": "single", "多选": "multi", "多选题": "multi",
@@ -79,6 +80,8 @@ def question_from(raw: dict, c: Collector, where: str = "", row: int | None = No
                   column=lambda f: f) -> Question | None:
     """A question from a YAML entry or a sheet row; every problem recorded in c, None if any."""
     before = len(c.errors)
+    for f, problem in long_fields({k: v for k, v in raw.items() if k in ("question", "options", "explain", "answer")}):
+        c.add(where + column(f) if f != "options" else where + f, problem, row)
     text = str(raw.get("question") or "").strip()
     if not text:
         c.add(where + column("question"), "没有填", row)
@@ -127,6 +130,8 @@ def _session_from_yaml(path: Path, errors: list) -> Session | None:
                  for i, q in enumerate(raw_questions, start=1)]
     if "questions" in data and not raw_questions:
         c.add("questions", "至少要有一道题")
+    for f, problem in long_fields({k: v for k, v in data.items() if k in ("id", "title", "summary", "link")}):
+        c.add(f, problem)
     sid, title, summary = (c.check(require, data, path, f) for f in ("id", "title", "summary"))
     if sid is not None and not SESSION_ID.fullmatch(sid):
         c.add("id", SESSION_ID_RULE)
@@ -158,6 +163,8 @@ def _sessions_from_sheet(path: Path, errors: list) -> list[Session]:
         if not SESSION_ID.fullmatch(sid):
             c.add(sheet.column("session"), SESSION_ID_RULE, row_no)
             continue
+        for f, problem in long_fields({k: v for k, v in row.items() if k in ("title", "summary", "link")}):
+            c.add(sheet.column(f), problem, row_no)
         if sid not in sessions:
             ok = True
             for f in ("title", "summary", "opens", "closes"):
@@ -198,6 +205,8 @@ def parse_events(path: Path, errors: list) -> list:
 def occurrences_from(data: dict, c: Collector, kind: str = "volunteer", where: str = "") -> list[Occurrence]:
     """One occurrence for a dated event; one per matching day for a recurring one (problems into c)."""
     path = c.path
+    for f, problem in long_fields(data):
+        c.add(where + f, problem)
     eid = c.check(require, data, path, "id", column=where + "id")
     title = c.check(require, data, path, "title", column=where + "title")
     place = c.check(require, data, path, "place", column=where + "place")
@@ -307,6 +316,8 @@ def posting_from(raw: dict, c: Collector, row: int | None, fair_id: str, column=
     path = c.path
     name = column or (lambda f: f"postings[{raw.get('id', '?')}].{f}")
     before = len(c.errors)
+    for f, problem in long_fields(raw):
+        c.add(name(f), problem, row)
     for f in JOB_REQUIRED:
         if not str(raw.get(f) or "").strip():
             c.add(name(f), "没有填", row)

@@ -24,7 +24,7 @@ from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 from bot.importers import loaders
-from bot.importers.files import Collector, ContentError
+from bot.importers.files import Collector, ContentError, workbook_rows
 from domain import clock
 from domain.events import Events, Occurrence
 from domain.profiles import BranchError, Profiles, branch_id, branch_name
@@ -110,10 +110,10 @@ def _read(path: Path, columns: dict[str, str], template: list[str], errors: list
             with open(path, newline="", encoding="utf-8-sig") as fh:
                 raw = list(csv.reader(fh))
         else:
-            from openpyxl import load_workbook
-
-            raw = [list(r) for r in load_workbook(path, read_only=True, data_only=True).worksheets[0]
-                   .iter_rows(values_only=True)]
+            raw = workbook_rows(path)
+    except ContentError as exc:
+        errors.append(f"{path.name}：{exc.problem}")
+        return None
     except UnicodeDecodeError:
         errors.append(f"{path.name}：CSV 文件不是 UTF-8 编码，请在 Excel 里另存为「CSV UTF-8」或 .xlsx")
         return None
