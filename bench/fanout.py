@@ -20,7 +20,7 @@ import psutil
 import redis
 import requests
 
-from bot.storage import embedded_socket, stop_embedded
+from bot.runtime.storage import embedded_socket, stop_embedded
 from domain.quiz import Question, Quiz, Session
 from harness import ROOT, free_port
 
@@ -76,7 +76,7 @@ def main():
     port = free_port()
     fake_proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "16", "-w", "1",
                                   "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                                  "bot.fake_wechat:create_fake_app()"], cwd=ROOT, start_new_session=True)
+                                  "bot.wechat.fake_api:create_fake_app()"], cwd=ROOT, start_new_session=True)
     fake = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from bot.simulator import sign
+from bot.wechat.simulator import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "benchtoken"
@@ -58,7 +58,7 @@ def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool =
     port = free_port()
     cmd = [python, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--log-level", "warning"]
     if config:
-        cmd += ["-c", "python:bot.gunicorn_conf"]
+        cmd += ["-c", "python:bot.runtime.gunicorn_conf"]
     cmd += list(extra) + [app]
     full_env = {**os.environ, "WECHAT_TOKEN": TOKEN, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **(env or {})}
     proc = subprocess.Popen(cmd, env=full_env, cwd=ROOT, start_new_session=True)

@@ -12,7 +12,7 @@ import time
 
 import redis
 
-from bot.storage import embedded_socket, stop_embedded
+from bot.runtime.storage import embedded_socket, stop_embedded
 from domain.jobs import Jobs, Posting, default_expiry
 
 TITLES = ["货车司机", "仓库分拣员", "快递派送员", "护理员", "养老护理员", "药店营业员", "数控车床操作工", "质检员", "电工",

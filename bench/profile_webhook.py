@@ -19,8 +19,8 @@ import time
 import redis
 from werkzeug.test import EnvironBuilder
 
-from bot.simulator import WeChatSimulator, text_xml
-from bot.storage import embedded_socket, stop_embedded
+from bot.wechat.simulator import WeChatSimulator, text_xml
+from bot.runtime.storage import embedded_socket, stop_embedded
 from harness import TOKEN
 
 
@@ -71,7 +71,7 @@ def main():
                     help="run handlers on the request thread (so that the profile sees them; no reply budget)")
     args = ap.parse_args()
     if args.inline:
-        from bot import handling
+        from bot.web import handling
 
         class Inline:
             def submit(self, fn, *a):
@@ -109,7 +109,7 @@ def main():
         wall, cpu = drive(wsgi, environs(make, args.n), expect, args.profile == name)
         print(f"{name:<8} wall {wall:.3f} ms/msg   CPU (this process) {cpu:.3f} ms/msg")
     if not args.inline:
-        from bot import handling
+        from bot.web import handling
 
         handling._executor().shutdown(wait=True)  # the last replies' records, before the server stops
     stop_embedded(data_dir)

@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from bot.storage import embedded_socket, stop_embedded
+from bot.runtime.storage import embedded_socket, stop_embedded
 from domain.quiz import Question, Quiz, Session, scores_key
 from harness import fmt, gunicorn, median_of, wrk, youthbot_env
 

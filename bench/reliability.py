@@ -38,8 +38,8 @@ from pathlib import Path
 import redis
 import requests
 
-from bot import storage
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.runtime import storage
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles
 from domain.quiz import Quiz, attempt_key, scores_key

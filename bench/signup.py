@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import redis
 import requests
 
-from bot.simulator import WeChatSimulator, text_xml
-from bot.storage import embedded_socket
+from bot.wechat.simulator import WeChatSimulator, text_xml
+from bot.runtime.storage import embedded_socket
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles
 from harness import TOKEN, gunicorn, youthbot_env

@@ -34,8 +34,8 @@ from pathlib import Path
 import redis
 import requests
 
-from bot.simulator import WeChatSimulator, text_xml
-from bot.storage import embedded_socket
+from bot.wechat.simulator import WeChatSimulator, text_xml
+from bot.runtime.storage import embedded_socket
 from harness import SESSIONS, TOKEN, cpu_seconds, gunicorn, median_of, redis_server, session_of, wrk, youthbot_env
 
 WEROBOT = "WeRoBot==1.13.1"

@@ -1,70 +1,16 @@
-"""The app factory: `create_app()` builds the Flask app and the services it uses."""
+"""The app factory: `create_app()` builds the Flask app on the services of bot.runtime.services."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import redis
 from flask import Flask
 
-from bot import admin, importers, storage, verify
+from bot import admin, importers
 from bot.config import Settings
-from bot.ledger import MessageLedger
-from bot.pager import Pager
-from bot.webhook import bp, make_crypto
-from domain.certificates import Certificates
-from domain.events import Events
-from domain.followers import Followers
-from domain.jobs import Jobs
-from domain.outbox import Outbox
-from domain.profiles import Profiles
-from domain.quiz import Quiz
-from handlers import build_router
-from handlers.router import Router
-from handlers.texts import Texts
-
-
-@dataclass
-class Bot:
-    """The services a handler may use, built once per process."""
-
-    settings: Settings
-    redis: object
-    texts: Texts
-    router: Router
-    ledger: MessageLedger
-    outbox: Outbox
-    pager: Pager
-    followers: Followers
-    quiz: Quiz
-    events: Events
-    jobs: Jobs
-    profiles: Profiles
-    certificates: Certificates = None
-    crypto: object = None
-
-
-def build_bot(settings: Settings | None = None, redis_client=None) -> Bot:
-    """Wire the services from settings (the CLI and the scheduler use this too)."""
-    settings = settings or Settings.from_env()
-    redis = redis_client or storage.connect(settings.redis_url, settings.data_dir)
-    texts = Texts.load(settings.content_dir / "texts")
-    return Bot(
-        settings=settings,
-        redis=redis,
-        texts=texts,
-        router=build_router(),
-        ledger=MessageLedger(redis, settings.dedupe_ttl, settings.dedupe_pending_ttl),
-        outbox=Outbox(redis),
-        pager=Pager(redis, texts, settings.reply_max_bytes),
-        followers=Followers(redis),
-        quiz=Quiz(redis),
-        events=Events(redis),
-        jobs=Jobs(redis),
-        profiles=Profiles(redis),
-        certificates=Certificates(redis),
-        crypto=make_crypto(settings),
-    )
+from bot.runtime.services import Bot, build_bot  # noqa: F401  (Bot, build_bot: the services; re-exported for callers of bot.app)
+from bot.web import verify
+from bot.web.webhook import bp
 
 
 def create_app(settings: Settings | None = None, redis_client=None) -> Flask:

@@ -19,7 +19,7 @@ ACTIONS = {  # action -> how the log page names it
 
 
 @dataclass
-class Entry:
+class AuditEntry:
     id: str
     at: float
     staff: str
@@ -42,7 +42,7 @@ class Audit:
         return self._redis.xadd(STREAM, {"staff": staff, "action": action, "what": what, "people": int(people),
                                          "address": address or ""})
 
-    def recent(self, count: int = 100, before: str | None = None) -> list[Entry]:
+    def recent(self, count: int = 100, before: str | None = None) -> list[AuditEntry]:
         """Entries newest first, count of them, older than the entry id `before` when given."""
         top = f"({before}" if before else "+"
         return [_entry(i, f) for i, f in self._redis.xrevrange(STREAM, max=top, min="-", count=count)]
@@ -51,6 +51,6 @@ class Audit:
         return self._redis.xlen(STREAM)
 
 
-def _entry(entry_id: str, fields: dict) -> Entry:
-    return Entry(entry_id, int(entry_id.split("-")[0]) / 1000, fields.get("staff", ""), fields.get("action", ""),
+def _entry(entry_id: str, fields: dict) -> AuditEntry:
+    return AuditEntry(entry_id, int(entry_id.split("-")[0]) / 1000, fields.get("staff", ""), fields.get("action", ""),
                  fields.get("what", ""), int(fields.get("people") or 0), fields.get("address", ""))

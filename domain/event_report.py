@@ -1,4 +1,4 @@
-"""Staff's view of an event: the contact list, and telling everyone about a change."""
+"""Staff's view of an event: its contact list, as the CLI and the console download it."""
 from __future__ import annotations
 
 from domain import clock
@@ -23,21 +23,3 @@ def export_rows(redis, occ: Occurrence) -> tuple[list[str], list[list]]:
                          "签到签退由工作人员补录" if openid in fixed else "", openid])
     return headers, rows
 
-
-def notify_all(redis, outbox, occ: Occurrence, text: str, kind: str) -> int:
-    """Queue text for everyone signed up or waitlisted, once per person and change (the occurrence's
-    version counts its moves: a move back to an earlier time is a new change)."""
-    events = Events(redis)
-    version = events.version(occ.id)
-    queued = 0
-    for openid in events.confirmed(occ.id) + events.waitlist(occ.id):
-        queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:v{version}:{openid}",
-                                 expires=occ.start)
-    return queued
-
-
-def tell_promoted(outbox, texts, occ: Occurrence, openid: str) -> bool:
-    """Queue the notice for a volunteer promoted from the waitlist (once per occurrence and person)."""
-    text = texts.get("volunteer.promoted", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
-    return outbox.enqueue(openid, text, kind="waitlist_promotion", idem_key=f"promote:{occ.id}:{openid}",
-                          expires=occ.start)

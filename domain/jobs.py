@@ -126,10 +126,6 @@ class Jobs:
         self.save(p)
         return None
 
-    def mark_filled(self, p: Posting) -> Posting:
-        """Staff: the posting is filled (it leaves the lists; interest in it is refused)."""
-        return self.set_status(p, PostingState.FILLED.value)
-
     def get(self, pid: str) -> Posting | None:
         raw = self._redis.get(posting_key(pid))
         return Posting(**json.loads(raw)) if raw else None

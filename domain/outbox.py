@@ -3,7 +3,7 @@
 Anything that must reach a user later (a reply that missed WeChat's 5-second
 window, a waitlist promotion, an event change) is enqueued here with an
 idempotency key; enqueuing the same key twice queues it once. The scheduler
-drains the queue through bot.pushes (every few seconds).
+drains the queue through bot.pushes.delivery (every few seconds).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.push_kinds import rules
 from domain.keys import key
 
 QUEUE = key("{outbox}", "queue")
@@ -37,6 +38,7 @@ class Outbox:
     def enqueue(self, openid: str, text: str, kind: str, idem_key: str, expires: float | None = None) -> bool:
         """Queue a text for openid once per idem_key; return False if it was queued before.
         `expires`: when it stops making sense (a promotion: the event's start), for retries."""
+        rules(kind)  # a kind the table does not declare is refused before anything is queued
         item = {"openid": openid, "text": text, "kind": kind, "key": idem_key, "at": int(time.time())}
         if expires:
             item["expires"] = int(expires)
@@ -82,8 +84,6 @@ RETRY_AFTER = (60, 5 * 60, 15 * 60, 3600, 3 * 3600, 6 * 3600)  # seconds after t
 # WeChat errors that another try cannot cure: the openid is wrong, the user left, blocked the
 # account or refused, or the customer-service window closed.
 PERMANENT = {"40003", "43004", "43019", "43101", "45015"}
-DEFAULT_LIFETIME = {"late_reply": 3600}  # a reply to a message makes sense for an hour
-LIFETIME = 24 * 3600  # anything else without its own deadline
 
 
 def failed_key(idem_key: str) -> str:
@@ -125,7 +125,7 @@ class FailedPushes:
         k = failed_key(idem_key)
         old = self._redis.hgetall(k)
         failures = int(old.get("failures", 0)) + 1
-        expires = float(expires) if expires else float(old.get("expires") or now + DEFAULT_LIFETIME.get(kind, LIFETIME))
+        expires = float(expires) if expires else float(old.get("expires") or now + rules(kind).lifetime)
         errcode = "" if errcode is None else str(errcode)
         next_at = now + RETRY_AFTER[failures - 1] if failures <= len(RETRY_AFTER) else None
         reason = "permanent" if errcode in PERMANENT else "attempts" if next_at is None else \

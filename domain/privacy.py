@@ -13,7 +13,7 @@ hours, service record numbers, push outcomes, the follow state. The openid
 links them to each other, not to a person, once the contact details are gone.
 
 Contact details are also deleted RETENTION_SECONDS after the person's last
-activity (the consent notice: 最长为最后一次活动后2年); bot/tasks.py runs
+activity (the consent notice: 最长为最后一次活动后2年); bot/pushes/tasks.py runs
 expired_contacts() nightly.
 """
 from __future__ import annotations

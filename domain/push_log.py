@@ -1,6 +1,6 @@
 """How many pushes went out on each day, by kind and outcome: the figures a report needs.
 
-The push sender (bot/pushes.py) adds one to a day's count in the same script
+The push sender (bot/pushes/delivery.py) adds one to a day's count in the same script
 that records a push's outcome; days are local (Asia/Shanghai) dates.
 """
 from __future__ import annotations
@@ -9,7 +9,9 @@ from domain import clock
 from domain.keys import key
 
 
-FAILED = key("{push}", "failed")  # zset: idempotency key of each failed push -> when (for the console's retry)
+# Before one model of a failed push (domain/outbox.FailedPushes), the console kept its own index of failed
+# pushes here, with their texts in the push's log: forget_texts still clears what such stores hold.
+LEGACY_FAILED = key("{push}", "failed")
 
 
 def log_key(idem_key: str) -> str:
@@ -17,15 +19,15 @@ def log_key(idem_key: str) -> str:
 
 
 def forget_texts(redis, openid: str) -> int:
-    """Drop the text kept with openid's failed pushes (they deleted their data); the outcome stays."""
-    keys = redis.zrange(FAILED, 0, -1)
+    """Drop the text an older version kept with openid's failed pushes (they deleted their data); the outcome stays."""
+    keys = redis.zrange(LEGACY_FAILED, 0, -1)
     pipe = redis.pipeline(transaction=False)
     for k in keys:
         pipe.hget(log_key(k), "openid")
     mine = [k for k, who in zip(keys, pipe.execute()) if who == openid]
     for k in mine:
         pipe.hdel(log_key(k), "text")
-        pipe.zrem(FAILED, k)  # nothing left to retry
+        pipe.zrem(LEGACY_FAILED, k)  # nothing left to retry
     pipe.execute()
     return len(mine)
 

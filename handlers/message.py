@@ -1,6 +1,6 @@
 """One incoming WeChat message or event, as the ledger, the router and the handlers read it.
 
-The webhook builds it from the XML WeChat posts (bot/webhook.py); nothing past
+The webhook builds it from the XML WeChat posts (bot/web/webhook.py); nothing past
 the webhook sees XML or wechatpy's classes.
 """
 from __future__ import annotations

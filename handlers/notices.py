@@ -1,7 +1,7 @@
 """Messages a handler sends to someone other than the user who wrote (through the outbox, once each)."""
 from __future__ import annotations
 
-from domain.event_report import tell_promoted as promotion_notice
+from domain.event_changes import tell_promoted as promotion_notice
 from domain.events import Occurrence
 
 

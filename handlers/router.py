@@ -114,6 +114,7 @@ class Router:
     returns: dict[str, Callable[..., str]] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
     words: set[str] = field(default_factory=set)  # command words patterns start with (for near-miss hints)
+    pattern_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # handler name -> its command words
     fallback_handler: Optional[Handler] = None
     non_text_handler: Optional[Handler] = None
     cancel_words: tuple[str, ...] = ("取消", "退出")
@@ -131,6 +132,8 @@ class Router:
         def register(fn: Handler) -> Handler:
             self.patterns.append((re.compile(regex, re.IGNORECASE), fn))
             self.words.update(words)
+            if words:
+                self.pattern_words[fn.__name__] = self.pattern_words.get(fn.__name__, ()) + tuple(words)
             return fn
         return register
 
@@ -188,6 +191,8 @@ class Router:
                 _add(getattr(self, table), name, fn, what)
         self.patterns.extend(other.patterns)
         self.words |= other.words
+        for name, words in other.pattern_words.items():
+            self.pattern_words[name] = self.pattern_words.get(name, ()) + words
         if other.fallback_handler:
             self.fallback(other.fallback_handler)
         if other.non_text_handler:

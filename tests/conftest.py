@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import storage
+from bot.runtime import storage
 from bot.app import create_app
 from bot.config import Settings
 from tests.helpers import AES_KEY, APPID, TOKEN, Console, WeChat, staff_account
@@ -124,7 +124,7 @@ def fake_wechat():
 
     from werkzeug.serving import make_server
 
-    from bot.fake_wechat import FakeWeChat, create_fake_app
+    from bot.wechat.fake_api import FakeWeChat, create_fake_app
 
     state = FakeWeChat()
     server = make_server("127.0.0.1", 0, create_fake_app(state), threaded=True)
@@ -138,8 +138,8 @@ def pushing(bot, fake_wechat):
     """The bot wired to the fake WeChat API, with fast retries; yields (deliverer, fake state)."""
     from dataclasses import replace
 
-    from bot.pushes import Deliverer
-    from bot.wechat_client import SharedTokenClient
+    from bot.pushes.delivery import Deliverer
+    from bot.wechat.client import SharedTokenClient
 
     base, state = fake_wechat
     bot.settings = replace(bot.settings, wechat_api_base_url=base + "/cgi-bin/", push_retry_base=0.01,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
 TOKEN = "testtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -100,24 +100,27 @@ def free_port() -> int:
 
 
 def start_serve(data_dir: Path, port: int, workers: int = 2, app: str | None = None, log_path: Path | None = None,
-                **env_extra) -> subprocess.Popen:
-    """`youthbot serve` on 127.0.0.1:port with its own DATA_DIR; waits for /healthz."""
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(DATA_DIR=str(data_dir), WECHAT_AES_KEY="", LOAD_DEMO="1")
+                demo: bool = True, **env_extra) -> subprocess.Popen:
+    """`youthbot serve` on 127.0.0.1:port with its own DATA_DIR; waits for /healthz (up to 120 s on a busy
+    machine). If it does not come up, its whole process group (gunicorn, the embedded Redis) is killed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LOAD_DEMO")}
+    env.update(DATA_DIR=str(data_dir), WECHAT_AES_KEY="")
+    if demo:
+        env["LOAD_DEMO"] = "1"
     env.update({k: str(v) for k, v in env_extra.items()})
     cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(workers)]
     if app:
         cmd += ["--app", app]
     out = open(log_path, "ab") if log_path else subprocess.PIPE
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 40
-    while time.time() < deadline:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
             break
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).ok:
                 return proc
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused while it starts, or slow to answer on a busy machine
             time.sleep(0.2)
     stop(proc, signal.SIGKILL)
     text = log_path.read_text(errors="replace") if log_path else proc.stdout.read().decode(errors="replace")

@@ -16,7 +16,7 @@ import xmltodict
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from bot.app import create_app
-from bot.simulator import ACCOUNT, event_xml, sign, text_xml
+from bot.wechat.simulator import ACCOUNT, event_xml, sign, text_xml
 from tests.helpers import AES_KEY, APPID, TOKEN, WeChat
 
 
@@ -160,7 +160,7 @@ def test_echostr_is_served_as_plain_text(client):
 
 
 def test_pushed_text_is_masked_too(pushing, bot):
-    from bot.pushes import Push
+    from bot.pushes.delivery import Push
 
     deliverer, state = pushing
     bot.followers.subscribe("o_pushed")
@@ -170,7 +170,7 @@ def test_pushed_text_is_masked_too(pushing, bot):
 
 
 def test_the_committees_own_example_number_is_not_masked(wechat):
-    from bot.outgoing import safe_text
+    from bot.wechat.outgoing import safe_text
 
     assert safe_text("例如「13812345678」", frozenset({"13812345678"})) == "例如「13812345678」"
     assert safe_text("电话 13912345678，座机 010-12345678，编号 TW20260101-00001") == \
@@ -182,8 +182,8 @@ APPID_USED = APPID  # the simulator's account id (kept for the safe-mode tests a
 
 # -- 5. a message in flight at a crash ------------------------------------------------------------
 def test_a_retry_after_a_crash_runs_the_message(redis_client, settings):
-    from bot.ledger import PENDING, message_key
-    from bot.webhook import parse_incoming
+    from handlers.ledger import PENDING, message_key
+    from bot.web.webhook import parse_incoming
 
     app = create_app(replace(settings, dedupe_pending_ttl=1), redis_client)
     sender = WeChat(app.test_client())
@@ -219,7 +219,7 @@ def test_the_sign_up_step_itself_refuses_an_overlap(bot):
 def test_overlapping_sign_ups_sent_at_the_same_moment_book_one(live_server, bot):
     import threading
 
-    from bot.simulator import WeChatSimulator
+    from bot.wechat.simulator import WeChatSimulator
     from tests.helpers import post_signed
     from tests.test_volunteer import make_event, with_profile
 

@@ -418,7 +418,7 @@ def test_a_double_clicked_broadcast_is_sent_once(console, bot):
 
 
 def test_guessing_certificate_numbers_is_limited(client, bot):
-    from bot.verify import MISSES
+    from bot.web.verify import MISSES
     from domain.certificates import Certificates
 
     cert = Certificates(bot.redis).issue("o_a", "王小红", [(time.time() - 86400, "河道清理", 120)], "团委", time.time())
@@ -533,7 +533,7 @@ def test_a_huge_title_from_before_the_limits_does_not_silence_the_chat(bot, wech
 
 
 def test_the_pager_is_linear():
-    from bot.pager import split_pages
+    from handlers.pager import split_pages
 
     text = "长" * 3_000_000
     t = time.perf_counter()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 
 from bot.ops import backup as bk
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 from tests.helpers import TOKEN, post_signed
 
 

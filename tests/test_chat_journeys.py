@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from bot import importers, tasks
-from bot.simulator import ACCOUNT
+from bot import importers
+
+from bot.pushes import tasks
+from bot.wechat.simulator import ACCOUNT
 from domain.events import Events
 from domain.jobs import Jobs, notes_key
 from domain.profiles import Profiles
@@ -186,10 +188,28 @@ def test_a_late_sign_up_gets_only_the_reminder_that_still_makes_sense(bot, pushi
 
 
 # 8. Help and the unknown --------------------------------------------------------------------
+# Words the router answers that are not commands to advertise: help itself, politeness.
+NOT_ADVERTISED = {"help_text", "thanks", "greeting"}
+
+
 def test_help_names_every_command(wechat):
+    """Derived from the router: every command handler is named in 帮助 by one of its words, and so is every
+    command word a pattern starts with (a new command that help does not mention fails here)."""
+    from handlers import build_router
+
     reply = wechat.send("帮助")
     for word in ("签到", "签退", "志愿证明", "支部", "支部排行", "取消报名", "类别", "订阅岗位"):
         assert f"「{word}" in reply, word
+    router = build_router()
+    words_of: dict[str, list[str]] = {}
+    for word, fn in router.keywords.items():
+        words_of.setdefault(fn.__name__, []).append(word)
+    assert NOT_ADVERTISED <= set(words_of)  # the exceptions are real handlers, not stale names
+    for name, words in words_of.items():
+        if name not in NOT_ADVERTISED:
+            assert any(f"「{w}" in reply for w in words), (name, words)
+    for name, words in router.pattern_words.items():
+        assert any(f"「{w}" in reply for w in words), (name, words)
 
 
 @pytest.mark.parametrize("said", ["谢谢", "好的", "在吗", "👍", "谢谢！"])

@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot import broadcasts, importers
+from bot import importers
+
+from bot.pushes import broadcasts
 from domain.events import Events
 from domain.profiles import Profiles
 from domain.staff import Staff

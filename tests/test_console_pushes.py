@@ -8,8 +8,10 @@ from dataclasses import replace
 
 import requests
 
-from bot import broadcasts, tasks
-from bot.pushes import Push, Status
+from bot.pushes import broadcasts
+
+from bot.pushes import tasks
+from bot.pushes.delivery import Push, Status
 from domain.followers import Followers
 from domain.profiles import Profiles
 
@@ -63,7 +65,7 @@ def test_with_a_template_configured_the_quiet_ones_are_reached_too(bot):
     followers = Followers(bot.redis)
     followers.subscribe("o_quiet")
     bot.redis.hset("yb:{u:o_quiet}:follower", "last_seen", int(time.time()) - 3 * 86400)
-    assert broadcasts.reach(bot, ["o_quiet"], time.time()) == broadcasts.Reach(1, 0, 1, 0)
+    assert broadcasts.reach(bot, ["o_quiet"], time.time()) == broadcasts.BroadcastReach(1, 0, 1, 0)
 
 
 def test_a_broadcast_without_text_or_to_no_segment_gets_a_clear_answer(console):

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from bot.config import PROJECT_DIR
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 from tests.helpers import free_port, start_serve, stop
 
 DEPLOY = PROJECT_DIR / "deploy"

@@ -15,7 +15,7 @@ import xmltodict
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import HealthCheck, event, given, settings as hsettings, strategies as st
 
-from bot.simulator import ACCOUNT, sign
+from bot.wechat.simulator import ACCOUNT, sign
 from tests.helpers import AES_KEY, APPID, TOKEN
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
@@ -151,7 +151,7 @@ said = st.one_of(st.sampled_from(COMMANDS), st.text(xml_chars, max_size=40),
 def test_fuzzed_conversations(client, caplog, openid, messages):
     """Well-formed messages carrying anything a person could type, in a row: each gets a
     well-formed reply to its sender (or `success`), whatever conversation it lands in."""
-    from bot.simulator import text_xml
+    from bot.wechat.simulator import text_xml
 
     caplog.clear()
     for text in messages:

@@ -71,7 +71,7 @@ def test_retry_that_reaches_the_first_write_second_stops_before_it(wechat, test_
 
 def _writes(r) -> int:
     """Write commands the server has run so far (its command statistics)."""
-    from bot.writes import READS
+    from bot.runtime.writes import READS
 
     return sum(v["calls"] for k, v in r.info("commandstats").items()
                if k.removeprefix("cmdstat_").upper().replace("|", " ") not in READS | {"INFO", "FLUSHDB", "SELECT"})

@@ -5,7 +5,9 @@ import time
 
 import pytest
 
-from bot import importers as content, tasks as bot_jobs
+from bot import importers as content
+
+from bot.pushes import tasks
 from domain.jobs import Jobs, Posting, default_expiry
 from domain.profiles import Profiles
 
@@ -116,8 +118,8 @@ def test_daily_digest_once_a_day_in_the_chosen_category(wechat, jobs, bot, pushi
     assert "已订阅「物流司机」" in wechat.send("订阅岗位 物流司机")
     assert "没有「宇航」这个类别" in wechat.send("订阅岗位 宇航")
     now = time.time()
-    assert bot_jobs.job_digest(bot, deliverer, now) == {"sent": 1}
-    assert bot_jobs.job_digest(bot, deliverer, now) == {}
+    assert tasks.job_digest(bot, deliverer, now) == {"sent": 1}
+    assert tasks.job_digest(bot, deliverer, now) == {}
     text = fake.messages[0]["text"]
     assert "货车司机" in text and "网约车司机" in text and "护理员" not in text
     assert "已退订" in wechat.send("退订岗位")

@@ -10,8 +10,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import create_app
 from bot.ops import web as ops_web
-from bot.scheduler import SEEN
-from bot.simulator import text_xml
+from bot.pushes.scheduler import SEEN
+from bot.wechat.simulator import text_xml
 from domain.keys import key
 
 
@@ -97,7 +97,7 @@ def test_readyz_answers_503_within_its_timeout_when_redis_is_gone(settings, redi
 
 
 def test_the_scheduler_job_keeps_the_token_fresh_for_readyz(bot, redis_client, pushing):
-    from bot import tasks
+    from bot.pushes import tasks
 
     deliverer, state = pushing
     bot.settings = replace(bot.settings, wechat_appid="wx0123456789abcdef", wechat_secret="0" * 32)

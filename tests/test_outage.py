@@ -14,8 +14,8 @@ import pytest
 import redis
 import requests
 
-from bot import storage
-from bot.simulator import WeChatSimulator, text_xml
+from bot.runtime import storage
+from bot.wechat.simulator import WeChatSimulator, text_xml
 from tests.test_serve import TOKEN, _free_port, _start
 
 embedded_only = pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="about the embedded server")
@@ -184,7 +184,7 @@ def test_each_gunicorn_instance_gets_its_own_control_socket(tmp_path, monkeypatc
 
 
 def test_a_scheduler_that_loses_the_lead_stands_by_and_leads_again(bot, redis_url, monkeypatch):
-    from bot import scheduler as sched
+    from bot.pushes import scheduler as sched
 
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setattr(sched, "_runtime", {})

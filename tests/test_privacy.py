@@ -77,7 +77,7 @@ def test_deletion_keeps_hours_and_attendance_pseudonymous(wechat, bot):
 
 # -- retention: contact details go two years after the last activity --------------------------------
 def test_contact_details_are_deleted_two_years_after_the_last_activity(bot):
-    from bot import tasks
+    from bot.pushes import tasks
 
     now = time.time()
     for openid in ("o_old", "o_recent"):
@@ -95,7 +95,7 @@ def test_contact_details_are_deleted_two_years_after_the_last_activity(bot):
 
 
 def test_a_person_who_never_wrote_counts_from_their_consent(bot):
-    from bot import tasks
+    from bot.pushes import tasks
 
     with_profile(bot, "o_silent")
     consent = int(Profiles(bot.redis).get("o_silent").consent_at)
@@ -104,7 +104,7 @@ def test_a_person_who_never_wrote_counts_from_their_consent(bot):
 
 
 def test_retention_runs_nightly_in_the_timetable():
-    from bot.scheduler import TIMETABLE
+    from bot.pushes.scheduler import TIMETABLE
 
     assert "retention" in [e.job for e in TIMETABLE]
 
@@ -112,7 +112,7 @@ def test_retention_runs_nightly_in_the_timetable():
 def test_deletion_drops_the_text_kept_with_a_failed_push(bot, pushing, fake_wechat):
     import requests
 
-    from bot.pushes import Push, failed
+    from bot.pushes.delivery import Push, failed_pushes as failed
     from tests.test_pushes import follower
 
     deliverer, _ = pushing

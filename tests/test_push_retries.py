@@ -5,8 +5,8 @@ import time
 
 import requests
 
-from bot import tasks
-from bot.pushes import Push, failed_pushes, retry_failed, stats
+from bot.pushes import tasks
+from bot.pushes.delivery import Push, failed_pushes, retry_failed, stats
 from domain.outbox import RETRY_AFTER
 from tests.test_pushes import follower
 from tests.test_volunteer import make_event
@@ -105,7 +105,7 @@ def test_retry_now_gives_up_what_no_longer_makes_sense(bot, pushing, fake_wechat
 def test_a_retry_held_by_quiet_hours_waits_without_counting(bot, pushing, fake_wechat):
     from dataclasses import replace
 
-    from bot.pushes import Deliverer
+    from bot.pushes.delivery import Deliverer
     from domain import clock
 
     deliverer, _ = pushing

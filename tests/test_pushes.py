@@ -12,11 +12,11 @@ from dataclasses import replace
 import pytest
 import requests
 
-from bot import tasks as jobs
+from bot.pushes import tasks
 from domain import clock
-from bot.pushes import Deliverer, Push, in_quiet_hours, stats
-from bot.scheduler import TIMETABLE, Leadership, build_scheduler
-from bot.wechat_client import SharedTokenClient
+from bot.pushes.delivery import Deliverer, Push, in_quiet_hours, stats, Status
+from bot.pushes.scheduler import TIMETABLE, Leadership, build_scheduler
+from bot.wechat.client import SharedTokenClient
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session
@@ -143,7 +143,7 @@ def test_late_reply_from_a_slow_handler_is_pushed(bot, pushing, wechat):
     bot.router = router
     assert wechat.send("slow", openid="o_slow") is None
     time.sleep(0.4)
-    assert jobs.drain_outbox(bot, deliverer, time.time()) == {"sent": 1}
+    assert tasks.drain_outbox(bot, deliverer, time.time()) == {"sent": 1}
     assert [(m["touser"], m["text"]) for m in fake.messages] == [("o_slow", "想好了")]
 
 
@@ -164,8 +164,8 @@ def test_quiz_reminders_reach_non_completers_once(bot, pushing):
     deliverer, fake = pushing
     quiz, session = make_quiz_members(bot, 10)
     quiz.record_completed("o_m000", session, ["A"], session.opens + 10)
-    assert jobs.quiz_reminders(bot, deliverer, time.time()) == {"sent": 9}
-    assert jobs.quiz_reminders(bot, deliverer, time.time()) == {}
+    assert tasks.quiz_reminders(bot, deliverer, time.time()) == {"sent": 9}
+    assert tasks.quiz_reminders(bot, deliverer, time.time()) == {}
     assert sorted(m["touser"] for m in fake.messages) == [f"o_m{i:03d}" for i in range(1, 10)]
     assert "还没有完成" in fake.messages[0]["text"]
 
@@ -177,10 +177,10 @@ def test_event_reminders_24h_and_2h_before_never_after(bot, pushing):
     occ = events.save(Occurrence("e@1", "e", "护河", "", "三干渠", start, start + 3600, 5, start, start))
     follower(bot, "o_v")
     events.sign_up(occ, "o_v")
-    assert jobs.event_reminders(bot, deliverer, start - 23 * 3600) == {"sent": 1}
-    assert jobs.event_reminders(bot, deliverer, start - 22 * 3600) == {}
-    assert jobs.event_reminders(bot, deliverer, start - 3600) == {"sent": 1}
-    assert jobs.event_reminders(bot, deliverer, start + 60) == {}
+    assert tasks.event_reminders(bot, deliverer, start - 23 * 3600) == {"sent": 1}
+    assert tasks.event_reminders(bot, deliverer, start - 22 * 3600) == {}
+    assert tasks.event_reminders(bot, deliverer, start - 3600) == {"sent": 1}
+    assert tasks.event_reminders(bot, deliverer, start + 60) == {}
     assert [m["text"][:6] for m in fake.messages] == ["🙋 明天见！", "⏰ 你报名的"]
 
 
@@ -200,6 +200,54 @@ def test_the_timetable_lives_in_redis_and_a_restart_does_not_double_it(bot, redi
         scheduler.shutdown(wait=False)
     assert bot.redis.hlen("yb:{scheduler}:jobs") == len(TIMETABLE)
 
+
+
+def test_a_store_written_before_the_move_to_bot_pushes_still_runs_its_timetable(bot, redis_url):
+    """Stores written before issue 18 hold each job as bot.scheduler:run_job; the next start replaces them."""
+    import pickle
+
+    import redis
+
+    from bot.runtime import storage
+
+    raw_redis = redis.Redis(**storage.connection_args(redis_url))  # the job store's pickles are bytes
+    scheduler = build_scheduler(redis_url)
+    scheduler.start(paused=True)
+    scheduler.shutdown(wait=False)
+    for job_id, raw in raw_redis.hgetall("yb:{scheduler}:jobs").items():
+        state = pickle.loads(raw)
+        state["func"] = "bot.scheduler:run_job"  # the path before the move
+        raw_redis.hset("yb:{scheduler}:jobs", job_id, pickle.dumps(state, pickle.HIGHEST_PROTOCOL))
+    retired = dict(state, id="retry_pushes", args=("retry_pushes",))  # a job the timetable no longer has
+    raw_redis.hset("yb:{scheduler}:jobs", "retry_pushes", pickle.dumps(retired, pickle.HIGHEST_PROTOCOL))
+    raw_redis.close()
+    scheduler = build_scheduler(redis_url)
+    scheduler.start(paused=True)
+    try:
+        jobs = scheduler.get_jobs()
+        assert sorted(j.id for j in jobs) == sorted(e.job for e in TIMETABLE)
+        assert {j.func_ref for j in jobs} == {"bot.pushes.scheduler:run_job"}
+        assert bot.redis.hlen("yb:{scheduler}:jobs") == len(TIMETABLE)  # the retired job is gone
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_every_reminder_kind_in_the_table_obeys_opting_out_and_an_undeclared_kind_is_refused(bot, pushing, wechat):
+    from domain.push_kinds import KINDS
+
+    deliverer, _ = pushing
+    follower(bot, "o_off")
+    assert "已退订提醒" in wechat.send("退订提醒", openid="o_off")
+    reminders = [kind for kind, rules in KINDS.items() if rules.reminder]
+    assert {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"} <= set(reminders)
+    for kind in reminders:
+        result = deliverer.deliver(Push("o_off", "提醒", kind, f"{kind}:t:o_off"), time.time())
+        assert (result.status, result.detail) == (Status.SKIPPED, "opted_out"), kind
+    with pytest.raises(ValueError, match="push_kinds"):
+        Push("o_off", "x", "new_reminder", "new_reminder:o_off")
+    with pytest.raises(ValueError, match="push_kinds"):
+        bot.outbox.enqueue("o_off", "x", kind="new_reminder", idem_key="new_reminder:o_off")
+    assert bot.outbox.pending() == []
 
 def test_menu_push_sends_the_content_menu(cli, fake_wechat, monkeypatch):
     base, fake = fake_wechat
@@ -233,8 +281,8 @@ def test_a_fan_out_killed_half_way_and_run_again_sends_nobody_twice(bot, fake_we
 
 @pytest.mark.slow
 def test_chat_shows_pushes_as_they_arrive(bot, pushing, live_server, fake_wechat):
-    from bot import chat
-    from bot.simulator import WeChatSimulator
+    from bot.wechat import chat
+    from bot.wechat.simulator import WeChatSimulator
     from tests.conftest import TOKEN
 
     deliverer, fake = pushing
@@ -258,8 +306,8 @@ def test_chat_shows_pushes_as_they_arrive(bot, pushing, live_server, fake_wechat
 def test_quiz_opening_notice_reaches_every_member_once_per_session(bot, pushing):
     deliverer, fake = pushing
     make_quiz_members(bot, 4)
-    assert jobs.quiz_opening_notice(bot, deliverer, time.time()) == {"sent": 4}
-    assert jobs.quiz_opening_notice(bot, deliverer, time.time()) == {}
+    assert tasks.quiz_opening_notice(bot, deliverer, time.time()) == {"sent": 4}
+    assert tasks.quiz_opening_notice(bot, deliverer, time.time()) == {}
     assert len(fake.messages) == 4
 
 
@@ -267,7 +315,7 @@ def test_stats_rollup_keeps_a_snapshot_of_the_day(bot, pushing):
     deliverer, _ = pushing
     quiz, session = make_quiz_members(bot, 3)
     quiz.record_completed("o_m000", session, ["A"], session.opens + 10)
-    assert jobs.stats_rollup(bot, deliverer, time.time()) == {"rollup": 1}
+    assert tasks.stats_rollup(bot, deliverer, time.time()) == {"rollup": 1}
     day = clock.local(time.time()).strftime("%Y-%m-%d")
     snapshot = json.loads(bot.redis.hget("yb:stats:daily", day))
     assert snapshot["quiz_session"] == session.id and snapshot["quiz_participants"] == 1

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.simulator import WeChatSimulator, text_xml
+from bot.wechat.simulator import WeChatSimulator, text_xml
 from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session, parse_answer
 from tests.helpers import TOKEN, post_signed

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from domain import clock
 from domain.followers import Followers
-from bot.pushes import Push
+from bot.pushes.delivery import Push
 from bot.report import make
 from bot.report.words import approx, cn_number
 from domain.events import Events, Occurrence

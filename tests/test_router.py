@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from handlers.router import Context, Flow, Router
-from bot.simulator import text_xml
-from bot.webhook import parse_incoming
+from bot.wechat.simulator import text_xml
+from bot.web.webhook import parse_incoming
 
 
 @pytest.fixture

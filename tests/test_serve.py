@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,32 +11,20 @@ import pytest
 import redis
 import requests
 
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
+from tests.helpers import free_port, start_serve
 
 
 TOKEN = "servetoken"
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(DATA_DIR=str(data_dir), WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY="")
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(proc.stdout.read().decode(errors="replace"))
+    """`youthbot serve` on a clean data folder, as a person starts it (no demo forced)."""
+    return start_serve(data_dir, port, demo=False, WECHAT_TOKEN=TOKEN)
 
 
 def _send(port, sim, xml):
@@ -59,7 +45,7 @@ def served(tmp_path):
 
 
 def _embedded(data_dir: Path) -> redis.Redis:
-    from bot.storage import embedded_socket
+    from bot.runtime.storage import embedded_socket
 
     return redis.Redis(unix_socket_path=embedded_socket(data_dir), decode_responses=True)
 
@@ -98,7 +84,7 @@ def test_a_killed_server_loses_nothing_it_acknowledged(served):
 
 
 def test_chat_talks_to_the_served_webhook_like_wechat(served):
-    from bot import chat
+    from bot.wechat import chat
 
     _, port, _ = served
     lines, out = iter(["/follow", "帮助", "/click HELP", "/quit"]), []

@@ -10,7 +10,9 @@ from datetime import datetime
 import pytest
 import yaml
 
-from bot import importers, tasks
+from bot import importers
+
+from bot.pushes import tasks
 from domain import clock
 from domain.events import Events
 from domain.jobs import Jobs
@@ -313,7 +315,7 @@ def test_staff_fix_the_attendance_of_a_volunteer_who_forgot_to_check_out(bot, cl
 
 # 20. The scheduler's log -----------------------------------------------------------------------------
 def test_the_scheduler_does_not_log_every_run_of_the_outbox(bot, redis_url, monkeypatch):
-    from bot.scheduler import build_scheduler
+    from bot.pushes.scheduler import build_scheduler
 
     root, aps = logging.getLogger(), logging.getLogger("apscheduler")
     levels = root.level, aps.level
@@ -322,7 +324,7 @@ def test_the_scheduler_does_not_log_every_run_of_the_outbox(bot, redis_url, monk
     try:
         build_scheduler(redis_url)
         assert not logging.getLogger("apscheduler.executors.default").isEnabledFor(logging.INFO)
-        assert logging.getLogger("bot.scheduler").isEnabledFor(logging.INFO)
+        assert logging.getLogger("bot.pushes.scheduler").isEnabledFor(logging.INFO)
     finally:
         root.setLevel(levels[0])
         aps.setLevel(levels[1])

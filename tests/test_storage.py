@@ -7,7 +7,7 @@ import os
 import pytest
 import redis
 
-from bot import storage
+from bot.runtime import storage
 from domain import keys
 
 
@@ -63,7 +63,7 @@ def test_a_store_that_may_lose_acknowledged_writes_is_named_at_start(redis_clien
 
 
 def test_the_client_tells_a_write_scope_about_the_first_write_only(redis_client):
-    from bot.writes import WriteScope
+    from bot.runtime.writes import WriteScope
 
     seen = []
     with WriteScope(lambda: seen.append(redis_client.get("yb:test:w"))) as scope:

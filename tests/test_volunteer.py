@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from bot.simulator import WeChatSimulator, text_xml
+from bot.wechat.simulator import WeChatSimulator, text_xml
 from domain.events import Events, Occurrence, credited_minutes
 from domain.profiles import Profiles
 from tests.helpers import TOKEN, post_signed

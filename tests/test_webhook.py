@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from bot.simulator import sign, text_xml
+from bot.wechat.simulator import sign, text_xml
 from tests.helpers import TOKEN
 
 OFFICIAL = dict(token="spamtest", aes_key="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",

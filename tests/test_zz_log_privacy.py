@@ -64,7 +64,7 @@ def test_one_json_line_per_handled_message_without_text_names_or_phones(app, wec
 
 
 def test_one_json_line_per_push(bot, pushing, json_log):
-    from bot.pushes import Push
+    from bot.pushes.delivery import Push
 
     deliverer, _ = pushing
     status = deliverer.deliver(Push("o_pushed", f"{NAME}，您的电话 {PHONE_USED}", "event_moved", "k-privacy-1"))

@@ -45,7 +45,7 @@ def bot():
 
 def wechat():
     """The WeChat API client (shared token), one per app."""
-    from bot.wechat_client import SharedTokenClient
+    from bot.wechat.client import SharedTokenClient
 
     ext = current_app.extensions
     if "youthbot_wechat" not in ext:

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from bot.admin.access import bot, gate, send_table, uploaded
 from bot.importers import sheets
-from domain.profiles import BranchError, Profiles
+from domain.profiles import BranchError
 
 bp = Blueprint("branches", __name__, url_prefix="/branches")
 gate(bp, "admin")
@@ -17,7 +17,7 @@ gate(bp, "admin")
 
 @bp.get("/")
 def index(upload=None, status=200, error=None):
-    profiles = Profiles(bot().redis)
+    profiles = bot().profiles
     rows = [(bid, name, profiles.branch_size(bid)) for bid, name in profiles.branches()]
     return render_template("admin/branches.html", title="团支部", rows=rows, upload=upload, error=error,
                            total=sum(n for *_, n in rows)), status
@@ -26,7 +26,7 @@ def index(upload=None, status=200, error=None):
 @bp.post("/")
 def add():
     try:
-        bid = Profiles(bot().redis).add_branch(request.form.get("name", ""))
+        bid = bot().profiles.add_branch(request.form.get("name", ""))
     except BranchError as exc:
         return index(error={"new": exc.problem}, status=400)
     flash(f"已添加支部（编号 {bid}）。团员在公众号发「支部」即可选择。")
@@ -36,7 +36,7 @@ def add():
 @bp.post("/<branch>/rename")
 def rename(branch):
     try:
-        Profiles(bot().redis).rename_branch(branch, request.form.get("name", ""))
+        bot().profiles.rename_branch(branch, request.form.get("name", ""))
     except BranchError as exc:
         return index(error={branch: exc.problem}, status=404 if exc.field == "编号" else 400)
     flash("已改名；支部的团员和答题记录不变。")

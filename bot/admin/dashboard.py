@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, url_for
 
-from bot import pushes
+from bot.pushes import delivery
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock
-from domain.events import Events
-from domain.jobs import Jobs
-from domain.quiz import Quiz
 from domain.quiz_report import session_stats
 
 bp = Blueprint("dashboard", __name__)
@@ -19,16 +16,16 @@ gate(bp, "admin", "organiser", "jobs")  # figures only, no personal data: every 
 @bp.get("/")
 def index():
     redis, now = bot().redis, clock.now()
-    quiz = Quiz(redis)
+    quiz = bot().quiz
     session = quiz.open_session(now) or quiz.last_closed(now)
-    events = Events(redis)
+    events = bot().events
     upcoming = events.upcoming(now)[:10]
     counts = [events.counts(o.id) for o in upcoming]
-    jobs = Jobs(redis)
+    jobs = bot().jobs
     open_postings = jobs.open(now)
     interest = jobs.interest_counts([p.id for p in open_postings])
     stats = session_stats(redis, session) if session else None
-    days = pushes.daily(redis, 7, now)
+    days = delivery.daily(redis, 7, now)
     can = _can(g.staff.role)
     charts = {
         "branches": [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}）",

@@ -10,18 +10,20 @@ from pathlib import Path
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
-from bot import checkin_qr, staff as staff_actions
+from bot.wechat import qr as checkin_qr
+
+from domain import event_changes
 from bot.admin.access import audit, bot, gate, roles_allowed, send_table, uploaded, wechat
 from bot.importers import loaders, sheets
 from bot.importers.files import Collector, ContentError
 from bot.importers.uploads import say
-from bot.wechat_client import WeChatError
+from bot.wechat.client import WeChatError
 from domain import clock
 from domain.event_report import export_rows
-from domain.events import Events, Occurrence
+from domain.events import Occurrence
 from domain.limits import too_long
 from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
-from domain.profiles import Profiles, mask_name, mask_phone
+from domain.profiles import mask_name, mask_phone
 from domain.staff import Staff
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -37,7 +39,7 @@ def _mine(occurrences: list[Occurrence]) -> list[Occurrence]:
 
 
 def _occurrence(number: int) -> Occurrence:
-    occ = Events(bot().redis).by_number(number)
+    occ = bot().events.by_number(number)
     if occ is None or occ.kind != "volunteer":
         abort(404, f"没有编号为 {number} 的活动。")
     if not Staff(bot().redis).runs(g.staff, occ.event_id):
@@ -47,7 +49,7 @@ def _occurrence(number: int) -> Occurrence:
 
 @bp.get("/")
 def index(upload=None, status=200):
-    events, now = Events(bot().redis), clock.now()
+    events, now = bot().events, clock.now()
     upcoming, past = _mine(events.upcoming(now)), _mine(events.past(now))
     counts = {o.id: events.counts(o.id) for o in upcoming + past}
     attended = {o.id: events.attendance_counts(o.id) for o in past}
@@ -99,7 +101,7 @@ def create():
     if not occurrences:
         return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
                                kinds=KINDS, error="所选星期在这段时间里没有日期"), 400
-    events = Events(bot().redis)
+    events = bot().events
     saved = [events.save(o) for o in occurrences]
     if g.staff.role == "organiser":
         Staff(bot().redis).assign_event(g.staff.name, saved[0].event_id)
@@ -171,9 +173,9 @@ def edit(number):
     try:
         changes, new_start = _changes(occ, request.form)
         if abs(new_start - occ.start) >= 60:  # the form shows minutes: seconds are no move
-            occ, told = staff_actions.move_event(bot(), occ, new_start)
+            occ, told = event_changes.move_event(bot(), occ, new_start)
             flash(f"已改到{clock.fmt(occ.start)}，将通知{told}人。")
-        occ, promoted = staff_actions.update_event(bot(), occ, **changes)
+        occ, promoted = event_changes.update_event(bot(), occ, **changes)
     except ValueError as exc:
         return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
                                form=request.form, error=str(exc)), 400
@@ -214,9 +216,9 @@ def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
 def detail(number):
     """The event, its sign-ups masked (names and phones), attendance, and what staff can do."""
     occ = _occurrence(number)
-    events = Events(bot().redis)
+    events = bot().events
     confirmed, waiting = events.confirmed(occ.id), events.waitlist(occ.id)
-    people = Profiles(bot().redis).many(confirmed + waiting)
+    people = bot().profiles.many(confirmed + waiting)
     attendance = events.attendance(occ.id)
     rows = [{"status": status, "position": i, "openid": o, "name": mask_name(people[o].name) or "（未登记）",
              "phone": mask_phone(people[o].phone), "times": attendance.get(o, (None, None, None))}
@@ -244,7 +246,7 @@ def cancel(number):
     if occ.status == "cancelled":
         flash("这场活动已经取消了。", "error")
     else:
-        told = staff_actions.cancel_event(bot(), occ, request.form.get("reason", "").strip()[:100])
+        told = event_changes.cancel_event(bot(), occ, request.form.get("reason", "").strip()[:100])
         flash(f"已取消，将通知{told}位报名和候补的志愿者。")
     return redirect(url_for(".detail", number=number))
 
@@ -258,7 +260,7 @@ def attendance(number):
         came = _when(f"{day} {request.form.get('came', '').strip()}", "签到时间")
         left_text = request.form.get("left", "").strip()
         left = _when(f"{day} {left_text}", "签退时间") if left_text else None
-        minutes = Events(bot().redis).record_attendance(occ, request.form.get("openid", ""), came, left)
+        minutes = bot().events.record_attendance(occ, request.form.get("openid", ""), came, left)
     except ValueError as exc:
         flash(str(exc), "error")
     else:
@@ -294,7 +296,7 @@ def checkin(number):
         except WeChatError as exc:
             problem = f"微信二维码暂时生成不了（{exc.errcode}），请让志愿者发送「签到 码」。"
     return render_template("admin/checkin.html", title=f"签到：{occ.title}", occ=occ, codes=codes, problem=problem,
-                           code=Events(bot().redis).code(occ.id), counts=_counts(occ))
+                           code=bot().events.code(occ.id), counts=_counts(occ))
 
 
 @bp.get("/<int:number>/checkin.json")
@@ -303,7 +305,7 @@ def checkin_counts(number):
 
 
 def _counts(occ: Occurrence) -> dict:
-    events = Events(bot().redis)
+    events = bot().events
     checked_in, checked_out = events.attendance_counts(occ.id)
     return {"checked_in": checked_in, "checked_out": checked_out, "confirmed": events.counts(occ.id)[0]}
 

@@ -11,10 +11,9 @@ from bot.admin.access import audit, bot, gate, send_table, uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
-from domain.events import Events
 from domain.job_report import OUTCOME_NAMES, export_rows
-from domain.jobs import OUTCOMES, Jobs, Posting
-from domain.profiles import Profiles, mask_name, mask_phone
+from domain.jobs import OUTCOMES, Posting
+from domain.profiles import mask_name, mask_phone
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 gate(bp, "admin", "jobs")
@@ -23,11 +22,11 @@ STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期
 
 @bp.get("/")
 def index(upload=None, status=200):
-    jobs, now = Jobs(bot().redis), clock.now()
+    jobs, now = bot().jobs, clock.now()
     category = request.args.get("category", "")
     postings = [p for p in jobs.all() if not category or p.category == category]
     figures = jobs.stats()
-    titles = {o.event_id: o.title for o in Events(bot().redis).upcoming(0, kind="job_fair")}
+    titles = {o.event_id: o.title for o in bot().events.upcoming(0, kind="job_fair")}
     fairs = [(titles.get(name, name), figures) for name, figures in sorted(figures["fair"].items())]
     chart = [row(name, [(hired, "bar"), (max(positions - hired, 0), "bar3")], f"名额{positions} · 意向{interest} · 录用{hired}")
              for name, (positions, interest, hired, _) in sorted(figures["category"].items(), key=lambda c: -c[1][0])]
@@ -47,15 +46,15 @@ def upload():
 
 
 def _posting(number: int) -> Posting:
-    return Jobs(bot().redis).by_number(number) or abort(404, f"没有编号为 {number} 的岗位。")
+    return bot().jobs.by_number(number) or abort(404, f"没有编号为 {number} 的岗位。")
 
 
 @bp.get("/<int:number>")
 def detail(number):
     """One posting and the people interested in it (masked), with their outcomes."""
     p = _posting(number)
-    interested = Jobs(bot().redis).interested(p.id)
-    people = Profiles(bot().redis).many([o for o, *_ in interested])
+    interested = bot().jobs.interested(p.id)
+    people = bot().profiles.many([o for o, *_ in interested])
     rows = [{"openid": o, "name": mask_name(people[o].name) or "（已删除）", "phone": mask_phone(people[o].phone),
              "when": when, "outcome": outcome, "note": note} for o, when, outcome, note in interested]
     return render_template("admin/posting.html", title=p.title, p=p, rows=rows, state=STATE_NAMES[p.state(clock.now())],
@@ -65,7 +64,7 @@ def detail(number):
 @bp.post("/<int:number>/outcome")
 def outcome(number):
     p = _posting(number)
-    if not Jobs(bot().redis).set_outcome(p.id, request.form.get("openid", ""), request.form.get("outcome", "")):
+    if not bot().jobs.set_outcome(p.id, request.form.get("openid", ""), request.form.get("outcome", "")):
         flash("没有记录：此人没有登记这个岗位，或进度不对。", "error")
     else:
         flash(f"已记录：{OUTCOME_NAMES[request.form['outcome']]}。")
@@ -74,7 +73,7 @@ def outcome(number):
 
 @bp.post("/<int:number>/status")
 def set_status(number):
-    p = Jobs(bot().redis).set_status(_posting(number), "filled" if request.form.get("filled") else "open")
+    p = bot().jobs.set_status(_posting(number), "filled" if request.form.get("filled") else "open")
     flash("已标记为已招满，居民不再看到这个岗位。" if p.status == "filled" else "已重新开放。")
     return redirect(url_for(".detail", number=number))
 

@@ -15,12 +15,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from bot.admin.access import audit, bot, gate
 from domain import clock
 from domain.certificates import NUMBER_PATTERN
-from domain.event_report import tell_promoted
-from domain.events import Events
-from domain.jobs import Jobs
+from domain.event_changes import tell_promoted
 from domain.privacy import forget_person
-from domain.profiles import Profiles, mask_phone
-from domain.quiz import Quiz
+from domain.profiles import mask_phone
 from handlers import volunteer as volunteer_chat
 from handlers.message import Incoming
 from handlers.router import Context
@@ -33,10 +30,10 @@ MAX_QUERY = 30  # a name or the last digits of a phone number
 @bp.get("/")
 def index():
     query = request.args.get("q", "").strip()[:MAX_QUERY]
-    found = Profiles(bot().redis).find(query) if query else []
+    found = bot().profiles.find(query) if query else []
     if found:
         audit("search", f"查找“{query}”", len(found))
-    branches = dict(Profiles(bot().redis).branches())
+    branches = dict(bot().profiles.branches())
     return render_template("admin/people.html", title="人员", query=query, found=found, branches=branches,
                            mask_phone=mask_phone, too_short=query.isdigit() and len(query) < 4)
 
@@ -44,16 +41,16 @@ def index():
 @bp.get("/<openid>")
 def person(openid):
     """What youthbot keeps about one person, before a correction or a deletion."""
-    redis, now = bot().redis, clock.now()
-    profile = Profiles(redis).get(openid)
+    now = clock.now()
+    profile = bot().profiles.get(openid)
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
     audit("view", f"人员 {profile.name or openid[-6:]} 的信息", 1)
-    events = Events(redis)
+    events = bot().events
     return render_template("admin/person.html", title=profile.name or "人员", p=profile, openid=openid,
-                           phone=mask_phone(profile.phone), branch=dict(Profiles(redis).branches()).get(profile.branch, ""),
+                           phone=mask_phone(profile.phone), branch=dict(bot().profiles.branches()).get(profile.branch, ""),
                            signups=events.mine(openid, now), served=events.service_record(openid),
-                           jobs=Jobs(redis).mine(openid), quiz=Quiz(redis).totals(openid))
+                           jobs=bot().jobs.mine(openid), quiz=bot().quiz.totals(openid))
 
 
 @bp.post("/<openid>/delete")
@@ -71,7 +68,7 @@ def delete(openid):
 
 # -- the volunteer's service record and certificate ------------------------------------------------
 def _volunteer(openid):
-    profile = Profiles(bot().redis).get(openid)
+    profile = bot().profiles.get(openid)
     if not profile.has_contact and not profile.branch:
         abort(404, "没有这个人的个人信息（可能已经删除）。")
     return profile
@@ -81,7 +78,7 @@ def _volunteer(openid):
 def certificate(openid):
     """The service record behind a certificate: every activity with its credited hours (audited)."""
     profile = _volunteer(openid)
-    served = Events(bot().redis).service_record(openid)
+    served = bot().events.service_record(openid)
     audit("view", f"人员 {profile.name or openid[-6:]} 的志愿服务记录", 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name or '未登记姓名'}", p=profile,
                            openid=openid, served=served, credited=[(o, m) for o, m in served if m], text=None)
@@ -91,7 +88,7 @@ def certificate(openid):
 def issue_certificate(openid):
     """Issue the numbered certificate exactly as the chat's 志愿证明 words and numbers it (audited)."""
     profile = _volunteer(openid)
-    served = Events(bot().redis).service_record(openid)
+    served = bot().events.service_record(openid)
     credited = [(o, m) for o, m in served if m]
     if not credited or not profile.name or not profile.consent_at:
         flash("没有计入时长的志愿服务记录，不能开具证明。" if not credited else

@@ -5,40 +5,48 @@ import secrets
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from bot import broadcasts, pushes
+from bot.pushes import broadcasts
+
+from bot.pushes import delivery
 from bot.admin.access import bot, gate
 from bot.admin.charts import row
 from domain import clock
 from domain.keys import key
-from domain.profiles import Profiles, mask_name
+from domain.push_kinds import KINDS
+from domain.profiles import mask_name
 
 ONCE_TTL = 24 * 3600  # how long a confirm form's token is remembered
 bp = Blueprint("pushes", __name__, url_prefix="/pushes")
 gate(bp, "admin")
-STATUS_NAMES = {"sent": "成功", "skipped": "未发", "failed": "失败", "sending": "发送中（中断）"}
 REASON_NAMES = {"out_of_window": "超出48小时互动窗口且无模板", "unsubscribed": "已取消关注", "opted_out": "已退订提醒"}
+KIND_NAMES = {kind.value: r.what for kind, r in KINDS.items()}
+GIVEN_UP_NAMES = {"expired": "已过时", "attempts": "多次失败", "permanent": "对方无法接收"}
 
 
 @bp.get("/")
 def index():
     redis, now = bot().redis, clock.now()
-    totals = pushes.stats(redis)
-    days = pushes.daily(redis, 14, now)
+    totals = delivery.stats(redis)
+    days = delivery.daily(redis, 14, now)
     chart = [row(day[5:], [(d.get("sent", 0), "bar"), (d.get("skipped", 0), "bar3"), (d.get("failed", 0), "bar2")],
                  f"{d.get('sent', 0)}/{d.get('skipped', 0)}/{d.get('failed', 0)}") for day, d in days]
-    failed = pushes.failed(redis)
-    names = Profiles(redis).many([f.openid for f in failed])
+    failed = delivery.failed_pushes(redis)
+    names = bot().profiles.many([f.openid for f in failed])
     return render_template("admin/pushes.html", title="推送", totals=totals, chart=chart, failed=failed,
                            names={o: mask_name(p.name) or o[-6:] for o, p in names.items()},
                            reasons={k.split(":", 1)[1]: v for k, v in totals.items() if k.startswith("reason:")},
-                           reason_names=REASON_NAMES, segments=broadcasts.segments(redis, now),
+                           reason_names=REASON_NAMES, kinds=KIND_NAMES, given_up=GIVEN_UP_NAMES,
+                           segments=broadcasts.segments(redis, now),
                            recent=broadcasts.recent(redis))
 
 
 @bp.post("/retry")
 def retry():
-    if pushes.retry(bot(), request.form.get("key", "")):
+    queued, expired = delivery.retry_failed(bot().redis, [request.form.get("key", "")], clock.now())
+    if queued:
         flash("已重新排队，调度进程几秒内会再发一次。")
+    elif expired:
+        flash("这条推送已经过时（活动已开始或已截止），不再发送。", "error")
     else:
         flash("这条推送已经重试过或不是失败状态。", "error")
     return redirect(url_for(".index"))

@@ -9,8 +9,6 @@ from bot.admin.access import audit, bot, gate, send_table, uploaded
 from bot.admin.charts import row
 from bot.importers import uploads
 from domain import clock
-from domain.profiles import Profiles
-from domain.quiz import Quiz
 from domain.quiz_report import export_rows, session_stats
 from handlers import quiz as quiz_chat
 
@@ -22,13 +20,13 @@ TEMPLATE_HEADERS = ["期号", "标题", "学习内容", "链接", "开始", "截
 
 @bp.get("/")
 def index(upload=None, status=200):
-    quiz, now = Quiz(bot().redis), clock.now()
+    quiz, now = bot().quiz, clock.now()
     sessions = quiz.sessions()
     counts = {s.id: len(quiz.participants(s.id)) for s in sessions}
     groups = [("进行中", [s for s in sessions if s.is_open(now)]),
               ("未开始", [s for s in sessions if s.opens > now]),
               ("已截止", sorted((s for s in sessions if s.closes <= now), key=lambda s: -s.closes))]
-    profiles = Profiles(bot().redis)
+    profiles = bot().profiles
     branches = [(bid, name, profiles.branch_size(bid)) for bid, name in profiles.branches()]
     return render_template("admin/quizzes.html", title="答题", groups=groups, counts=counts, upload=upload,
                            branches=branches), status
@@ -57,10 +55,10 @@ def template():
 def session(sid):
     """One session: the preview as in chat, completion per branch, who has not done it."""
     redis = bot().redis
-    s = Quiz(redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     stats = session_stats(redis, s)
     branch = request.args.get("branch", "")
-    profiles = Profiles(redis)
+    profiles = bot().profiles
     names = dict(profiles.branches())
     missing = stats.not_completed
     people = profiles.many(missing)
@@ -83,7 +81,7 @@ def preview(s) -> list[str]:
 @bp.get("/<sid>/export.xlsx")
 def export(sid):
     """Every counted attempt, answer by answer (names: audited)."""
-    s = Quiz(bot().redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     headers, rows = export_rows(bot().redis, s)
     audit("export", f"答题 {s.id} 成绩明细", len(rows))
     return send_table(f"答题-{s.id}.xlsx", headers, rows)
@@ -93,9 +91,9 @@ def export(sid):
 def export_missing(sid):
     """The members who have not completed the session, with their branch (names: audited)."""
     redis = bot().redis
-    s = Quiz(redis).session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
+    s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
     missing = session_stats(redis, s).not_completed
-    profiles = Profiles(redis)
+    profiles = bot().profiles
     people, names = profiles.many(missing), dict(profiles.branches())
     audit("export", f"答题 {s.id} 未完成名单", len(missing))
     return send_table(f"未完成-{s.id}.xlsx", ["姓名", "支部", "openid"],

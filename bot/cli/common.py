@@ -13,7 +13,7 @@ def pass_bot(fn):
     @click.pass_context
     @functools.wraps(fn)
     def wrapper(ctx, *args, **kwargs):
-        from bot.app import build_bot
+        from bot.runtime.services import build_bot
 
         if ctx.obj is None:
             ctx.obj = build_bot(Settings.from_env())

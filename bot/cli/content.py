@@ -40,7 +40,7 @@ def demo():
 @pass_bot
 def demo_clear(bot):
     """Remove every made-up person (members, quiz results, sign-ups); real people waiting move up."""
-    from domain.event_report import tell_promoted
+    from domain.event_changes import tell_promoted
 
     done = demo_people.clear(bot.redis)
     for occ, openid in done.promoted:

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import click
 
-from bot import staff
+from domain import event_changes
 from bot.cli.common import by_number, pass_bot
 from bot.cli.notices import scheduler_note
-from bot.export import text_table, write_table
+from bot.cli.export import text_table, write_table
 from domain import clock
 from domain.event_report import export_rows
-from domain.events import Events
 
 
 @click.group()
@@ -18,7 +17,7 @@ def events():
 
 
 def _occurrence(bot, number):
-    return by_number(Events(bot.redis), number, "event")
+    return by_number(bot.events, number, "event")
 
 
 @events.command("list")
@@ -28,7 +27,7 @@ def events_list(bot, past):
     """Upcoming events with their numbers, places taken and waitlists (--past: the last 60 days)."""
     if past:
         return click.get_current_context().invoke(events_past)
-    ev, now = Events(bot.redis), clock.now()
+    ev, now = bot.events, clock.now()
     rows = []
     for o in ev.upcoming(now):
         confirmed, waiting = ev.counts(o.id)
@@ -42,7 +41,7 @@ def events_list(bot, past):
 def events_code(bot, number):
     """Print the check-in code of event NUMBER for its organisers."""
     occ = _occurrence(bot, number)
-    click.echo(f"{occ.title} {clock.fmt(occ.start)}: check-in code {Events(bot.redis).code(occ.id)}")
+    click.echo(f"{occ.title} {clock.fmt(occ.start)}: check-in code {bot.events.code(occ.id)}")
 
 
 @events.command("export")
@@ -62,7 +61,7 @@ def events_export(bot, number, out):
 @pass_bot
 def events_cancel(bot, number, reason):
     """Cancel event NUMBER and tell everyone signed up."""
-    told = staff.cancel_event(bot, _occurrence(bot, number), reason)
+    told = event_changes.cancel_event(bot, _occurrence(bot, number), reason)
     click.echo(f"cancelled; {told} people will be told")
     if told:
         click.echo(scheduler_note(bot))
@@ -76,8 +75,8 @@ def events_move(bot, number, new_start):
     """Move event NUMBER to a new start (same length) and tell everyone signed up."""
     occ = _occurrence(bot, number)
     try:
-        occ, told = staff.move_event(bot, occ, new_start)
-    except staff.StaffError as exc:
+        occ, told = event_changes.move_event(bot, occ, new_start)
+    except event_changes.EventChangeError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"moved to {clock.fmt(occ.start)}; {told} people will be told")
     if told:
@@ -116,7 +115,7 @@ def events_outcome(bot, number, served, items, services, partners, walk_ins, act
 @pass_bot
 def events_past(bot, days):
     """Events of the last DAYS days, with sign-ups and attendance."""
-    ev = Events(bot.redis)
+    ev = bot.events
     rows = []
     for o in ev.past(clock.now(), days):
         checked_in, checked_out = ev.attendance_counts(o.id)
@@ -137,7 +136,7 @@ def events_edit(bot, number, **changes):
     if not changes:
         raise click.ClickException("nothing to change: give --title, --place, --description or --capacity")
     try:
-        occ, promoted = staff.update_event(bot, _occurrence(bot, number), **changes)
+        occ, promoted = event_changes.update_event(bot, _occurrence(bot, number), **changes)
     except ValueError as exc:
         raise click.ClickException(str(exc))
     click.echo(f"saved; {len(promoted)} promoted from the waitlist" if promoted else "saved")
@@ -152,7 +151,7 @@ def events_edit(bot, number, **changes):
 def events_attendance(bot, number, who, came, left):
     """Record WHO's (openid or mobile number) attendance at event NUMBER by hand (forgot 签退)."""
     occ = _occurrence(bot, number)
-    ev = Events(bot.redis)
+    ev = bot.events
     people = bot.profiles.many(ev.confirmed(occ.id))
     match = [o for o, p in people.items() if who in (o, p.phone)]
     if not match:

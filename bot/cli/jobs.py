@@ -4,12 +4,11 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import by_number, pass_bot
-from bot.export import text_table, write_table
+from bot.cli.export import text_table, write_table
 from domain import clock
-from domain.events import Events
 from domain.job_report import export_rows
-from domain.jobs import OUTCOMES, Jobs
-from domain.profiles import Profiles, mask_phone
+from domain.jobs import OUTCOMES
+from domain.profiles import mask_phone
 
 STATE_NAMES = {"open": "招聘中", "filled": "已招满", "expired": "已过期"}
 
@@ -20,7 +19,7 @@ def jobs():
 
 
 def _posting(bot, number):
-    return by_number(Jobs(bot.redis), number, "posting")
+    return by_number(bot.jobs, number, "posting")
 
 
 @jobs.command("list")
@@ -28,7 +27,7 @@ def _posting(bot, number):
 @pass_bot
 def jobs_list(bot, show_all):
     """Postings with their numbers, state, employer and interest registered (open ones, newest first)."""
-    jobs, now = Jobs(bot.redis), clock.now()
+    jobs, now = bot.jobs, clock.now()
     rows = [[p.number, p.title, p.employer, STATE_NAMES[p.state(now)], clock.to_naive(p.published),
              clock.to_naive(p.expires), len(jobs.interested(p.id))]
             for p in jobs.all() if show_all or p.state(now) == "open"]
@@ -56,11 +55,11 @@ def jobs_export(bot, number, out):
 def jobs_outcome(bot, number, who, outcome):
     """Record what happened for WHO (openid or mobile number) on posting NUMBER."""
     p = _posting(bot, number)
-    profiles = Profiles(bot.redis)
-    openid = Jobs(bot.redis).find_interested(p.id, who, profiles)
+    profiles = bot.profiles
+    openid = bot.jobs.find_interested(p.id, who, profiles)
     if openid is None:
         raise click.ClickException(f"{who} has not registered interest in posting {number}")
-    Jobs(bot.redis).set_outcome(p.id, openid, outcome)
+    bot.jobs.set_outcome(p.id, openid, outcome)
     person = profiles.get(openid)
     click.echo(f"{person.name or openid} ({mask_phone(person.phone)}): {outcome}")
 
@@ -71,7 +70,7 @@ def jobs_outcome(bot, number, who, outcome):
 @pass_bot
 def jobs_filled(bot, number, reopen):
     """Mark posting NUMBER filled (it stops showing in chat), or open again with --reopen."""
-    p = Jobs(bot.redis).set_status(_posting(bot, number), "open" if reopen else "filled")
+    p = bot.jobs.set_status(_posting(bot, number), "open" if reopen else "filled")
     click.echo(f"{p.employer} · {p.title}: {p.status}")
 
 
@@ -79,8 +78,8 @@ def jobs_filled(bot, number, reopen):
 @pass_bot
 def jobs_stats(bot):
     """Positions offered, interest registrations and hires, per category and per fair."""
-    figures = Jobs(bot.redis).stats()
-    fairs = {o.event_id: o.title for o in Events(bot.redis).between(0, float("inf"), kind="job_fair")}
+    figures = bot.jobs.stats()
+    fairs = {o.event_id: o.title for o in bot.events.between(0, float("inf"), kind="job_fair")}
     figures["fair"] = {fairs.get(fid, fid): row for fid, row in figures["fair"].items()}
     for title, table in (("category", figures["category"]), ("fair", figures["fair"])):
         rows = [[name, postings, positions, interest, hired] for name, (positions, interest, hired, postings)

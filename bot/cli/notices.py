@@ -1,7 +1,7 @@
 """What the CLI says after queuing notices: they go out only while a scheduler runs."""
 from __future__ import annotations
 
-from bot import scheduler
+from bot.pushes import scheduler
 
 
 def scheduler_note(bot) -> str:

@@ -16,7 +16,7 @@ import click
 def backup(out, scan, no_content):
     """Write a consistent snapshot of the store and the content folder to OUT."""
     from bot.ops.backup import BackupError, backup as run_backup
-    from bot.serving import resolve_redis_url
+    from bot.runtime.serving import resolve_redis_url
 
     settings = resolve_redis_url()
     try:
@@ -35,7 +35,7 @@ def backup(out, scan, no_content):
 def restore(archive, force, content_to):
     """Restore ARCHIVE into an empty store (stop the web and scheduler services first)."""
     from bot.ops.backup import BackupError, restore as run_restore
-    from bot.serving import resolve_redis_url
+    from bot.runtime.serving import resolve_redis_url
 
     settings = resolve_redis_url()
     try:
@@ -52,7 +52,7 @@ def doctor(as_json):
     """Check settings, Redis, disk, clock, WeChat credentials, menu and content; exit 1 on a problem."""
     import json
 
-    from bot.app import build_bot
+    from bot.runtime.services import build_bot
     from bot.config import Settings
     from bot.ops.doctor import FAIL, run_all
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import click
 import yaml
 
-from bot import scheduler as sched
+from bot.pushes import scheduler as sched
 from bot.cli.common import pass_bot
-from bot.export import text_table
-from bot.pushes import failed_pushes, retry_failed, stats
+from bot.cli.export import text_table
+from bot.pushes.delivery import failed_pushes, retry_failed, stats
 from domain import clock
-from bot.wechat_client import SharedTokenClient, WeChatError
+from bot.wechat.client import SharedTokenClient, WeChatError
 
 
 @click.group()
@@ -44,8 +44,8 @@ def pushes_failed(bot):
 def pushes_retry(bot, keys):
     """Queue failed pushes (all, or the KEYS given) to be tried again now."""
     queued, expired = retry_failed(bot.redis, list(keys) or None)
-    click.echo(f"{queued} queued to be sent by the scheduler within a minute"
-               f" (or now: youthbot pushes run retry_pushes)"
+    click.echo(f"{queued} queued to be sent by the scheduler within seconds"
+               f" (or now: youthbot pushes run drain_outbox)"
                + (f"; {expired} no longer make sense and were given up" if expired else ""))
 
 
@@ -53,7 +53,7 @@ def pushes_retry(bot, keys):
 @click.argument("job", type=click.Choice([e.job for e in sched.TIMETABLE]))
 def pushes_run(job):
     """Run one scheduler job now."""
-    from bot.serving import resolve_redis_url
+    from bot.runtime.serving import resolve_redis_url
 
     resolve_redis_url()
     click.echo(f"{job}: {sched.run_job(job)}")

@@ -4,10 +4,8 @@ from __future__ import annotations
 import click
 
 from bot.cli.common import pass_bot
-from bot.export import text_table, write_table
+from bot.cli.export import text_table, write_table
 from domain import clock
-from domain.profiles import Profiles
-from domain.quiz import Quiz
 from domain.quiz_report import export_rows, session_stats
 
 
@@ -17,7 +15,7 @@ def quiz():
 
 
 def _session(bot, session_id):
-    q = Quiz(bot.redis)
+    q = bot.quiz
     session = q.session(session_id) if session_id else q.current_session(clock.now())
     if session is None:
         raise click.ClickException(f"no session {session_id!r}; sessions: " +
@@ -29,7 +27,7 @@ def _session(bot, session_id):
 @pass_bot
 def quiz_list(bot):
     """Every session: its id (for stats and export), title, dates, questions and counted attempts."""
-    q, now = Quiz(bot.redis), clock.now()
+    q, now = bot.quiz, clock.now()
     rows = []
     for s in q.sessions():
         state = "open" if s.is_open(now) else "closed" if s.closes <= now else "upcoming"
@@ -58,7 +56,7 @@ def quiz_stats(bot, session_id, show_list):
                            for b in st.standings]))
     click.echo(f"not completed: {len(st.not_completed)}")
     if show_list:
-        profiles = Profiles(bot.redis)
+        profiles = bot.profiles
         people, branches = profiles.many(st.not_completed), dict(profiles.branches())
         click.echo(text_table(["name", "branch", "openid"],
                               [[people[o].name, branches.get(people[o].branch, ""), o] for o in st.not_completed]))

@@ -19,13 +19,13 @@ def serve(host, port, workers, app_spec):
     """Run the webhook with gunicorn (embedded Redis unless REDIS_URL is set)."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    from bot.serving import control_socket_path
+    from bot.runtime.serving import control_socket_path
 
     for line in startup_lines(host, port):
         click.echo(line)
     data_dir = Settings.from_env().data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    sys.argv = ["gunicorn", "-c", "python:bot.gunicorn_conf", "-b", f"{host}:{port}",
+    sys.argv = ["gunicorn", "-c", "python:bot.runtime.gunicorn_conf", "-b", f"{host}:{port}",
                 "--control-socket", control_socket_path(data_dir, f"{host}-{port}"),
                 "-w", str(workers), app_spec]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
@@ -52,8 +52,8 @@ def startup_lines(host: str, port: int) -> list[str]:
               help="fake WeChat API to show pushes from (default: WECHAT_API_BASE_URL when it is local)")
 def chat(url, openid, fake_base):
     """Chat with a running webhook in the terminal, as WeChat would send your messages."""
-    from bot import chat as chat_mod
-    from bot.simulator import WeChatSimulator
+    from bot.wechat import chat as chat_mod
+    from bot.wechat.simulator import WeChatSimulator
 
     s = Settings.from_env()
     api = s.wechat_api_base_url
@@ -71,9 +71,9 @@ def scheduler():
     settings = Settings.from_env()
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # before prometheus_client is imported
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(settings.metrics_path / "scheduler")
-    from bot import scheduler as sched
+    from bot.pushes import scheduler as sched
     from bot.ops import logs, metrics
-    from bot.serving import resolve_redis_url
+    from bot.runtime.serving import resolve_redis_url
 
     metrics.prepare_dir(os.environ["PROMETHEUS_MULTIPROC_DIR"], wipe=False)
     metrics.forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
@@ -92,7 +92,7 @@ def scheduler():
 @click.option("--port", default=8100, show_default=True, type=int)
 def fake_wechat(host, port):
     """Serve a fake WeChat API (for demos and tests); point WECHAT_API_BASE_URL at it."""
-    from bot.fake_wechat import serve as serve_fake
+    from bot.wechat.fake_api import serve as serve_fake
 
     click.echo(f"fake WeChat API on http://{host}:{port}/cgi-bin/ — "
                f"export WECHAT_API_BASE_URL=http://{host}:{port}/cgi-bin/")

@@ -43,7 +43,7 @@ def reset(bot, name):
 @pass_bot
 def list_accounts(bot):
     """Console accounts and their roles."""
-    from bot.export import text_table
+    from bot.cli.export import text_table
 
     click.echo(text_table(["name", "role", "must change password"],
                           [[a.name, a.role, "yes" if a.must_change else ""] for a in Staff(bot.redis).all()]))

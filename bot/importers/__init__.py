@@ -26,11 +26,10 @@ from pathlib import Path
 from bot.importers import history, loaders, sheets
 from bot.importers.files import ContentError, ContentErrors, LoadReport
 from domain import clock, demo as demo_people
-from domain.events import Events
-from domain.jobs import Jobs, Posting
+from domain.jobs import Posting
 from domain.keys import key, user_key
-from domain.profiles import BRANCHES, Profiles
-from domain.quiz import Quiz, Session
+from domain.profiles import BRANCHES
+from domain.quiz import Session
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +126,7 @@ def _apply(bot, records: dict[str, list], demo: bool) -> LoadReport:
     for b in records.get("branches", []):
         bot.redis.hset(BRANCHES, mapping=dict(b.pairs))
         counts["branches"] = counts.get("branches", 0) + len(b.pairs)
-    quiz = Quiz(bot.redis)
+    quiz = bot.quiz
     for session in records.get("quizzes", []):
         quiz.save_session(session)
     counts["quizzes"] = len(records.get("quizzes", []))
@@ -145,9 +144,9 @@ def _apply(bot, records: dict[str, list], demo: bool) -> LoadReport:
 
 
 def _apply_events(bot, file_events: list, demo: bool, notes: list[str]) -> int:
-    from bot import staff  # notices go out in the committee's words
+    from domain import event_changes as staff  # notices go out in the committee's words
 
-    events = Events(bot.redis)
+    events = bot.events
     for fe in sorted(file_events, key=lambda fe: fe.occ.start):  # new events are numbered in date order
         done = events.load_from_file(fe.occ)
         occ = done.occ
@@ -170,7 +169,7 @@ def _apply_events(bot, file_events: list, demo: bool, notes: list[str]) -> int:
 
 
 def _apply_postings(bot, postings: list[Posting], notes: list[str]) -> int:
-    jobs = Jobs(bot.redis)
+    jobs = bot.jobs
     for p in postings:
         file_says = p.status
         kept = jobs.load_from_file(p)
@@ -181,7 +180,7 @@ def _apply_postings(bot, postings: list[Posting], notes: list[str]) -> int:
 
 def _apply_demo(bot, spec: loaders.DemoMembers) -> int:
     """Made-up members in each branch, with results for past sessions (a seeded, repeatable draw)."""
-    profiles, quiz = Profiles(bot.redis), Quiz(bot.redis)
+    profiles, quiz = bot.profiles, bot.quiz
     past: list[Session] = [s for s in quiz.sessions() if s.closes <= clock.now()]
     members = list(loaders.demo_members(spec, profiles.branches(), past))
     demo_people.register(bot.redis, [m[0] for m in members])

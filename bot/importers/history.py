@@ -18,14 +18,10 @@ from pathlib import Path
 from bot.importers.files import Collector, ContentError, read_yaml, require
 from bot.importers.loaders import occurrences_from, when
 from domain import clock
-from domain.events import Events
-from domain.followers import Followers
-from domain.jobs import Jobs
 from domain.keys import key
 from domain.outcomes import OutcomeError, Outcomes, Programme
 from domain.profiles import Profiles, branch_members_key
 from domain.push_log import record_history
-from domain.quiz import Quiz
 
 IMPORTED = key("content", "history")  # set: history files already imported
 
@@ -106,7 +102,7 @@ def _between(value, rng: random.Random) -> int:
 def _activity(bot, path: Path, spec: dict, pool: list[str], rng: random.Random) -> int:
     """Save each occurrence, sign volunteers up, check them in and out, and record the outcome."""
     spec = {"capacity": 200, **spec}
-    events, outcomes = Events(bot.redis), Outcomes(bot.redis)
+    events, outcomes = bot.events, Outcomes(bot.redis)
     problems: list[ContentError] = []
     occurrences = occurrences_from(spec, Collector(path, problems), where=f"activities[{spec.get('id')}].")
     if problems:
@@ -136,7 +132,7 @@ def _activity(bot, path: Path, spec: dict, pool: list[str], rng: random.Random) 
 
 def _interest(bot, path: Path, spec: dict, members: list[str], rng: random.Random) -> int:
     """People interested in a fair's postings the day after it, and those hired."""
-    jobs = Jobs(bot.redis)
+    jobs = bot.jobs
     fair = require(spec, path, "fair")
     postings = [p for p in jobs.all() if p.fair == fair]
     if not postings:
@@ -157,7 +153,7 @@ def _interest(bot, path: Path, spec: dict, members: list[str], rng: random.Rando
 
 def _open_session(bot, members: list[str], share: float, rng: random.Random) -> int:
     """Members who already took the quiz that is open now."""
-    quiz, now = Quiz(bot.redis), clock.now()
+    quiz, now = bot.quiz, clock.now()
     session = quiz.open_session(now)
     if session is None:
         return 0
@@ -174,7 +170,7 @@ def _followers(bot, path: Path, spec: dict, members: list[str], rng: random.Rand
 
     Logged for the report only: the made-up followers are never in the set of those pushes go to.
     """
-    followers, now = Followers(bot.redis), clock.now()
+    followers, now = bot.followers, clock.now()
     start = clock.parse_when(require(spec, path, "from"))
     others = [f"o_demo_fan_{i:04d}" for i in range(int(spec.get("others") or 0))]
     everyone = members + others

@@ -338,20 +338,19 @@ def read_events(path: Path, redis=None, may_change=None) -> SheetUpload:
 def save_events(bot, occurrences: list[Occurrence]) -> list[str]:
     """Save checked occurrences; a date whose time changed is moved with the notice, freed places promote the
     waitlist (each told). Return what was done besides saving, for staff to read."""
-    from bot import staff as staff_actions
-    from domain.event_report import tell_promoted
+    from domain import event_changes
 
-    events, notes = Events(bot.redis), []
+    events, notes = bot.events, []
     for occ in occurrences:
         old = events.get(occ.id)
         if old is not None and old.status != "cancelled" and abs(old.start - occ.start) >= 60:
-            moved, told = staff_actions.move_event(bot, old, occ.start)
+            moved, told = event_changes.move_event(bot, old, occ.start)
             if told:
                 notes.append(f"「{occ.title}」改到{clock.fmt(moved.start)}，将通知{told}人")
         saved = events.save(occ)
         promoted = events.fill_from_waitlist(saved) if old is not None else []
         for openid in promoted:
-            tell_promoted(bot.outbox, bot.texts, saved, openid)
+            event_changes.tell_promoted(bot.outbox, bot.texts, saved, openid)
         if promoted:
             notes.append(f"「{occ.title}」{clock.fmt_date(occ.start)}名额增加，候补的{len(promoted)}人转为正式报名并会收到通知")
     return notes

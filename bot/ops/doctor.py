@@ -207,7 +207,7 @@ def _persistence(configs: list[dict], persistence: list[dict]) -> list[Finding]:
 
 
 def _client(s: Settings):
-    from bot.storage import connect
+    from bot.runtime.storage import connect
 
     return connect(s.redis_url, s.data_dir) if s.redis_url else connect("", s.data_dir)
 

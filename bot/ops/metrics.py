@@ -1,7 +1,7 @@
 """Prometheus metrics, with the official client in its multi-process mode under gunicorn.
 
 Each process writes its own files under PROMETHEUS_MULTIPROC_DIR, which must be
-set before prometheus_client is first imported: bot/gunicorn_conf.py sets it to
+set before prometheus_client is first imported: bot/runtime/gunicorn_conf.py sets it to
 METRICS_DIR/web for the web workers, the scheduler command to
 METRICS_DIR/scheduler for itself. /metrics (any web worker) adds both folders
 up, so one scrape shows the webhook's and the scheduler's figures (when they

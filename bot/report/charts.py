@@ -25,7 +25,7 @@ from domain.halfyear import HalfYear  # noqa: E402
 log = logging.getLogger(__name__)
 SYSTEM_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
                 "Microsoft YaHei", "SimHei", "PingFang SC")
-BLUE, ORANGE, GREY = "#2f6db5", "#e08a2c", "#9aa5b1"
+BLUE, ORANGE = "#2f6db5", "#e08a2c"
 DPI = 200
 
 

@@ -4,6 +4,7 @@ Skipped only when chromium or chromedriver is not installed (`.ci/run` installs 
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -13,7 +14,10 @@ from pathlib import Path
 import pytest
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# A test run leaves `git status` clean: screenshots go to a temporary folder unless REFRESH_SCREENSHOTS=1
+# asks to refresh the ones the docs show.
+SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("REFRESH_SCREENSHOTS") == "1"
+               else Path(tempfile.gettempdir()) / f"youthbot-screenshots-{os.getpid()}")
 
 if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     pytest.skip("chromium and chromium-driver are not installed", allow_module_level=True)
@@ -114,7 +118,7 @@ class Browser:
         return self
 
     def shot(self, name: str, width: int = 1280):
-        """Save a screenshot of the whole page into docs/screenshots/NAME.png."""
+        """Save a screenshot of the whole page as NAME.png (into docs/screenshots/ when REFRESH_SCREENSHOTS=1)."""
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.d.set_window_size(width, 900)
         height = self.d.execute_script("return document.documentElement.scrollHeight")

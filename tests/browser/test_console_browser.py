@@ -72,7 +72,7 @@ def test_upload_a_bank_with_an_error_see_the_row_then_fix_it(browser, tmp_path):
 
 
 def test_create_an_event_then_see_it_in_chat(browser):
-    from bot.simulator import WeChatSimulator, text_xml
+    from bot.wechat.simulator import WeChatSimulator, text_xml
     from tests.helpers import APPID, TOKEN, post_signed
 
     signed_in(browser)
@@ -92,7 +92,7 @@ def test_create_an_event_then_see_it_in_chat(browser):
 
 
 def test_check_in_by_scanning_the_screen_and_watch_the_count(browser):
-    from bot.simulator import WeChatSimulator, event_xml
+    from bot.wechat.simulator import WeChatSimulator, event_xml
     from domain.events import Events, Occurrence, parse_scene
     from domain.profiles import Profiles
     from tests.helpers import APPID, TOKEN, post_signed

@@ -6,7 +6,7 @@ data file (concurrent first starts would make several servers on one file:
 see docs/platform.md), so the start happens under a file lock, and every other
 process (gunicorn workers, the CLI, the scheduler) connects to its unix socket
 — always the same path for a DATA_DIR — with a plain redis client. The serving
-master restarts the server when it dies (bot/serving.py); clients reconnect.
+master restarts the server when it dies (bot/runtime/serving.py); clients reconnect.
 
 Key names are the domain's (domain/keys.py).
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import redis
 
-from bot.writes import TrackingRedis
+from bot.runtime.writes import TrackingRedis
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def durability(client) -> tuple[bool, str]:
         return True, "store fsyncs every write (appendonly yes, appendfsync always): nothing acknowledged is lost"
     return False, (f"store runs appendonly {conf.get('appendonly')}, appendfsync {conf.get('appendfsync')}: "
                    "a crash may lose acknowledged sign-ups, answers and profiles; set appendonly yes and "
-                   "appendfsync always (WAITAOF with everysec is not used: see bot/storage.py)")
+                   "appendfsync always (WAITAOF with everysec is not used: see bot/runtime/storage.py)")
 
 
 # -- REDIS_URL, read in one place ------------------------------------------------

@@ -3,7 +3,7 @@
 The master owns the embedded Redis: it starts it, restarts it within a second
 when its process dies (workers reconnect by themselves: the socket path never
 changes), and stops it on exit. Commands run meanwhile (CLI, scheduler) use
-the same server and never start a second one (bot/storage.py).
+the same server and never start a second one (bot/runtime/storage.py).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 
-from bot import storage
+from bot.runtime import storage
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def prepare_master() -> Settings:
         settings = Settings.from_env()
     if settings.demo_mode:
         from bot import importers as content
-        from bot.app import build_bot
+        from bot.runtime.services import build_bot
 
         content.load_demo_if_empty(build_bot(settings))
     return settings

@@ -16,14 +16,15 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from bot.pushes import log_key, read_recipients
+from bot.pushes.delivery import log_key, read_recipients
 from domain.events import Events
 from domain.followers import ACTIVE
 from domain.jobs import Jobs
 from domain.keys import key
+from domain.push_kinds import PushKind
 from domain.profiles import Profiles, branch_members_key
 
-KIND = "broadcast"
+KIND = PushKind.BROADCAST
 INDEX = key("{push}", "broadcasts")  # zset: broadcast id -> created
 MAX_TEXT = 600  # characters: a customer-service text message stays well under WeChat's 2,048 bytes
 
@@ -33,7 +34,7 @@ def record_key(bid: str) -> str:
 
 
 @dataclass
-class Reach:
+class BroadcastReach:
     total: int  # people in the segment
     custom: int  # will get a customer-service message (wrote within the window)
     template: int  # outside the window, will get the template message
@@ -64,7 +65,7 @@ def recipients(redis, segment: str) -> list[str]:
     raise ValueError(f"没有这个发送对象：{segment}")
 
 
-def reach(bot, openids: list[str], now: float) -> Reach:
+def reach(bot, openids: list[str], now: float) -> BroadcastReach:
     """How many of openids a broadcast would reach now, by channel."""
     template = KIND in json.loads(bot.settings.wechat_templates or "{}")
     custom = template_n = none = 0
@@ -77,7 +78,7 @@ def reach(bot, openids: list[str], now: float) -> Reach:
             template_n += 1
         else:
             none += 1
-    return Reach(len(openids), custom, template_n, none)
+    return BroadcastReach(len(openids), custom, template_n, none)
 
 
 def start(bot, segment: str, label: str, text: str, staff: str, now: float | None = None) -> str:
@@ -103,7 +104,7 @@ def idem_key(bid: str, openid: str) -> str:
 
 
 @dataclass
-class Progress:
+class BroadcastProgress:
     id: str
     label: str
     text: str
@@ -119,7 +120,7 @@ class Progress:
         return self.total - self.sent - self.skipped - self.failed
 
 
-def progress(redis, bid: str) -> Progress | None:
+def progress(redis, bid: str) -> BroadcastProgress | None:
     data = redis.hgetall(record_key(bid))
     if not data:
         return None
@@ -128,9 +129,9 @@ def progress(redis, bid: str) -> Progress | None:
     for openid in openids:
         pipe.hget(log_key(idem_key(bid, openid)), "status")
     statuses = pipe.execute()
-    return Progress(bid, data["label"], data["text"], data["staff"], int(data["created"]), len(openids),
+    return BroadcastProgress(bid, data["label"], data["text"], data["staff"], int(data["created"]), len(openids),
                     statuses.count("sent"), statuses.count("skipped"), statuses.count("failed"))
 
 
-def recent(redis, n: int = 10) -> list[Progress]:
+def recent(redis, n: int = 10) -> list[BroadcastProgress]:
     return [p for p in (progress(redis, bid) for bid in redis.zrevrange(INDEX, 0, n - 1)) if p]

@@ -21,7 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot import storage
+from bot.runtime import storage
 from bot.ops import SCHEDULER_SEEN
 from domain import clock
 from domain.keys import key
@@ -35,26 +35,25 @@ STANDBY_POLL = 1.0  # seconds between a standby's tries: it takes over within th
 
 
 @dataclass(frozen=True)
-class Entry:
-    job: str  # function name in bot.tasks
+class TimetableEntry:
+    job: str  # function name in bot.pushes.tasks
     trigger: object
     what: str
 
 
 TIMETABLE = [
-    Entry("drain_outbox", IntervalTrigger(seconds=3), "late replies, waitlist promotions, event changes"),
-    Entry("retry_pushes", IntervalTrigger(minutes=1), "failed pushes tried again (backoff) while they make sense"),
-    Entry("quiz_opening_notice", CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=clock.TZ),
+    TimetableEntry("drain_outbox", IntervalTrigger(seconds=3), "late replies, waitlist promotions, event changes"),
+    TimetableEntry("quiz_opening_notice", CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=clock.TZ),
           "this week's quiz is open (to every member)"),
-    Entry("quiz_reminders", CronTrigger(day_of_week="thu,sat", hour=19, minute=30, timezone=clock.TZ),
+    TimetableEntry("quiz_reminders", CronTrigger(day_of_week="thu,sat", hour=19, minute=30, timezone=clock.TZ),
           "members who have not done this week's quiz"),
-    Entry("event_reminders", IntervalTrigger(minutes=5), "volunteers, 24 h and 2 h before the start"),
-    Entry("job_digest", CronTrigger(hour=18, minute=0, timezone=clock.TZ), "new job postings, for subscribers"),
-    Entry("stats_rollup", CronTrigger(hour=2, minute=0, timezone=clock.TZ), "nightly figures snapshot"),
-    Entry("nightly_backup", CronTrigger(hour=3, minute=30, timezone=clock.TZ),
+    TimetableEntry("event_reminders", IntervalTrigger(minutes=5), "volunteers, 24 h and 2 h before the start"),
+    TimetableEntry("job_digest", CronTrigger(hour=18, minute=0, timezone=clock.TZ), "new job postings, for subscribers"),
+    TimetableEntry("stats_rollup", CronTrigger(hour=2, minute=0, timezone=clock.TZ), "nightly figures snapshot"),
+    TimetableEntry("nightly_backup", CronTrigger(hour=3, minute=30, timezone=clock.TZ),
           "a backup of the store and content in BACKUP_DIR, keeping the last BACKUP_KEEP"),
-    Entry("wechat_token", IntervalTrigger(minutes=10), "keep the shared access token fresh (when pushes are configured)"),
-    Entry("retention", CronTrigger(hour=3, minute=15, timezone=clock.TZ),
+    TimetableEntry("wechat_token", IntervalTrigger(minutes=10), "keep the shared access token fresh (when pushes are configured)"),
+    TimetableEntry("retention", CronTrigger(hour=3, minute=15, timezone=clock.TZ),
           "contact details deleted two years after a person's last activity"),
 ]
 
@@ -63,8 +62,8 @@ _runtime = {}
 
 
 def run_job(name: str) -> dict:
-    """Run one task of bot.tasks by name (what APScheduler stores: a name, not a closure)."""
-    from bot import tasks
+    """Run one task of bot.pushes.tasks by name (what APScheduler stores: a name, not a closure)."""
+    from bot.pushes import tasks
 
     from bot.ops import metrics
 
@@ -85,9 +84,9 @@ def run_job(name: str) -> dict:
 
 def _services():
     if "bot" not in _runtime:
-        from bot.app import build_bot
-        from bot.pushes import Deliverer
-        from bot.wechat_client import SharedTokenClient
+        from bot.pushes.delivery import Deliverer
+        from bot.runtime.services import build_bot
+        from bot.wechat.client import SharedTokenClient
 
         bot = build_bot()
         s = bot.settings
@@ -129,6 +128,7 @@ def alive(redis) -> bool:
 
 
 def build_scheduler(redis_url: str) -> BackgroundScheduler:
+    from apscheduler.events import EVENT_SCHEDULER_START
     from apscheduler.jobstores.redis import RedisJobStore
 
     # APScheduler logs two INFO lines per run (drain_outbox every 3 s): only its warnings are kept;
@@ -147,7 +147,18 @@ def build_scheduler(redis_url: str) -> BackgroundScheduler:
     for entry in TIMETABLE:
         scheduler.add_job(run_job, entry.trigger, args=[entry.job], id=entry.job, name=entry.what,
                           replace_existing=True)
+    scheduler.add_listener(lambda _: _drop_retired(store), EVENT_SCHEDULER_START)
     return scheduler
+
+
+def _drop_retired(store) -> None:
+    """Remove stored jobs the timetable no longer has (a store written by an older version)."""
+    current = {e.job for e in TIMETABLE}
+    for job_id in store.redis.hkeys(store.jobs_key):
+        job_id = job_id.decode() if isinstance(job_id, bytes) else job_id
+        if job_id not in current:
+            store.remove_job(job_id)
+            log.info("scheduler: dropped retired job %s", job_id)
 
 
 class _ClusterForJobStore:

@@ -5,7 +5,7 @@ import threading
 
 import requests
 
-from bot.simulator import WeChatSimulator, event_xml, text_xml
+from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
 HELP = """Type a message and press Enter. Commands:
   /follow        send a subscribe event        /unfollow   an unsubscribe event

@@ -10,9 +10,8 @@ is retried once.
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 
+import redis
 import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
@@ -55,20 +54,16 @@ class SharedTokenClient(WeChatClient):
 
     def fetch_access_token(self, force: bool = False) -> None:
         """Refresh the shared token, unless another process already did while we waited."""
-        lock_id = str(uuid.uuid4())
-        deadline = time.monotonic() + 15
-        while not self._redis.set(LOCK, lock_id, nx=True, px=10_000):
-            if time.monotonic() > deadline:
-                raise WeChatError(None, "token refresh lock not released")
-            time.sleep(0.05)
+        lock = self._lock()
+        if not lock.acquire(blocking_timeout=15):
+            raise WeChatError(None, "token refresh lock not released")
         try:
             current = self.session.get(self.access_token_key)
             if current and (not force or current != self._used):
                 return  # a valid token is there, or another process replaced the one that failed
             self._stable_token(force_refresh=bool(current))
         finally:
-            if self._redis.get(LOCK) == lock_id:
-                self._redis.delete(LOCK)
+            _release(lock)
 
     def keep_fresh(self, min_ttl: int = 900) -> int:
         """Fetch the token (never forcing a new one) when it is missing or valid for less than min_ttl
@@ -77,15 +72,18 @@ class SharedTokenClient(WeChatClient):
         ttl = self._redis.ttl(token_key)
         if ttl >= min_ttl:
             return ttl
-        lock_id = str(uuid.uuid4())
-        if not self._redis.set(LOCK, lock_id, nx=True, px=10_000):
+        lock = self._lock()
+        if not lock.acquire(blocking=False):
             return ttl  # another process is refreshing it right now
         try:
             self._stable_token(force_refresh=False)
         finally:
-            if self._redis.get(LOCK) == lock_id:
-                self._redis.delete(LOCK)
+            _release(lock)
         return self._redis.ttl(token_key)
+
+    def _lock(self):
+        """redis-py's Lock: released only by its owner, atomically (an expired lock is never deleted under another)."""
+        return self._redis.lock(LOCK, timeout=10, sleep=0.05)
 
     def _stable_token(self, force_refresh: bool) -> None:
         resp = self._http.post(self.API_BASE_URL + "stable_token", timeout=self.timeout, json={
@@ -129,3 +127,10 @@ class SharedTokenClient(WeChatClient):
         """A temporary parametric QR code for scene (1-64 characters): {"ticket", "expire_seconds", "url"}."""
         return self.call(self.qrcode.create, {"expire_seconds": int(expire_seconds), "action_name": "QR_STR_SCENE",
                                               "action_info": {"scene": {"scene_str": scene}}})
+
+
+def _release(lock) -> None:
+    try:
+        lock.release()
+    except redis.exceptions.LockError:  # it expired (a refresh slower than its 10 s) and may be another's now
+        log.warning("token refresh took longer than its lock")

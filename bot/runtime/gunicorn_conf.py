@@ -34,7 +34,7 @@ def _control_socket():
     # One per instance (the Procfile's gunicorn; `youthbot serve` passes its own per port):
     # gunicorn's default is one path per user, which two instances on a machine would share.
     from bot.config import Settings
-    from bot.serving import control_socket_path
+    from bot.runtime.serving import control_socket_path
 
     return control_socket_path(Settings.from_env().data_dir, f"pid{os.getpid()}")
 
@@ -45,12 +45,12 @@ control_socket = _control_socket()
 def on_starting(server):
     import shutil
 
-    from bot.serving import prepare_master
+    from bot.runtime.serving import prepare_master
 
     metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(metrics_dir, ignore_errors=True)  # the counters of an earlier run
     os.makedirs(metrics_dir, exist_ok=True)
-    from bot import storage
+    from bot.runtime import storage
 
     settings = prepare_master()
     server.log.info("youthbot: store at %s", os.environ["REDIS_URL"])
@@ -67,7 +67,7 @@ def child_exit(server, worker):
 
 
 def worker_exit(server, worker):
-    from bot import handling
+    from bot.web import handling
 
     finished, running = handling.drain(timeout=max(1.0, graceful_timeout - 5))
     if finished or running:
@@ -75,6 +75,6 @@ def worker_exit(server, worker):
 
 
 def on_exit(server):
-    from bot.serving import stop_master
+    from bot.runtime.serving import stop_master
 
     stop_master()

@@ -1,6 +1,6 @@
 """The webhook WeChat calls: check, decrypt, parse, hand to the router, render.
 
-Everything a message means is decided behind bot.handling and the router; this
+Everything a message means is decided behind bot.web.handling and the router; this
 view only speaks the official-account protocol (docs/platform.md).
 """
 from __future__ import annotations
@@ -14,12 +14,11 @@ from xml.parsers.expat import ExpatError
 import redis
 import xmltodict
 from flask import Blueprint, abort, current_app, request
-from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
-from bot import handling
-from bot.outgoing import reply_xml
+from bot.web import handling
+from bot.wechat.outgoing import reply_xml
 from handlers.message import Incoming
 
 log = logging.getLogger(__name__)
@@ -163,11 +162,3 @@ def _refuse_dtd(xml: bytes) -> None:
     # No WeChat message carries a DTD; one that does is an attack (entity expansion, XXE).
     if _DTD.search(xml):
         raise BadMessage("DTD or entity declaration")
-
-
-def make_crypto(settings) -> WeChatCrypto | None:
-    if settings.wechat_safe_mode_only and not settings.wechat_aes_key:
-        raise ValueError("WECHAT_SAFE_MODE_ONLY is on but WECHAT_AES_KEY is empty: no message could be read")
-    if not settings.wechat_aes_key:
-        return None
-    return WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)

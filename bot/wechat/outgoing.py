@@ -1,6 +1,6 @@
 """Text that leaves the service: the one place replies and pushes are made safe.
 
-Every reply (bot/handling.py) and every push (bot/pushes.py) passes through
+Every reply (bot/web/handling.py) and every push (bot/pushes/delivery.py) passes through
 safe_text(): a whole mainland mobile number never leaves in chat, whoever typed
 it — except the numbers the committee itself publishes in its texts (the
 example in the phone question, a contact number), which are not anyone's data. Every reply is rendered into WeChat's XML by reply_xml(), the only place

@@ -2,7 +2,7 @@
 
 WeChat sends a message up to three times when it gets no answer within 5 s.
 A delivery whose handler changes something claims the message (SET NX) just
-before its first write (bot.handling); a retry that arrives while the claim is
+before its first write (bot.web.handling); a retry that arrives while the claim is
 pending waits for the reply; one that arrives after gets the stored reply. A
 message that changes nothing is never claimed: a retry of it is answered
 afresh, and nothing happens twice. A claim left by a crashed process expires

@@ -2,25 +2,43 @@
 
 Each action changes the domain and queues the notice for everyone it concerns,
 in the committee's words (content/texts/volunteer.yaml). A move is checked
-first: a time in the past, or a date without a time, is refused (StaffError).
+first: a time in the past, or a date without a time, is refused (EventChangeError).
 """
 from __future__ import annotations
 
 import re
 
 from domain import clock
-from domain.event_report import notify_all, tell_promoted
 from domain.events import Events, Occurrence
 
 _DATE_AND_TIME = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}[ T]+\d{1,2}:\d{2}(:\d{2})?\s*$")
 
 
-class StaffError(ValueError):
+class EventChangeError(ValueError):
     """A staff action refused, with why: reason is "not_a_date", "no_time" or "past"."""
 
     def __init__(self, reason: str, message: str):
         self.reason = reason
         super().__init__(message)
+
+
+def notify_all(redis, outbox, occ: Occurrence, text: str, kind: str) -> int:
+    """Queue text for everyone signed up or waitlisted, once per person and change (the occurrence's
+    version counts its moves: a move back to an earlier time is a new change)."""
+    events = Events(redis)
+    version = events.version(occ.id)
+    queued = 0
+    for openid in events.confirmed(occ.id) + events.waitlist(occ.id):
+        queued += outbox.enqueue(openid, text, kind=kind, idem_key=f"{kind}:{occ.id}:v{version}:{openid}",
+                                 expires=occ.start)
+    return queued
+
+
+def tell_promoted(outbox, texts, occ: Occurrence, openid: str) -> bool:
+    """Queue the notice for a volunteer promoted from the waitlist (once per occurrence and person)."""
+    text = texts.get("volunteer.promoted", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
+    return outbox.enqueue(openid, text, kind="waitlist_promotion", idem_key=f"promote:{occ.id}:{openid}",
+                          expires=occ.start)
 
 
 def cancel_event(bot, occ: Occurrence, reason: str = "") -> int:
@@ -35,14 +53,14 @@ def parse_new_start(text: str, now: float | None = None) -> float:
     """A new start typed by staff: a date and a time ("2026-12-05 09:00"), not in the past."""
     if not _DATE_AND_TIME.match(text or ""):
         if re.match(r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$", text or ""):
-            raise StaffError("no_time", f"{text!r} has no time of day: give one, e.g. '{text.strip()} 09:00'")
-        raise StaffError("not_a_date", f"{text!r} is not a date and time: use e.g. '2026-12-05 09:00'")
+            raise EventChangeError("no_time", f"{text!r} has no time of day: give one, e.g. '{text.strip()} 09:00'")
+        raise EventChangeError("not_a_date", f"{text!r} is not a date and time: use e.g. '2026-12-05 09:00'")
     try:
         start = clock.parse_when(text.strip().replace("T", " "))
     except ValueError:
-        raise StaffError("not_a_date", f"{text!r} is not a date and time: use e.g. '2026-12-05 09:00'") from None
+        raise EventChangeError("not_a_date", f"{text!r} is not a date and time: use e.g. '2026-12-05 09:00'") from None
     if start <= (now if now is not None else clock.now()):
-        raise StaffError("past", f"{clock.fmt(start)} is in the past: an event can only move to a time ahead")
+        raise EventChangeError("past", f"{clock.fmt(start)} is in the past: an event can only move to a time ahead")
     return start
 
 
@@ -50,7 +68,7 @@ def move_event(bot, occ: Occurrence, new_start: str | float, now: float | None =
     """Move occ to new_start (same length) and tell everyone; return the moved event and how many."""
     start = parse_new_start(new_start, now) if isinstance(new_start, str) else new_start
     if start <= (now if now is not None else clock.now()):
-        raise StaffError("past", f"{clock.fmt(start)} is in the past: an event can only move to a time ahead")
+        raise EventChangeError("past", f"{clock.fmt(start)} is in the past: an event can only move to a time ahead")
     old = occ.start
     occ = Events(bot.redis).move(occ, start)
     return occ, announce_move(bot, occ, old)

@@ -13,13 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
 from domain import clock
-from bot.pushes import Push, in_quiet_hours, stats as push_stats
+from bot.pushes.delivery import Push, in_quiet_hours, stats as push_stats
 from domain.keys import key
-from domain.events import Events
-from domain.jobs import Jobs
 from domain.privacy import expired_contacts, forget_person
 from domain.profiles import branch_members_key
-from domain.quiz import Quiz
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +77,17 @@ def _members(redis) -> Iterator[str]:
 
 # -- the jobs ------------------------------------------------------------------------
 def drain_outbox(bot, deliverer, now: float) -> Ran:
-    """Send what the webhook and the handlers queued: late replies, promotions, event changes."""
+    """Send what the webhook and the handlers queued (late replies, promotions, event changes, broadcasts),
+    then the failed pushes whose time to try again has come (backoff, or a retry by hand)."""
     counts = bot.outbox.drain(lambda item: deliverer.deliver(
         Push(item["openid"], item["text"], item["kind"], item["key"], expires=item.get("expires")), now).status.value)
-    return Ran(counts, "" if counts else "the outbox is empty")
+    for status, n in retry_pushes(bot, deliverer, now).items():
+        counts[status] = counts.get(status, 0) + n
+    return Ran(counts, "" if counts else "the outbox is empty and no failed push is due")
 
 
 def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
-    """Try failed pushes again when their time comes (backoff), while they still make sense."""
+    """Try failed pushes again when their time comes (backoff), while they still make sense (drain_outbox calls it)."""
     counts: dict[str, int] = {}
     for failed in deliverer.failed.due(now):
         if failed.expires <= now:
@@ -101,7 +101,7 @@ def retry_pushes(bot, deliverer, now: float) -> dict[str, int]:
 
 def quiz_opening_notice(bot, deliverer, now: float) -> Ran:
     """Tell every member that this week's session is open (once per session)."""
-    session = Quiz(bot.redis).open_session(now)
+    session = bot.quiz.open_session(now)
     if session is None:
         return Ran(why="no quiz session is open")
     if in_quiet_hours(bot.settings, now):
@@ -115,7 +115,7 @@ def quiz_opening_notice(bot, deliverer, now: float) -> Ran:
 
 def quiz_reminders(bot, deliverer, now: float) -> Ran:
     """Remind members who have not completed the open session (once per session and day)."""
-    quiz = Quiz(bot.redis)
+    quiz = bot.quiz
     session = quiz.open_session(now)
     if session is None:
         return Ran(why="no quiz session is open")
@@ -142,7 +142,7 @@ def event_reminders(bot, deliverer, now: float) -> Ran:
 
     Only the reminder of the window we are in goes out: someone who signs up an
     hour before the start gets the 2-hour one, not "see you tomorrow" as well."""
-    events = Events(bot.redis)
+    events = bot.events
     counts: dict[str, int] = {}
     for occ in events.upcoming(now):
         due = [(label, before) for label, before in EVENT_REMINDERS if occ.start - before <= now < occ.start]
@@ -165,14 +165,14 @@ def job_digest(bot, deliverer, now: float) -> Ran:
     ran = fan_out(bot, deliverer, _digests(bot, now), now)
     if ran:
         return ran
-    if not Jobs(bot.redis).subscription_count():
+    if not bot.jobs.subscription_count():
         return Ran(why="nobody subscribed to new postings (订阅岗位)")
     return Ran(why="nothing new for any subscriber in the last 24 hours, or today's digest went out already")
 
 
 def _digests(bot, now: float) -> Iterator[Push]:
     """Today's digest push for each subscriber with something new in their categories."""
-    jobs = Jobs(bot.redis)
+    jobs = bot.jobs
     day = clock.local(now).strftime("%Y%m%d")
     for openid, categories in jobs.iter_subscribers():
         new = jobs.new_since(now - 86400, now, categories)
@@ -185,7 +185,7 @@ def _digests(bot, now: float) -> Iterator[Push]:
 
 def stats_rollup(bot, deliverer, now: float) -> Ran:
     """Keep a nightly snapshot of the figures the committee reports."""
-    quiz = Quiz(bot.redis)
+    quiz = bot.quiz
     session = quiz.current_session(now)
     snapshot = {
         "at": int(now),
@@ -210,7 +210,7 @@ def nightly_backup(bot, deliverer, now: float) -> dict:
 def wechat_token(bot, deliverer, now: float) -> dict:
     """Fetch the shared access token if it is missing, so that /readyz and the first push find it fresh."""
     from bot.ops.web import pushes_configured
-    from bot.wechat_client import WeChatError
+    from bot.wechat.client import WeChatError
 
     if not pushes_configured(bot.settings):
         return {}

@@ -6,18 +6,21 @@ deliver() decides and records what happens to one message:
   a second scheduler or a restart after a crash never sends it twice; a crash
   between the claim and WeChat's answer leaves the key "sending": it is not sent
   again (we cannot know whether WeChat got it), and `pushes stats` shows it;
-- reminders are not sent to users who opted out (`退订提醒`) or unfollowed;
+- what each kind obeys is declared once, in domain/push_kinds.py: reminders are
+  not sent to users who opted out (`退订提醒`); nothing to those who unfollowed;
 - a customer-service message goes out only within 48 h of the user's last
   message and within the per-window count; outside, a template message if one
   is configured for the kind, else nothing, with the reason recorded;
-- quiet hours hold everything but replies to the user's own message;
+- quiet hours hold every kind but replies to the user's own message;
 - a global rate limit holds across processes, and 5xx, -1, 45009 and 45047 are
   retried with exponential backoff;
-- a push that still fails is kept (domain.outbox.FailedPushes) and tried again
-  later by the `retry_pushes` task, with backoff, while it still makes sense (a
-  promotion until the event starts, a reminder until its deadline); then given
-  up with the reason. `youthbot pushes failed` lists them, `pushes retry`
-  queues them again now (failed_pushes() and retry_failed() for the console).
+- a push that still fails is kept (domain.outbox.FailedPushes, the one model of a
+  failed push) and tried again under the same key when its time comes, with
+  backoff, by the sender that drains the outbox, while it still makes sense (a
+  promotion until the event starts, a reminder until its deadline); then given up
+  with the reason. Staff see them with `youthbot pushes failed` and on the
+  console's 推送 page; a retry by hand (`pushes retry`, the console's 重试) makes
+  them due now: the same rule, the same key, sent within seconds.
 """
 from __future__ import annotations
 
@@ -33,18 +36,17 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from domain import clock
 from domain.followers import ACTIVE, reminders_off_key
 from domain.keys import key, user_key
-from domain.outbox import FailedPush as KeptFailure, FailedPushes
-from bot import storage
+from domain.outbox import FailedPush, FailedPushes
+from domain.push_kinds import rules
+from bot.runtime import storage
 from bot.ops import logs, metrics
-from bot.outgoing import published_numbers, safe_text
-from bot.wechat_client import WeChatError
-from domain.push_log import FAILED, daily_key, log_key
+from bot.wechat.outgoing import published_numbers, safe_text
+from bot.wechat.client import WeChatError
+from domain.push_log import daily_key, log_key
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = {-1, -2, 45009, 45047}
-REMINDER_KINDS = {"quiz_open", "quiz_reminder", "event_reminder", "job_digest"}  # what 退订提醒 stops
-ANYTIME_KINDS = {"late_reply"}  # answers to the user's own message: not held by quiet hours
 STATS = key("{push}", "stats")
 
 # Claim an idempotency key: 1 if it was free, 0 if it was claimed before.
@@ -55,7 +57,7 @@ redis.call('HINCRBY', KEYS[2], 'sending', 1)
 return 1
 """
 # Open a failed key again for an automatic retry (retry_pushes): its outcome is decided anew
-# (the totals and the index of failures move back; the day's counts keep the attempt).
+# (the totals move back; the day's counts keep the attempt).
 _REOPEN = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'absent' end
@@ -64,10 +66,9 @@ local kind = redis.call('HGET', KEYS[1], 'kind')
 redis.call('DEL', KEYS[1])
 redis.call('HINCRBY', KEYS[2], 'failed', -1)
 redis.call('HINCRBY', KEYS[2], kind .. ':failed', -1)
-redis.call('ZREM', KEYS[3], ARGV[1])
 return 'reopened'
 """
-# Record how it ended (one status per key; the totals, the day's counts and the index of failures move with it).
+# Record how it ended (one status per key; the totals and the day's counts move with it).
 _FINISH = """
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'reason', ARGV[2], 'errcode', ARGV[3], 'at', ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'sending', -1)
@@ -75,10 +76,6 @@ redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[5] .. ':' .. ARGV[1], 1)
 if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[2], 'reason:' .. ARGV[2], 1) end
 redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':' .. ARGV[1], 1)
-if ARGV[1] == 'failed' then
-  redis.call('HSET', KEYS[1], 'text', ARGV[7])
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[6])
-end
 return 1
 """
 
@@ -108,6 +105,9 @@ class Push:
     idem_key: str
     values: dict | None = None  # named values a template's fields may use
     expires: float | None = None  # when it stops making sense (retries end there)
+
+    def __post_init__(self):
+        rules(self.kind)  # a kind domain/push_kinds.py does not declare is refused
 
 
 def in_quiet_hours(settings, ts: float) -> bool:
@@ -149,13 +149,14 @@ class Deliverer:
 
     def _deliver(self, push: Push, now: float | None) -> PushResult:
         now = now or time.time()
-        if push.kind not in ANYTIME_KINDS and in_quiet_hours(self.settings, now):
+        kind = rules(push.kind)
+        if not kind.anytime and in_quiet_hours(self.settings, now):
             return PushResult(Status.QUIET)
         user = self._read(push)
         if user.done:
             return PushResult(Status.DUPLICATE)
         reason = "unsubscribed" if not user.active else \
-            "opted_out" if user.reminders_off and push.kind in REMINDER_KINDS else ""
+            "opted_out" if user.reminders_off and kind.reminder else ""
         channel = "custom" if user.in_window(now, self.settings) else "template"
         template = self._templates.get(push.kind)
         if not reason and channel == "template" and not template:
@@ -176,10 +177,10 @@ class Deliverer:
             return self._end(push, Status.FAILED, "", exc.errcode)
         return self._end(push, Status.SENT, channel, user=user if channel == "custom" else None)
 
-    def redeliver(self, failed: KeptFailure, now: float | None = None) -> PushResult:
+    def redeliver(self, failed: FailedPush, now: float | None = None) -> PushResult:
         """Try a failed push again, by the same rules; keep, resolve or give up its failure record."""
         now = now or time.time()
-        was = self._reopen(keys=[log_key(failed.key), STATS, FAILED], args=[failed.key])
+        was = self._reopen(keys=[log_key(failed.key), STATS])
         if was not in ("reopened", "absent"):  # it went out, or was settled, some other way meanwhile
             self.failed.resolve(failed.key)
             return PushResult(Status.DUPLICATE, was)
@@ -224,9 +225,8 @@ class Deliverer:
         """Record the outcome, and a customer-service message against the user's window."""
         # Not one pipeline: redis-py refuses scripts inside a Redis Cluster pipeline.
         now = time.time()
-        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}"), FAILED],
-                     args=[status.value, reason, "" if errcode is None else errcode, int(now), push.kind, push.idem_key,
-                           push.text if status == Status.FAILED else ""])
+        self._finish(keys=[log_key(push.idem_key), STATS, daily_key(f"{clock.local(now):%Y%m%d}")],
+                     args=[status.value, reason, "" if errcode is None else errcode, int(now), push.kind])
         if user is not None:
             cs = user_key(push.openid, "cs")
             pipe = self.redis.pipeline(transaction=False)
@@ -305,43 +305,12 @@ def _by_status(counts: dict[str, str]) -> dict[str, int]:
     return out
 
 
-@dataclass
-class FailedPush:
-    idem_key: str
-    openid: str
-    kind: str
-    errcode: str
-    at: int
-    text: str
-
-
-def failed(redis, limit: int = 200) -> list[FailedPush]:
-    """Pushes that failed and were not retried yet, newest first."""
-    keys = redis.zrevrange(FAILED, 0, limit - 1)
-    pipe = redis.pipeline(transaction=False)
-    for k in keys:
-        pipe.hgetall(log_key(k))
-    return [FailedPush(k, d.get("openid", ""), d.get("kind", ""), d.get("errcode", ""), int(d.get("at") or 0),
-                       d.get("text", "")) for k, d in zip(keys, pipe.execute()) if d]
-
-
-def retry(bot, idem_key: str) -> bool:
-    """Queue a failed push again under a new key (the old one stays as it ended); False if not failed."""
-    entry = bot.redis.hgetall(log_key(idem_key))
-    if entry.get("status") != Status.FAILED or not bot.redis.zrem(FAILED, idem_key):
-        return False
-    FailedPushes(bot.redis).resolve(idem_key)  # retried by hand: the automatic retries stop
-    attempt = bot.redis.hincrby(log_key(idem_key), "retries", 1)
-    return bot.outbox.enqueue(entry["openid"], entry.get("text", ""), kind=entry.get("kind", "retry"),
-                              idem_key=f"{idem_key}:retry{attempt}")
-
-
-def failed_pushes(redis) -> list[KeptFailure]:
+def failed_pushes(redis) -> list[FailedPush]:
     """Pushes that failed and have not gone out since: being retried (soonest first), then given up."""
     return FailedPushes(redis).all()
 
 
 def retry_failed(redis, keys: list[str] | None = None, now: float | None = None) -> tuple[int, int]:
-    """Queue failed pushes (all, or these idempotency keys) to be tried on the next run of
-    `retry_pushes`; those past their deadline are given up. Returns (queued, expired)."""
+    """Make failed pushes (all, or these idempotency keys) due now: the sender tries them within seconds,
+    under their own keys; those past their deadline are given up. Returns (queued, expired)."""
     return FailedPushes(redis).retry_now(now or time.time(), keys)

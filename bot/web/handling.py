@@ -3,7 +3,7 @@
 The webhook view calls handle(). One round trip reads what every message
 needs: its ledger entry (is this a retry?), the user's conversation and when
 they were last seen. It writes nothing. A handler about to change something
-first claims the message in the ledger (bot.writes notices its first write),
+first claims the message in the ledger (bot.runtime.writes notices its first write),
 in the same round trip as the follower's touch when one is due; a retry that
 arrives meanwhile waits for the reply instead of running the message again,
 and later retries get the recorded reply. A message that changes nothing
@@ -25,10 +25,10 @@ from contextlib import nullcontext
 
 import redis
 
-from bot.ledger import LAPSED, PENDING, message_key
+from handlers.ledger import LAPSED, PENDING, message_key
 from bot.ops import logs, metrics
-from bot.outgoing import published_numbers, safe_text
-from bot.writes import TrackingRedis, WriteScope
+from bot.wechat.outgoing import published_numbers, safe_text
+from bot.runtime.writes import TrackingRedis, WriteScope
 from handlers.message import Incoming
 from handlers.router import Context, Flow
 

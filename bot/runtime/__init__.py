@@ -1,0 +1,1 @@
+"""The process: the store connection (embedded server or REDIS_URL), serving, gunicorn's settings."""
