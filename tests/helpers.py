@@ -11,6 +11,13 @@ import time
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from domain import clock
+from domain.events import Occurrence
+from domain.jobs import Posting, default_expiry
+from domain.profiles import Profiles
+from domain.quiz import Question, Session
 
 from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
@@ -134,3 +141,85 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 30) -> int
         except ProcessLookupError:
             pass
     return proc.wait(timeout)
+
+
+# -- builders the tests share: records made through the domain, as the service makes them -----------
+def make_event(events, eid="river", capacity=30, starts_in=3 * 86400, hours=2, **extra) -> Occurrence:
+    """A volunteer event starting exactly starts_in seconds from now."""
+    start = time.time() + starts_in
+    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=f"活动{eid}", description="清理河道垃圾。", place="三干渠",
+                     start=start, end=start + hours * 3600, capacity=capacity, signup_deadline=start - 2 * 3600,
+                     cancel_cutoff=start - 24 * 3600, **extra)
+    return events.save(occ)
+
+
+def make_morning_event(events, eid="river", capacity=30, starts_in=3 * 86400, hours=2, **extra):
+    """An event on a whole minute; at 09:00 on the day starts_in falls on (none crosses midnight) unless it starts soon."""
+    start = (time.time() + starts_in) // 60 * 60
+    if abs(starts_in) >= 86400:
+        start = clock.local(start).replace(hour=9, minute=0).timestamp()
+    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=f"活动{eid}", description="清理河道垃圾。", place="三干渠",
+                     start=start, end=start + hours * 3600, capacity=capacity, signup_deadline=start - 2 * 3600,
+                     cancel_cutoff=start - 24 * 3600, **extra)
+    return events.save(occ)
+
+
+def with_profile(bot, openid="o_alice", name="张小明", phone="13800138000", **details):
+    """A resident who gave their name and phone (and details, if given)."""
+    Profiles(bot.redis).save_contact(openid, name, phone)
+    if details:
+        Profiles(bot.redis).set_details(openid, **details)
+
+
+def posting(pid, title, category="物流司机", employer="顺达物流", days_ago=0.5, **extra) -> Posting:
+    published = time.time() - days_ago * 86400
+    fields = dict(salary="6000元/月", place="物流园", education="不限", experience="驾龄2年", headcount=2,
+                  contact="王经理 0724-0000001", published=published, expires=default_expiry(published))
+    fields.update(extra)
+    return Posting(pid, employer, title, category, **fields)
+
+
+QUESTIONS = [
+    Question("团员年龄？", "single", ["12至25", "14至28", "16至30"], "B", "团章规定14至28周岁。"),
+    Question("团员义务？", "multi", ["学习", "守法", "缺席", "带头"], "ABD", "缺席组织生活不是义务。"),
+    Question("五四青年节是5月4日。", "judge", [], "T", "源于1919年五四运动。"),
+]
+
+
+def make_session(quiz, sid="s-now", opens_in=-3600, closes_in=86400, now=None):
+    now = now or time.time()
+    session = Session(sid, f"第{sid}期", "学习团章。", now + opens_in, now + closes_in, QUESTIONS, "https://example.org")
+    quiz.save_session(session)
+    return session
+
+
+def follower(bot, openid, hours_ago=1.0):
+    """A follower whose last message was hours_ago."""
+    bot.redis.sadd("yb:followers:active", openid)
+    bot.redis.hset(f"yb:{{u:{openid}}}:follower", "last_seen", int(time.time() - hours_ago * 3600))
+
+
+def in_days(days: int, hour: int = 9) -> str:
+    return clock.local(time.time() + days * 86400).strftime(f"%Y-%m-%dT{hour:02d}:00")
+
+
+def new_event(console, **fields):
+    """An event created on the console's form (the fields as staff type them)."""
+    data = {"title": "白石坡养老院敬老服务", "place": "白石坡社区养老院", "description": "陪老人聊天、打扫卫生。",
+            "start": in_days(5), "end_time": "11:30", "capacity": "2", "signup_deadline_hours": "2",
+            "cancel_cutoff_hours": "24", **fields}
+    return console.post("/admin/events/new", data, token_from="/admin/events/new")
+
+
+# -- Prometheus figures ---------------------------------------------------------------------------
+def samples(text: str) -> dict:
+    """{(name, labels as a sorted tuple): value} of a Prometheus exposition."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def value(text: str, name: str, **labels) -> float:
+    return sum(v for (n, ls), v in samples(text).items() if n == name and all((k, str(x)) in ls for k, x in labels.items()))

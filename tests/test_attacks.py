@@ -42,7 +42,7 @@ def test_user_text_echoed_in_a_reply_cannot_break_its_xml(wechat, typed):
 
 
 def test_a_wrong_phone_entry_that_closes_cdata_is_answered(wechat, bot):
-    from tests.test_volunteer import make_event
+    from tests.helpers import make_event
 
     number = make_event(bot.events, "e_cdata").number
     wechat.send(f"报名 {number}", "o_eve")
@@ -206,7 +206,7 @@ def test_the_pending_claim_lapses_inside_wechats_retry_window():
 
 # -- 9. two same-time sign-ups sent at once --------------------------------------------------------
 def test_the_sign_up_step_itself_refuses_an_overlap(bot):
-    from tests.test_volunteer import make_event
+    from tests.helpers import make_event
 
     a, b = make_event(bot.events, "same_a"), make_event(bot.events, "same_b")
     assert bot.events.sign_up(a, "o_twice").status == "confirmed"
@@ -221,7 +221,7 @@ def test_overlapping_sign_ups_sent_at_the_same_moment_book_one(live_server, bot)
 
     from bot.wechat.simulator import WeChatSimulator
     from tests.helpers import post_signed
-    from tests.test_volunteer import make_event, with_profile
+    from tests.helpers import make_event, with_profile
 
     a, b = make_event(bot.events, "at_once_a", capacity=100), make_event(bot.events, "at_once_b", capacity=100)
     users = [f"o_both{i:02d}" for i in range(40)]

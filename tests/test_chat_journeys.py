@@ -15,8 +15,8 @@ from domain.events import Events
 from domain.jobs import Jobs, notes_key
 from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session
-from tests.test_quiz import make_session
-from tests.test_volunteer import make_event, with_profile
+from tests.helpers import make_session
+from tests.helpers import make_event, with_profile
 
 
 def load_folders(bot, tmp_path, *folders):
@@ -113,7 +113,7 @@ def test_the_same_letter_sent_twice_is_not_the_answer_to_a_true_false_question(b
 # 5. Commands mid-conversation --------------------------------------------------------------
 def test_a_command_at_the_note_prompt_is_not_saved_as_the_note(bot, wechat):
     jobs = Jobs(bot.redis)
-    from tests.test_jobs import posting
+    from tests.helpers import posting
 
     p, other = jobs.save(posting("a", "货车司机")), jobs.save(posting("b", "护理员", "医疗护理"))
     with_profile(bot, "o_alice")
@@ -272,7 +272,7 @@ def test_cancelling_an_event_that_started_says_it_started(bot, wechat):
 
 
 def test_interest_again_with_skip_does_not_claim_an_update(bot, wechat):
-    from tests.test_jobs import posting
+    from tests.helpers import posting
 
     p = Jobs(bot.redis).save(posting("a", "货车司机"))
     with_profile(bot, "o_alice")

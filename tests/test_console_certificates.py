@@ -7,7 +7,7 @@ import re
 from domain.audit import Audit
 from domain.events import Events
 from domain.profiles import Profiles
-from tests.test_console_events import make_event
+from tests.helpers import make_morning_event as make_event
 
 
 def served(redis, openid="o_vol", name="王小红", phone="13800138001"):

@@ -12,36 +12,15 @@ from openpyxl import load_workbook
 
 from domain import clock
 from domain.audit import Audit
-from domain.events import Events, Occurrence, scene_for
+from domain.events import Events, scene_for
 from domain.outbox import Outbox
 from domain.profiles import Profiles
 from domain.staff import Staff
-
-
-def make_event(events, eid="river", capacity=30, starts_in=3 * 86400, hours=2, **extra):
-    """An event on a whole minute; at 09:00 on the day starts_in falls on (none crosses midnight) unless it starts soon."""
-    start = (time.time() + starts_in) // 60 * 60
-    if abs(starts_in) >= 86400:
-        start = clock.local(start).replace(hour=9, minute=0).timestamp()
-    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=f"活动{eid}", description="清理河道垃圾。", place="三干渠",
-                     start=start, end=start + hours * 3600, capacity=capacity, signup_deadline=start - 2 * 3600,
-                     cancel_cutoff=start - 24 * 3600, **extra)
-    return events.save(occ)
-
-
-def _in_days(days: int, hour: int = 9) -> str:
-    return clock.local(time.time() + days * 86400).strftime(f"%Y-%m-%dT{hour:02d}:00")
+from tests.helpers import make_morning_event as make_event, new_event
 
 
 def _local(ts: float, pattern: str) -> str:
     return clock.local(ts).strftime(pattern)
-
-
-def new_event(console, **fields):
-    data = {"title": "白石坡养老院敬老服务", "place": "白石坡社区养老院", "description": "陪老人聊天、打扫卫生。",
-            "start": _in_days(5), "end_time": "11:30", "capacity": "2", "signup_deadline_hours": "2",
-            "cancel_cutoff_hours": "24", **fields}
-    return console.post("/admin/events/new", data, token_from="/admin/events/new")
 
 
 def test_an_event_created_on_the_page_is_listed_in_chat(console, wechat, redis_client):

@@ -8,7 +8,7 @@ from openpyxl import Workbook, load_workbook
 from domain.audit import Audit
 from domain.jobs import Jobs
 from domain.profiles import Profiles
-from tests.test_jobs import posting
+from tests.helpers import posting
 
 HEAD = ["编号", "用人单位", "岗位", "类别", "薪资", "工作地点", "学历要求", "经验要求", "招聘人数", "联系方式", "发布日期", "截止日期",
         "状态", "招聘会", "岗位说明"]

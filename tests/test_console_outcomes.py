@@ -9,7 +9,7 @@ from domain import clock
 from domain.events import Events
 from domain.outcomes import Outcomes
 from domain.staff import Staff
-from tests.test_console_events import make_event
+from tests.helpers import make_morning_event as make_event
 
 FORM = {"served": "46", "walk_ins": "2", "acts": "", "services": "义诊、义剪", "partners": "白石坡社区养老院",
         "note": "志愿者们为老人送上水果和零食，打扫房间、陪老人聊天。",
@@ -133,7 +133,7 @@ def test_a_past_event_with_no_check_in_and_no_outcome_links_to_its_form_from_the
 
 
 def test_an_event_created_on_the_page_carries_its_kind_for_the_report(console, redis_client):
-    from tests.test_console_events import new_event
+    from tests.helpers import new_event
 
     assert new_event(console, category="护河").status_code == 302
     occ = Events(redis_client).upcoming(time.time())[0]

@@ -7,8 +7,8 @@ from domain.audit import Audit
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.profiles import Profiles
-from tests.test_console_events import make_event
-from tests.test_jobs import posting
+from tests.helpers import make_morning_event as make_event
+from tests.helpers import posting
 
 
 def test_find_by_name_or_last_four_digits_and_the_search_is_audited(console, bot):

@@ -8,16 +8,9 @@ import pytest
 from bot import importers as content
 
 from bot.pushes import tasks
-from domain.jobs import Jobs, Posting, default_expiry
+from domain.jobs import Jobs
 from domain.profiles import Profiles
-
-
-def posting(pid, title, category="物流司机", employer="顺达物流", days_ago=0.5, **extra) -> Posting:
-    published = time.time() - days_ago * 86400
-    fields = dict(salary="6000元/月", place="物流园", education="不限", experience="驾龄2年", headcount=2,
-                  contact="王经理 0724-0000001", published=published, expires=default_expiry(published))
-    fields.update(extra)
-    return Posting(pid, employer, title, category, **fields)
+from tests.helpers import posting, with_profile
 
 
 @pytest.fixture
@@ -34,10 +27,6 @@ def interested(wechat, posting, openid="o_alice"):
     """Register interest in posting through chat, with no note."""
     wechat.send(f"投递 {posting.number}", openid=openid)
     return wechat.send("跳过", openid=openid)
-
-
-def with_profile(bot, openid="o_alice"):
-    Profiles(bot.redis).save_contact(openid, "张小明", "13800138000")
 
 
 def test_demo_fair_has_20_open_postings_and_some_expired_and_filled(bot):

@@ -17,7 +17,7 @@ import requests
 from bot.config import PROJECT_DIR
 from bot.wechat.simulator import WeChatSimulator, text_xml
 from tests.helpers import free_port, start_serve, stop
-from tests.test_ops_web import value
+from tests.helpers import value
 
 TOKEN = "opstoken"
 embedded_only = pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="about `youthbot serve` with its embedded Redis")

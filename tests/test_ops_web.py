@@ -6,26 +6,13 @@ import time
 from dataclasses import replace
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import create_app
 from bot.ops import web as ops_web
 from bot.pushes.scheduler import SEEN
 from bot.wechat.simulator import text_xml
 from domain.keys import key
-
-
-def samples(text: str) -> dict:
-    """{(name, labels as a sorted tuple): value} of a Prometheus exposition."""
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def value(text: str, name: str, **labels) -> float:
-    return sum(v for (n, ls), v in samples(text).items() if n == name and all((k, str(x)) in ls for k, x in labels.items()))
+from tests.helpers import value
 
 
 @pytest.fixture(autouse=True)

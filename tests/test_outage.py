@@ -16,7 +16,13 @@ import requests
 
 from bot.runtime import storage
 from bot.wechat.simulator import WeChatSimulator, text_xml
-from tests.test_serve import TOKEN, _free_port, _start
+from tests.helpers import free_port, start_serve
+
+TOKEN = "servetoken"
+
+
+def _start(data_dir, port):
+    return start_serve(data_dir, port, demo=False, WECHAT_TOKEN=TOKEN)
 
 embedded_only = pytest.mark.skipif(bool(os.environ.get("REDIS_URL")), reason="about the embedded server")
 
@@ -37,7 +43,7 @@ def _redis_servers(data_dir: Path) -> list[int]:
 
 @pytest.fixture
 def served(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = _start(tmp_path, port)
     logs = []
     threading.Thread(target=lambda: logs.extend(proc.stdout), daemon=True).start()  # never let its pipe fill

@@ -6,8 +6,8 @@ import time
 from domain.jobs import Jobs
 from domain.privacy import RETENTION_SECONDS, forget_person
 from domain.profiles import Profiles
-from tests.test_jobs import posting  # noqa: F401 (a posting to register interest in)
-from tests.test_volunteer import make_event, with_profile
+from tests.helpers import posting
+from tests.helpers import make_event, with_profile
 
 
 def _forget_through_chat(wechat, openid):
@@ -113,7 +113,7 @@ def test_deletion_drops_the_text_kept_with_a_failed_push(bot, pushing, fake_wech
     import requests
 
     from bot.pushes.delivery import Push, failed_pushes as failed
-    from tests.test_pushes import follower
+    from tests.helpers import follower
 
     deliverer, _ = pushing
     follower(bot, "o_f")

@@ -8,8 +8,8 @@ import requests
 from bot.pushes import tasks
 from bot.pushes.delivery import Push, failed_pushes, retry_failed, stats
 from domain.outbox import RETRY_AFTER
-from tests.test_pushes import follower
-from tests.test_volunteer import make_event
+from tests.helpers import follower
+from tests.helpers import make_event
 
 
 def fail_next(base, times=1, **failure):

@@ -20,12 +20,7 @@ from bot.wechat.client import SharedTokenClient
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session
-
-
-def follower(bot, openid, hours_ago=1.0):
-    """A follower whose last message was hours_ago."""
-    bot.redis.sadd("yb:followers:active", openid)
-    bot.redis.hset(f"yb:{{u:{openid}}}:follower", "last_seen", int(time.time() - hours_ago * 3600))
+from tests.helpers import follower
 
 
 def fail_next(base, times=1, **failure):
@@ -201,7 +196,6 @@ def test_the_timetable_lives_in_redis_and_a_restart_does_not_double_it(bot, redi
     assert bot.redis.hlen("yb:{scheduler}:jobs") == len(TIMETABLE)
 
 
-
 def test_a_store_written_before_the_move_to_bot_pushes_still_runs_its_timetable(bot, redis_url):
     """Stores written before issue 18 hold each job as bot.scheduler:run_job; the next start replaces them."""
     import pickle
@@ -330,3 +324,15 @@ def test_pushes_stats_counts_sent_and_skipped_with_reasons(bot, pushing, cli):
     code, out = cli("pushes", "stats")
     lines = dict(line.rsplit(None, 1) for line in out.splitlines()[2:] if line.strip())
     assert code == 0 and lines["sent"] == "1" and lines["skipped"] == "1" and lines["reason:unsubscribed"] == "1"
+
+
+def test_a_push_record_expires_a_month_after_its_deadline_so_the_store_does_not_grow_with_every_push(bot, pushing):
+    deliverer, _ = pushing
+    follower(bot, "o_ttl")
+    now = time.time()
+    assert deliverer.deliver(Push("o_ttl", "提醒", "event_reminder", "event_24h:x:o_ttl", None, now + 86400), now).status \
+        == Status.SENT
+    ttl = bot.redis.ttl("yb:{push}:log:event_24h:x:o_ttl")
+    assert 86400 + 30 * 86400 - 120 < ttl <= 86400 + 30 * 86400
+    deliverer.deliver(Push("o_ttl", "通知", "broadcast", "broadcast:b:o_ttl"), now)  # no deadline: its kind's lifetime
+    assert 0 < bot.redis.ttl("yb:{push}:log:broadcast:b:o_ttl") <= 86400 + 30 * 86400

@@ -9,21 +9,8 @@ import pytest
 
 from bot.wechat.simulator import WeChatSimulator, text_xml
 from domain.profiles import Profiles
-from domain.quiz import Question, Quiz, Session, parse_answer
-from tests.helpers import TOKEN, post_signed
-
-QUESTIONS = [
-    Question("团员年龄？", "single", ["12至25", "14至28", "16至30"], "B", "团章规定14至28周岁。"),
-    Question("团员义务？", "multi", ["学习", "守法", "缺席", "带头"], "ABD", "缺席组织生活不是义务。"),
-    Question("五四青年节是5月4日。", "judge", [], "T", "源于1919年五四运动。"),
-]
-
-
-def make_session(quiz, sid="s-now", opens_in=-3600, closes_in=86400, now=None):
-    now = now or time.time()
-    session = Session(sid, f"第{sid}期", "学习团章。", now + opens_in, now + closes_in, QUESTIONS, "https://example.org")
-    quiz.save_session(session)
-    return session
+from domain.quiz import Quiz, parse_answer
+from tests.helpers import TOKEN, post_signed, make_session
 
 
 @pytest.fixture

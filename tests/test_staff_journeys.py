@@ -12,14 +12,12 @@ import yaml
 
 from bot import importers
 
-from bot.pushes import tasks
 from domain import clock
 from domain.events import Events
 from domain.jobs import Jobs
-from domain.profiles import Profiles
 from domain.quiz import Quiz
-from tests.test_jobs import posting
-from tests.test_volunteer import make_event, with_profile
+from tests.helpers import posting
+from tests.helpers import make_event, with_profile
 
 SHEET_HEADER = "期号,标题,学习内容,链接,开始,截止,题目,题型,A,B,C,D,答案,解析\n"
 JOB_HEADER = "编号,用人单位,岗位,类别,薪资,工作地点,学历要求,经验要求,招聘人数,联系方式,发布日期,截止日期,状态,招聘会,岗位说明\n"
@@ -170,7 +168,7 @@ def test_a_missing_column_is_named_as_the_sheet_names_it(bot, cli, tmp_path):
 
 # 17. Pushes that do nothing say why ----------------------------------------------------------------
 def test_a_reminder_run_in_quiet_hours_says_so(bot, cli, monkeypatch):
-    from tests.test_quiz import make_session
+    from tests.helpers import make_session
 
     make_session(Quiz(bot.redis))
     monkeypatch.setenv("QUIET_HOURS", "00:00-23:59")
@@ -256,7 +254,7 @@ def test_event_export_has_real_date_cells(bot, cli, tmp_path):
 
 def test_quiz_export_has_question_texts_judge_answers_in_words_and_date_cells(bot, cli, tmp_path):
     from openpyxl import load_workbook
-    from tests.test_quiz import make_session
+    from tests.helpers import make_session
 
     quiz = Quiz(bot.redis)
     session = make_session(quiz)
@@ -285,7 +283,7 @@ def test_jobs_stats_names_the_fair_by_title(bot, cli, tmp_path):
 
 
 def test_quiz_list_events_list_past_and_jobs_list(bot, cli):
-    from tests.test_quiz import make_session
+    from tests.helpers import make_session
 
     make_session(Quiz(bot.redis))
     events = Events(bot.redis)

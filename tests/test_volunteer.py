@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,26 +12,12 @@ import requests
 from bot.wechat.simulator import WeChatSimulator, text_xml
 from domain.events import Events, Occurrence, credited_minutes
 from domain.profiles import Profiles
-from tests.helpers import TOKEN, post_signed
-
-
-def make_event(events, eid="river", capacity=30, starts_in=3 * 86400, hours=2, **extra) -> Occurrence:
-    start = time.time() + starts_in
-    occ = Occurrence(id=f"{eid}@1", event_id=eid, title=f"活动{eid}", description="清理河道垃圾。", place="三干渠",
-                     start=start, end=start + hours * 3600, capacity=capacity, signup_deadline=start - 2 * 3600,
-                     cancel_cutoff=start - 24 * 3600, **extra)
-    return events.save(occ)
+from tests.helpers import TOKEN, post_signed, make_event, with_profile
 
 
 @pytest.fixture
 def events(bot):
     return Events(bot.redis)
-
-
-def with_profile(bot, openid, name="张小明", phone="13800138000", **details):
-    Profiles(bot.redis).save_contact(openid, name, phone)
-    if details:
-        Profiles(bot.redis).set_details(openid, **details)
 
 
 def test_list_and_details_show_places_left(wechat, events, bot):

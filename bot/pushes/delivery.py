@@ -49,10 +49,13 @@ log = logging.getLogger(__name__)
 RETRYABLE = {-1, -2, 45009, 45047}
 STATS = key("{push}", "stats")
 
-# Claim an idempotency key: 1 if it was free, 0 if it was claimed before.
+# Claim an idempotency key: 1 if it was free, 0 if it was claimed before. The record lives as long as a
+# sender could still try the same key (the push's deadline) and a month more for staff, then expires:
+# the store does not grow with every push ever sent.
 _CLAIM = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'sending', 'kind', ARGV[1], 'openid', ARGV[2], 'at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('HINCRBY', KEYS[2], 'sending', 1)
 return 1
 """
@@ -163,7 +166,8 @@ class Deliverer:
             reason = "out_of_window"
         if not reason:
             self._wait_for_rate()  # before the claim: a claimed message goes out at once
-        if not self._claim(keys=[log_key(push.idem_key), STATS], args=[push.kind, push.openid, int(now)]):
+        if not self._claim(keys=[log_key(push.idem_key), STATS],
+                           args=[push.kind, push.openid, int(now), _log_ttl(push, now)]):
             return PushResult(Status.DUPLICATE)
         if reason:
             return self._end(push, Status.SKIPPED, reason)
@@ -268,6 +272,15 @@ def read_recipients(redis, openids: list[str], idem_keys: list[str] | None = Non
         sent = int(n or 0) if since is not None and since == last_seen else 0
         out.append(Recipient(openid, bool(int(done)), bool(active), bool(off), int(last_seen or 0), sent))
     return out
+
+
+LOG_KEPT_AFTER_DEADLINE = 30 * 24 * 3600
+
+
+def _log_ttl(push: Push, now: float) -> int:
+    """Seconds a push's record is kept: until its deadline (no sender tries the key after it), then a month."""
+    deadline = push.expires or now + rules(push.kind).lifetime
+    return int(max(deadline - now, 0)) + LOG_KEPT_AFTER_DEADLINE
 
 
 def _retryable(code) -> bool:
