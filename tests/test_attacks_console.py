@@ -12,8 +12,36 @@ from domain.events import Events
 from domain.jobs import Jobs
 from domain.profiles import BRANCHES, Profiles
 from domain.quiz import Quiz
-from tests.test_jobs import posting
-from tests.test_volunteer import make_event
+from tests.helpers import make_event, make_session, posting
+
+EVENT_HEADERS = ["编号", "活动名称", "类别", "地点", "开始", "结束", "名额", "报名截止（小时）", "取消截止（小时）", "最低年龄",
+                 "仅限学生", "每周", "持续天数", "项目", "站点", "活动说明", "标签"]
+JOB_HEADERS = ["编号", "用人单位", "岗位", "类别", "薪资", "工作地点", "学历要求", "经验要求", "招聘人数", "联系方式", "发布日期",
+               "截止日期", "状态", "招聘会", "岗位说明"]
+
+
+def day(offset: int) -> str:
+    from domain import clock
+
+    return clock.local(time.time() + offset * 86400).strftime("%Y-%m-%d")
+
+
+def workbook(headers, rows) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(headers)
+    for r in rows:
+        wb.active.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def job_row(pid):
+    return [pid, "顺达物流", "货车司机", "物流司机", "6000元/月", "物流园", "", "", 2, "王经理 0724-0000001", "today-1", "", "",
+            "", ""]
+
 
 FORMULA = '=HYPERLINK("http://x.cn/?"&B2&C2,"简历")'
 
@@ -44,8 +72,6 @@ def test_a_residents_note_is_text_in_the_employers_list(console_as, bot, wechat)
 
 
 def test_names_and_titles_are_text_in_event_and_quiz_downloads(console, bot):
-    from tests.test_quiz import make_session
-
     events = Events(bot.redis)
     occ = make_event(events)
     Profiles(bot.redis).save_contact("o_a", FORMULA, "13800138000")
@@ -300,14 +326,12 @@ def test_a_postings_file_cannot_turn_a_volunteer_event_into_a_fair(console_as, b
 
 
 def test_an_organisers_sheet_cannot_touch_others_events_or_fairs(console_as, bot, world_with_demo, tmp_path):
-    from tests.test_console_sheets import HEADERS, day, sheet
-
     organiser = console_as("organiser")
     snap = _snapshot(bot.redis)
     for eid in ("elder-care", "job-fair-winter"):
         row = [eid, "改掉的标题", "敬老", "别处", f"{day(5)} 09:00", "11:30", 1, 2, 24, "", "", "", "", "", "", "说明", ""]
-        path = sheet(tmp_path / f"{eid}.xlsx", [row], HEADERS)
-        resp = _upload(organiser, "/admin/events/upload", path.name, path.read_bytes(), "/admin/events/")
+        resp = _upload(organiser, "/admin/events/upload", f"{eid}.xlsx", workbook(EVENT_HEADERS, [row]),
+                       "/admin/events/")
         assert resp.status_code == 400 and f"编号 {eid} 是别人负责的活动" in resp.get_data(as_text=True), eid
     assert _snapshot(bot.redis) == snap
 
@@ -477,19 +501,15 @@ def test_a_yaml_file_with_aliases_is_refused_before_it_expands(console, bot):
 
 
 def test_every_text_field_of_a_sheet_is_bounded(console, bot):
-    from tests.test_console_jobs import row, sheet
-
-    long_row = row("a1")
+    long_row = job_row("a1")
     long_row[1] = "某" * 5000  # the employer
     snap = _snapshot(bot.redis)
-    resp = _upload(console, "/admin/jobs/upload", "岗位.xlsx", sheet([long_row]).getvalue(), "/admin/jobs/")
+    resp = _upload(console, "/admin/jobs/upload", "岗位.xlsx", workbook(JOB_HEADERS, [long_row]), "/admin/jobs/")
     assert resp.status_code == 400 and "最多60个字，现在5000个字" in resp.get_data(as_text=True)
     assert _snapshot(bot.redis) == snap
 
 
 def test_console_form_text_is_bounded_with_words(console, bot):
-    from tests.test_console_sheets import day
-
     form = {"title": "长" * 500, "place": "大厅", "start": f"{day(3)} 09:00", "end_time": "11:00", "capacity": "10"}
     snap = _snapshot(bot.redis)
     resp = console.post("/admin/events/new", form, token_from="/admin/events/new", follow_redirects=True)
