@@ -87,12 +87,14 @@ class Settings:
     # Send the session cookie only over HTTPS; set 0 to try the console over plain
     # http on another machine (browsers accept Secure cookies from 127.0.0.1 and localhost).
     admin_cookie_secure: bool = True
-    # A console session ends after this many hours.
+    # A console session ends after this many hours, however busy (an absolute lifetime) ...
     admin_session_hours: int = 8
     # Days the audit log keeps an entry (who did what in the console or with the youthbot command);
     # the scheduler trims older ones each night. Entries can name residents and keep a corrected value,
     # so at most 730 (the privacy notice's two years): a larger value, or 0, is taken as 730.
     audit_keep_days: int = 365
+    # ... and after this many minutes without a request.
+    admin_idle_minutes: int = 120
     # -- operations (bot/ops) --
     # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).
     proxy_hops: int = 0

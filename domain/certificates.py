@@ -4,8 +4,11 @@ Rules, all decided here:
 - one number per record: asking again for the same hours under the same name
   gives the same number; new hours make a new record (the old one stays
   checkable as it was issued);
-- a number is the issue date, a sequence and four random characters
-  (TW20251203-00012-K7QM), so nobody can walk through the records by counting;
+- a number is the issue date, a sequence and ten random characters in two groups
+  (TW20251203-00012-K7QMA-3HXPR: 50 random bits), so nobody can walk through the
+  records by counting or guess one (with /verify's limit on misses per address,
+  finding one valid number by guessing takes millions of years); numbers issued
+  before with four characters stay checkable;
 - what a record says is kept as issued (name, events, hours, issuer); deleting
   the person's data removes the name and the openid from their records, the hours stay.
 
@@ -27,7 +30,9 @@ RECORDS = key("certificates")  # hash: number -> JSON Certificate
 SEQ = key("certificates", "seq")
 PRINT_SECRET = key("certificates", "print_secret")  # signs the links to a record's printable version
 PRINT_DAYS = 30  # a printable version's link works this long; 志愿证明 again gives a fresh one
-_CHECK_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+_CHECK_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: 5 bits each
+CHECK_LENGTH = 10  # 50 random bits
+NUMBER_PATTERN = r"TW\d{8}-\d{5}(?:-[A-Z0-9]{5}-[A-Z0-9]{5}|-[A-Z0-9]{4})?"
 
 
 def _mine_key(openid: str) -> str:
@@ -63,8 +68,8 @@ class Certificates:
             if found:
                 return found
         seq = self._redis.incr(SEQ)
-        check = "".join(secrets.choice(_CHECK_LETTERS) for _ in range(4))
-        number = f"TW{clock.local(now):%Y%m%d}-{seq:05d}-{check}"
+        check = "".join(secrets.choice(_CHECK_LETTERS) for _ in range(CHECK_LENGTH))
+        number = f"TW{clock.local(now):%Y%m%d}-{seq:05d}-{check[:5]}-{check[5:]}"
         cert = Certificate(number, name, int(now), issuer, rows, openid)
         self._redis.hset(RECORDS, number, json.dumps(asdict(cert), ensure_ascii=False))
         if not self._redis.hsetnx(_mine_key(openid), fingerprint, number):  # a second request won the race

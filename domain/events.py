@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from domain import clock
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
 
@@ -407,6 +408,11 @@ class Events:
                 titles[event_id] = dates[0].title
         return titles
 
+    def kinds_of(self, event_id: str) -> set[str]:
+        """The kinds (volunteer, job_fair) of the stored dates of event_id (empty: no such event)."""
+        ids = [occ_id for occ_id, _ in self._redis.zscan_iter(INDEX, match=f"{_glob_escape(event_id)}@*", count=1000)]
+        return {o.kind for o in (self.get(i) for i in ids) if o}
+
     def fill_from_waitlist(self, occ: Occurrence) -> list[str]:
         """Move waitlisted volunteers into places left free (after a capacity rise); return them in order."""
         return list(self._fill(keys=self._keys(occ.id)))
@@ -492,6 +498,11 @@ class Events:
         """Set a confirmed volunteer's times by hand (forgot 签退, came without a phone); return minutes credited."""
         if self.status_of(occ.id, openid)[0] != "confirmed":
             raise ValueError("只能为已报名（非候补）的志愿者记录签到")
+        now = clock.now()
+        if now < occ.start - CHECKIN_OPENS_BEFORE:
+            raise ValueError("活动还没有开始，不能记录签到和时长")
+        if checked_in > now or (checked_out is not None and checked_out > now):
+            raise ValueError("签到、签退时间不能晚于现在")
         if checked_out is not None and checked_out <= checked_in:
             raise ValueError("签退时间须晚于签到时间")
         pipe = self._redis.pipeline(transaction=False)

@@ -55,6 +55,9 @@ class PeriodError(ValueError):
     """A period the report cannot cover, with the reason in the staff's words (CLI and console alike)."""
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years a report's period may span
+
+
 def parse_day(text: str, today: date | None = None) -> date:
     """'2026-01-01', 'today', 'today-180' or 'today+7' as a day; anything else is refused (PeriodError)."""
     m = _DAY.match(str(text).strip())
@@ -80,6 +83,8 @@ class Period:
     @classmethod
     def of_days(cls, first: date, last: date) -> "Period":
         """The one rule for a report's period (CLI and console): last not before first, at most three years."""
+        if not (FIRST_YEAR <= first.year and last.year <= LAST_YEAR):  # 0001-01-01, 9999-12-31: words, not a 500
+            raise PeriodError(f"日期应在{FIRST_YEAR}年到{LAST_YEAR}年之间")
         if last < first:
             raise PeriodError(f"结束日期（{last}）不能早于开始日期（{first}）")
         if (last - first).days + 1 > MAX_PERIOD_DAYS:

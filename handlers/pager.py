@@ -77,22 +77,27 @@ def split_pages(text: str, limit: int) -> list[str]:
 
 
 def _items(lines: list[str]) -> list[str]:
-    items: list[str] = []
+    items: list[list[str]] = []  # each item's lines, joined once at the end (linear in the text's length)
     for line in lines:
         if items and line.startswith((" ", "\u3000")):
-            items[-1] += "\n" + line
+            items[-1].append(line)
         else:
-            items.append(line)
-    return items
+            items.append([line])
+    return ["\n".join(item) for item in items]
 
 
 def _cut_long_lines(lines: list[str], limit: int):
+    """Lines longer than limit bytes cut at character boundaries; each line is encoded once (linear time)."""
     for line in lines:
-        while _size(line) > limit:
-            cut = len(line.encode("utf-8")[:limit].decode("utf-8", "ignore"))
-            yield line[:cut]
-            line = line[cut:]
-        yield line
+        data = line.encode("utf-8")
+        start = 0
+        while len(data) - start > limit:
+            end = start + limit
+            while end > start and (data[end] & 0xC0) == 0x80:  # never inside a character
+                end -= 1
+            yield data[start:end].decode("utf-8")
+            start = end
+        yield data[start:].decode("utf-8") if start else line
 
 
 def _size(text: str) -> int:

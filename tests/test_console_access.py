@@ -44,6 +44,13 @@ FORMS = {  # POST endpoint -> roles that may send it
     "admin.staff.create": ADMIN, "admin.staff.reset": ADMIN, "admin.staff.set_role": ADMIN, "admin.staff.delete": ADMIN,
 }
 OPEN = {"admin.static", "admin.auth.login"}
+# Outside the console: who may reach them, and how they are guarded instead of a role.
+PUBLIC = {"static": "files", "wechat.receive": "WeChat's signature", "wechat.verify": "WeChat's signature",
+          "verify.verify": "misses limited per address", "ops.healthz": "no data", "ops.readyz": "no data",
+          "ops.metrics_view": "METRICS_ALLOW networks or token"}
+UPLOADS = {"admin.quizzes.upload": ("bank", ADMIN), "admin.events.upload": ("sheet", EVENTS),
+           "admin.jobs.upload": ("sheet", JOBS), "admin.branches.upload": ("sheet", ADMIN)}
+EXPORTS = [e for e in PAGES if e.endswith(("export", "export_missing", "template", "download_docx", "download_xlsx"))]
 
 
 @pytest.fixture
@@ -79,6 +86,39 @@ def test_every_console_route_is_in_the_permission_table(app):
               for m in r.methods - {"HEAD", "OPTIONS"}}
     listed = {(e, "GET") for e in PAGES} | {(e, "POST") for e in FORMS}
     assert {(e, m) for e, m in routes if e not in OPEN} == listed
+    outside = {r.endpoint for r in app.url_map.iter_rules() if not r.rule.startswith("/admin")}
+    assert outside == set(PUBLIC), "a route outside /admin needs an entry in PUBLIC saying what guards it"
+    assert set(UPLOADS) <= set(FORMS) and {e for e in FORMS if e.endswith("upload")} == set(UPLOADS)
+
+
+def test_every_upload_reaches_its_importer_for_each_role_allowed_and_no_other(world):
+    import io
+
+    app, clients, values = world
+    for endpoint, (field, allowed) in UPLOADS.items():
+        for role, console in clients.items():
+            resp = console.post(_url(app, endpoint, values), {field: (io.BytesIO(b"not a sheet"), "x.csv")},
+                                content_type="multipart/form-data")
+            html = resp.get_data(as_text=True)
+            if role in allowed:  # the importer read it and said what is wrong with it
+                assert resp.status_code == 400 and "x.csv" in html, (endpoint, role, resp.status_code)
+            else:
+                assert resp.status_code == 403 and "x.csv" not in html, (endpoint, role, resp.status_code)
+
+
+def test_every_export_is_a_file_for_each_role_allowed_and_403_for_others(world):
+    app, clients, values = world
+    assert len(EXPORTS) >= 9
+    for endpoint in EXPORTS:
+        url = _url(app, endpoint, values)
+        for role, console in clients.items():
+            resp = console.client.get(url)
+            if role in PAGES[endpoint]:
+                assert resp.status_code == 200 and "attachment" in resp.headers.get("Content-Disposition", ""), \
+                    (endpoint, role)
+                assert resp.headers["Cache-Control"] == "no-store", endpoint
+            else:
+                assert resp.status_code == 403, (endpoint, role)
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(world):

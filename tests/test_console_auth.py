@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from domain.audit import Audit
-from domain.staff import ACCOUNT_FAILURES, ADDRESS_FAILURES, Staff
+from domain.staff import ADDRESS_FAILURES, PAIR_FAILURES, Staff
 from tests.helpers import STAFF_PASSWORD, Console, staff_account
 
 
@@ -42,11 +42,11 @@ def test_a_wrong_password_says_nothing_about_which_part_was_wrong(app, redis_cli
 def test_logins_are_refused_after_too_many_failures_for_the_account_even_with_the_right_password(app, redis_client):
     staff_account(redis_client, "admin1", "admin")
     c = Console(app.test_client())
-    for _ in range(ACCOUNT_FAILURES):
+    for _ in range(PAIR_FAILURES):
         assert c.login("admin1", "wrong-password").status_code == 401
     locked = c.login("admin1")
     assert locked.status_code == 429 and "15分钟后再试" in locked.get_data(as_text=True)
-    assert 0 < redis_client.ttl("yb:{staff}:failures:account:admin1") <= 15 * 60
+    assert 0 < redis_client.ttl("yb:{staff}:failures:pair:admin1:127.0.0.1") <= 15 * 60
 
 
 def test_logins_from_one_address_are_limited_across_accounts(redis_client):

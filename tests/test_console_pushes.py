@@ -1,6 +1,8 @@
 """The console's push pages: figures, failed pushes retried, broadcasts with reach under the 48-hour rule."""
 from __future__ import annotations
 
+import re
+
 import time
 from dataclasses import replace
 
@@ -45,7 +47,8 @@ def test_a_broadcast_shows_its_reach_then_sends_on_confirmation(console, bot, pu
     preview = console.post("/admin/pushes/broadcast", form, token_from="/admin/pushes/").get_data(as_text=True)
     assert 'id="reach">1<' in preview and "确认发送给 1 人" in preview and "周六上午团日活动" in preview
     assert bot.outbox.pending() == []  # nothing is sent before the confirmation
-    resp = console.post("/admin/pushes/broadcast", {**form, "confirm": "1"}, token_from="/admin/pushes/")
+    once = re.search(r'name="once" value="([^"]+)"', preview).group(1)
+    resp = console.post("/admin/pushes/broadcast", {**form, "confirm": "1", "once": once}, token_from="/admin/pushes/")
     progress_path = resp.headers["Location"]
     assert len(bot.outbox.pending()) == 3
     assert tasks.drain_outbox(bot, deliverer, time.time()) == {"sent": 1, "skipped": 2}

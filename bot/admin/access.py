@@ -14,14 +14,13 @@ from __future__ import annotations
 import io
 import logging
 import re
-import tempfile
-from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
 
 import redis
-from flask import abort, current_app, g, redirect, render_template, request, send_file, session, url_for
+from flask import (abort, current_app, g, make_response, redirect, render_template, request, send_file, session,
+                   url_for)
 from flask_wtf.csrf import CSRFError
 from openpyxl.utils import get_column_letter
 
@@ -31,6 +30,7 @@ from domain.staff import Staff
 
 log = logging.getLogger(__name__)
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+FORM_FIELD_MAX_BYTES = 64 * 1024  # no console text field comes near it (the longest, a description: 2,000 characters)
 OPEN_ENDPOINTS = {"admin.auth.login", "admin.static"}  # reachable without an account
 # The menu, in order. A new section (a module with `bp = Blueprint(..., url_prefix=...)` and
 # `gate(bp, roles)`) adds its module to the sections in bot/admin/__init__.py and one line here.
@@ -88,7 +88,11 @@ def init(bp) -> None:
 
     @bp.before_request
     def load_account():
-        request.max_content_length = UPLOAD_MAX_BYTES  # the app's own limit is the webhook's 64 KiB
+        # Bounded bodies (the app's own limit is the webhook's 64 KiB): a form with files up to the upload limit,
+        # each text field of it and any form without files up to FORM_FIELD_MAX_BYTES; past them a 413 page.
+        multipart = request.mimetype == "multipart/form-data"
+        request.max_content_length = UPLOAD_MAX_BYTES if multipart else FORM_FIELD_MAX_BYTES
+        request.max_form_memory_size = FORM_FIELD_MAX_BYTES
         g.staff = _account_from_session()
         g.flashes_before = len(session.get("_flashes", []))
         if request.method == "POST":
@@ -146,7 +150,8 @@ def init(bp) -> None:
     @bp.errorhandler(413)
     def too_large(exc):
         return render_template("admin/error.html", title="文件太大",
-                               message=f"上传的文件不能超过{UPLOAD_MAX_BYTES // 1024 // 1024} MB。"), 413
+                               message=f"上传的文件不能超过{UPLOAD_MAX_BYTES // 1024 // 1024} MB，"
+                                       f"每个文字栏不能超过{FORM_FIELD_MAX_BYTES // 1024} KB。请返回修改后再试。"), 413
 
     @bp.errorhandler(404)
     def not_found(exc):
@@ -162,14 +167,31 @@ def _here(endpoint: str, items: list[str]) -> str:
     return next((e for e in items if e.rsplit(".", 1)[0] == section), "")
 
 
+def session_limits() -> tuple[int, int]:
+    """(idle, absolute) lifetime of a console session, in seconds."""
+    s = bot().settings
+    return s.admin_idle_minutes * 60, s.admin_session_hours * 3600
+
+
 def _account_from_session():
-    name = session.get("staff")
-    account = Staff(bot().redis).get(name) if name else None
-    if account is None or session.get("epoch") != account.epoch:
-        if name:
-            session.clear()  # password changed, or account deleted: the old session ends
-        return None
+    """The account of the session record the cookie names (ended on logout, password change, deletion, expiry)."""
+    sid = session.get("sid")
+    account = Staff(bot().redis).session(sid, *session_limits()) if sid else None
+    if account is None and sid:
+        session.clear()  # the record is gone: the cookie is worth nothing any more
     return account
+
+
+def start_session(account) -> None:
+    """A new session record for account, named by a fresh cookie."""
+    session.clear()
+    session.permanent = True
+    session["sid"] = Staff(bot().redis).open_session(account, *session_limits())
+
+
+def end_session() -> None:
+    Staff(bot().redis).end_session(session.get("sid"))
+    session.clear()
 
 
 def gate(bp, *roles: str) -> None:
@@ -196,13 +218,24 @@ def client_address() -> str:
     return request.remote_addr or ""
 
 
+CROSS_SITE = ("cross-site", "same-site")  # Sec-Fetch-Site values of a request another site started
+
+
 def audit(action: str, what: str, people: int) -> None:
     """Record that the signed-in account saw or took personal data of `people` people (a page or a download).
-    In a POST it becomes the description of the action's one entry, written when the request ends."""
+    In a POST it becomes the description of the action's one entry, written when the request ends.
+
+    A GET that another site started (a link or a redirect: the browser says so in Sec-Fetch-Site, which no page
+    can forge) records nothing and shows nothing: the page asks the staff member to open it from the console
+    themselves, so no outside link can plant entries in their name.
+    """
+    if request.method == "GET" and request.headers.get("Sec-Fetch-Site", "") in CROSS_SITE:
+        abort(make_response(render_template("admin/cross_site.html", title="请确认", target=request.full_path
+                                            .rstrip("?")), 403))
     if request.method == "POST":
-        note(what, people=people)
+        note(what[:300], people=people)
         return
-    Audit(bot().redis).record(g.staff.name, action, what, people, client_address())
+    Audit(bot().redis).record(g.staff.name, action, what[:300], people, client_address())
 
 
 def note(what: str, changes: dict | None = None, people: int = 0) -> None:
@@ -271,6 +304,8 @@ def send_table(filename: str, headers: list[str], rows: list[list], sheet: str =
     dates, and text kept as text (a resident's name starting with = is never a formula)."""
     from openpyxl import Workbook
 
+    from bot.exports.cells import defuse
+
     wb = Workbook()
     ws = wb.active
     ws.title = re.sub(r"[\[\]:*?/\\]", "", sheet or Path(filename).stem)[:31] or "名单"
@@ -286,21 +321,9 @@ def send_table(filename: str, headers: list[str], rows: list[list], sheet: str =
     for i, header in enumerate(headers, start=1):
         ws.column_dimensions[get_column_letter(i)].width = max(8, min(30, len(str(header)) * 2 + 4))
     buf = io.BytesIO()
-    wb.save(buf)
+    defuse(wb).save(buf)
     buf.seek(0)
     return send_file(buf, as_attachment=True, download_name=filename,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-@contextmanager
-def uploaded(field: str):
-    """The uploaded file of a form field, saved under its own name in a temporary folder (None if absent)."""
-    upload = request.files.get(field)
-    if upload is None or not upload.filename:
-        yield None
-        return
-    name = Path(upload.filename.replace("\\", "/")).name or "upload"
-    with tempfile.TemporaryDirectory(prefix="youthbot-upload-") as folder:
-        path = Path(folder) / name
-        upload.save(path)
-        yield path

@@ -1,9 +1,9 @@
 """Signing in and out, and changing one's password (forced at the first login)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from bot.admin.access import bot, client_address, refused
+from bot.admin.access import bot, client_address, end_session, refused, start_session
 from domain.audit import Audit
 from domain.staff import FAILURE_WINDOW, MIN_PASSWORD, Staff, StaffError
 
@@ -23,11 +23,9 @@ def login():
     if result.status != "ok":
         message = f"登录失败次数过多，请{FAILURE_WINDOW // 60}分钟后再试。" if result.status == "locked" \
             else "账号或密码不对。"
-        return render_template("admin/login.html", name=name, error=message, lock_minutes=FAILURE_WINDOW // 60), \
+        return render_template("admin/login.html", name=name[:64], error=message, lock_minutes=FAILURE_WINDOW // 60), \
             401 if result.status == "bad" else 429
-    session.clear()
-    session.permanent = True
-    session.update(staff=result.account.name, epoch=result.account.epoch)
+    start_session(result.account)
     if result.account.must_change:
         return redirect(url_for("admin.auth.change_password"))
     return redirect(_safe_next(request.args.get("next")))
@@ -42,7 +40,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    end_session()  # the record goes: a copy of the cookie opens nothing any more
     flash("已退出登录。")
     return redirect(url_for("admin.auth.login"))
 
@@ -60,6 +58,6 @@ def change_password():
     except StaffError as exc:
         refused(str(exc))
         return render_template("admin/password.html", min_length=MIN_PASSWORD, error=str(exc)), 400
-    session["epoch"] = account.epoch  # other sessions of this account end; this one continues
+    start_session(account)  # every session of this account ended; this browser gets a new one
     flash("密码已修改。")
     return redirect(url_for("admin.dashboard.index"))

@@ -25,6 +25,7 @@ from domain import clock
 from domain.event_report import export_rows
 from domain.events import Occurrence
 from domain.hours import no_shows
+from domain.limits import too_long
 from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
 from domain.profiles import mask_name, mask_phone
 from domain.staff import Staff
@@ -121,7 +122,7 @@ def create():
 
 
 # -- the form's fields and their errors (shown beside the field, in the field's own label) --------------------
-LABELS = {"title": "活动名称", "place": "地点", "start": "开始", "end_time": "结束（当天）", "capacity": "名额",
+LABELS = {"title": "活动名称", "place": "地点", "description": "活动说明", "start": "开始", "end_time": "结束（当天）", "capacity": "名额",
           "signup_deadline_hours": "报名截止", "cancel_cutoff_hours": "取消截止", "min_age": "最低年龄",
           "weekdays": "每周重复", "repeat_days": "持续天数"}
 CONTENT_FIELDS = {"title": "title", "place": "place", "start": "start", "end": "end_time", "capacity": "capacity",
@@ -299,6 +300,10 @@ def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
     signup = f.take("signup_deadline_hours", lambda t: _number(t or 2))
     cancel = f.take("cancel_cutoff_hours", lambda t: _number(t or 24))
     requirements = _requirements(f)
+    for name in ("title", "place", "description"):
+        problem = too_long(name, form.get(name, "").strip())
+        if problem:
+            f.errors.setdefault(name, problem)
     f.check()
     end = clock.parse_when(f"{clock.local(start):%Y-%m-%d} {end_time}")
     if end <= start:

@@ -17,6 +17,7 @@ from bot.admin.access import audit, bot, gate, note, refused
 from bot.report import certificate as printable
 from domain import clock
 from domain.audit import person_ref, search_what
+from domain.certificates import NUMBER_PATTERN
 from domain.event_changes import tell_promoted
 from domain.privacy import forget_person
 from domain.profiles import ProfileError, mask_phone
@@ -26,11 +27,12 @@ from handlers.router import Context
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 gate(bp, "admin")
+MAX_QUERY = 30  # a name or the last digits of a phone number
 
 
 @bp.get("/")
 def index():
-    query = request.args.get("q", "").strip()
+    query = request.args.get("q", "").strip()[:MAX_QUERY]
     found = bot().profiles.find(query) if query else []
     if found:
         audit("search", search_what(query), len(found))
@@ -136,12 +138,12 @@ def issue_certificate(openid):
     profile = _volunteer(openid)
     served = bot().events.service_record(openid)
     credited = [(o, m) for o, m in served if m]
-    if not credited or not profile.name:
+    if not credited or not profile.name or not profile.consent_at:
         flash("没有计入时长的志愿服务记录，不能开具证明。" if not credited else
               "没有登记真实姓名，不能开具证明：请本人在公众号发「志愿证明」并按提示填写姓名。", "error")
         return redirect(url_for(".certificate", openid=openid))
     text = volunteer_chat.certificate(_chat_context(openid))
-    number = re.search(r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4})?", text)
+    number = re.search(NUMBER_PATTERN, text)
     audit("certificate", f"为 {person_ref(openid)} 开具志愿服务证明 {number[0] if number else ''}".rstrip(), 1)
     return render_template("admin/certificate.html", title=f"志愿服务证明：{profile.name}", p=profile, openid=openid,
                            served=served, credited=credited, text=text, number=number[0] if number else "")

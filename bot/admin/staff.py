@@ -2,6 +2,7 @@
 (searched, downloaded): admins only."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -88,8 +89,10 @@ def delete(name):
 def audit():
     """Every staff action and every view of personal data, newest first, searched by account, action, date, words."""
     filters, problem = _audit_filters()
-    found = Found([], None) if problem else Audit(bot().redis).search(**filters, count=AUDIT_PAGE,
-                                                                        before=request.args.get("before") or None)
+    before = request.args.get("before") or None
+    if before is not None and not re.fullmatch(r"\d{1,20}(-\d{1,20})?", before):  # a stream id, or a 400 in words
+        problem, before = problem or "“before”应当是审计日志里一条记录的编号（如 1764720000000-0）。", None
+    found = Found([], None) if problem else Audit(bot().redis).search(**filters, count=AUDIT_PAGE, before=before)
     log = Audit(bot().redis)
     return render_template("admin/audit.html", title="审计日志", entries=found.entries, total=log.count(),
                            older=found.older, scanned_to=found.scanned_to, problem=problem, actions=ACTIONS,

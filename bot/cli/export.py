@@ -9,6 +9,8 @@ import csv
 from datetime import datetime
 from pathlib import Path
 
+from bot.exports.cells import csv_cell, defuse
+
 DATE_FORMAT = "%Y-%m-%d %H:%M"
 XLSX_DATE_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -27,12 +29,12 @@ def write_table(path, headers: list[str], rows: list[list]) -> Path:
             for cell in cells:
                 if isinstance(cell.value, datetime):
                     cell.number_format = XLSX_DATE_FORMAT
-        wb.save(path)
+        defuse(wb).save(path)
     else:
         with open(path, "w", newline="", encoding="utf-8-sig") as fh:
             writer = csv.writer(fh)
-            writer.writerow(headers)
-            writer.writerows([[_text(c) for c in row] for row in rows])
+            writer.writerow([csv_cell(h) for h in headers])
+            writer.writerows([[csv_cell(_text(c)) for c in row] for row in rows])
     return path
 
 

@@ -72,15 +72,43 @@ class Collector:
             return None
 
 
+MAX_YAML_NODES = 200_000  # values a YAML file may stand for once its aliases are expanded (the largest file: ~20,000)
+
+
+def _expanded_size(root) -> int:
+    """How many values the document stands for with every alias expanded, counted without expanding it."""
+    sizes: dict[int, int] = {}
+
+    def size(node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1  # a node that contains itself counts once (safe_load refuses it anyway)
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(n) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1 + len(node.value) // 1000  # long text counts by its length, too
+        sizes[id(node)] = total
+        return total
+    return size(root) if root is not None else 0
+
+
 def read_yaml(path: Path) -> dict:
     """Read one YAML record file; a syntax error names the file and line."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        if _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader)) > MAX_YAML_NODES:
+            # aliases repeat parts of the file: a few hundred bytes can stand for megabytes ("billion laughs")
+            raise ContentError(path, "", f"内容展开后太大（锚点和别名 & * 重复引用过多，最多 {MAX_YAML_NODES} 项）")
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ContentError(path, "", f"不是有效的YAML（第{mark.line + 1 if mark else '?'}行附近）") from exc
     except UnicodeDecodeError:
         raise ContentError(path, "", "不是UTF-8编码的文本文件") from None
+    except RecursionError:
+        raise ContentError(path, "", "嵌套层数太多，不是内容文件") from None
     if not isinstance(data, dict):
         raise ContentError(path, "", "最外层应当是「字段: 值」的列表")
     return data
@@ -150,6 +178,7 @@ def read_rows(path: Path) -> list[list]:
                 return list(csv.reader(fh))
         from openpyxl import load_workbook
 
+        check_unpacked(path)
         ws = load_workbook(path, data_only=True).worksheets[0]  # not read-only: merged ranges are known then
         raw = [list(r) for r in ws.iter_rows(values_only=True)]
         blank_rows = {i for i, r in enumerate(raw, start=1) if all(_blank(v) for v in r)}
@@ -160,6 +189,8 @@ def read_rows(path: Path) -> list[list]:
                     if c <= len(raw[r - 1]):
                         raw[r - 1][c - 1] = top
         return raw
+    except ContentError:
+        raise
     except UnicodeDecodeError:
         raise ContentError(path, "", "CSV 文件不是 UTF-8 编码，请在 Excel 里另存为「CSV UTF-8」或 .xlsx") from None
     except Exception as exc:  # noqa: BLE001 - a damaged XLSX raises anything from zipfile to openpyxl
@@ -193,6 +224,27 @@ class Sheet:
 
     def column(self, field: str) -> str:
         return self.headers.get(field, field)
+
+
+MAX_UNPACKED = 50 * 1024 * 1024  # an XLSX is a zip: what its parts add up to once unpacked (bytes)
+MAX_PARTS = 2000
+
+
+def check_unpacked(path: Path) -> None:
+    """Refuse an XLSX whose parts are too many or too large once unpacked, from the zip's own directory and
+    before openpyxl unpacks anything (a "zip bomb" of 500 KB can unpack to 200 MB)."""
+    import zipfile
+
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise ContentError(path, "", "无法读取这个文件（不是有效的 .xlsx），请在 Excel 里另存为 .xlsx 后再试") from None
+    unpacked = sum(p.file_size for p in parts)
+    if len(parts) > MAX_PARTS or unpacked > MAX_UNPACKED:
+        raise ContentError(path, "", f"表格解压后太大（{unpacked // 1024 // 1024} MB，最多 {MAX_UNPACKED // 1024 // 1024} MB）："
+                                     "请只保留要导入的那一页和需要的行")
 
 
 def read_sheet(path: Path, columns: dict[str, str], letters: str = "") -> Sheet:

@@ -6,6 +6,8 @@ is bot/importers/__init__.py's apply step, run only when no file had an error.
 """
 from __future__ import annotations
 
+import re
+
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +17,7 @@ from bot.importers.files import Collector, ContentError, plain_number, read_shee
 from domain import clock
 from domain.events import Occurrence
 from domain.jobs import Posting, default_expiry
+from domain.limits import long_fields
 from domain.quiz import KINDS, LETTERS, Question, Session, parse_answer
 
 KIND_NAMES = {"单选": "single", "单选题": "single", "多选": "multi", "多选题": "multi",
@@ -85,6 +88,8 @@ def question_from(raw: dict, c: Collector, where: str = "", row: int | None = No
                   column=lambda f: f) -> Question | None:
     """A question from a YAML entry or a sheet row; every problem recorded in c, None if any."""
     before = len(c.errors)
+    for f, problem in long_fields({k: v for k, v in raw.items() if k in ("question", "options", "explain", "answer")}):
+        c.add(where + column(f) if f != "options" else where + f, problem, row)
     text = str(raw.get("question") or "").strip()
     if not text:
         c.add(where + column("question"), "没有填", row)
@@ -110,6 +115,11 @@ def question_from(raw: dict, c: Collector, where: str = "", row: int | None = No
     return Question(text, kind, options, answer, explain)
 
 
+# A session's id is part of its console address (/admin/quizzes/<id>): letters, digits, . _ - only.
+SESSION_ID = re.compile(r"[^\W_][\w.-]{0,39}")
+SESSION_ID_RULE = "期号只能用字母、数字、汉字和 . _ -（最多40个字符，不能有空格、斜杠或换行）"
+
+
 def parse_quizzes(path: Path, errors: list) -> list:
     if path.suffix.lower() in (".xlsx", ".csv"):
         return _sessions_from_sheet(path, errors)
@@ -128,7 +138,11 @@ def _session_from_yaml(path: Path, errors: list) -> Session | None:
                  for i, q in enumerate(raw_questions, start=1)]
     if "questions" in data and not raw_questions:
         c.add("questions", "至少要有一道题")
+    for f, problem in long_fields({k: v for k, v in data.items() if k in ("id", "title", "summary", "link")}):
+        c.add(f, problem)
     sid, title, summary = (c.check(require, data, path, f) for f in ("id", "title", "summary"))
+    if sid is not None and not SESSION_ID.fullmatch(sid):
+        c.add("id", SESSION_ID_RULE)
     opens, closes = c.check(when, data, path, "opens"), c.check(when, data, path, "closes")
     if opens is not None and closes is not None and closes <= opens:
         c.add("closes", "截止时间要晚于开始时间")
@@ -154,6 +168,11 @@ def _sessions_from_sheet(path: Path, errors: list) -> list[Session]:
         if not sid:
             c.add(sheet.column("session"), "没有填", row_no)
             continue
+        if not SESSION_ID.fullmatch(sid):
+            c.add(sheet.column("session"), SESSION_ID_RULE, row_no)
+            continue
+        for f, problem in long_fields({k: v for k, v in row.items() if k in ("title", "summary", "link")}):
+            c.add(sheet.column(f), problem, row_no)
         if sid not in sessions:
             ok = True
             for f in ("title", "summary", "opens", "closes"):
@@ -194,6 +213,8 @@ def parse_events(path: Path, errors: list) -> list:
 def occurrences_from(data: dict, c: Collector, kind: str = "volunteer", where: str = "") -> list[Occurrence]:
     """One occurrence for a dated event; one per matching day for a recurring one (problems into c)."""
     path = c.path
+    for f, problem in long_fields(data):
+        c.add(where + f, problem)
     eid = c.check(require, data, path, "id", column=where + "id")
     title = c.check(require, data, path, "title", column=where + "title")
     place = c.check(require, data, path, "place", column=where + "place")
@@ -307,6 +328,8 @@ def posting_from(raw: dict, c: Collector, row: int | None, fair_id: str, column=
     path = c.path
     name = column or (lambda f: f"postings[{raw.get('id', '?')}].{f}")
     before = len(c.errors)
+    for f, problem in long_fields(raw):
+        c.add(name(f), problem, row)
     for f in JOB_REQUIRED:
         if not str(raw.get(f) or "").strip():
             c.add(name(f), "没有填", row)

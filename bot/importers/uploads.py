@@ -63,10 +63,28 @@ def load_quiz_bank(bot, path: Path, run: Callable | None = None) -> Upload:
 
 
 def load_postings(bot, path: Path, run: Callable | None = None) -> Upload:
+    """Postings (and a fair) from a file; a fair block may create a job fair or change one, never another event."""
     up, records = _read(path, "jobs")
+    if not up.errors:
+        up.errors = _not_fairs(bot.redis, path, records.get("jobs", []))
+        if up.errors:
+            up.records = []
     up = _save(bot, up, records, run)
     up.records = [r.occ if isinstance(r, FileEvent) else r for r in up.records]
     return up
+
+
+def _not_fairs(redis, path: Path, records: list) -> list[str]:
+    """The fair blocks that name a stored event that is not a job fair (a volunteer event: the organisers' own)."""
+    from domain.events import Events
+
+    events, errors = Events(redis), []
+    for fe in (r for r in records if isinstance(r, FileEvent)):
+        kinds = events.kinds_of(fe.occ.event_id)
+        if kinds - {"job_fair"}:
+            errors.append(f"{path.name}「fair.id」：编号 {fe.occ.event_id} 是志愿活动，不是招聘会；岗位表只能新建或修改招聘会，"
+                          "请换一个编号")
+    return errors
 
 
 def _save(bot, up: Upload, records: dict, run: Callable | None = None) -> Upload:

@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from bot.exports.cells import defuse
 from domain import clock
 from domain.halfyear import Figure, HalfYear
 
@@ -140,7 +141,7 @@ def build(h: HalfYear, figures: list[Figure] | None = None) -> Workbook:
         part(wb, h, figures)
     for ws in wb.worksheets:
         _widths(ws)
-    return wb
+    return defuse(wb)
 
 
 def save(wb: Workbook, out) -> Path | bytes:
