@@ -45,7 +45,7 @@ ACTIONS = {  # action -> how the log page names it, in the order its filter list
     "event.upload": "上传活动表", "event.create": "新建活动", "event.edit": "修改活动", "event.cancel": "取消活动", "event.reinstate": "恢复活动",
     "event.attendance": "更正签到签退", "event.organisers": "指定组织者", "event.outcome": "登记活动成效",
     "job.upload": "上传岗位表", "job.create": "发布岗位", "job.outcome": "记录求职进度", "job.status": "岗位招满/撤回/重开",
-    "push.retry": "重试推送", "push.broadcast": "群发",
+    "push.retry": "重试推送", "push.broadcast": "群发", "report.notes": "填写工作总结补充内容",
     "content.load": "载入内容", "content.demo_clear": "清除演示数据", "menu.push": "推送菜单",
 }
 

@@ -47,7 +47,8 @@ OPEN = {"admin.static", "admin.auth.login"}
 # Outside the console: who may reach them, and how they are guarded instead of a role.
 PUBLIC = {"static": "files", "wechat.receive": "WeChat's signature", "wechat.verify": "WeChat's signature",
           "verify.verify": "misses limited per address", "ops.healthz": "no data", "ops.readyz": "no data",
-          "ops.metrics_view": "METRICS_ALLOW networks or token"}
+          "ops.metrics_view": "METRICS_ALLOW networks or token", "verify.ask": "no data: a box for a number",
+          "verify.print_version": "a signed link, valid 30 days"}
 UPLOADS = {"admin.quizzes.upload": ("bank", ADMIN), "admin.events.upload": ("sheet", EVENTS),
            "admin.jobs.upload": ("sheet", JOBS), "admin.branches.upload": ("sheet", ADMIN)}
 EXPORTS = [e for e in PAGES if e.endswith(("export", "export_missing", "template", "download_docx", "download_xlsx"))]

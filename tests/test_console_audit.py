@@ -4,6 +4,7 @@ the scheduler after AUDIT_KEEP_DAYS; commands run on the server recorded under �
 from __future__ import annotations
 
 import io
+import re
 import time
 from dataclasses import replace
 
@@ -97,7 +98,7 @@ def test_an_event_edit_records_each_changed_field_before_and_after(console_as, r
 
     bad = {**data, "capacity": "很多"}
     assert organiser.post(f"/admin/events/{occ.number}/edit", bad).status_code == 400
-    assert newest(redis_client, "event.edit").refused == "名额应为整数"
+    assert newest(redis_client, "event.edit").refused == "名额：应为整数，现在是“很多”"  # the form's own words
 
 
 def test_a_cancellation_records_the_reason_and_a_second_one_is_refused(console, redis_client):
@@ -125,9 +126,11 @@ def test_branch_names_before_and_after_and_a_sheet_with_errors_saved_nothing(con
 def test_a_broadcast_preview_leaves_no_entry_and_the_send_does(console, bot, fake_wechat):
     bot.settings = replace(bot.settings, wechat_api_base_url=fake_wechat[0] + "/cgi-bin/")
     form = {"segment": "all", "text": "本周六河道清理，欢迎报名。"}
-    assert console.post("/admin/pushes/broadcast", form).status_code == 200
+    preview = console.post("/admin/pushes/broadcast", form)
+    assert preview.status_code == 200
     assert entries(bot.redis, action="push.broadcast") == []
-    assert console.post("/admin/pushes/broadcast", {**form, "confirm": "1"}).status_code == 302
+    once = re.search(r'name="once" value="([^"]+)"', preview.get_data(as_text=True)).group(1)
+    assert console.post("/admin/pushes/broadcast", {**form, "confirm": "1", "once": once}).status_code == 302
     e = newest(bot.redis, "push.broadcast")
     assert "本周六河道清理" in e.what and "群发编号" in e.what
 

@@ -87,7 +87,8 @@ def test_a_broadcast_is_sent_exactly_as_previewed_a_contact_number_included_with
     preview = console.post("/admin/pushes/broadcast", form, token_from="/admin/pushes/").get_data(as_text=True)
     assert f'<div class="bubble">{text}</div>' in preview
     assert 'id="numbers-warning"' in preview and "139 1111 1111：会原样发给每一位收到的人" in preview
-    console.post("/admin/pushes/broadcast", {**form, "confirm": "1"}, token_from="/admin/pushes/")
+    once = re.search(r'name="once" value="([^"]+)"', preview).group(1)
+    console.post("/admin/pushes/broadcast", {**form, "confirm": "1", "once": once}, token_from="/admin/pushes/")
     assert tasks.drain_outbox(bot, deliverer, time.time()) == {"sent": 1}
     assert [m["text"] for m in fake.messages] == [text]
     assert deliverer.deliver(Push("o_recent", "你填写的手机号是 13922223333", "late_reply", "k9")).status == Status.SENT

@@ -25,7 +25,7 @@ def test_a_resident_corrects_name_phone_birth_year_and_student_status_as_sign_up
     first = wechat.send("修改信息")
     assert "你现在登记的是：张小明，138****8000，出生年份2001，在校学生" in first and "13800138000" not in first
     assert "请回复你的真实姓名" in first
-    assert "姓名需要2—20个字" in wechat.send("张3")
+    assert "这看起来不像姓名" in wechat.send("张3")  # the same check as the sign-up
     assert "11位手机号" in wechat.send("张晓明")
     assert "不是有效的11位手机号" in wechat.send("1391234")
     assert profiles.get("o_alice").name == "张小明"  # nothing saved before the phone is right

@@ -52,7 +52,7 @@ NAV = [  # (endpoint, label, roles that see it)
 STAFF_ACTIONS = {  # POST endpoint -> its action in the audit log (domain/audit.py names them)
     "admin.auth.logout": "logout", "admin.auth.change_password": "password",
     "admin.staff.create": "staff.create", "admin.staff.reset": "staff.reset", "admin.staff.set_role": "staff.role",
-    "admin.staff.delete": "staff.delete",
+    "admin.staff.delete": "staff.delete", "admin.report.save_notes": "report.notes",
     "admin.quizzes.upload": "bank.upload", "admin.quizzes.delete": "bank.delete", "admin.quizzes.close": "bank.close",
     "admin.branches.add": "branch.add", "admin.branches.rename": "branch.rename", "admin.branches.upload": "branch.upload",
     "admin.events.upload": "event.upload", "admin.events.create": "event.create", "admin.events.edit": "event.edit",

@@ -58,7 +58,8 @@ def upload():
 
 POSTING_FIELDS = ("employer", "title", "category", "salary", "place", "education", "experience", "headcount",
                   "contact", "expires", "description")
-JOB_HEADERS = list(loaders.JOB_COLUMNS)  # the sheet's Chinese headers, in order
+JOB_HEADERS = list({field: header for header, field in reversed(loaders.JOB_COLUMNS.items())}.values())[::-1]
+# the sheet's Chinese headers, the first one listed for each field (the others are variants the upload accepts)
 
 
 @bp.get("/template.xlsx")

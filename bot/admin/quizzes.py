@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, gate, note, note_upload, send_table
+from bot.admin.access import audit, bot, client_address, gate, note, note_upload, send_table
+from domain.audit import Audit
 from bot.admin import spool
 from bot.admin.spool import uploaded
 from bot.admin.charts import row
@@ -57,7 +58,9 @@ def upload():
         quiz = bot().quiz
         for session, n, _, said in corrections:  # each one whole: the new key and every score, or neither
             changed = quiz.correct_key(session)
-            audit("rescore", f"答题 {session.id}「{session.title}」{said}；{changed}份答卷的得分因此改变", n)
+            # its own entry beside the upload's: scores changed, the re-scoring is what staff look for later
+            Audit(bot().redis).record(g.staff.name, "rescore", f"答题 {session.id}「{session.title}」{said}；"
+                                      f"{changed}份答卷的得分因此改变", n, client_address())
         result = uploads.load_quiz_bank(bot(), path, run=spool.saving(bot()))
         note_upload("题库", path, result)
     result.notes = [f"「{s.title}」已按新答案重新计分{n}份答卷。" for s, n, _, _ in corrections] + result.notes

@@ -17,12 +17,13 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 
 from bot.report import certificate as printable
 from domain import clock
+from domain.certificates import NUMBER_PATTERN
 from domain.keys import key
 from domain.profiles import mask_name
 
 bp = Blueprint("verify", __name__, template_folder="templates")
 log = logging.getLogger(__name__)
-NUMBER = re.compile(r"TW\d{8}-\d{5}(?:-[A-Z0-9]{4})?")
+NUMBER = re.compile(NUMBER_PATTERN)
 
 
 @bp.get("/verify/")
