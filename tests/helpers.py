@@ -112,7 +112,7 @@ def start_serve(data_dir: Path, port: int, workers: int = 2, app: str | None = N
                 demo: bool = True, **env_extra) -> subprocess.Popen:
     """`youthbot serve` on 127.0.0.1:port with its own DATA_DIR; waits for /healthz (up to 120 s on a busy
     machine). If it does not come up, its whole process group (gunicorn, the embedded Redis) is killed."""
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LOAD_DEMO")}
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LOAD_DEMO", "PUBLIC_URL")}
     env.update(DATA_DIR=str(data_dir), WECHAT_AES_KEY="")
     if demo:
         env["LOAD_DEMO"] = "1"

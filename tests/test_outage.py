@@ -180,6 +180,7 @@ def test_each_gunicorn_instance_gets_its_own_control_socket(tmp_path, monkeypatc
     from bot.cli import main
 
     seen = []
+    monkeypatch.setenv("PUBLIC_URL", "")  # serve sets it in this process: restored (unset) after the test
     monkeypatch.setattr("gunicorn.app.wsgiapp.WSGIApplication.run", lambda self: seen.append(list(sys.argv)))
     monkeypatch.setattr(sys, "argv", list(sys.argv))
     for port in ("8001", "8002"):
