@@ -168,7 +168,9 @@ def test_quiz_reminders_reach_non_completers_once(bot, pushing):
 def test_event_reminders_24h_and_2h_before_never_after(bot, pushing):
     deliverer, fake = pushing
     events = Events(bot.redis)
-    start = time.time() + 3 * 3600
+    # A 10:00 start (Beijing time) at least 3 hours away, so that 23 hours before it is the day
+    # before whatever time of day the suite runs at: the day reminder says 明天见.
+    start = _next_local(hour=10, after=time.time() + 3 * 3600)
     occ = events.save(Occurrence("e@1", "e", "护河", "", "三干渠", start, start + 3600, 5, start, start))
     follower(bot, "o_v")
     events.sign_up(occ, "o_v")
@@ -177,6 +179,27 @@ def test_event_reminders_24h_and_2h_before_never_after(bot, pushing):
     assert tasks.event_reminders(bot, deliverer, start - 3600) == {"sent": 1}
     assert tasks.event_reminders(bot, deliverer, start + 60) == {}
     assert [m["text"][:6] for m in fake.messages] == ["🙋 明天见！", "⏰ 你报名的"]
+
+
+def test_the_day_reminder_of_a_late_evening_event_says_today_when_sent_the_same_day(bot, pushing):
+    """An event at 23:30 is reminded of at 00:30 the same day: 今天见, not 明天见."""
+    deliverer, fake = pushing
+    events = Events(bot.redis)
+    start = _next_local(hour=23, minute=30, after=time.time() + 3 * 3600)
+    occ = events.save(Occurrence("e@1", "e", "护河", "", "三干渠", start, start + 3600, 5, start, start))
+    follower(bot, "o_v")
+    events.sign_up(occ, "o_v")
+    assert tasks.event_reminders(bot, deliverer, start - 23 * 3600) == {"sent": 1}
+    assert [m["text"][:6] for m in fake.messages] == ["🙋 今天见！"]
+
+
+def _next_local(hour: int, after: float, minute: int = 0) -> float:
+    """The first hour:minute in the committee's time zone that is later than `after`."""
+    from datetime import timedelta
+    day = clock.local(after).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if day.timestamp() <= after:
+        day += timedelta(days=1)
+    return day.timestamp()
 
 
 def test_one_leader_among_schedulers(bot):
