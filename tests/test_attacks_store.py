@@ -171,7 +171,7 @@ def _scratch_servers(work) -> list[int]:
                 cmd = (proc / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"redis-server" in cmd and str(work).encode() in cmd:
+            if (b"redis-server" in cmd or b"valkey-server" in cmd) and str(work).encode() in cmd:
                 found.append(int(proc.name))
     return found
 

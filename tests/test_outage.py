@@ -35,10 +35,11 @@ def _post(port, sim, xml, timeout=10):
 
 
 def _redis_servers(data_dir: Path) -> list[int]:
-    """Every redis-server process serving data_dir's socket (Redis titles itself with it)."""
+    """Every store server process serving data_dir's socket (Valkey and Redis title themselves with it)."""
     out = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout
     sock = "unixsocket:" + storage.socket_path(data_dir)
-    return [int(line.split()[0]) for line in out.splitlines() if "redis-server" in line and line.endswith(sock)]
+    return [int(line.split()[0]) for line in out.splitlines()
+            if ("valkey-server" in line or "redis-server" in line) and sock in line.split()]
 
 
 @pytest.fixture

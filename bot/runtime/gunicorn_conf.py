@@ -54,9 +54,10 @@ def on_starting(server):
     os.makedirs(metrics_dir, exist_ok=True)
     from bot.runtime import storage
 
+    embedded = not os.environ.get("REDIS_URL")
     settings = prepare_master()
-    server.log.info("youthbot: store at %s", os.environ["REDIS_URL"])
     client = storage.connect(settings.redis_url, settings.data_dir)
+    server.log.info("youthbot: store at %s (%s)", os.environ["REDIS_URL"], storage.describe_server(client, embedded))
     durable, said = storage.durability(client)
     (server.log.info if durable else server.log.warning)("youthbot: %s", said)
     client.close()

