@@ -389,13 +389,23 @@ def _shutdown(socket: str, pid: int | None, wait: float = 120.0) -> None:
         pass  # the connection drops as the server exits
     deadline = time.monotonic() + wait
     while pid is not None and time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        if not _alive(pid):
             return
         time.sleep(0.05)
     if pid is not None:
         raise RuntimeError(f"the server (pid {pid}) on {socket} did not stop; not starting a second one on its files")
+
+
+def _alive(pid: int) -> bool:
+    """The process runs: a daemon that exited is a zombie until init reaps it, and holds no files then."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc: it answered the signal
 
 
 def ensure_embedded(data_dir: Path) -> bool:
