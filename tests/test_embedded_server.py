@@ -254,3 +254,30 @@ def test_a_backup_of_the_embedded_store_restored_into_redis_says_which_server_re
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_a_lone_snapshot_whose_takeover_was_killed_half_way_is_taken_over_on_the_next_start(old_data):
+    """Turning a lone youthbot.rdb into an AOF, killed before the AOF's manifest was written, leaves an AOF
+    folder with a temp file only (seen with kill -9 right after CONFIG SET appendonly yes). Valkey would
+    start on that EMPTY; the next start takes the snapshot over again instead."""
+    old = redis.Redis(unix_socket_path=_old_server(old_data, appendonly="no"))
+    _write_store(old)
+    before = _contents(old)
+    old.shutdown(save=True)
+    deadline = time.monotonic() + 30
+    while storage.server_pid(old_data) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    (old_data / "appendonlydir").mkdir(mode=0o700)
+    (old_data / "appendonlydir" / "temp-youthbot.aof.incr").write_bytes(b"")
+    (old_data / "temp-rewriteaof-bg-4242.aof").write_bytes(b"REDIS0009 a half-written copy")
+
+    new = redis.Redis(unix_socket_path=storage.embedded_socket(old_data))
+    assert _contents(new) == before
+    assert not list(old_data.glob("temp-rewriteaof-*")) and not list((old_data / "appendonlydir").glob("temp-*"))
+    os.kill(storage.server_pid(old_data), signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while storage.server_pid(old_data) is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert _contents(redis.Redis(unix_socket_path=storage.embedded_socket(old_data))) == before

@@ -76,7 +76,7 @@ def test_the_scripts_and_journeys_run_on_the_servers_users_bring(server):
     assert "valkey_version" not in info  # a real Redis, not the embedded build
     if info["redis_version"].startswith("6."):
         assert info["redis_version"] >= "6.2", info["redis_version"]
-    run = subprocess.run([sys.executable, "-m", "pytest", *MODULES, "-q", "-x", "-m", "not slow",
+    run = subprocess.run([sys.executable, "-m", "pytest", *MODULES, "-x", "-m", "not slow",  # -q: in addopts
                           "-p", "no:cacheprovider"], cwd=ROOT, env={**os.environ, "REDIS_URL": url},
                          capture_output=True, text=True, timeout=1500)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]

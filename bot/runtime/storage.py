@@ -525,9 +525,13 @@ def _adopt_snapshot(data_dir: Path, conf: Path) -> None:
     import tempfile
 
     rdb, aof_dir = data_dir / DB_FILE, data_dir / EMBEDDED_CONFIG["appenddirname"]
-    if not rdb.is_file() or not rdb.stat().st_size or aof_dir.exists() \
+    # An AOF folder without a manifest is what a takeover killed half-way leaves (its temp files): the
+    # manifest is written last, once the base holds the whole dataset.
+    if not rdb.is_file() or not rdb.stat().st_size or list(aof_dir.glob("*.manifest")) \
             or (data_dir / EMBEDDED_CONFIG["appendfilename"]).exists():
         return
+    for leftover in [*data_dir.glob("temp-rewriteaof-*.aof"), *aof_dir.glob("temp-*")]:
+        leftover.unlink()  # a killed takeover's copies of the data; no server runs on these files now
     with tempfile.TemporaryDirectory(prefix="youthbot-adopt-") as tmp:
         socket = os.path.join(tmp, "s.sock")
         proc = subprocess.Popen([embedded_binary(), str(conf), "--appendonly", "no", "--daemonize", "no",
