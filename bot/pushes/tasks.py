@@ -268,3 +268,8 @@ def audit_retention(bot, deliverer, now: float) -> dict[str, int]:
     from domain.audit import Audit
 
     return {"audit_trimmed": Audit(bot.redis).trim(bot.settings.audit_keep_days, now)}
+
+
+def follows_retention(bot, deliverer, now: float) -> dict[str, int]:
+    """Delete follows and unfollows logged more than FOLLOWS_KEEP_DAYS ago (730, the privacy notice's two years)."""
+    return {"follows_trimmed": bot.followers.trim(bot.settings.follows_keep_days, now)}
