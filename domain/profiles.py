@@ -337,7 +337,8 @@ class Profiles:
             changes["支部"] = (branches.get(before.branch, before.branch), branches.get(branch, ""))
         if not changes:
             return {}
-        self._write(openid, values, cleared=tuple(cleared))  # the person's own fields: all or none (one slot)
+        if values or cleared:
+            self._write(openid, values, cleared=tuple(cleared))  # the person's own fields: all or none (one slot)
         if "支部" in changes:  # the branch's member list is in another slot: as the chat's 支部 does it
             if branch:
                 self.set_branch(openid, branch)
@@ -366,14 +367,32 @@ class Profiles:
 
 def build_index(redis, cursor: int, batch: int = 500) -> int:
     """Index one batch of the profiles a store holds (SCAN from cursor); return the next cursor (0: done).
-    Run by domain/indexes.py once for a store written before the index existed; running it again adds nothing."""
-    cursor, keys = redis.scan(cursor, match=user_key("*", "profile"), count=batch)
+    Run by domain/indexes.py once for a store written before the index existed; running it again adds nothing.
+    On a Redis Cluster (a cursor per node) it indexes them all in one call."""
+    pattern = user_key("*", "profile")
+    if hasattr(redis, "get_primaries"):  # a cluster client: scan_iter walks every primary
+        keys = []
+        for k in redis.scan_iter(match=pattern, count=batch):
+            keys.append(k)
+            if len(keys) == batch:
+                _index_profiles(redis, keys)
+                keys = []
+        _index_profiles(redis, keys)
+        return 0
+    cursor, keys = redis.scan(cursor, match=pattern, count=batch)
+    _index_profiles(redis, keys)
+    return int(cursor)
+
+
+def _index_profiles(redis, keys: list[str]) -> None:
     openids = [k[len(_PREFIX):-len(_SUFFIX)] for k in keys]
+    if not openids:
+        return
     read = redis.pipeline(transaction=False)
     for openid in openids:
         read.hmget(user_key(openid, "profile"), "name", "phone", "consent_at")
         read.hget(user_key(openid, "follower"), "last_seen")
-    rows = read.execute() if openids else []
+    rows = read.execute()
     pipe = redis.pipeline(transaction=False)
     for i, openid in enumerate(openids):
         (name, phone, consent), last_seen = rows[2 * i], rows[2 * i + 1]
@@ -381,7 +400,6 @@ def build_index(redis, cursor: int, batch: int = 500) -> int:
         if name or phone or consent:
             pipe.zadd(DUE, {openid: max(int(consent or 0), int(last_seen or 0))}, gt=True)
     pipe.execute()
-    return int(cursor)
 
 
 def _shown(year) -> str:

@@ -264,7 +264,7 @@ def compact_store(bot, deliverer, now: float) -> dict:
 
 
 def audit_retention(bot, deliverer, now: float) -> dict[str, int]:
-    """Delete audit-log entries older than AUDIT_KEEP_DAYS (0: keep everything)."""
+    """Delete audit-log entries older than AUDIT_KEEP_DAYS (0 or more than 730: 730)."""
     from domain.audit import Audit
 
     return {"audit_trimmed": Audit(bot.redis).trim(bot.settings.audit_keep_days, now)}
