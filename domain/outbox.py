@@ -229,6 +229,23 @@ class FailedPushes:
         self._redis.delete(failed_of_key(openid))
         return len(mine)
 
+    def prune_given_up(self, batch: int = 500) -> int:
+        """Take out of GIVEN_UP the pushes whose record has expired (a month past its deadline); return how many.
+        The record expires by itself; without this its key would stay in the list for ever."""
+        removed, start = 0, 0
+        while True:
+            keys = self._redis.zrange(GIVEN_UP, start, start + batch - 1)
+            if not keys:
+                return removed
+            pipe = self._redis.pipeline(transaction=False)
+            for k in keys:
+                pipe.exists(failed_key(k))
+            gone = [k for k, there in zip(keys, pipe.execute()) if not there]
+            if gone:
+                self._redis.zrem(GIVEN_UP, *gone)
+            removed += len(gone)
+            start += len(keys) - len(gone)
+
     def _many(self, keys: list[str]) -> list[FailedPush | None]:
         pipe = self._redis.pipeline(transaction=False)
         for k in keys:

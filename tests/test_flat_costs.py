@@ -298,6 +298,25 @@ def test_follow_logs_are_trimmed_by_their_setting(bot):
     assert "follows_retention" in [e.job for e in TIMETABLE]
 
 
+# -- 2. given-up pushes: their records expire a month past the deadline, and so do their places in the list ----
+def test_given_up_pushes_leave_the_list_when_their_record_expires(bot):
+    from bot.pushes import tasks
+    from bot.pushes.scheduler import TIMETABLE
+    from domain.outbox import GIVEN_UP, failed_key
+
+    failed, now = FailedPushes(bot.redis), time.time()
+    for i in range(7):  # refused for good (43004: the user unfollowed): given up at once
+        failed.record(f"gone-{i}", f"o_{i}", "late_reply", "回复", {}, now + 3600, 43004, now)
+    assert 0 < bot.redis.ttl(failed_key("gone-0")) <= 3600 + 30 * 86400
+    for i in range(5):  # a month past the deadline: what the record's expiry does
+        bot.redis.delete(failed_key(f"gone-{i}"))
+    assert tasks.pushes_retention(bot, None, now) == {"given_up_pruned": 5}
+    assert sorted(bot.redis.zrange(GIVEN_UP, 0, -1)) == ["gone-5", "gone-6"]
+    assert {p.key for p in failed.all()} == {"gone-5", "gone-6"}
+    assert tasks.pushes_retention(bot, None, now) == {"given_up_pruned": 0}
+    assert "pushes_retention" in [e.job for e in TIMETABLE]
+
+
 # -- 4. no keyspace scan on any request path ---------------------------------------------------------------
 def test_a_week_of_messages_and_console_pages_scans_nothing(console, bot, wechat):
     quiz = bot.quiz

@@ -61,6 +61,8 @@ TIMETABLE = [
           "audit-log entries older than AUDIT_KEEP_DAYS deleted"),
     TimetableEntry("follows_retention", CronTrigger(hour=3, minute=25, timezone=clock.TZ),
           "follows and unfollows logged more than FOLLOWS_KEEP_DAYS ago deleted"),
+    TimetableEntry("pushes_retention", CronTrigger(hour=3, minute=25, timezone=clock.TZ),
+          "given-up pushes whose record expired taken off the list of given-up ones"),
 ]
 
 
