@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     logs.setup(bot.settings)
     reading.warm()  # traditional -> simplified tables: at boot, not on a resident's first message
     _clean_after_kills(bot)
+    _build_indexes(bot)
     if bot.settings.demo_mode:
         try:
             importers.load_demo_if_empty(bot)
@@ -43,6 +44,18 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     ops_web.register(app, bot)  # /healthz, /readyz, /metrics
     app.after_request(_security_headers)
     return app
+
+
+def _build_indexes(bot) -> None:
+    """The indexes a store from an earlier version lacks (domain/indexes.py): normally built by the web master
+    before any worker starts; here for every other way the app is run. One read when they are there."""
+    from domain import indexes
+
+    log = logging.getLogger(__name__)
+    try:
+        indexes.ensure(bot.redis, say=log.info)
+    except STORE_ERRORS as exc:
+        log.warning("store indexes not checked, redis unavailable: %s", exc)
 
 
 def _clean_after_kills(bot) -> None:

@@ -93,6 +93,10 @@ class Settings:
     # the scheduler trims older ones each night. Entries can name residents and keep a corrected value,
     # so at most 730 (the privacy notice's two years): a larger value, or 0, is taken as 730.
     audit_keep_days: int = 365
+    # Days the log of follows and unfollows keeps an entry (the report counts followers gained and lost in a
+    # period); trimmed each night. Entries are pseudonymous (an openid and a time), kept like the rest of a
+    # person's traces no longer than the privacy notice's two years: a larger value, or 0, is taken as 730.
+    follows_keep_days: int = 730
     # ... and after this many minutes without a request.
     admin_idle_minutes: int = 120
     # -- operations (bot/ops) --

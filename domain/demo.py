@@ -14,7 +14,7 @@ from domain.events import Events, Occurrence, occ_key
 from domain.followers import ACTIVE, FOLLOWS, UNFOLLOWS, seen_key
 from domain.jobs import SUBSCRIBERS, Jobs
 from domain.keys import key, user_key
-from domain.profiles import BRANCHES, branch_members_key
+from domain.profiles import BRANCHES, Profiles, branch_members_key
 from domain.quiz import DONE_COUNT, SESSIONS, TOTAL, evidence_key, scores_key
 
 PEOPLE = key("demo", "people")  # set: openids of made-up people
@@ -58,8 +58,10 @@ def clear(redis) -> Cleared:
         if came:
             for part in ("checkin", "checkout", "minutes", "fixed"):
                 redis.hdel(occ_key(occ_id, part), *came)
+    profiles = Profiles(redis)
     for openid in people:
         jobs.withdraw_all(openid)
+        profiles.forget_contact(openid)  # their entries in the people index (find, retention) go too
     sessions = redis.zrange(SESSIONS, 0, -1)
     branches = redis.hkeys(BRANCHES)
     for chunk in (people[i:i + 500] for i in range(0, len(people), 500)):

@@ -22,6 +22,7 @@ TOUCH_EVERY = 300
 FOLLOWS = key("followers", "follows")  # zset: "<openid>|<time>" -> time of each follow
 UNFOLLOWS = key("followers", "unfollows")  # zset: "<openid>|<time>" -> time of each unfollow
 DAY_KEPT = 400 * 86400  # who interacted on a day is kept this long (seconds)
+MAX_KEEP_DAYS = 730  # the follow logs are kept at most the privacy notice's two years
 
 
 def seen_key(day: str) -> str:
@@ -128,6 +129,16 @@ class Followers:
                     latest[openid] = (at, following)
         logged = {o for o, (_, following) in latest.items() if following}
         return len(logged | self._redis.smembers(ACTIVE))
+
+    def trim(self, keep_days: float, now: float) -> int:
+        """Delete follows and unfollows logged more than keep_days ago (never more than MAX_KEEP_DAYS; 0: that);
+        return how many went. The report's periods (a half year and the one before) need less than a year."""
+        keep_days = min(keep_days, MAX_KEEP_DAYS) if keep_days > 0 else MAX_KEEP_DAYS
+        cutoff = f"({now - keep_days * 86400}"
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zremrangebyscore(FOLLOWS, "-inf", cutoff)
+        pipe.zremrangebyscore(UNFOLLOWS, "-inf", cutoff)
+        return sum(pipe.execute())
 
     # -- history imported from elsewhere (the demo): logged and counted, never pushed to --
     def log_follow(self, openid: str, at: float, left_at: float | None = None) -> None:

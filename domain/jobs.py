@@ -29,8 +29,13 @@ VERSION = key("{jobs}", "version")  # a new random token on every change: search
 # would repeat itself after the store is emptied or restored, and a process would keep the old postings)
 SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON list; [] = all)
 STAFF_STATUS = key("{jobs}", "staff_status")  # hash: posting id -> status staff set (kept over a file's)
+LIVE = key("{jobs}", "live")  # zset: posting id -> expires, for postings open as loaded or set (the chat reads these)
+CATEGORIES = key("{jobs}", "categories")  # set: every category a posting has had (订阅岗位 checks against it)
 
 _cache: dict = {"version": None, "postings": [], "index": []}
+# The chat's postings: the live ones only, read once per change and kept in each process; one that expires is
+# dropped from the process's copy when its time comes, without reading the store again.
+_live: dict = {"version": None, "postings": [], "index": [], "loaded": 0.0, "next_expiry": float("inf")}
 
 
 def posting_key(pid: str) -> str:
@@ -127,6 +132,11 @@ class Jobs:
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(posting_key(p.id), data)
         pipe.zadd(ALL, {p.id: p.published})
+        if p.status == PostingState.OPEN:
+            pipe.zadd(LIVE, {p.id: p.expires})
+        else:
+            pipe.zrem(LIVE, p.id)
+        pipe.sadd(CATEGORIES, p.category)
         pipe.set(VERSION, secrets.token_hex(8))
         pipe.execute()
         return p
@@ -163,8 +173,30 @@ class Jobs:
             _cache["version"] = version
         return _cache["postings"]
 
+    def live(self, now: float) -> list[Posting]:
+        """The postings open and not expired at now, newest first: the chat's postings (not every one there has
+        been). Read from LIVE once per change; expired ones leave this process's copy as their time comes."""
+        version = self._redis.get(VERSION)
+        if version != _live["version"] or version is None or now < _live["loaded"]:
+            ids = self._redis.zrangebyscore(LIVE, f"({now}", "+inf")
+            raws = self._redis.mget([posting_key(i) for i in ids]) if ids else []
+            postings = sorted((Posting(**json.loads(r)) for r in raws if r), key=lambda p: (p.published, p.id),
+                              reverse=True)
+            _live.update(version=version, loaded=now, postings=postings)
+        elif now >= _live["next_expiry"]:
+            _live["postings"] = [p for p in _live["postings"] if p.expires > now]
+        else:
+            return _live["postings"]
+        _live["index"] = [(p.haystack(), p) for p in _live["postings"]]
+        _live["next_expiry"] = min((p.expires for p in _live["postings"]), default=float("inf"))
+        return _live["postings"]
+
     def open(self, now: float, category: str | None = None) -> list[Posting]:
-        return [p for p in self.all() if p.state(now) == "open" and (category is None or p.category == category)]
+        return [p for p in self.live(now) if p.state(now) == "open" and (category is None or p.category == category)]
+
+    def known_categories(self) -> set[str]:
+        """Every category a posting has had, open or not."""
+        return self._redis.smembers(CATEGORIES)
 
     def categories(self, now: float) -> list[tuple[str, int]]:
         counts: dict[str, int] = {}
@@ -177,8 +209,8 @@ class Jobs:
         words = [w for w in query.lower().split() if w]
         if not words:
             return []
-        self.all()  # refresh the cache if postings changed
-        candidates = _cache["index"]
+        self.live(now)  # refresh this process's copy if postings changed
+        candidates = _live["index"]
         for word in words:  # narrow word by word: plain comprehensions, no generator per posting
             candidates = [(hay, p) for hay, p in candidates if word in hay]
         found = [p for _, p in candidates if p.state(now) == "open"]
@@ -384,6 +416,22 @@ def matched_in(p: Posting, words: list[str]) -> str:
         if all(w in fields[name].lower() for w in words):
             return name
     return "requirements"
+
+
+def build_index(redis, start: int, batch: int = 500) -> int:
+    """Note a batch of postings (offset start, newest first) in LIVE and CATEGORIES; return the next offset, 0 when
+    done. Run once by domain/indexes.py for a store written before the index existed."""
+    ids = redis.zrevrange(ALL, start, start + batch - 1)
+    postings = [Posting(**json.loads(r)) for r in (redis.mget([posting_key(i) for i in ids]) if ids else []) if r]
+    pipe = redis.pipeline(transaction=False)
+    live = {p.id: p.expires for p in postings if p.status == PostingState.OPEN}
+    if live:
+        pipe.zadd(LIVE, live)
+    if postings:
+        pipe.sadd(CATEGORIES, *{p.category for p in postings})
+        pipe.set(VERSION, secrets.token_hex(8))  # processes read the postings again
+    pipe.execute()
+    return start + batch if len(ids) == batch else 0
 
 
 def default_expiry(published: float) -> float:

@@ -18,15 +18,24 @@ from domain.keys import key
 QUEUE = key("{outbox}", "queue")
 TAKEN = key("{outbox}", "taken")  # items being delivered; put back if the drainer died
 
-# Mark the key seen and queue the item in one atomic step (both keys share the
+# Mark the key seen and queue the item in one atomic step, indexed under its person (the keys share the
 # {outbox} hash tag, so this also runs on a Redis Cluster).
 _ENQUEUE_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('SADD', KEYS[3], ARGV[2])
   return 1
 end
 return 0
 """
+
+
+def queued_of_key(openid: str) -> str:
+    return key("{outbox}", "queued_of", openid)  # set: the items queued for openid, as queued (a deletion finds them)
+
+
+def failed_of_key(openid: str) -> str:
+    return key("{outbox}", "failed_of", openid)  # set: idempotency keys of openid's failed pushes
 
 
 class Outbox:
@@ -44,17 +53,20 @@ class Outbox:
             item["expires"] = int(expires)
         seen = key("{outbox}", "seen", idem_key)
         payload = json.dumps(item, ensure_ascii=False)
-        return bool(self._enqueue_once(keys=[seen, QUEUE], args=[self._seen_ttl, payload]))
+        return bool(self._enqueue_once(keys=[seen, QUEUE, queued_of_key(openid)], args=[self._seen_ttl, payload]))
 
     def pending(self) -> list[dict]:
         return [json.loads(raw) for raw in self._redis.lrange(QUEUE, 0, -1)]
 
     def forget(self, openid: str) -> int:
-        """Drop every queued or failed message for openid (they deleted their data); return how many."""
-        dropped = 0
-        for raw in self._redis.lrange(QUEUE, 0, -1):
-            if json.loads(raw).get("openid") == openid:
-                dropped += self._redis.lrem(QUEUE, 0, raw)
+        """Drop every queued or failed message for openid (they deleted their data); return how many.
+        Found through the person's index, not by reading the queue."""
+        mine = self._redis.smembers(queued_of_key(openid))
+        pipe = self._redis.pipeline(transaction=True)  # one slot: the items and their index go together
+        for raw in mine:
+            pipe.lrem(QUEUE, 0, raw)
+        pipe.delete(queued_of_key(openid))
+        dropped = sum(pipe.execute()[:-1])
         return dropped + FailedPushes(self._redis).forget(openid)
 
     def drain(self, deliver, limit: int = 1000) -> dict[str, int]:
@@ -67,11 +79,16 @@ class Outbox:
             raw = self._redis.lmove(QUEUE, TAKEN, "LEFT", "RIGHT")
             if raw is None:
                 break
-            status = deliver(json.loads(raw))  # "sent", "skipped", ..., "quiet"
+            item = json.loads(raw)
+            status = deliver(item)  # "sent", "skipped", ..., "quiet"
             counts[status] = counts.get(status, 0) + 1
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.lrem(TAKEN, 1, raw)
             if status == "quiet":
                 held.append(raw)
-            self._redis.lrem(TAKEN, 1, raw)
+            else:
+                pipe.srem(queued_of_key(item.get("openid", "")), raw)
+            pipe.execute()
         if held:
             self._redis.rpush(QUEUE, *held)
         return counts
@@ -123,7 +140,10 @@ class FailedPushes:
                expires: float | None, errcode, now: float) -> FailedPush:
         """Note one more failure of a push and decide: try again at some time, or give up."""
         k = failed_key(idem_key)
-        old = self._redis.hgetall(k)
+        read = self._redis.pipeline(transaction=False)
+        read.hgetall(k)
+        read.ttl(failed_of_key(openid))
+        old, index_ttl = read.execute()
         failures = int(old.get("failures", 0)) + 1
         expires = float(expires) if expires else float(old.get("expires") or now + rules(kind).lifetime)
         errcode = "" if errcode is None else str(errcode)
@@ -137,7 +157,10 @@ class FailedPushes:
                  "last_failed": now}
         pipe = self._redis.pipeline(transaction=True)  # one hash tag: atomic on a cluster too
         pipe.hset(k, mapping=entry)
-        pipe.expire(k, int(max(expires - now, 0)) + 30 * 86400)  # kept a month past its deadline for staff
+        kept = int(max(expires - now, 0)) + 30 * 86400
+        pipe.expire(k, kept)  # kept a month past its deadline for staff
+        pipe.sadd(failed_of_key(openid), idem_key)  # the person's index lasts as long as their longest entry
+        pipe.expire(failed_of_key(openid), max(kept, index_ttl or 0))
         if reason:
             pipe.zrem(RETRY_DUE, idem_key)
             pipe.zadd(GIVEN_UP, {idem_key: now})
@@ -164,7 +187,10 @@ class FailedPushes:
 
     def resolve(self, idem_key: str) -> None:
         """It went out (or was handled elsewhere): no longer a failure."""
+        openid = self._redis.hget(failed_key(idem_key), "openid")
         pipe = self._redis.pipeline(transaction=True)
+        if openid is not None:
+            pipe.srem(failed_of_key(openid), idem_key)
         pipe.delete(failed_key(idem_key))
         pipe.zrem(RETRY_DUE, idem_key)
         pipe.zrem(GIVEN_UP, idem_key)
@@ -195,11 +221,30 @@ class FailedPushes:
         return queued, expired
 
     def forget(self, openid: str) -> int:
-        """Drop every failed push to openid (they deleted their data)."""
-        mine = [p.key for p in self.all() if p.openid == openid]
+        """Drop every failed push to openid (they deleted their data), found through the person's index."""
+        keys = sorted(self._redis.smembers(failed_of_key(openid)))
+        mine = [p.key for p in self._many(keys) if p is not None and p.openid == openid]
         for k in mine:
             self.resolve(k)
+        self._redis.delete(failed_of_key(openid))
         return len(mine)
+
+    def prune_given_up(self, batch: int = 500) -> int:
+        """Take out of GIVEN_UP the pushes whose record has expired (a month past its deadline); return how many.
+        The record expires by itself; without this its key would stay in the list for ever."""
+        removed, start = 0, 0
+        while True:
+            keys = self._redis.zrange(GIVEN_UP, start, start + batch - 1)
+            if not keys:
+                return removed
+            pipe = self._redis.pipeline(transaction=False)
+            for k in keys:
+                pipe.exists(failed_key(k))
+            gone = [k for k, there in zip(keys, pipe.execute()) if not there]
+            if gone:
+                self._redis.zrem(GIVEN_UP, *gone)
+            removed += len(gone)
+            start += len(keys) - len(gone)
 
     def _many(self, keys: list[str]) -> list[FailedPush | None]:
         pipe = self._redis.pipeline(transaction=False)
@@ -213,3 +258,25 @@ def _failed(idem_key: str, d: dict) -> FailedPush:
                       float(d["expires"]), int(d["failures"]), d.get("errcode", ""), FailedState(d["state"]),
                       d.get("reason", ""), float(d.get("next_at") or 0), float(d["first_failed"]),
                       float(d["last_failed"]))
+
+
+def build_index(redis, start: int, batch: int = 500) -> int:
+    """Index by person one batch of the queue and then of the failed pushes (offset start over both); return the
+    next offset, 0 when done. Run once by domain/indexes.py for a store written before the index existed."""
+    queued = redis.llen(QUEUE)
+    if start < queued:
+        pipe = redis.pipeline(transaction=False)
+        for raw in redis.lrange(QUEUE, start, start + batch - 1):
+            pipe.sadd(queued_of_key(json.loads(raw).get("openid", "")), raw)
+        pipe.execute()
+        return start + batch
+    failed = FailedPushes(redis)
+    keys = redis.zrange(RETRY_DUE, 0, -1) + redis.zrange(GIVEN_UP, 0, -1)
+    chunk = keys[start - queued: start - queued + batch]
+    pipe = redis.pipeline(transaction=False)
+    for p in failed._many(chunk):
+        if p is not None:
+            pipe.sadd(failed_of_key(p.openid), p.key)
+            pipe.expire(failed_of_key(p.openid), int(max(p.expires - time.time(), 0)) + 30 * 86400)
+    pipe.execute()
+    return start + batch if start - queued + batch < len(keys) else 0

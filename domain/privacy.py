@@ -20,7 +20,7 @@ compact_store job (every 5 minutes, bot/tasks.py) rewrites them.
 
 Contact details are also deleted RETENTION_SECONDS after the person's last
 activity (the consent notice: 最长为最后一次活动后2年); bot/pushes/tasks.py runs
-expired_contacts() nightly.
+expired_contacts() nightly, which reads an index of who may be due, not every profile.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from domain.jobs import Jobs
 from domain.keys import key, ledger_pattern, user_key
 from domain.outbox import Outbox
 from domain.push_log import forget_texts
-from domain.profiles import Profiles
+from domain.profiles import DUE, Profiles
 
 RETENTION_SECONDS = 2 * 365 * 86400 + 86400  # two years (a leap day included)
 _BATCH = 500
@@ -90,21 +90,43 @@ def _scrub_ledger(redis, openid: str) -> None:
 
 def expired_contacts(redis, now: float) -> Iterator[str]:
     """The people whose contact details are kept RETENTION_SECONDS past their last activity
-    (their last message to the account, or their consent when they never wrote after it)."""
-    for batch in _batches(redis.scan_iter(match=user_key("*", "profile"), count=1000), _BATCH):
-        openids = [k[len("yb:{u:"):-len("}:profile")] for k in batch]
+    (their last message to the account, or their consent when they never wrote after it).
+
+    Reads only who may be due: the index DUE (domain/profiles.py) scores each person with contact details by a
+    time at or before their last activity; a candidate who wrote since is scored again by that message and
+    waits for its own two years."""
+    cutoff = now - RETENTION_SECONDS
+    candidates, start = [], 0
+    while True:  # all the candidates first (ids only), then each checked: rescoring does not move the pages
+        page = redis.zrangebyscore(DUE, "-inf", f"({cutoff}", start=start, num=_BATCH)
+        candidates += page
+        start += _BATCH
+        if len(page) < _BATCH:
+            break
+    for openids in _batches(candidates, _BATCH):
         pipe = redis.pipeline(transaction=False)
         for openid in openids:
             pipe.hmget(user_key(openid, "profile"), "consent_at", "phone", "name")
             pipe.hget(user_key(openid, "follower"), "last_seen")
         rows = pipe.execute()
+        later, gone = {}, []
         for i, openid in enumerate(openids):
             (consent_at, phone, name), last_seen = rows[2 * i], rows[2 * i + 1]
             if not (phone or name or consent_at):
+                gone.append(openid)  # deleted already
                 continue
             last = max(int(consent_at or 0), int(last_seen or 0))
             if now - last > RETENTION_SECONDS:
                 yield openid
+            else:
+                later[openid] = last
+        if later or gone:
+            fix = redis.pipeline(transaction=False)
+            if later:
+                fix.zadd(DUE, later, gt=True)
+            if gone:
+                fix.zrem(DUE, *gone)
+            fix.execute()
 
 
 def _batches(items, size: int):

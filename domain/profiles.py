@@ -2,6 +2,14 @@
 
 A profile is one Redis hash per user. Name and phone are kept only after the
 user agreed to the personal-information notice; `删除我的信息` removes them.
+
+The console finds people through an index the profile writes keep (no keyspace scan): a sorted set per character
+of a name ("<name>\\0<openid>", all scores 0, so it reads in name order) and one of reversed phone numbers (a
+suffix of digits is a prefix there). A third, DUE, holds everyone with contact details scored by a time at or
+before their last activity, so the nightly retention sweep reads only who may be due (domain/privacy.py). The index
+lives in its own slot ({people}): it is written before the profile and cleared after it, so a process killed
+between the two leaves an entry that find() checks against the profile and drops, never a person it cannot find.
+`build_index` makes it for a store written before it existed (domain/indexes.py runs it once).
 """
 from __future__ import annotations
 
@@ -14,6 +22,24 @@ from domain.keys import key, user_key
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 _PREFIX, _SUFFIX = user_key("\0", "profile").split("\0")  # a profile key around its openid
 BRANCHES = key("{quiz}", "branches")  # hash: branch id -> name (ordered by id)
+PHONES = key("{people}", "phones")  # zset, scores 0: "<phone reversed>\0<openid>"
+DUE = key("{people}", "due")  # zset: openid (with contact details) -> a time at or before their last activity
+_SEP = "\0"
+FIND_SCAN = 500  # index entries read per round trip while finding people
+
+
+def name_index_key(char: str) -> str:
+    return key("{people}", "name", char)  # zset, scores 0: "<name>\0<openid>" for names holding char
+
+
+def _index_ops(pipe, openid: str, name: str, phone: str, add: bool) -> None:
+    """Queue the index entries of one name and phone: added, or removed."""
+    for char in set(name or ""):
+        member = f"{name}{_SEP}{openid}"
+        pipe.zadd(name_index_key(char), {member: 0}) if add else pipe.zrem(name_index_key(char), member)
+    if phone:
+        member = f"{phone[::-1]}{_SEP}{openid}"
+        pipe.zadd(PHONES, {member: 0}) if add else pipe.zrem(PHONES, member)
 
 
 MAX_BRANCH_NAME = 30
@@ -160,42 +186,74 @@ class Profiles:
 
     def save_contact(self, openid: str, name: str, phone: str) -> None:
         """Keep name and phone; only after the user agreed to the notice."""
-        self._redis.hset(user_key(openid, "profile"),
-                         mapping={"name": name.strip(), "phone": phone, "consent_at": int(time.time())})
+        self._write(openid, {"name": name.strip(), "phone": phone, "consent_at": int(time.time())})
 
     def save_name(self, openid: str, name: str) -> None:
         """Keep the real name alone (a service record needs no phone); only after the user agreed."""
-        self._redis.hset(user_key(openid, "profile"), mapping={"name": name.strip(), "consent_at": int(time.time())})
+        self._write(openid, {"name": name.strip(), "consent_at": int(time.time())})
+
+    def save_imported_name(self, openid: str, name: str, consent_at: int) -> None:
+        """A name loaded with consent given elsewhere (the demo's made-up members); a consent kept stays."""
+        self._write(openid, {"name": name}, consent_at=consent_at)
+
+    def _write(self, openid: str, values: dict, consent_at: int | None = None, cleared: tuple = ()) -> None:
+        """Save profile fields with their index: the new entries before the profile, the replaced ones after
+        (see the module's docstring). The profile's own fields change all at once or not at all."""
+        k = user_key(openid, "profile")
+        old_name, old_phone, old_consent = self._redis.hmget(k, "name", "phone", "consent_at")
+        name = values.get("name", old_name or "")
+        phone = values.get("phone", old_phone or "")
+        consent = values.get("consent_at", int(old_consent or 0) or consent_at or 0)
+        pipe = self._redis.pipeline(transaction=False)
+        _index_ops(pipe, openid, name, phone, add=True)
+        if name or phone or consent:
+            pipe.zadd(DUE, {openid: int(consent or time.time())}, gt=True)  # never earlier than it was
+        pipe.execute()
+        tx = self._redis.pipeline(transaction=True)  # the person's own fields: one slot
+        if values:
+            tx.hset(k, mapping=values)
+        if consent_at is not None and not old_consent:
+            tx.hsetnx(k, "consent_at", consent_at)
+        if cleared:
+            tx.hdel(k, *cleared)
+        tx.execute()
+        stale = self._redis.pipeline(transaction=False)
+        _index_ops(stale, openid, old_name if old_name and old_name != name else "",
+                   old_phone if old_phone and old_phone != phone else "", add=False)
+        stale.execute()
 
     def find(self, query: str, limit: int = 50) -> list[Profile]:
-        """People with contact details whose name contains query, or whose phone ends with it (4+ digits).
-
-        Reads every profile (SCAN, in batches): a street's few thousand residents take well under a second,
-        and no name index has to be kept (or deleted) alongside the profiles."""
+        """People with contact details whose name contains query, or whose phone ends with it (4+ digits),
+        by name: read through the index (see the module's docstring), each hit checked against the profile."""
         query = (query or "").strip()
         if not query:
             return []
-        by_phone = query.isdigit() and len(query) >= 4
-        found = []
-        keys = []
-        for k in self._redis.scan_iter(match=user_key("*", "profile"), count=1000):
-            keys.append(k)
-            if len(keys) == 500:
-                found += self._matching(keys, query, by_phone)
-                keys = []
-        found += self._matching(keys, query, by_phone)
-        return sorted(found, key=lambda p: (p.name, p.openid))[:limit]
-
-    def _matching(self, keys: list[str], query: str, by_phone: bool) -> list[Profile]:
+        if query.isdigit() and len(query) >= 4:
+            rev = query[::-1].encode()
+            members = self._redis.zrangebylex(PHONES, b"[" + rev, b"[" + rev + b"\xff", start=0, num=10 * limit)
+            hits = [m.split(_SEP)[-1] for m in members]
+            found = [p for p in self.many(list(dict.fromkeys(hits))).values()
+                     if p.consent_at and p.phone.endswith(query)]
+            return sorted(found, key=lambda p: (p.name, p.openid))[:limit]
+        chars = sorted(set(query))
         pipe = self._redis.pipeline(transaction=False)
-        for k in keys:
-            pipe.hgetall(k)
-        out = []
-        for k, d in zip(keys, pipe.execute()):
-            hit = d.get("phone", "").endswith(query) if by_phone else query in d.get("name", "")
-            if hit and d.get("consent_at"):
-                out.append(_profile(k[len(_PREFIX):-len(_SUFFIX)], d))
-        return out
+        for char in chars:
+            pipe.zcard(name_index_key(char))
+        sizes = pipe.execute()
+        if not all(sizes):
+            return []
+        rarest = name_index_key(min(zip(sizes, chars))[1])  # every hit is in each char's set: read the smallest
+        found: list[Profile] = []
+        start = 0
+        while len(found) < limit:
+            members = self._redis.zrange(rarest, start, start + FIND_SCAN - 1)  # in name order
+            start += FIND_SCAN
+            hits = [tuple(m.rsplit(_SEP, 1)) for m in members if query in m.rsplit(_SEP, 1)[0]]
+            people = self.many([o for _, o in hits]) if hits else {}
+            found += [people[o] for name, o in hits if people[o].consent_at and people[o].name == name]
+            if len(members) < FIND_SCAN:
+                break
+        return found[:limit]
 
     def branches(self) -> list[tuple[str, str]]:
         return sorted(self._redis.hgetall(BRANCHES).items())
@@ -279,12 +337,8 @@ class Profiles:
             changes["支部"] = (branches.get(before.branch, before.branch), branches.get(branch, ""))
         if not changes:
             return {}
-        pipe = self._redis.pipeline(transaction=True)  # the person's own fields: all of them or none (one slot)
-        if values:
-            pipe.hset(user_key(openid, "profile"), mapping=values)
-        if cleared:
-            pipe.hdel(user_key(openid, "profile"), *cleared)
-        pipe.execute()
+        if values or cleared:
+            self._write(openid, values, cleared=tuple(cleared))  # the person's own fields: all or none (one slot)
         if "支部" in changes:  # the branch's member list is in another slot: as the chat's 支部 does it
             if branch:
                 self.set_branch(openid, branch)
@@ -299,8 +353,53 @@ class Profiles:
             self._redis.srem(branch_members_key(old), openid)
 
     def forget_contact(self, openid: str) -> None:
-        """Delete name, phone, consent and details; the branch (no personal data) stays for statistics."""
-        self._redis.hdel(user_key(openid, "profile"), "name", "phone", "consent_at", "birth_year", "student")
+        """Delete name, phone, consent and details; the branch (no personal data) stays for statistics.
+        The index entries go first: a deletion killed half-way leaves no name in the index (run again, it
+        finishes)."""
+        k = user_key(openid, "profile")
+        name, phone = self._redis.hmget(k, "name", "phone")
+        pipe = self._redis.pipeline(transaction=False)
+        _index_ops(pipe, openid, name or "", phone or "", add=False)
+        pipe.execute()
+        self._redis.hdel(k, "name", "phone", "consent_at", "birth_year", "student")
+        self._redis.zrem(DUE, openid)
+
+
+def build_index(redis, cursor: int, batch: int = 500) -> int:
+    """Index one batch of the profiles a store holds (SCAN from cursor); return the next cursor (0: done).
+    Run by domain/indexes.py once for a store written before the index existed; running it again adds nothing.
+    On a Redis Cluster (a cursor per node) it indexes them all in one call."""
+    pattern = user_key("*", "profile")
+    if hasattr(redis, "get_primaries"):  # a cluster client: scan_iter walks every primary
+        keys = []
+        for k in redis.scan_iter(match=pattern, count=batch):
+            keys.append(k)
+            if len(keys) == batch:
+                _index_profiles(redis, keys)
+                keys = []
+        _index_profiles(redis, keys)
+        return 0
+    cursor, keys = redis.scan(cursor, match=pattern, count=batch)
+    _index_profiles(redis, keys)
+    return int(cursor)
+
+
+def _index_profiles(redis, keys: list[str]) -> None:
+    openids = [k[len(_PREFIX):-len(_SUFFIX)] for k in keys]
+    if not openids:
+        return
+    read = redis.pipeline(transaction=False)
+    for openid in openids:
+        read.hmget(user_key(openid, "profile"), "name", "phone", "consent_at")
+        read.hget(user_key(openid, "follower"), "last_seen")
+    rows = read.execute()
+    pipe = redis.pipeline(transaction=False)
+    for i, openid in enumerate(openids):
+        (name, phone, consent), last_seen = rows[2 * i], rows[2 * i + 1]
+        _index_ops(pipe, openid, name or "", phone or "", add=True)
+        if name or phone or consent:
+            pipe.zadd(DUE, {openid: max(int(consent or 0), int(last_seen or 0))}, gt=True)
+    pipe.execute()
 
 
 def _shown(year) -> str:

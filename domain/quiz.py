@@ -43,6 +43,8 @@ SESSION_CACHE_SECONDS = 10
 _session_cache: dict[str, tuple[float, "Session"]] = {}
 
 SESSIONS = key("{quiz}", "sessions")  # zset: session id -> opens (epoch seconds)
+CLOSES = key("{quiz}", "closes")  # zset: session id -> closes: the chat reads the sessions not closed yet, not all
+STREAK_BATCH = 20  # sessions read per round trip while counting a streak back from the latest
 TOTAL = key("{quiz}", "total")  # zset: openid -> cumulative points
 DONE_COUNT = key("{quiz}", "done")  # zset: openid -> sessions completed (counted)
 
@@ -265,6 +267,7 @@ local taken = redis.call('ZCARD', KEYS[2])
 if taken > 0 then return taken end
 redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 return 0
 """
 
@@ -312,12 +315,13 @@ class Quiz:
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(session_key(session.id), session.to_json())
         pipe.zadd(SESSIONS, {session.id: session.opens})
+        pipe.zadd(CLOSES, {session.id: session.closes})
         pipe.execute()
 
     def delete_session(self, sid: str) -> None:
         """Delete a session uploaded by mistake; SessionTaken when someone has completed it. Anyone half-way
         through it is told it is gone at their next answer."""
-        taken = self._delete(keys=[session_key(sid), scores_key(sid), evidence_key(sid), SESSIONS], args=[sid])
+        taken = self._delete(keys=[session_key(sid), scores_key(sid), evidence_key(sid), SESSIONS, CLOSES], args=[sid])
         _session_cache.pop(sid, None)
         if taken:
             raise SessionTaken(int(taken))
@@ -348,22 +352,35 @@ class Quiz:
             pipe.get(session_key(sid))
         return [Session.from_json(raw) for raw in pipe.execute() if raw]
 
+    def _load(self, ids: list[str]) -> list[Session]:
+        """These sessions, in the order given (one round trip; a session deleted meanwhile left out)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for sid in ids:
+            pipe.get(session_key(sid))
+        return [Session.from_json(raw) for raw in pipe.execute() if raw] if ids else []
+
     def open_session(self, now: float) -> Session | None:
-        """The session open now; when two overlap, the one that opened last."""
-        current = [s for s in self.sessions() if s.is_open(now)]
+        """The session open now; when two overlap, the one that opened last. Reads only the sessions not closed
+        yet (CLOSES), never every session there has been."""
+        ids = self._redis.zrangebyscore(CLOSES, f"({now}", "+inf")
+        current = sorted((s for s in self._load(ids) if s.is_open(now)), key=lambda s: (s.opens, s.id))
         return current[-1] if current else None
 
     def last_closed(self, now: float) -> Session | None:
-        closed = [s for s in self.sessions() if s.closes <= now]
-        return max(closed, key=lambda s: s.closes) if closed else None
+        latest = self._redis.zrevrangebyscore(CLOSES, now, "-inf", start=0, num=1, withscores=True)
+        if not latest:
+            return None
+        tied = self._redis.zrangebyscore(CLOSES, latest[0][1], latest[0][1])  # the first of equals, as before
+        closed = sorted(self._load(tied), key=lambda s: (s.opens, s.id))
+        return closed[0] if closed else None
 
     def current_session(self, now: float) -> Session | None:
         """The session open now, else the one that closed last: what figures and leaderboards show."""
         return self.open_session(now) or self.last_closed(now)
 
     def next_upcoming(self, now: float) -> Session | None:
-        later = [s for s in self.sessions() if s.opens > now]
-        return min(later, key=lambda s: s.opens) if later else None
+        later = self._load(self._redis.zrangebyscore(SESSIONS, f"({now}", "+inf", start=0, num=5))
+        return later[0] if later else None
 
     # -- attempts -------------------------------------------------------------
     def progress(self, openid: str) -> Progress | None:
@@ -487,21 +504,31 @@ class Quiz:
         return [(rank, openid, int(points)) for rank, (openid, points) in ranked(rows, lambda row: row[1])]
 
     def streak(self, openid: str, now: float) -> int:
-        """Consecutive sessions counted, back from the latest; an open one not yet done does not break it."""
-        sessions = [s for s in self.sessions() if s.opens <= now]
-        pipe = self._redis.pipeline(transaction=False)
-        for s in sessions:
-            pipe.zscore(scores_key(s.id), openid)
-        done = [score is not None for score in pipe.execute()]
-        streak = 0
-        for s, ok in reversed(list(zip(sessions, done))):
-            if ok:
-                streak += 1
-            elif s.is_open(now) and streak == 0:
-                continue
-            else:
-                break
-        return streak
+        """Consecutive sessions counted, back from the latest; an open one not yet done does not break it.
+        Reads back from the latest only as far as the streak goes (a batch at a time), not every session."""
+        streak, start = 0, 0
+        while True:
+            rows = self._redis.zrevrangebyscore(SESSIONS, now, "-inf", start=start, num=STREAK_BATCH,
+                                                withscores=True)  # newest first: opened at or before now
+            if not rows:
+                return streak
+            start += STREAK_BATCH
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zmscore(CLOSES, [sid for sid, _ in rows])
+            for sid, _ in rows:
+                pipe.zscore(scores_key(sid), openid)
+            closes, *done = pipe.execute()
+            for (sid, opens), closing, ok in zip(rows, closes, done):
+                if closing is None:
+                    continue  # deleted meanwhile
+                if ok is not None:
+                    streak += 1
+                elif opens <= now < closing and streak == 0:
+                    continue
+                else:
+                    return streak
+            if len(rows) < STREAK_BATCH:
+                return streak
 
     # -- branches and statistics ---------------------------------------------
     def branch_standings(self, sid: str) -> list[BranchStanding]:
@@ -548,6 +575,19 @@ class Quiz:
     def evidence(self, sid: str, openid: str) -> dict | None:
         raw = self._redis.hget(evidence_key(sid), openid)
         return json.loads(raw) if raw else None
+
+
+def build_index(redis, start: int, batch: int = 200) -> int:
+    """Note when each of a batch of sessions closes (offset start); return the next offset, 0 when done.
+    Run once by domain/indexes.py for a store written before CLOSES existed."""
+    ids = redis.zrange(SESSIONS, start, start + batch - 1)
+    pipe = redis.pipeline(transaction=False)
+    for sid in ids:
+        pipe.get(session_key(sid))
+    closes = {s.id: s.closes for s in (Session.from_json(r) for r in pipe.execute() if r)} if ids else {}
+    if closes:
+        redis.zadd(CLOSES, closes)
+    return start + batch if len(ids) == batch else 0
 
 
 def _rank(redis, zkey: str, openid: str) -> int | None:

@@ -160,7 +160,7 @@ def my_interests(ctx):
 def subscribe(ctx):
     """Daily digest of new postings, in one category or all."""
     jobs, category = ctx.jobs, ctx.match.group(1).strip()
-    known = {p.category for p in jobs.all()}
+    known = jobs.known_categories()
     if category and category not in known:
         return ctx.t("jobs.unknown_category", category=category, categories="、".join(sorted(known)))
     jobs.subscribe(ctx.openid, [category] if category else [])

@@ -76,15 +76,17 @@ def test_deletion_keeps_hours_and_attendance_pseudonymous(wechat, bot):
 
 
 # -- retention: contact details go two years after the last activity --------------------------------
-def test_contact_details_are_deleted_two_years_after_the_last_activity(bot):
+def test_contact_details_are_deleted_two_years_after_the_last_activity(bot, monkeypatch):
     from bot.pushes import tasks
 
     now = time.time()
-    for openid in ("o_old", "o_recent"):
-        with_profile(bot, openid)
+    with monkeypatch.context() as m:  # o_old agreed to the notice 500 days ago
+        m.setattr(time, "time", lambda: now - 500 * 86400)
+        with_profile(bot, "o_old")
+    with_profile(bot, "o_recent")
     bot.redis.hset("yb:{u:o_old}:follower", "last_seen", int(now - 400 * 86400))
     bot.redis.hset("yb:{u:o_recent}:follower", "last_seen", int(now - 10 * 86400))
-    bot.redis.hset("yb:{u:o_old}:profile", "consent_at", int(now - 500 * 86400))
+    assert int(bot.redis.hget("yb:{u:o_old}:profile", "consent_at")) == int(now - 500 * 86400)
 
     assert tasks.retention(bot, None, now) == {"deleted": 0}  # nobody is two years idle yet
     later = now + RETENTION_SECONDS - 399 * 86400  # the clock moved on: o_old is 2 years and a day idle

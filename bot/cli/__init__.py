@@ -14,5 +14,5 @@ def main():
 
 for command in (service.serve, service.chat, service.scheduler, service.fake_wechat,
                 content.content, content.demo, quiz.quiz, events.events, jobs.jobs, pushes.pushes, pushes.menu,
-                report.report, hours.hours, staff.staff, ops.backup, ops.restore, ops.doctor):
+                report.report, hours.hours, staff.staff, ops.backup, ops.restore, ops.doctor, ops.indexes):
     main.add_command(command)

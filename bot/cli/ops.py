@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from bot.cli.common import pass_bot
+
 
 @click.command()
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -112,3 +114,16 @@ def _become(user: str) -> None:
     os.setgid(account.pw_gid)
     os.setuid(account.pw_uid)
     os.environ["HOME"] = account.pw_dir
+
+
+
+@click.command()
+@pass_bot
+def indexes(bot):
+    """Build the indexes a store from an earlier version lacks (people by name and phone digits, retention dates,
+    pushes by person, open quiz sessions, live postings). Starting the service does it too; safe to run again,
+    and a run stopped half-way carries on where it stopped."""
+    from domain import indexes as store_indexes
+
+    built = store_indexes.ensure(bot.redis, say=click.echo)
+    click.echo(f"built: {', '.join(built)}" if built else "every index is there; nothing to build")

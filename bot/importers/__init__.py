@@ -193,8 +193,7 @@ def _apply_demo(bot, spec: loaders.DemoMembers) -> int:
     for openid, bid, name, results in members:
         profiles.set_branch(openid, bid)
         # as if they had agreed to the notice and given their name: staff find them on 人员 like anyone else
-        bot.redis.hset(user_key(openid, "profile"), "name", name)
-        bot.redis.hsetnx(user_key(openid, "profile"), "consent_at", int(clock.now()))  # a reload changes nothing
+        profiles.save_imported_name(openid, name, int(clock.now()))  # a reload keeps the first consent
         for session, answers, started in results:
             quiz.record_completed(openid, session, answers, started)
     return len(members)

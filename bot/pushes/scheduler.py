@@ -59,6 +59,10 @@ TIMETABLE = [
           "after a deletion: Redis rewrites its AOF and snapshot, so deleted data leaves the disk"),
     TimetableEntry("audit_retention", CronTrigger(hour=3, minute=20, timezone=clock.TZ),
           "audit-log entries older than AUDIT_KEEP_DAYS deleted"),
+    TimetableEntry("follows_retention", CronTrigger(hour=3, minute=25, timezone=clock.TZ),
+          "follows and unfollows logged more than FOLLOWS_KEEP_DAYS ago deleted"),
+    TimetableEntry("pushes_retention", CronTrigger(hour=3, minute=25, timezone=clock.TZ),
+          "given-up pushes whose record expired taken off the list of given-up ones"),
 ]
 
 
@@ -208,6 +212,12 @@ def run(stop: threading.Event | None = None, every: float = LEADER_TTL / 3) -> N
     new leader sends nothing twice).
     """
     bot, _ = _services()
+    try:  # a store from an earlier version: the retention sweep reads the people index
+        from domain import indexes
+
+        indexes.ensure(bot.redis, say=log.info)
+    except redis.RedisError as exc:
+        log.warning("store indexes not checked, redis unavailable: %s", exc)
     stop = stop or threading.Event()
     leadership = Leadership(bot.redis)
     while not stop.is_set():

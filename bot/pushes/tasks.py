@@ -264,7 +264,19 @@ def compact_store(bot, deliverer, now: float) -> dict:
 
 
 def audit_retention(bot, deliverer, now: float) -> dict[str, int]:
-    """Delete audit-log entries older than AUDIT_KEEP_DAYS (0: keep everything)."""
+    """Delete audit-log entries older than AUDIT_KEEP_DAYS (0 or more than 730: 730)."""
     from domain.audit import Audit
 
     return {"audit_trimmed": Audit(bot.redis).trim(bot.settings.audit_keep_days, now)}
+
+
+def follows_retention(bot, deliverer, now: float) -> dict[str, int]:
+    """Delete follows and unfollows logged more than FOLLOWS_KEEP_DAYS ago (730, the privacy notice's two years)."""
+    return {"follows_trimmed": bot.followers.trim(bot.settings.follows_keep_days, now)}
+
+
+def pushes_retention(bot, deliverer, now: float) -> dict[str, int]:
+    """Take given-up pushes whose record has expired (a month past their deadline) off the list of given-up ones."""
+    from domain.outbox import FailedPushes
+
+    return {"given_up_pruned": FailedPushes(bot.redis).prune_given_up()}

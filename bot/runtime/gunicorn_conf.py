@@ -60,6 +60,12 @@ def on_starting(server):
     server.log.info("youthbot: store at %s (%s)", os.environ["REDIS_URL"], storage.describe_server(client, embedded))
     durable, said = storage.durability(client)
     (server.log.info if durable else server.log.warning)("youthbot: %s", said)
+    from domain import indexes
+
+    try:  # before any worker serves: a store from an earlier version gets the indexes requests read
+        indexes.ensure(client, say=lambda text: server.log.info("youthbot: %s", text))
+    except Exception as exc:  # noqa: BLE001 - the workers build them (or say why) when they start
+        server.log.warning("youthbot: store indexes not built: %s", exc)
     client.close()
 
 
