@@ -157,10 +157,17 @@ def tally(redis, sid: str, fresh: bool = False) -> dict:
     if current and not fresh and current.get("branches", "") == ",".join(b for b, _ in branches):
         if current.get("fp") == fp:
             return current
-        members = sum(int(current.get(f"{bid}:m", 0)) for bid, _ in branches)
-        if members > FRESH_MEMBERS and time.time() - float(current["at"]) < STALE_SECONDS:
+        if time.time() - float(current["at"]) < STALE_SECONDS:
             return current
-    return _take(redis, sid, branches, fp)
+    # one pass at a time: a view arriving while another takes the tally shows the last one
+    if not redis.set(tally_key(sid) + ":taking", 1, nx=True, ex=60):
+        if current and current.get("branches", "") == ",".join(b for b, _ in branches):
+            return current
+        return _take(redis, sid, branches, fp)
+    try:
+        return _take(redis, sid, branches, fp)
+    finally:
+        redis.delete(tally_key(sid) + ":taking")
 
 
 def session_stats(redis, session: Session, fresh: bool = False) -> SessionStats:
