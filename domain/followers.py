@@ -113,11 +113,10 @@ class Followers:
 
     def seen_between(self, start: float, end: float) -> list[str]:
         """Distinct openids that interacted on the local days from start's to the one before end."""
-        days = [seen_key(day) for day in clock.days_between(start, end)]
-        pipe = self._redis.pipeline(transaction=False)
-        for k in days:  # one key per day: SUNION across days would cross cluster slots
-            pipe.smembers(k)
-        return sorted(set().union(*pipe.execute())) if days else []
+        seen: set[str] = set()
+        for day in clock.days_between(start, end):  # one key per day: SUNION across days would cross cluster slots
+            seen.update(self._redis.sscan_iter(seen_key(day), count=1000))  # a batch at a time, not a year at once
+        return sorted(seen)
 
     def count(self) -> int:
         """Followers now: those who may be pushed to, and those whose last logged event is a follow."""

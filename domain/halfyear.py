@@ -206,33 +206,37 @@ class Study:
         return sum(s.average * len(s.participants) for s in self.sessions) / n if n else 0.0
 
 
-def _session_attempts(redis, sessions: list[Session], period: Period, now: float) -> dict[str, dict]:
-    """{session id: {openid: (score out of 100, completed at)}} from each session's kept answers."""
-    pipe = redis.pipeline(transaction=False)
-    for s in sessions:
-        pipe.hgetall(evidence_key(s.id))
-    out = {}
-    for s, rows in zip(sessions, pipe.execute()):
-        top = POINTS_PER_QUESTION * len(s.questions) or 1
-        attempts = {}
-        for openid, raw in rows.items():
-            ev = json.loads(raw)
-            done_at = ev["s"] + (ev["a"][-1][2] if ev["a"] else 0)
-            attempts[openid] = (Fraction(100 * ev["p"], top), done_at)
-        out[s.id] = attempts
-    return out
+READ_BATCH = 1000  # entries read per call: the report's memory grows with the people counted, not with a reply
+
+
+def _session_scores(redis, s: Session, cutoff: float, names: dict) -> tuple[dict[str, int], int]:
+    """({openid: points} of the counted attempts completed before cutoff, how many were completed later), read from the
+    session's kept answers READ_BATCH at a time (HSCAN; an attempt returned twice is one key of the dict). `names`
+    keeps one copy of each openid across sessions."""
+    inside, late = {}, set()
+    for openid, raw in redis.hscan_iter(evidence_key(s.id), count=READ_BATCH):
+        ev = json.loads(raw)
+        openid = names.setdefault(openid, openid)
+        if ev["s"] + (ev["a"][-1][2] if ev["a"] else 0) < cutoff:
+            inside[openid] = ev["p"]
+        else:
+            late.add(openid)
+    return inside, len(late)
+
+
+def _points_sum(s: Session, points) -> Fraction:
+    """The sum of attempts' scores out of 100 (exact)."""
+    return Fraction(100 * sum(points), POINTS_PER_QUESTION * len(s.questions) or 1)
 
 
 def study_figures(redis, period: Period, now: float, share: float = DEFAULT_REGULAR_SHARE) -> Study:
     sessions = [s for s in Quiz(redis).sessions() if s.opens in period and s.opens <= now]
-    attempts = _session_attempts(redis, sessions, period, now)
     cutoff = min(period.end, now + 1)
-    rows, completed_by = [], {}
+    rows, completed_by, attempts, names = [], {}, {}, {}
     for s in sessions:
-        inside = {o: score for o, (score, at) in attempts[s.id].items() if at < cutoff}
+        inside, late = _session_scores(redis, s, cutoff, names)
         rows.append(SessionRow(s.id, s.title, s.opens, s.closes, sorted(inside),
-                               float(sum(inside.values()) / len(inside)) if inside else 0.0,
-                               len(attempts[s.id]) - len(inside)))
+                               float(_points_sum(s, inside.values()) / len(inside)) if inside else 0.0, late))
         for o in inside:
             completed_by[o] = completed_by.get(o, 0) + 1
         attempts[s.id] = inside
@@ -251,20 +255,20 @@ def study_figures(redis, period: Period, now: float, share: float = DEFAULT_REGU
 
 
 def _branch_rows(redis, sessions: list[Session], attempts: dict[str, dict]) -> list[BranchRow]:
-    branches = Profiles(redis).branches()
-    pipe = redis.pipeline(transaction=False)
-    for bid, _ in branches:
-        pipe.smembers(branch_members_key(bid))
+    """attempts: {session id: {openid: points}}. Each branch's members read READ_BATCH at a time (SSCAN)."""
     half = len(sessions) // 2
     rows = []
-    for (bid, name), members in zip(branches, pipe.execute()):
-        scores = [attempts[s.id][o] for s in sessions for o in members if o in attempts[s.id]]
+    for bid, name in Profiles(redis).branches():
+        members = set(redis.sscan_iter(branch_members_key(bid), count=READ_BATCH))
+        done_in = {s.id: [attempts[s.id][o] for o in members if o in attempts[s.id]] for s in sessions}
 
         def done(part: list[Session]) -> tuple[int, int]:
-            return sum(1 for s in part for o in members if o in attempts[s.id]), len(members) * len(part)
+            return sum(len(done_in[s.id]) for s in part), len(members) * len(part)
 
-        rows.append(BranchRow(bid, name, len(members), len(scores), len(members) * len(sessions),
-                              sum(scores, Fraction(0)), done(sessions[:half]), done(sessions[half:])))
+        rows.append(BranchRow(bid, name, len(members), sum(len(v) for v in done_in.values()),
+                              len(members) * len(sessions),
+                              sum((_points_sum(s, done_in[s.id]) for s in sessions), Fraction(0)),
+                              done(sessions[:half]), done(sessions[half:])))
     return rows
 
 
@@ -423,8 +427,12 @@ class Volunteering:
 
 def _union(lists) -> list[str]:
     out: list[str] = []
+    seen: set[str] = set()
     for values in lists:
-        out.extend(v for v in values if v and v not in out)
+        for v in values:
+            if v and v not in seen:
+                seen.add(v)
+                out.append(v)
     return out
 
 
@@ -435,11 +443,13 @@ def _occurrences_in(redis, period: Period, now: float, kind: str) -> list[Occurr
 
 
 def activity_rows(redis, occurrences: list[Occurrence]) -> list[ActivityRow]:
-    pipe = redis.pipeline(transaction=False)
-    for o in occurrences:
-        pipe.hkeys(occ_key(o.id, "checkin"))
-        pipe.hvals(occ_key(o.id, "minutes"))
-    raw = pipe.execute()
+    raw = []
+    for at in range(0, len(occurrences), 100):  # pipelines of a bounded size
+        pipe = redis.pipeline(transaction=False)
+        for o in occurrences[at:at + 100]:
+            pipe.hkeys(occ_key(o.id, "checkin"))
+            pipe.hvals(occ_key(o.id, "minutes"))
+        raw += pipe.execute()
     outcomes = Outcomes(redis).get_many([o.id for o in occurrences])
     return [ActivityRow(o, sorted(raw[2 * i]), sum(int(m) for m in raw[2 * i + 1]), outcomes.get(o.id))
             for i, o in enumerate(occurrences)]

@@ -852,3 +852,34 @@ def test_a_deletion_killed_before_its_last_step_and_run_again_counts_the_person_
     assert jobs.stats() == before
     h = compute(h1.redis, H1, AFTER_H1).jobs
     assert (h.all.hires, h.all.registrations, len(h.all.interested)) == (2, 4, 3)
+
+
+def test_the_report_reads_answers_members_and_days_in_batches_with_the_same_figures(h1, monkeypatch):
+    """Issue 25 item 4: the kept answers, branch members and writers' days are read a batch at a time (HSCAN/SSCAN),
+    never a whole session's or a year's in one reply; with batches of one every figure is what it was."""
+    import redis as redis_py
+
+    from domain import halfyear
+
+    sent = []
+    original = redis_py.Redis.execute_command
+
+    def recording(self, *args, **options):
+        sent.append((str(args[0]).upper(), str(args[1]) if len(args) > 1 else ""))
+        return original(self, *args, **options)
+
+    queued = redis_py.client.Pipeline.pipeline_execute_command
+
+    def queueing(self, *args, **options):
+        sent.append((str(args[0]).upper(), str(args[1]) if len(args) > 1 else ""))
+        return queued(self, *args, **options)
+
+    monkeypatch.setattr(redis_py.Redis, "execute_command", recording)
+    monkeypatch.setattr(redis_py.client.Pipeline, "pipeline_execute_command", queueing)
+    monkeypatch.setattr(halfyear, "READ_BATCH", 1)
+    test_study_figures_count_sessions_opened_in_the_period_and_attempts_done_by_its_end(h1)
+    test_reach_counts_follows_unfollows_writers_and_pushes_in_the_period(h1)
+    whole = [(c, k) for c, k in sent if (c == "HGETALL" and ":evidence:" in k)
+             or (c == "SMEMBERS" and (":branch:" in k or ":seen:" in k))]
+    assert not whole and any(c == "HSCAN" and ":evidence:" in k for c, k in sent)
+    assert any(c == "SSCAN" and ":branch:" in k for c, k in sent)

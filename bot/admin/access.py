@@ -327,3 +327,40 @@ def send_table(filename: str, headers: list[str], rows: list[list], sheet: str =
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+
+
+def send_rows(filename: str, headers: list[str], rows, sheet: str = ""):
+    """An XLSX download of rows read one at a time (an iterable): written with openpyxl's write-only workbook, which
+    streams each row to a temporary file, so no list of the rows (nor a second copy in cells) is held. The same
+    cells as send_table: text stays text, dates shown as dates."""
+    import tempfile
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    from bot.exports.cells import starts_like_formula
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(re.sub(r"[\[\]:*?/\\]", "", sheet or Path(filename).stem)[:31] or "名单")
+    for i, header in enumerate(headers, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = max(8, min(30, len(str(header)) * 2 + 4))
+
+    def cell(value):
+        if isinstance(value, str) and starts_like_formula(value):  # shown as typed, never computed
+            c = WriteOnlyCell(ws, value)
+            c.data_type = "s"
+            return c
+        if isinstance(value, datetime):
+            c = WriteOnlyCell(ws, value)
+            c.number_format = "yyyy-mm-dd hh:mm"
+            return c
+        return value
+
+    ws.append(headers)
+    for row in rows:
+        ws.append([cell(v) for v in row])
+    out = tempfile.TemporaryFile()  # no name on disk: gone when the response closes it
+    wb.save(out)
+    out.seek(0)
+    return send_file(out, as_attachment=True, download_name=filename,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

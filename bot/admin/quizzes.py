@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from bot.admin.access import audit, bot, client_address, gate, note, note_upload, send_table
+from bot.admin.access import audit, bot, client_address, gate, note, note_upload, send_rows, send_table
 from domain.audit import Audit
 from bot.admin import spool
 from bot.admin.spool import uploaded
@@ -14,7 +14,8 @@ from bot.importers import uploads
 from domain import clock
 from domain.profiles import mask_name, mask_phone
 from domain.quiz import SessionTaken, key_change
-from domain.quiz_report import export_rows, session_stats
+from domain.quiz_report import (PER_PAGE, STALE_SECONDS, export_rows, iter_missing, missing_count, missing_page, participant_counts,
+                                session_stats)
 from handlers import quiz as quiz_chat
 
 bp = Blueprint("quizzes", __name__, url_prefix="/quizzes")
@@ -27,7 +28,7 @@ TEMPLATE_HEADERS = ["期号", "标题", "学习内容", "链接", "开始", "截
 def index(upload=None, status=200, confirm_rescore=False):
     quiz, now = bot().quiz, clock.now()
     sessions = quiz.sessions()
-    counts = {s.id: len(quiz.participants(s.id)) for s in sessions}
+    counts = participant_counts(bot().redis, [s.id for s in sessions])
     groups = [("进行中", [s for s in sessions if s.is_open(now)]),
               ("未开始", [s for s in sessions if s.opens > now]),
               ("已截止", sorted((s for s in sessions if s.closes <= now), key=lambda s: -s.closes))]
@@ -102,19 +103,21 @@ def template():
 
 @bp.get("/<sid>")
 def session(sid):
-    """One session: the preview as in chat, completion per branch, who has not done it."""
+    """One session: the preview as in chat, completion per branch, who has not done it (PER_PAGE a page)."""
     redis = bot().redis
     s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
-    stats = session_stats(redis, s)
+    stats = session_stats(redis, s, fresh=request.args.get("refresh") == "1")
     branch = request.args.get("branch", "")
     profiles = bot().profiles
     names = dict(profiles.branches())
-    missing = stats.not_completed
+    total = missing_count(stats, branch)
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    missing = missing_page(redis, stats, branch, page)
     people = profiles.many(missing)
-    if branch:
-        missing = [o for o in missing if people[o].branch == branch]
     if missing:
-        audit("view", f"答题 {s.id} 未完成名单" + (f"（{names.get(branch, branch)}）" if branch else ""), len(missing))
+        audit("view", f"答题 {s.id} 未完成名单" + (f"（{names.get(branch, branch)}）" if branch else "")
+              + (f"第{page}页" if pages > 1 else ""), len(missing))
     chart = [row(b.name, [(b.rate, "bar")], f"{b.rate:.0%}（{b.completers}/{b.members}，均分{b.average:.0f}）",
                  f"?branch={b.branch_id}#not-done") for b in stats.standings]
     joined = bot().followers.first_seen(missing)
@@ -123,8 +126,21 @@ def session(sid):
              "joined": clock.fmt_date(joined[o]) if o in joined else ""} for o in missing]
     return render_template("admin/quiz_session.html", title=s.title, s=s, stats=stats, chart=chart,
                            preview=preview(s), missing=rows, branch_names=names, branch=branch,
-                           taken=len(bot().quiz.participants(s.id)),
+                           total=total, page=page, pages=pages, page_links=_page_links(page, pages),
+                           per_page=PER_PAGE, stale=STALE_SECONDS,
+                           taken=stats.participants,
                            keys=[(q.shown_answer(), q.explain) for q in s.questions])
+
+
+def _page_links(page: int, pages: int) -> list[int | None]:
+    """The page numbers to link: the first, the last, and two either side of this one (None: a gap)."""
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 KIND_WORDS = {"single": "单选", "multi": "多选", "judge": "判断"}
@@ -201,12 +217,30 @@ def export(sid):
 
 @bp.get("/<sid>/not-done.xlsx")
 def export_missing(sid):
-    """The members who have not completed the session, with their branch (names: audited)."""
+    """The members who have not completed the session, with their branch (names: audited); ?branch= for one
+    branch. Streamed: read 500 at a time and written row by row."""
     redis = bot().redis
     s = bot().quiz.session(sid) or abort(404, f"没有期号为 {sid} 的答题。")
-    missing = session_stats(redis, s).not_completed
+    stats = session_stats(redis, s)
+    branch = request.args.get("branch", "")
     profiles = bot().profiles
-    people, names = profiles.many(missing), dict(profiles.branches())
-    audit("export", f"答题 {s.id} 未完成名单", len(missing))
-    return send_table(f"未完成-{s.id}.xlsx", ["姓名", "支部", "openid"],
-                      [[people[o].name, names.get(people[o].branch, ""), o] for o in missing])
+    names = dict(profiles.branches())
+    audit("export", f"答题 {s.id} 未完成名单" + (f"（{names.get(branch, branch)}）" if branch else ""),
+          missing_count(stats, branch))
+
+    def rows():
+        batch = []
+        for openid in iter_missing(redis, stats, branch):
+            batch.append(openid)
+            if len(batch) == 500:
+                yield from _missing_rows(profiles, names, batch)
+                batch = []
+        yield from _missing_rows(profiles, names, batch)
+
+    return send_rows(f"未完成-{s.id}.xlsx", ["姓名", "支部", "openid"], rows())
+
+
+def _missing_rows(profiles, names: dict, openids: list[str]):
+    people = profiles.many(openids)
+    for o in openids:
+        yield [people[o].name, names.get(people[o].branch, ""), o]

@@ -6,7 +6,7 @@ import click
 from bot.cli.common import pass_bot
 from bot.cli.export import text_table, write_table
 from domain import clock
-from domain.quiz_report import export_rows, session_stats
+from domain.quiz_report import export_rows, iter_missing, session_stats
 
 
 @click.group()
@@ -54,12 +54,14 @@ def quiz_stats(bot, session_id, show_list):
     click.echo(text_table(["rank", "branch", "members", "done", "rate", "avg"],
                           [[b.rank, b.name, b.members, b.completers, f"{b.rate:.0%}", f"{b.average:.1f}"]
                            for b in st.standings]))
-    click.echo(f"not completed: {len(st.not_completed)}")
+    click.echo(f"not completed: {st.missing}")
     if show_list:
         profiles = bot.profiles
-        people, branches = profiles.many(st.not_completed), dict(profiles.branches())
+        branches = dict(profiles.branches())
+        openids = list(iter_missing(bot.redis, st))
+        people = profiles.many(openids)
         click.echo(text_table(["name", "branch", "openid"],
-                              [[people[o].name, branches.get(people[o].branch, ""), o] for o in st.not_completed]))
+                              [[people[o].name, branches.get(people[o].branch, ""), o] for o in openids]))
 
 
 @quiz.command("export")
