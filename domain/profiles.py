@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from domain.keys import key, user_key
+from domain.userwrites import held
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 _PREFIX, _SUFFIX = user_key("\0", "profile").split("\0")  # a profile key around its openid
@@ -140,7 +141,16 @@ class Profiles:
         self._redis = redis
 
     def get(self, openid: str) -> Profile:
-        return _profile(openid, self._redis.hgetall(user_key(openid, "profile")))
+        return _profile(openid, _with_held(openid, self._redis.hgetall(user_key(openid, "profile"))))
+
+    def _hset(self, openid: str, values: dict) -> None:
+        """Write profile fields; within a message, held for its one write call (domain/userwrites.py)."""
+        batch = held(openid)
+        if batch is None:
+            self._redis.hset(user_key(openid, "profile"), mapping=values)
+            return
+        batch.add("HSET", user_key(openid, "profile"), *(str(x) for kv in values.items() for x in kv))
+        batch.profile.update({k: str(v) for k, v in values.items()})
 
     def many(self, openids: list[str]) -> dict[str, Profile]:
         pipe = self._redis.pipeline(transaction=False)
@@ -156,16 +166,15 @@ class Profiles:
         if student is not None:
             values["student"] = int(student)
         if values:
-            self._redis.hset(user_key(openid, "profile"), mapping=values)
+            self._hset(openid, values)
 
     def save_contact(self, openid: str, name: str, phone: str) -> None:
         """Keep name and phone; only after the user agreed to the notice."""
-        self._redis.hset(user_key(openid, "profile"),
-                         mapping={"name": name.strip(), "phone": phone, "consent_at": int(time.time())})
+        self._hset(openid, {"name": name.strip(), "phone": phone, "consent_at": int(time.time())})
 
     def save_name(self, openid: str, name: str) -> None:
         """Keep the real name alone (a service record needs no phone); only after the user agreed."""
-        self._redis.hset(user_key(openid, "profile"), mapping={"name": name.strip(), "consent_at": int(time.time())})
+        self._hset(openid, {"name": name.strip(), "consent_at": int(time.time())})
 
     def find(self, query: str, limit: int = 50) -> list[Profile]:
         """People with contact details whose name contains query, or whose phone ends with it (4+ digits).
@@ -309,6 +318,12 @@ def _shown(year) -> str:
 
 def _yes_no(value) -> str:
     return "" if value is None else ("是" if value else "否")
+
+
+def _with_held(openid: str, stored: dict) -> dict:
+    """The stored profile with the writes this message holds for it on top."""
+    batch = held(openid)
+    return {**stored, **batch.profile} if batch is not None and batch.profile else stored
 
 
 def _profile(openid: str, d: dict) -> Profile:
