@@ -176,7 +176,7 @@ def test_each_step_of_the_consent_questions_is_one_call_and_the_last_signs_up_in
 
 
 def test_a_profile_step_that_asks_again_writes_the_flow_once(wechat, redis_client, events, bot):
-    occ = make_event(events, min_age_dummy=None) if False else make_event(events)
+    occ = make_event(events)
     wechat.send("帮助", openid="o_typo")
     for text in (f"报名 {occ.number}", "同意", "张小明"):
         wechat.send(text, openid="o_typo")
