@@ -189,3 +189,33 @@ def test_the_promotion_notice_rides_with_the_outbox_queue_key(bot):
     """The cancellation script writes the outbox's own queue: the key it is given is the one drained."""
     notice = bot.outbox.prepare("x", kind="waitlist_promotion", idem_prefix="promote:e@1:")
     assert notice.queue == QUEUE and notice.seen_prefix.endswith(":seen:")
+
+
+def test_a_handler_that_fails_leaves_the_users_flow_and_profile_as_they_were(bot, wechat, redis_client):
+    """What a message held for the user's keys leaves with its one call or not at all."""
+    from handlers.conversation import Conversation
+    from handlers.router import Router
+
+    router = Router()
+    steps = router.conversation(Conversation("t", states={"t.one": lambda ctx: "one"}))
+
+    @router.keyword("half")
+    def half(ctx):
+        steps.start(ctx, "t.one")
+        ctx.profiles.save_contact(ctx.openid, "张小明", "13800138000")
+        assert ctx.profiles.get(ctx.openid).has_contact  # the message itself reads what it holds
+        raise RuntimeError("the handler fails after its first changes")
+
+    @router.keyword("whole")
+    def whole(ctx):
+        steps.start(ctx, "t.one")
+        ctx.profiles.save_contact(ctx.openid, "张小明", "13800138000")
+        return "ok"
+
+    bot.router = router
+    assert "稍后再试" in wechat.send("half", openid="o_half")
+    assert redis_client.exists(user_key("o_half", "flow"), user_key("o_half", "profile")) == 0
+    assert not Profiles(bot.redis).get("o_half").has_contact
+    assert wechat.send("whole", openid="o_half") == "ok"
+    assert redis_client.hget(user_key("o_half", "flow"), "state") == "t.one"
+    assert Profiles(bot.redis).get("o_half").phone == "13800138000"
