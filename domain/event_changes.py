@@ -34,11 +34,16 @@ def notify_all(redis, outbox, occ: Occurrence, text: str, kind: str) -> int:
     return queued
 
 
+def promotion_notice(outbox, texts, occ: Occurrence):
+    """The notice for whoever a cancellation promotes from occ's waitlist (an outbox.Prepared: Events.cancel
+    queues it in the cancellation's own step)."""
+    text = texts.get("volunteer.promoted", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
+    return outbox.prepare(text, kind="waitlist_promotion", idem_prefix=f"promote:{occ.id}:", expires=occ.start)
+
+
 def tell_promoted(outbox, texts, occ: Occurrence, openid: str) -> bool:
     """Queue the notice for a volunteer promoted from the waitlist (once per occurrence and person)."""
-    text = texts.get("volunteer.promoted", title=occ.title, when=clock.fmt(occ.start), number=occ.number)
-    return outbox.enqueue(openid, text, kind="waitlist_promotion", idem_key=f"promote:{occ.id}:{openid}",
-                          expires=occ.start)
+    return promotion_notice(outbox, texts, occ).send_to(openid)
 
 
 def cancel_event(bot, occ: Occurrence, reason: str = "") -> int:

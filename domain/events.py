@@ -25,6 +25,7 @@ from enum import StrEnum
 from domain import clock
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
+from domain.userwrites import APPLY_LUA, one_server, take_for
 
 MIN_SHARE_FOR_HOURS = 0.6
 CHECKIN_OPENS_BEFORE = 3600  # seconds before the start that check-in is accepted
@@ -126,8 +127,16 @@ class Refusal:
     detail: str = ""
 
 
-# KEYS: confirmed zset, waitlist zset, meta hash. ARGV: openid.
-_SIGN_UP = """
+# One sign-up, checked and written in one call.
+# KEYS: 1 confirmed zset, 2 waitlist zset, 3 meta hash; on one server also 4 the user's sign-ups index
+# (yb:{u:<openid>}:signups) and, from 5, the keys of the user's held writes (domain/userwrites.py).
+# ARGV: 1 openid; on one server also 2 now, 3 occurrence id, 4 its start, 5 its end, 6 the held writes,
+# 7 and 8 what an occurrence's key is made of around its id ("yb:{ev:", "}:").
+# With the index (one server) the script also refuses a place at the same time as one the user holds
+# (the overlap check reads the other occurrences' keys: only a single server may) and indexes the new one.
+# Returns {status, position[, the overlapping event's title]}.
+_SIGN_UP = APPLY_LUA + """
+if KEYS[4] then apply_ops(ARGV[6], 4) end
 if redis.call('HGET', KEYS[3], 'status') ~= 'open' then return {'closed', 0} end
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   return {'already_confirmed', redis.call('ZRANK', KEYS[1], ARGV[1]) + 1}
@@ -135,28 +144,69 @@ end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then
   return {'already_waitlisted', redis.call('ZRANK', KEYS[2], ARGV[1]) + 1}
 end
-local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
-if redis.call('ZCARD', KEYS[1]) < tonumber(redis.call('HGET', KEYS[3], 'capacity')) then
-  redis.call('ZADD', KEYS[1], seq, ARGV[1])
-  return {'confirmed', redis.call('ZCARD', KEYS[1])}
-end
-redis.call('ZADD', KEYS[2], seq, ARGV[1])
-return {'waitlisted', redis.call('ZCARD', KEYS[2])}
-"""
-
-# KEYS: confirmed, waitlist, meta. ARGV: openid. Returns {was, promoted openid or ''}.
-_CANCEL = """
-if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then return {'waitlisted', ''} end
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {'none', ''} end
-local cap = tonumber(redis.call('HGET', KEYS[3], 'capacity'))
-if redis.call('HGET', KEYS[3], 'status') == 'open' and redis.call('ZCARD', KEYS[1]) < cap then
-  local first = redis.call('ZPOPMIN', KEYS[2])
-  if first[1] then
-    redis.call('ZADD', KEYS[1], first[2], first[1])
-    return {'confirmed', first[1]}
+if KEYS[4] then
+  local start, finish = tonumber(ARGV[4]), tonumber(ARGV[5])
+  for _, other in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], ARGV[2], '(' .. ARGV[5])) do
+    if other ~= ARGV[3] then
+      local k = ARGV[7] .. other .. ARGV[8]
+      local row = redis.call('HMGET', k .. 'meta', 'status', 'data')
+      local holds = redis.call('ZSCORE', k .. 'confirmed', ARGV[1]) or redis.call('ZSCORE', k .. 'waitlist', ARGV[1])
+      if holds and row[2] then  -- the index may hold a stale entry: the places themselves decide
+        local occ = cjson.decode(row[2])
+        if (row[1] or occ['status']) == 'open' and occ['start'] < finish and start < occ['end'] then
+          return {'overlap', 0, occ['title']}
+        end
+      end
+    end
   end
 end
-return {'confirmed', ''}
+local seq = redis.call('HINCRBY', KEYS[3], 'seq', 1)
+local status, position
+if redis.call('ZCARD', KEYS[1]) < tonumber(redis.call('HGET', KEYS[3], 'capacity')) then
+  redis.call('ZADD', KEYS[1], seq, ARGV[1])
+  status, position = 'confirmed', redis.call('ZCARD', KEYS[1])
+else
+  redis.call('ZADD', KEYS[2], seq, ARGV[1])
+  status, position = 'waitlisted', redis.call('ZCARD', KEYS[2])
+end
+if KEYS[4] then redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3]) end
+return {status, position}
+"""
+
+# Give up a place or a waitlist position; the first on the waitlist takes a freed place. Returns {was, promoted
+# openid or ''}. KEYS: 1 confirmed, 2 waitlist, 3 meta; on one server also 4 the user's sign-ups index and 5 the
+# outbox queue. ARGV: 1 openid; on one server also 2 occurrence id, 3 the promotion notice as the outbox queues it
+# (openid and idempotency key completed here; '' for none), 4 the outbox's seen-key prefix, 5 its expiry.
+# On one server the user leaves the index and the promoted volunteer's notice is queued (once) in the same step.
+_CANCEL = """
+local was, promoted = 'none', ''
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
+  was = 'waitlisted'
+elseif redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  was = 'confirmed'
+  local cap = tonumber(redis.call('HGET', KEYS[3], 'capacity'))
+  if redis.call('HGET', KEYS[3], 'status') == 'open' and redis.call('ZCARD', KEYS[1]) < cap then
+    local first = redis.call('ZPOPMIN', KEYS[2])
+    if first[1] then
+      redis.call('ZADD', KEYS[1], first[2], first[1])
+      promoted = first[1]
+    end
+  end
+end
+if KEYS[4] then
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  if promoted ~= '' and ARGV[3] ~= '' then
+    local item = cjson.decode(ARGV[3])
+    item['openid'] = promoted
+    item['key'] = item['key'] .. promoted
+    if redis.call('SET', ARGV[4] .. item['key'], '1', 'NX', 'EX', ARGV[5]) then
+      local payload = cjson.encode(item)
+      redis.call('RPUSH', KEYS[5], payload)
+      redis.call('SADD', ARGV[6] .. promoted, payload)
+    end
+  end
+end
+return {was, promoted}
 """
 
 # KEYS: confirmed, waitlist, meta. Fill places freed by a raised capacity from the
@@ -175,6 +225,33 @@ return promoted
 """
 
 
+# KEYS: 1 confirmed, 2 check-in hash; on one server also 3 the user's yb:{u:<openid>}:checked_in.
+# ARGV: 1 openid, 2 now, 3 occurrence id, 4 how long checked_in is kept (s). Returns the outcome.
+_CHECK_IN = """
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'not_signed_up' end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then return 'already' end
+if KEYS[3] then redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4]) end
+return 'ok'
+"""
+
+# KEYS: 1 check-out hash, 2 minutes hash; on one server also 3 the user's served zset, 4 checked_in, 5 checked_out.
+# ARGV: 1 openid, 2 now, 3 minutes credited, 4 occurrence id, 5 how long checked_out is kept (s).
+# Returns {outcome, minutes}: a second check-out is 'already', with what the first credited.
+_CHECK_OUT = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+  return {'already', tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or 0)}
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+if KEYS[3] then
+  redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+  redis.call('DEL', KEYS[4])
+  redis.call('SET', KEYS[5], ARGV[4], 'EX', ARGV[5])
+end
+return {'ok', tonumber(ARGV[3])}
+"""
+
+ATTENDANCE_MEMORY = 24 * 3600  # how long "checked in at" / "checked out of" is kept for the user's 签退
+
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
@@ -184,6 +261,8 @@ class Events:
         self._sign_up = redis.register_script(_SIGN_UP)
         self._cancel = redis.register_script(_CANCEL)
         self._fill = redis.register_script(_FILL)
+        self._check_in = redis.register_script(_CHECK_IN)
+        self._check_out = redis.register_script(_CHECK_OUT)
         self._numbers = ShortNumbers(redis, "{events}")
 
     # -- occurrences ------------------------------------------------------------
@@ -322,10 +401,22 @@ class Events:
 
     def sign_up(self, occ: Occurrence, openid: str, now: float | None = None) -> Booking:
         """Take a place or a waitlist position, atomically; refused (OVERLAP) when the user holds
-        a place at the same time. The overlap check and the booking run under the user's lock,
-        so two sign-ups sent at once for same-time events cannot both pass the check."""
+        a place at the same time.
+
+        On one server this is one script call: the overlap check, the booking, the user's index and
+        the user's held writes (domain/userwrites.py) together. On a Redis Cluster the occurrence and
+        the user's index live in different slots: the overlap check and the booking run under the
+        user's lock, so two sign-ups sent at once for same-time events cannot both pass the check."""
+        now = time.time() if now is None else now
+        held_keys, held_ops = take_for(self._redis, openid)  # on a Cluster: sent already, in their own call
+        if one_server(self._redis):
+            prefix, suffix = occ_key("\0", "").split("\0")
+            row = self._sign_up(keys=self._keys(occ.id) + [user_key(openid, "signups")] + held_keys,
+                                args=[openid, repr(now), occ.id, repr(occ.start), repr(occ.end), held_ops,
+                                      prefix, suffix])
+            return Booking(BookingStatus(row[0]), int(row[1]), row[2] if len(row) > 2 else "")
         with self._user_lock(openid):
-            for other in self.mine(openid, time.time() if now is None else now):
+            for other in self.mine(openid, now):
                 if other.id != occ.id and other.overlaps(occ):
                     return Booking(BookingStatus.OVERLAP, 0, other.title)
             self._redis.zadd(user_key(openid, "signups"), {occ.id: occ.start})  # before: a crash leaves a stale entry, never a lost one
@@ -348,10 +439,22 @@ class Events:
         finally:
             self._redis.eval(_RELEASE, 1, lock, token)
 
-    def cancel(self, occ: Occurrence, openid: str) -> tuple[Place, str | None]:
-        """Give up a place or a waitlist position; return (what it was, openid promoted or None)."""
+    def cancel(self, occ: Occurrence, openid: str, notice=None) -> tuple[Place, str | None]:
+        """Give up a place or a waitlist position; return (what it was, openid promoted or None).
+
+        notice (domain/outbox.Prepared): what to queue, once, for the volunteer promoted from the waitlist.
+        On one server the cancellation, the promotion, the user's index and that notice are one script
+        call; on a Redis Cluster one call per slot (the occurrence's, the user's, the outbox's), in that order."""
+        if one_server(self._redis):
+            keys = self._keys(occ.id) + [user_key(openid, "signups")] + ([notice.queue] if notice else [])
+            args = [openid, occ.id] + ([notice.item(), notice.seen_prefix, notice.ttl, notice.queued_of_prefix]
+                                       if notice else [""])
+            was, promoted = self._cancel(keys=keys, args=args)
+            return Place(was), promoted or None
         was, promoted = self._cancel(keys=self._keys(occ.id), args=[openid])
         self._redis.zrem(user_key(openid, "signups"), occ.id)
+        if promoted and notice is not None:
+            notice.send_to(promoted)
         return Place(was), promoted or None
 
     def status_of(self, occ_id: str, openid: str) -> tuple[Place, int]:
@@ -451,48 +554,74 @@ class Events:
 
     # -- check-in and hours -----------------------------------------------------------
     def check_in(self, openid: str, code: str, now: float) -> tuple[str, Occurrence | None]:
-        """('ok'|'bad_code'|'not_signed_up'|'too_early'|'over'|'already', occurrence)."""
+        """('ok'|'bad_code'|'not_signed_up'|'too_early'|'over'|'already', occurrence).
+
+        Reads first (a refusal writes nothing); the check-in itself is one script call on one server
+        (on a Cluster: the occurrence's slot, then the user's)."""
         occ_id = self._redis.hget(CODES, code.strip())
-        occ = self.get(occ_id) if occ_id else None
+        if not occ_id:
+            return "bad_code", None
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(occ_key(occ_id, "meta"), "data", "status")
+        pipe.zscore(occ_key(occ_id, "confirmed"), openid)
+        pipe.hexists(occ_key(occ_id, "checkin"), openid)
+        meta, confirmed, arrived = pipe.execute()
+        occ = _occurrence(*meta)
         if occ is None:
             return "bad_code", None
-        if self.status_of(occ.id, openid)[0] != "confirmed":
+        if confirmed is None:
             return "not_signed_up", occ
         if now < occ.start - CHECKIN_OPENS_BEFORE:
             return "too_early", occ
         if now >= occ.end:
             return "over", occ
-        if not self._redis.hsetnx(occ_key(occ.id, "checkin"), openid, int(now)):
+        if arrived:
             return "already", occ
-        self._redis.set(user_key(openid, "checked_in"), occ.id, ex=24 * 3600)
-        return "ok", occ
+        keys = [occ_key(occ.id, "confirmed"), occ_key(occ.id, "checkin")]
+        args = [openid, int(now), occ.id, ATTENDANCE_MEMORY]
+        if one_server(self._redis):
+            return self._check_in(keys=keys + [user_key(openid, "checked_in")], args=args), occ
+        status = self._check_in(keys=keys, args=args)
+        if status == "ok":
+            self._redis.set(user_key(openid, "checked_in"), occ.id, ex=ATTENDANCE_MEMORY)
+        return status, occ
 
     def check_out(self, openid: str, now: float) -> tuple[str, Occurrence | None, int]:
         """('ok'|'not_checked_in'|'already'|'too_early', occurrence, minutes credited).
 
         A check-out before the start (the two QR codes sit side by side) is refused and changes
-        nothing: the check-in stands."""
-        occ_id = self._redis.get(user_key(openid, "checked_in"))
+        nothing: the check-in stands. Reads first; the check-out itself is one script call on one
+        server (on a Cluster: the occurrence's slot, then the user's)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.get(user_key(openid, "checked_in"))
+        pipe.get(user_key(openid, "checked_out"))
+        occ_id, left = pipe.execute()
         occ = self.get(occ_id) if occ_id else None
         if occ is None:
-            left = self._redis.get(user_key(openid, "checked_out"))  # a second 签退 the same day
-            occ = self.get(left) if left else None
+            occ = self.get(left) if left else None  # a second 签退 the same day
             if occ is not None:
                 return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
             return "not_checked_in", None, 0
-        started = int(self._redis.hget(occ_key(occ.id, "checkin"), openid))
+        started = self._redis.hget(occ_key(occ.id, "checkin"), openid)
+        if started is None:  # staff cleared the check-in meanwhile
+            return "not_checked_in", None, 0
         if now < occ.start:  # the check-out code (beside the check-in one) scanned by mistake
             return "too_early", occ, 0
-        if not self._redis.hsetnx(occ_key(occ.id, "checkout"), openid, int(now)):
-            return "already", occ, int(self._redis.hget(occ_key(occ.id, "minutes"), openid) or 0)
-        minutes = credited_minutes(occ, started, now)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(occ_key(occ.id, "minutes"), openid, minutes)
-        pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
-        pipe.delete(user_key(openid, "checked_in"))
-        pipe.set(user_key(openid, "checked_out"), occ.id, ex=24 * 3600)
-        pipe.execute()
-        return "ok", occ, minutes
+        minutes = credited_minutes(occ, int(started), now)
+        keys = [occ_key(occ.id, "checkout"), occ_key(occ.id, "minutes")]
+        args = [openid, int(now), minutes, occ.id, ATTENDANCE_MEMORY]
+        if one_server(self._redis):
+            status, minutes = self._check_out(keys=keys + [user_key(openid, "served"), user_key(openid, "checked_in"),
+                                                           user_key(openid, "checked_out")], args=args)
+            return status, occ, int(minutes)
+        status, minutes = self._check_out(keys=keys, args=args)
+        if status == "ok":
+            pipe = self._redis.pipeline(transaction=True)  # the user's keys: one slot
+            pipe.zadd(user_key(openid, "served"), {occ.id: minutes})
+            pipe.delete(user_key(openid, "checked_in"))
+            pipe.set(user_key(openid, "checked_out"), occ.id, ex=ATTENDANCE_MEMORY)
+            pipe.execute()
+        return status, occ, int(minutes)
 
     def record_attendance(self, occ: Occurrence, openid: str, checked_in: float, checked_out: float | None) -> int:
         """Set a confirmed volunteer's times by hand (forgot 签退, came without a phone); return minutes credited."""

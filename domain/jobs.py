@@ -21,6 +21,7 @@ from enum import StrEnum
 from domain import clock
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
+from domain.userwrites import APPLY_LUA, one_server, take_for
 
 DEFAULT_DAYS = 30
 OUTCOMES = ("registered", "contacted", "interviewed", "hired", "not_hired")
@@ -31,6 +32,19 @@ SUBSCRIBERS = key("{jobs}", "subscribers")  # hash: openid -> categories (JSON l
 STAFF_STATUS = key("{jobs}", "staff_status")  # hash: posting id -> status staff set (kept over a file's)
 LIVE = key("{jobs}", "live")  # zset: posting id -> expires, for postings open as loaded or set (the chat reads these)
 CATEGORIES = key("{jobs}", "categories")  # set: every category a posting has had (订阅岗位 checks against it)
+
+# Register interest in one call. KEYS: 1 interest zset, 2 outcome hash, 3 notes hash; on one server also
+# 4 the user's yb:{u:<openid>}:jobs and, from 5, the keys of the user's held writes (domain/userwrites.py).
+# ARGV: 1 openid, 2 now, 3 note ('' for none), 4 posting id, 5 the held writes. Returns 1 when the
+# interest is new (the user's list, or on a Cluster the posting's, did not hold it), else 0.
+_INTEREST = APPLY_LUA + """
+if KEYS[4] then apply_ops(ARGV[5], 4) end
+local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+redis.call('HSETNX', KEYS[2], ARGV[1], 'registered')
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[3]) end
+if KEYS[4] then added = redis.call('ZADD', KEYS[4], 'NX', ARGV[2], ARGV[4]) end
+return added
+"""
 
 _cache: dict = {"version": None, "postings": [], "index": []}
 # The chat's postings: the live ones only, read once per change and kept in each process; one that expires is
@@ -123,6 +137,7 @@ class Jobs:
     def __init__(self, redis):
         self._redis = redis
         self._numbers = ShortNumbers(redis, "{jobs}")
+        self._interest = redis.register_script(_INTEREST)
 
     def save(self, p: Posting) -> Posting:
         p.number = self._numbers.assign(p.id)
@@ -222,13 +237,16 @@ class Jobs:
         state = p.state(now)
         if state != PostingState.OPEN:
             return Interest(state.value)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.zadd(interest_key(p.id), {openid: now}, nx=True)
-        pipe.hsetnx(outcome_key(p.id), openid, "registered")
-        if note:
-            pipe.hset(notes_key(p.id), openid, note[:100])
-        pipe.execute()
-        added = self._redis.zadd(user_key(openid, "jobs"), {p.id: now}, nx=True)
+        # One script call on one server: the posting's lists, the user's own list and the user's held writes
+        # (the flow the note ended). On a Redis Cluster, one call per slot: the posting's, then the user's.
+        keys = [interest_key(p.id), outcome_key(p.id), notes_key(p.id)]
+        held_keys, held_ops = take_for(self._redis, openid)
+        args = [openid, repr(now), note[:100], p.id, held_ops]
+        if one_server(self._redis):
+            added = self._interest(keys=keys + [user_key(openid, "jobs")] + held_keys, args=args)
+        else:
+            self._interest(keys=keys, args=args)
+            added = self._redis.zadd(user_key(openid, "jobs"), {p.id: now}, nx=True)
         return Interest.OK if added else Interest.AGAIN
 
     def mine(self, openid: str) -> list[tuple[Posting, str]]:

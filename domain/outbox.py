@@ -38,6 +38,35 @@ def failed_of_key(openid: str) -> str:
     return key("{outbox}", "failed_of", openid)  # set: idempotency keys of openid's failed pushes
 
 
+@dataclass
+class Prepared:
+    """A notice for a person a script will pick (the volunteer promoted from the waitlist): the queued item
+    without its openid. The script completes it (openid; the idempotency key is idem_prefix + openid), marks
+    seen_prefix + that key for ttl seconds, pushes it on queue and adds it to queued_of_prefix + openid (the
+    person's index), once: what enqueue() does."""
+
+    outbox: "Outbox"
+    text: str
+    kind: str
+    idem_prefix: str
+    expires: float | None = None
+
+    queue = QUEUE
+    seen_prefix = key("{outbox}", "seen", "")
+    queued_of_prefix = queued_of_key("")
+
+    @property
+    def ttl(self) -> int:
+        return self.outbox.seen_ttl
+
+    def item(self) -> str:
+        return json.dumps(self.outbox.item("", self.text, self.kind, self.idem_prefix, self.expires), ensure_ascii=False)
+
+    def send_to(self, openid: str) -> bool:
+        """Queue it for openid from here (where no script picked the person in the same step)."""
+        return self.outbox.enqueue(openid, self.text, self.kind, self.idem_prefix + openid, self.expires)
+
+
 class Outbox:
     def __init__(self, redis, seen_ttl: int = 30 * 24 * 3600):
         self._redis = redis
@@ -47,13 +76,28 @@ class Outbox:
     def enqueue(self, openid: str, text: str, kind: str, idem_key: str, expires: float | None = None) -> bool:
         """Queue a text for openid once per idem_key; return False if it was queued before.
         `expires`: when it stops making sense (a promotion: the event's start), for retries."""
+        item = self.item(openid, text, kind, idem_key, expires)
+        seen = key("{outbox}", "seen", idem_key)
+        payload = json.dumps(item, ensure_ascii=False)
+        return bool(self._enqueue_once(keys=[seen, QUEUE, queued_of_key(openid)], args=[self._seen_ttl, payload]))
+
+    @property
+    def seen_ttl(self) -> int:
+        return self._seen_ttl
+
+    @staticmethod
+    def item(openid: str, text: str, kind: str, idem_key: str, expires: float | None = None) -> dict:
+        """What the queue holds for one message."""
         rules(kind)  # a kind the table does not declare is refused before anything is queued
         item = {"openid": openid, "text": text, "kind": kind, "key": idem_key, "at": int(time.time())}
         if expires:
             item["expires"] = int(expires)
-        seen = key("{outbox}", "seen", idem_key)
-        payload = json.dumps(item, ensure_ascii=False)
-        return bool(self._enqueue_once(keys=[seen, QUEUE, queued_of_key(openid)], args=[self._seen_ttl, payload]))
+        return item
+
+    def prepare(self, text: str, kind: str, idem_prefix: str, expires: float | None = None) -> Prepared:
+        """A notice whose person a script picks (see Prepared)."""
+        self.item("", text, kind, idem_prefix, expires)  # a kind the table does not declare: refused now
+        return Prepared(self, text, kind, idem_prefix, expires)
 
     def pending(self) -> list[dict]:
         return [json.loads(raw) for raw in self._redis.lrange(QUEUE, 0, -1)]

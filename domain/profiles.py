@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from domain.keys import key, user_key
+from domain.userwrites import held, one_server
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 _PREFIX, _SUFFIX = user_key("\0", "profile").split("\0")  # a profile key around its openid
@@ -40,6 +41,20 @@ def _index_ops(pipe, openid: str, name: str, phone: str, add: bool) -> None:
     if phone:
         member = f"{phone[::-1]}{_SEP}{openid}"
         pipe.zadd(PHONES, {member: 0}) if add else pipe.zrem(PHONES, member)
+
+
+class _Held:
+    """_index_ops' pipeline interface over a message's held writes (domain/userwrites.py)."""
+
+    def __init__(self, batch):
+        self._batch = batch
+
+    def zadd(self, key: str, mapping: dict) -> None:
+        for member, score in mapping.items():
+            self._batch.add("ZADD", key, score, member)
+
+    def zrem(self, key: str, member: str) -> None:
+        self._batch.add("ZREM", key, member)
 
 
 MAX_BRANCH_NAME = 30
@@ -166,7 +181,16 @@ class Profiles:
         self._redis = redis
 
     def get(self, openid: str) -> Profile:
-        return _profile(openid, self._redis.hgetall(user_key(openid, "profile")))
+        return _profile(openid, _with_held(openid, self._redis.hgetall(user_key(openid, "profile"))))
+
+    def _hset(self, openid: str, values: dict) -> None:
+        """Write profile fields; within a message, held for its one write call (domain/userwrites.py)."""
+        batch = held(openid)
+        if batch is None:
+            self._redis.hset(user_key(openid, "profile"), mapping=values)
+            return
+        batch.add("HSET", user_key(openid, "profile"), *(str(x) for kv in values.items() for x in kv))
+        batch.profile.update({k: str(v) for k, v in values.items()})
 
     def many(self, openids: list[str]) -> dict[str, Profile]:
         pipe = self._redis.pipeline(transaction=False)
@@ -182,7 +206,7 @@ class Profiles:
         if student is not None:
             values["student"] = int(student)
         if values:
-            self._redis.hset(user_key(openid, "profile"), mapping=values)
+            self._hset(openid, values)
 
     def save_contact(self, openid: str, name: str, phone: str) -> None:
         """Keep name and phone; only after the user agreed to the notice."""
@@ -198,25 +222,45 @@ class Profiles:
 
     def _write(self, openid: str, values: dict, consent_at: int | None = None, cleared: tuple = ()) -> None:
         """Save profile fields with their index: the new entries before the profile, the replaced ones after
-        (see the module's docstring). The profile's own fields change all at once or not at all."""
+        (see the module's docstring). The profile's own fields change all at once or not at all.
+
+        Within a message on one server, all of it is held for the message's one write call
+        (domain/userwrites.py), in the same order; on a Redis Cluster the index (another slot) is written here."""
         k = user_key(openid, "profile")
         old_name, old_phone, old_consent = self._redis.hmget(k, "name", "phone", "consent_at")
+        batch = held(openid)
+        if batch is not None:
+            old_name = batch.profile.get("name", old_name)
+            old_phone = batch.profile.get("phone", old_phone)
+            old_consent = batch.profile.get("consent_at", old_consent)
         name = values.get("name", old_name or "")
         phone = values.get("phone", old_phone or "")
         consent = values.get("consent_at", int(old_consent or 0) or consent_at or 0)
+        if batch is not None and consent_at is None and not cleared and one_server(self._redis):
+            hold = _Held(batch)
+            _index_ops(hold, openid, name, phone, add=True)
+            if name or phone or consent:
+                batch.add("ZADD", DUE, "GT", int(consent or time.time()), openid)
+            self._hset(openid, values)
+            _index_ops(hold, openid, old_name if old_name and old_name != name else "",
+                       old_phone if old_phone and old_phone != phone else "", add=False)
+            return
         pipe = self._redis.pipeline(transaction=False)
         _index_ops(pipe, openid, name, phone, add=True)
         if name or phone or consent:
             pipe.zadd(DUE, {openid: int(consent or time.time())}, gt=True)  # never earlier than it was
         pipe.execute()
-        tx = self._redis.pipeline(transaction=True)  # the person's own fields: one slot
-        if values:
-            tx.hset(k, mapping=values)
-        if consent_at is not None and not old_consent:
-            tx.hsetnx(k, "consent_at", consent_at)
-        if cleared:
-            tx.hdel(k, *cleared)
-        tx.execute()
+        if batch is not None and consent_at is None and not cleared:
+            self._hset(openid, values)  # a Cluster: the person's own fields still ride in the message's call
+        else:
+            tx = self._redis.pipeline(transaction=True)  # the person's own fields: one slot
+            if values:
+                tx.hset(k, mapping=values)
+            if consent_at is not None and not old_consent:
+                tx.hsetnx(k, "consent_at", consent_at)
+            if cleared:
+                tx.hdel(k, *cleared)
+            tx.execute()
         stale = self._redis.pipeline(transaction=False)
         _index_ops(stale, openid, old_name if old_name and old_name != name else "",
                    old_phone if old_phone and old_phone != phone else "", add=False)
@@ -408,6 +452,12 @@ def _shown(year) -> str:
 
 def _yes_no(value) -> str:
     return "" if value is None else ("是" if value else "否")
+
+
+def _with_held(openid: str, stored: dict) -> dict:
+    """The stored profile with the writes this message holds for it on top."""
+    batch = held(openid)
+    return {**stored, **batch.profile} if batch is not None and batch.profile else stored
 
 
 def _profile(openid: str, d: dict) -> Profile:

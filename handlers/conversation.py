@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from domain.keys import user_key
+from domain.userwrites import held
 
 FLOW_MEMORY_SECONDS = 24 * 3600  # how long an expired flow is remembered, to explain it
 
@@ -55,6 +56,7 @@ class Flow:
 
     def __init__(self, redis, openid: str, ttl_seconds: int):
         self._redis = redis
+        self._openid = openid
         self._key = user_key(openid, "flow")
         self._last_key = user_key(openid, "flow_last")
         self._ttl = ttl_seconds
@@ -102,18 +104,35 @@ class Flow:
         self.data.update(data)
         self._save()
 
+    # Within a message (domain/userwrites.holding, opened by the router) the writes below are held and
+    # leave with the message's one write call; outside one they are sent at once.
     def end(self) -> None:
         self.name = self.state = None
         self.data = {}
-        self._redis.delete(self._key, self._last_key)
+        batch = held(self._openid)
+        if batch is not None:
+            batch.add("DEL", self._key)
+            batch.add("DEL", self._last_key)
+        else:
+            self._redis.delete(self._key, self._last_key)
 
     def forget_expired(self) -> None:
-        self._redis.delete(self._last_key)
+        batch = held(self._openid)
+        if batch is not None:
+            batch.add("DEL", self._last_key)
+        else:
+            self._redis.delete(self._last_key)
 
     def _save(self) -> None:
+        data = json.dumps(self.data, ensure_ascii=False)
+        batch = held(self._openid)
+        if batch is not None:
+            batch.add("HSET", self._key, "name", self.name, "state", self.state, "data", data)
+            batch.add("EXPIRE", self._key, self._ttl)
+            batch.add("SET", self._last_key, self.name, "EX", FLOW_MEMORY_SECONDS)
+            return
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(self._key, mapping={"name": self.name, "state": self.state,
-                                      "data": json.dumps(self.data, ensure_ascii=False)})
+        pipe.hset(self._key, mapping={"name": self.name, "state": self.state, "data": data})
         pipe.expire(self._key, self._ttl)
         pipe.set(self._last_key, self.name, ex=FLOW_MEMORY_SECONDS)
         pipe.execute()

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from handlers.conversation import Conversation, Flow
+from domain.userwrites import holding
 from handlers.message import Incoming
 from handlers.reading import canonical, simplified
 
@@ -218,6 +219,12 @@ class Router:
 
     # -- dispatch -----------------------------------------------------------
     def dispatch(self, ctx: Context) -> Optional[str]:
+        """The reply to ctx's message. The user's own writes (flow, profile) are held while it is handled and
+        leave with its state change in one call, or in one call of their own at the end (domain/userwrites.py)."""
+        with holding(ctx.redis, ctx.openid):
+            return self._dispatch(ctx)
+
+    def _dispatch(self, ctx: Context) -> Optional[str]:
         msg = ctx.message
         if msg.is_event:
             return self._dispatch_event(ctx)

@@ -7,7 +7,7 @@ from domain.events import Events, Occurrence, parse_scene
 from domain.profiles import mask_phone
 from handlers.conversation import Conversation, accepts
 from handlers.router import Router
-from handlers.notices import tell_promoted
+from handlers.notices import promotion
 from handlers.profile import ensure_profile
 
 router = Router()
@@ -146,8 +146,7 @@ def cancel_signup(ctx):
         return ctx.t("volunteer.cancel_started", contact=_contact(ctx), **fields)
     if status == "confirmed" and now >= occ.cancel_cutoff:
         return ctx.t("volunteer.cancel_too_late", contact=_contact(ctx), **fields)
-    was, promoted = events.cancel(occ, ctx.openid)
-    tell_promoted(ctx, occ, promoted)
+    was, _ = events.cancel(occ, ctx.openid, notice=promotion(ctx, occ))  # the promoted volunteer is told in the same step
     return ctx.t("volunteer.cancel_wait_done" if was == "waitlisted" else "volunteer.cancel_done", **fields)
 
 

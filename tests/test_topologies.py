@@ -136,6 +136,49 @@ def test_quiz_search_sign_up_contention_and_pushes_once_on_each_topology(store, 
     assert sent == Counter(people), sent
 
 
+def test_each_state_change_keeps_its_rules_where_it_spans_slots(store, tmp_path):
+    """On a Cluster a sign-up, a cancellation, a check-in/out and an interest make one call per slot
+    (docs/reliability.md, "One write call per state change"); under Sentinel one call. Through the
+    webhook on each: the consent questions end in the sign-up, an overlap is refused, a cancellation
+    promotes the first waitlisted and queues their notice once, check-in and out credit the stay, and
+    the note ends its question and is kept with the interest."""
+    from domain.jobs import Jobs, interest_key
+    from tests.helpers import posting
+
+    app, client = make_app(store.url, tmp_path)
+    bot = app.extensions["youthbot"]
+    wechat = WeChat(app.test_client())
+    events = Events(client)
+    occ = make_event(events, "tag", capacity=1)
+    same_time = make_event(events, "same", starts_in=3 * 86400 + 1800)
+    for text, expected in [(f"报名 {occ.number}", "个人信息说明"), ("同意", "真实姓名"), ("张小明", "手机号"),
+                           ("13800138000", SIGNED)]:
+        assert expected in wechat.send(text, "o_first"), text
+    assert Profiles(client).get("o_first").has_contact and client.exists(user_key("o_first", "flow")) == 0
+    assert client.zscore(user_key("o_first", "signups"), occ.id) == occ.start
+    assert "活动tag" in wechat.send(f"报名 {same_time.number}", "o_first")  # the overlap, named
+    assert events.status_of(same_time.id, "o_first") == ("none", 0)
+    Profiles(client).save_contact("o_second", "李雷", "13900139000")
+    assert "候补" in wechat.send(f"报名 {occ.number}", "o_second")
+    assert "已取消" in wechat.send(f"取消报名 {occ.number}", "o_first")
+    assert events.status_of(occ.id, "o_second") == ("confirmed", 1)
+    assert client.zscore(user_key("o_first", "signups"), occ.id) is None
+    assert [p["key"] for p in bot.outbox.pending()] == [f"promote:{occ.id}:o_second"]
+    now_on = make_event(events, "now", starts_in=-600)
+    events.sign_up(now_on, "o_second")
+    assert "签到成功" in wechat.send(f"签到 {events.code(now_on.id)}", "o_second")
+    assert client.get(user_key("o_second", "checked_in")) == now_on.id
+    assert now_on.title in wechat.send("签退", "o_second")
+    assert client.zscore(user_key("o_second", "served"), now_on.id) == 0
+    assert client.get(user_key("o_second", "checked_out")) == now_on.id
+    job = Jobs(client).save(posting("jt", "仓库分拣员"))
+    assert "跳过" in wechat.send(f"投递 {job.number}", "o_second")
+    assert "仓库分拣员" in wechat.send("周末也可以", "o_second")
+    assert client.zscore(interest_key(job.id), "o_second") is not None
+    assert client.zscore(user_key("o_second", "jobs"), job.id) is not None
+    assert client.exists(user_key("o_second", "flow")) == 0
+
+
 def _push(item):
     from bot.pushes.delivery import Push
 
