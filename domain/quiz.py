@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from domain.keys import key, user_key
 from domain.profiles import BRANCHES, branch_members_key
 from domain.ranking import ranked
+from domain.scripting import register
 
 POINTS_PER_QUESTION = 10
 ATTEMPT_TTL = 24 * 3600
@@ -280,10 +281,10 @@ class SessionTaken(ValueError):
 class Quiz:
     def __init__(self, redis):
         self._redis = redis
-        self._answer = redis.register_script(_ANSWER)
-        self._record = redis.register_script(_RECORD)
-        self._rescore = redis.register_script(_RESCORE)
-        self._delete = redis.register_script(_DELETE)
+        self._answer = register(redis, _ANSWER)
+        self._record = register(redis, _RECORD)
+        self._rescore = register(redis, _RESCORE)
+        self._delete = register(redis, _DELETE)
 
     def correct_key(self, session: Session, tries: int = 5) -> int:
         """Save the session with its corrected answers and re-score every counted attempt by the answers it gave,
