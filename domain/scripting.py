@@ -70,6 +70,11 @@ def pending() -> Prefix | None:
     return prefix if prefix is not None and not prefix.done else None
 
 
+def one_server(redis) -> bool:
+    """Whether a script may touch keys in any slot (not a Redis Cluster client)."""
+    return not hasattr(redis, "keyslot")
+
+
 def _same_slot(client, keys) -> bool:
     """Whether every key lives in one slot where that matters (a Cluster client has keyslot())."""
     keyslot = getattr(client, "keyslot", None)
