@@ -503,6 +503,8 @@ class Quiz:
             if form not in read:
                 read[form] = q.parse(raw) or ""
             args += [read[form], int(read[form] == q.answer)]
+        if not any(read.values()):  # no question's answer (nor a double send): nothing to write, only to say
+            return self._no_answer(openid, session, ends)
         done = self._step(keys=[attempt_key(openid), scores_key(session.id), TOTAL, DONE_COUNT,
                                 evidence_key(session.id), session_key(session.id), _profile_key(openid), *ends,
                                 *(scores_key(s.id) for s in streak)], args=args)
@@ -522,6 +524,15 @@ class Quiz:
                                 bool(counted), rank if counted else None, streak_n,
                                 (official, rank) if official >= 0 else None, branch)
         return outcome
+
+    def _no_answer(self, openid: str, session: Session, ends: tuple[str, ...]) -> Outcome:
+        """The outcome of a text that answers no question of session: a read, and no write unless it is gone."""
+        sid, idx = self._redis.hmget(attempt_key(openid), "session", "idx")
+        if sid != session.id or idx is None or int(idx) >= len(session.questions):
+            if ends:
+                self._redis.delete(*ends)
+            return Outcome("gone")
+        return Outcome("invalid", question=session.questions[int(idx)], next_index=int(idx))
 
     def _sessions_kept(self) -> list[Session]:
         """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (for the streak)."""

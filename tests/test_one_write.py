@@ -70,6 +70,14 @@ def _until(condition, seconds: float = 10.0):
         time.sleep(0.01)
 
 
+def _settled(redis_client, openid: str = "o_rt"):
+    """Wait until every message of openid's so far has its reply recorded (written after the reply)."""
+    from handlers.ledger import PENDING
+
+    keys = lambda: list(redis_client.scan_iter(match=f"yb:{{u:{openid}}}:msg:*"))  # noqa: E731
+    _until(lambda: all(redis_client.get(k) not in (None, PENDING) for k in keys()))
+
+
 def _measure(wechat, redis_client, text: str, msg_id: int):
     """Send one message; return (its reply, the round trips before the ledger's record of it, the record's
     round trip, the server's write commands for the message)."""
@@ -77,6 +85,7 @@ def _measure(wechat, redis_client, text: str, msg_id: int):
     from handlers.message import Incoming
 
     key = message_key(Incoming(sender="o_rt", recipient="gh", kind="text", time=0, msg_id=str(msg_id)))
+    _settled(redis_client)
     before = _commands(redis_client)
     with round_trips() as trips:
         reply = wechat.send(text, "o_rt", msg_id)
@@ -118,6 +127,19 @@ def test_a_quiz_answer_and_the_finishing_answer_are_one_read_and_one_write_round
     assert quiz.result_of("o_rt", quiz.session("s-now")) == (30, 1) and quiz.progress("o_rt") is None
     assert not redis_client.exists("yb:{u:o_rt}:flow")  # the flow ended in the same script
     assert "没看懂" in wechat.send("B", "o_rt")  # and the chat is out of the quiz
+
+
+def test_a_text_that_answers_no_question_writes_nothing(wechat, quiz, redis_client):
+    make_session(quiz)
+    wechat.send("答题", "o_rt")
+    assert "回答正确" in wechat.send("B", "o_rt")
+    _settled(redis_client)
+    before = _commands(redis_client)
+    reply = wechat.send("随便", "o_rt", 7100)
+    assert "没有这个选项" in reply and "第2题" in reply
+    after = _commands(redis_client)
+    assert {k for k in after if after[k] != before.get(k, 0) and k.replace("|", " ") not in READS | {"INFO"}} == set()
+    assert "回答正确" in wechat.send("ABD", "o_rt")
 
 
 def test_the_same_answer_delivered_three_times_at_once_counts_once(live_server, quiz):
@@ -173,7 +195,7 @@ def test_an_entry_in_the_ledgers_old_format_is_still_honoured(redis_client, sett
 def test_one_step_and_the_clusters_steps_answer_alike_and_leave_the_same_store(bot, quiz):
     """The Lua of the one-step answer against the split path (Cluster) on the same attempts: outcomes,
     results, scores, evidence and what is left of the attempt."""
-    now = time.time()
+    now = float(int(time.time()))  # whole seconds: the answers' times are kept rounded
     past = [make_session(quiz, f"w{i}", opens_in=-(3 - i) * 7 * 86400, closes_in=-(2 - i) * 7 * 86400 - 1, now=now)
             for i in range(2)]
     late = make_session(quiz, "late", opens_in=-3600, closes_in=25, now=now)
