@@ -225,12 +225,13 @@ return idx + 1
 # One answer, whole, on one server: what _ANSWER and then (on the last question) _RECORD do, and what the reply
 # needs (rank, streak, the counted result of a practice attempt, the member's branch), atomically.
 # KEYS: 1 the attempt, 2 the session's scores, 3 TOTAL, 4 DONE_COUNT, 5 the session's evidence, 6 the session,
-#       7 the member's profile; then ARGV[10] keys deleted when the attempt ends or is gone (the chat's flow);
-#       then the scores of the sessions opened by now, newest first (the streak).
+#       7 the member's profile, 8 SESSIONS; then ARGV[10] keys deleted when the attempt ends or is gone (the flow).
 # ARGV: 1 openid, 2 session id, 3 now, 4 now rounded (the answer's time), 5 questions, 6 closes, 7 double-tap
-#       seconds, 8 attempt TTL, 9 points per question, 10 how many keys end with the attempt, 11 which of the
-#       streak's sessions are open ('1'/'0' each); then per question: the text read as its answer ('' none) and
-#       '1' when that is right.
+#       seconds, 8 attempt TTL, 9 points per question, 10 how many keys end with the attempt, 11 the scores' key
+#       without its session id; then per question: the text read as its answer ('' none) and '1' when that is
+#       right; then the ids of the sessions open now.
+# The streak reads the scores of the sessions opened by now, newest first, until one not done: keys made here,
+# not declared, which only one server allows (a Cluster takes the steps below instead).
 # Returns {'gone'}, {'stale', idx}, {'invalid', idx}, {'answered', next idx}, or
 #         {'done', questions, right, started, counted, official points (-1 none), its rank, streak, branch}.
 _STEP = """
@@ -238,7 +239,7 @@ local a, n, nends = KEYS[1], tonumber(ARGV[5]), tonumber(ARGV[10])
 local st = redis.call('HMGET', a, 'session', 'idx', 'started', 'counted', 'right', 'last_given', 'last_at')
 local idx = tonumber(st[2])
 if st[1] ~= ARGV[2] or not idx or idx >= n then
-  for i = 8, 7 + nends do redis.call('DEL', KEYS[i]) end
+  for i = 9, 8 + nends do redis.call('DEL', KEYS[i]) end
   return {'gone'}
 end
 if idx > 0 and st[6] and st[7] and tonumber(ARGV[3]) - tonumber(st[7]) < tonumber(ARGV[7])
@@ -280,18 +281,23 @@ local mine = redis.call('ZSCORE', scores, ARGV[1])
 if mine then
   official, rank = tonumber(mine), redis.call('ZCOUNT', scores, '(' .. mine, '+inf') + 1
 end
-local streak, flags = 0, ARGV[11]
-for i = 8 + nends, #KEYS do
-  local j = i - 7 - nends
-  if redis.call('ZSCORE', KEYS[i], ARGV[1]) then
-    streak = streak + 1
-  elseif not (streak == 0 and string.sub(flags, j, j) == '1') then
-    break
+local open, streak, offset, stop, ids = {}, 0, 0, false, nil
+for i = 12 + 2 * n, #ARGV do open[ARGV[i]] = true end
+repeat
+  ids = redis.call('ZREVRANGEBYSCORE', KEYS[8], ARGV[3], '-inf', 'LIMIT', offset, 16)
+  for _, sid in ipairs(ids) do
+    if redis.call('ZSCORE', ARGV[11] .. sid, ARGV[1]) then
+      streak = streak + 1
+    elseif not (streak == 0 and open[sid]) then
+      stop = true
+      break
+    end
   end
-end
+  offset = offset + 16
+until stop or #ids < 16
 local branch = redis.call('HGET', KEYS[7], 'branch') or ''
 redis.call('DEL', a)
-for i = 8, 7 + nends do redis.call('DEL', KEYS[i]) end
+for i = 9, 8 + nends do redis.call('DEL', KEYS[i]) end
 return {'done', n, right, st[3], counted, official, rank, streak, branch}
 """
 
@@ -495,9 +501,8 @@ class Quiz:
         if not self._one_step:
             return self._answer_in_steps(openid, session, raw, now, ends)
         questions, read = session.questions, {}
-        streak = [s for s in reversed(self._sessions_kept()) if s.opens <= now]
         args = [openid, session.id, now, f"{now:.0f}", len(questions), session.closes, DOUBLE_TAP_SECONDS,
-                ATTEMPT_TTL, POINTS_PER_QUESTION, len(ends), "".join("1" if s.is_open(now) else "0" for s in streak)]
+                ATTEMPT_TTL, POINTS_PER_QUESTION, len(ends), scores_key("")]
         for q in questions:
             form = (q.kind, len(q.options))
             if form not in read:
@@ -505,9 +510,10 @@ class Quiz:
             args += [read[form], int(read[form] == q.answer)]
         if not any(read.values()):  # no question's answer (nor a double send): nothing to write, only to say
             return self._no_answer(openid, session, ends)
+        args += [s.id for s in self._sessions_kept() if s.is_open(now)]
         done = self._step(keys=[attempt_key(openid), scores_key(session.id), TOTAL, DONE_COUNT,
-                                evidence_key(session.id), session_key(session.id), _profile_key(openid), *ends,
-                                *(scores_key(s.id) for s in streak)], args=args)
+                                evidence_key(session.id), session_key(session.id), _profile_key(openid), SESSIONS,
+                                *ends], args=args)
         status = done[0]
         if status == "gone":
             return Outcome("gone")
@@ -535,7 +541,7 @@ class Quiz:
         return Outcome("invalid", question=session.questions[int(idx)], next_index=int(idx))
 
     def _sessions_kept(self) -> list[Session]:
-        """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (for the streak)."""
+        """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (which are open, for the streak)."""
         if self._listing is None or self._listing[0] <= time.monotonic():
             self._listing = (time.monotonic() + SESSION_CACHE_SECONDS, self.sessions())
         return self._listing[1]

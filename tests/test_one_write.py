@@ -238,3 +238,17 @@ def test_one_step_and_the_clusters_steps_answer_alike_and_leave_the_same_store(b
     assert quiz.totals("u_one") == quiz.totals("u_split") == (50, 2)
     assert quiz.streak("u_one", now + 100) == quiz.streak("u_split", now + 100) == 1
     assert bot.redis.keys("yb:{u:u_*}:quiz") == [] and bot.redis.keys("yb:{u:u_*}:flow") == []
+
+
+def test_the_one_step_streak_reads_past_a_page_of_sessions(quiz):
+    now = float(int(time.time()))
+    weeks = [make_session(quiz, f"wk{i:02d}", opens_in=-(21 - i) * 7 * 86400, closes_in=-(20 - i) * 7 * 86400 - 1,
+                          now=now) for i in range(21)]
+    for s in weeks[1:]:  # 20 in a row; the oldest missed
+        quiz.record_completed("o_long", s, ["B", "ABD", "T"], s.opens + 60)
+    current = make_session(quiz, "wk-now", opens_in=-3600, now=now)
+    quiz.start("o_long", current, now)
+    for i, text in enumerate(["B", "ABD"]):
+        quiz.answer("o_long", current, text, now + 10 * (i + 1))
+    result = quiz.answer("o_long", current, "对", now + 30).result
+    assert result.streak == 21 == quiz.streak("o_long", now + 30) and result.counted and result.rank == 1
