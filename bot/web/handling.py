@@ -31,7 +31,7 @@ from handlers.ledger import LAPSED, PENDING, legacy_message_key, message_key
 from bot.ops import logs, metrics
 from bot.wechat.outgoing import published_numbers, safe_text
 from bot.runtime.topology import STORE_ERRORS
-from bot.runtime.writes import TrackingRedis, WriteScope
+from bot.runtime.writes import WriteScope, tracks_writes
 from handlers.message import Incoming
 from handlers.router import Context, Flow
 
@@ -195,7 +195,7 @@ def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
     flow.queue_load(pipe)
     if legacy:
         bot.ledger.queue_lookup(pipe, legacy)
-    if not isinstance(bot.redis, TrackingRedis):
+    if not tracks_writes(bot.redis):
         bot.ledger.queue_claim(pipe, msg_key)
         bot.followers.touch(pipe, msg.sender)
         results = pipe.execute()
