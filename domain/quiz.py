@@ -526,9 +526,10 @@ class Quiz:
         n, right, started, counted, official, rank, streak_n, branch = done[1:]
         question = questions[n - 1]
         outcome = Outcome("answered", question=question, correct=args[12 + 2 * (n - 1)] == 1, next_index=n)
-        outcome.result = Result(session, right * POINTS_PER_QUESTION, right, int(float(f"{now:.0f}") - float(started)),
-                                bool(counted), rank if counted else None, streak_n,
-                                (official, rank) if official >= 0 else None, branch)
+        seconds = int(float(f"{now:.0f}") - float(started))  # the last answer's time, as kept, less the start
+        outcome.result = Result(session, right * POINTS_PER_QUESTION, right, seconds, bool(counted),
+                                rank if counted else None, streak_n, (official, rank) if official >= 0 else None,
+                                branch)
         return outcome
 
     def _no_answer(self, openid: str, session: Session, ends: tuple[str, ...]) -> Outcome:
@@ -541,12 +542,13 @@ class Quiz:
         return Outcome("invalid", question=session.questions[int(idx)], next_index=int(idx))
 
     def _sessions_kept(self) -> list[Session]:
-        """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (which are open, for the streak)."""
+        """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (which are open: the streak)."""
         if self._listing is None or self._listing[0] <= time.monotonic():
             self._listing = (time.monotonic() + SESSION_CACHE_SECONDS, self.sessions())
         return self._listing[1]
 
-    def _answer_in_steps(self, openid: str, session: Session, raw: str, now: float, ends: tuple[str, ...]) -> Outcome:
+    def _answer_in_steps(self, openid: str, session: Session, raw: str, now: float,
+                         ends: tuple[str, ...]) -> Outcome:
         """answer() where the attempt and the scores live in two slots: the attempt's script, then the scores'."""
         progress = self.progress(openid)
         if progress is None or progress.session_id != session.id or progress.index >= len(session.questions):

@@ -229,7 +229,8 @@ def test_one_step_and_the_clusters_steps_answer_alike_and_leave_the_same_store(b
                                      "gone", "answered", "answered", "answered", "answered", "answered",
                                      "answered"], first
     results = [s[4] for s in first if s[4]]
-    assert results == [("s-now", 20, 2, 40, True, 1, 1, (20, 1), "b1"), ("s-now", 10, 1, 10, False, None, 1, (20, 1), "b1"),
+    assert results == [("s-now", 20, 2, 40, True, 1, 1, (20, 1), "b1"),
+                       ("s-now", 10, 1, 10, False, None, 1, (20, 1), "b1"),
                        ("late", 30, 3, 30, False, None, 1, None, "b1")], results
     for sid in ("s-now", "late"):
         one, split = quiz.evidence(sid, "u_one"), quiz.evidence(sid, "u_split")
