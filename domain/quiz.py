@@ -50,6 +50,7 @@ LETTERS = "ABCDEFGH"
 # process keeps them this long (a content load shows up everywhere within it).
 SESSION_CACHE_SECONDS = 10
 _session_cache: dict[str, tuple[float, "Session"]] = {}
+_saved = [0]  # bumped by every save or deletion in this process: each Quiz's kept list of sessions is stale
 
 SESSIONS = key("{quiz}", "sessions")  # zset: session id -> opens (epoch seconds)
 TOTAL = key("{quiz}", "total")  # zset: openid -> cumulative points
@@ -380,7 +381,7 @@ class Quiz:
         self._delete = register(redis, _DELETE)
         self._step = register(redis, _STEP)
         self._one_step = one_server(redis)  # a Cluster keeps the attempt and the scores in two slots
-        self._listing: tuple[float, list[Session]] | None = None  # sessions(), kept SESSION_CACHE_SECONDS
+        self._listing: tuple[float, int, list[Session]] | None = None  # sessions(): until when, _saved, them
 
     def correct_key(self, session: Session, tries: int = 5) -> int:
         """Save the session with its corrected answers and re-score every counted attempt by the answers it gave,
@@ -406,7 +407,7 @@ class Quiz:
     # -- sessions -------------------------------------------------------------
     def save_session(self, session: Session) -> None:
         _session_cache.pop(session.id, None)
-        self._listing = None
+        _saved[0] += 1
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(session_key(session.id), session.to_json())
         pipe.zadd(SESSIONS, {session.id: session.opens})
@@ -417,7 +418,7 @@ class Quiz:
         through it is told it is gone at their next answer."""
         taken = self._delete(keys=[session_key(sid), scores_key(sid), evidence_key(sid), SESSIONS], args=[sid])
         _session_cache.pop(sid, None)
-        self._listing = None
+        _saved[0] += 1
         if taken:
             raise SessionTaken(int(taken))
 
@@ -440,12 +441,17 @@ class Quiz:
         return session
 
     def sessions(self) -> list[Session]:
-        """All sessions, oldest first."""
+        """All sessions, oldest first (read now; what an answer needs of them is kept from this read)."""
+        saved = _saved[0]  # a save while this reads leaves what it read stale
         ids = self._redis.zrange(SESSIONS, 0, -1)
         pipe = self._redis.pipeline(transaction=False)
         for sid in ids:
             pipe.get(session_key(sid))
-        return [Session.from_json(raw) for raw in pipe.execute() if raw]
+        sessions = [Session.from_json(raw) for raw in pipe.execute() if raw]
+        until = time.monotonic() + SESSION_CACHE_SECONDS
+        self._listing = (until, saved, sessions)
+        _session_cache.update((s.id, (until, s)) for s in sessions)
+        return sessions
 
     def open_session(self, now: float) -> Session | None:
         """The session open now; when two overlap, the one that opened last."""
@@ -543,9 +549,9 @@ class Quiz:
 
     def _sessions_kept(self) -> list[Session]:
         """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (which are open: the streak)."""
-        if self._listing is None or self._listing[0] <= time.monotonic():
-            self._listing = (time.monotonic() + SESSION_CACHE_SECONDS, self.sessions())
-        return self._listing[1]
+        if self._listing is None or self._listing[0] <= time.monotonic() or self._listing[1] != _saved[0]:
+            self.sessions()
+        return self._listing[2]
 
     def _answer_in_steps(self, openid: str, session: Session, raw: str, now: float,
                          ends: tuple[str, ...]) -> Outcome:
