@@ -25,6 +25,7 @@ from enum import StrEnum
 from domain import clock
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
+from domain.scripting import register
 from domain.userwrites import APPLY_LUA, one_server, take_for
 
 MIN_SHARE_FOR_HOURS = 0.6
@@ -258,11 +259,11 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL
 class Events:
     def __init__(self, redis):
         self._redis = redis
-        self._sign_up = redis.register_script(_SIGN_UP)
-        self._cancel = redis.register_script(_CANCEL)
-        self._fill = redis.register_script(_FILL)
-        self._check_in = redis.register_script(_CHECK_IN)
-        self._check_out = redis.register_script(_CHECK_OUT)
+        self._sign_up = register(redis, _SIGN_UP)
+        self._cancel = register(redis, _CANCEL)
+        self._fill = register(redis, _FILL)
+        self._check_in = register(redis, _CHECK_IN)
+        self._check_out = register(redis, _CHECK_OUT)
         self._numbers = ShortNumbers(redis, "{events}")
 
     # -- occurrences ------------------------------------------------------------

@@ -22,6 +22,7 @@ from domain import clock
 from domain.keys import key, user_key
 from domain.numbers import ShortNumbers
 from domain.userwrites import APPLY_LUA, one_server, take_for
+from domain.scripting import register
 
 DEFAULT_DAYS = 30
 OUTCOMES = ("registered", "contacted", "interviewed", "hired", "not_hired")
@@ -137,7 +138,7 @@ class Jobs:
     def __init__(self, redis):
         self._redis = redis
         self._numbers = ShortNumbers(redis, "{jobs}")
-        self._interest = redis.register_script(_INTEREST)
+        self._interest = register(redis, _INTEREST)
 
     def save(self, p: Posting) -> Posting:
         p.number = self._numbers.assign(p.id)

@@ -17,11 +17,18 @@ def user_key(openid: str, *parts: object) -> str:
 
 
 def ledger_key(openid: str, *parts: object) -> str:
-    """The message ledger's key for one of openid's messages: "yb:msg:<openid>:<MsgId>"."""
+    """The message ledger's key for one of openid's messages: "yb:{u:<openid>}:msg:<MsgId>", on the user's
+    slot, so that a claim can ride in the first script a message runs on that slot (domain/scripting.py)."""
+    return user_key(openid, "msg", *parts)
+
+
+def legacy_ledger_key(openid: str, *parts: object) -> str:
+    """The ledger key before it was user-tagged: "yb:msg:<openid>:<MsgId>". Still read and deleted until
+    the last ones written expire (they lived `dedupe_ttl`, 10 minutes)."""
     return key("msg", openid, *parts)
 
 
-def ledger_pattern(openid: str) -> str:
-    """A SCAN pattern matching every ledger key of openid (glob characters in it escaped)."""
+def ledger_patterns(openid: str) -> tuple[str, str]:
+    """SCAN patterns matching every ledger key of openid, both formats (glob characters in it escaped)."""
     escaped = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in openid)
-    return key("msg", escaped, "*")
+    return user_key(escaped, "msg", "*"), key("msg", escaped, "*")

@@ -6,6 +6,7 @@ never reused. The three keys share the owner's hash tag.
 from __future__ import annotations
 
 from domain.keys import key
+from domain.scripting import register
 
 _ASSIGN = """
 local n = redis.call('HGET', KEYS[2], ARGV[1])
@@ -21,7 +22,7 @@ class ShortNumbers:
     def __init__(self, redis, tag: str):
         self._redis = redis
         self._keys = [key(tag, "numbers"), key(tag, "number_of"), key(tag, "seq")]  # number->id, id->number
-        self._assign = redis.register_script(_ASSIGN)
+        self._assign = register(redis, _ASSIGN)
 
     def assign(self, item_id: str) -> int:
         """The id's number, given it now if it has none."""

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from domain.push_kinds import rules
 from domain.keys import key
+from domain.scripting import register
 
 QUEUE = key("{outbox}", "queue")
 TAKEN = key("{outbox}", "taken")  # items being delivered; put back if the drainer died
@@ -71,7 +72,7 @@ class Outbox:
     def __init__(self, redis, seen_ttl: int = 30 * 24 * 3600):
         self._redis = redis
         self._seen_ttl = seen_ttl
-        self._enqueue_once = redis.register_script(_ENQUEUE_ONCE)
+        self._enqueue_once = register(redis, _ENQUEUE_ONCE)
 
     def enqueue(self, openid: str, text: str, kind: str, idem_key: str, expires: float | None = None) -> bool:
         """Queue a text for openid once per idem_key; return False if it was queued before.

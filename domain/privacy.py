@@ -31,7 +31,7 @@ from domain.audit import Audit, person_ref
 from domain.certificates import Certificates
 from domain.events import Events, Occurrence
 from domain.jobs import Jobs
-from domain.keys import key, ledger_pattern, user_key
+from domain.keys import key, ledger_patterns, user_key
 from domain.outbox import Outbox
 from domain.push_log import forget_texts
 from domain.profiles import DUE, Profiles
@@ -75,7 +75,7 @@ def _scrub_ledger(redis, openid: str) -> None:
     """Delete the replies kept for WeChat's retries (they may quote a name or a number).
 
     Markers (a claim in flight, "answered nothing") start with a NUL byte and hold no text: kept."""
-    keys = list(redis.scan_iter(match=ledger_pattern(openid), count=1000))
+    keys = [k for pattern in ledger_patterns(openid) for k in redis.scan_iter(match=pattern, count=1000)]
     if not keys:
         return
     pipe = redis.pipeline(transaction=False)  # the keys are in many slots: no MGET on a cluster

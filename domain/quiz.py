@@ -16,6 +16,14 @@ Rules, all decided here:
 Keys: session data and every score live under the {quiz} hash tag, so the
 counted-result script touches one cluster slot; a user's attempt in progress
 is a hash under their own tag.
+
+On one server (a single Redis, Sentinel), an answer is one script call
+(`_STEP`): it reads the attempt, checks the answer against the question the
+attempt is at, records it and, on the last question, counts the attempt,
+ranks it, counts the streak and ends the attempt (with the caller's keys that
+end with it: the chat's flow), all atomically. On a Redis Cluster the attempt
+and the scores live in two slots: the same steps run as before, one script
+per slot (`_ANSWER`, then `_RECORD`).
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from domain.keys import key, user_key
 from domain.profiles import BRANCHES, branch_members_key
 from domain.ranking import ranked
+from domain.scripting import one_server, register
 
 POINTS_PER_QUESTION = 10
 ATTEMPT_TTL = 24 * 3600
@@ -41,6 +50,7 @@ LETTERS = "ABCDEFGH"
 # process keeps them this long (a content load shows up everywhere within it).
 SESSION_CACHE_SECONDS = 10
 _session_cache: dict[str, tuple[float, "Session"]] = {}
+_saved = [0]  # bumped by every save or deletion in this process: each Quiz's kept list of sessions is stale
 
 SESSIONS = key("{quiz}", "sessions")  # zset: session id -> opens (epoch seconds)
 CLOSES = key("{quiz}", "closes")  # zset: session id -> closes: the chat reads the sessions not closed yet, not all
@@ -63,6 +73,10 @@ def evidence_key(sid: str) -> str:
 
 def attempt_key(openid: str) -> str:
     return user_key(openid, "quiz")
+
+
+def _profile_key(openid: str) -> str:
+    return user_key(openid, "profile")  # domain/profiles.py's: its `branch` is read with a finished attempt
 
 
 @dataclass
@@ -179,6 +193,8 @@ class Result:
     counted: bool
     rank: int | None
     streak: int
+    official: tuple[int, int] | None = None  # (points, rank) of the attempt that counts, read in the same step
+    branch: str = ""  # the member's branch, read in the same step ("" none)
 
 
 @dataclass
@@ -207,6 +223,85 @@ redis.call('HSET', KEYS[1], 'idx', idx + 1, 'a' .. idx, ARGV[3], 'last_given', A
 if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'right', 1) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return idx + 1
+"""
+
+# One answer, whole, on one server: what _ANSWER and then (on the last question) _RECORD do, and what the reply
+# needs (rank, streak, the counted result of a practice attempt, the member's branch), atomically.
+# KEYS: 1 the attempt, 2 the session's scores, 3 TOTAL, 4 DONE_COUNT, 5 the session's evidence, 6 the session,
+#       7 the member's profile, 8 SESSIONS; then ARGV[10] keys deleted when the attempt ends or is gone (the flow).
+# ARGV: 1 openid, 2 session id, 3 now, 4 now rounded (the answer's time), 5 questions, 6 closes, 7 double-tap
+#       seconds, 8 attempt TTL, 9 points per question, 10 how many keys end with the attempt, 11 the scores' key
+#       without its session id; then per question: the text read as its answer ('' none) and '1' when that is
+#       right; then the ids of the sessions open now.
+# The streak reads the scores of the sessions opened by now, newest first, until one not done: keys made here,
+# not declared, which only one server allows (a Cluster takes the steps below instead).
+# Returns {'gone'}, {'stale', idx}, {'invalid', idx}, {'answered', next idx}, or
+#         {'done', questions, right, started, counted, official points (-1 none), its rank, streak, branch}.
+_STEP = """
+local a, n, nends = KEYS[1], tonumber(ARGV[5]), tonumber(ARGV[10])
+local st = redis.call('HMGET', a, 'session', 'idx', 'started', 'counted', 'right', 'last_given', 'last_at')
+local idx = tonumber(st[2])
+if st[1] ~= ARGV[2] or not idx or idx >= n then
+  for i = 9, 8 + nends do redis.call('DEL', KEYS[i]) end
+  return {'gone'}
+end
+if idx > 0 and st[6] and st[7] and tonumber(ARGV[3]) - tonumber(st[7]) < tonumber(ARGV[7])
+   and ARGV[10 + 2 * idx] == st[6] then
+  return {'stale', idx}
+end
+local given, ok = ARGV[12 + 2 * idx], ARGV[13 + 2 * idx]
+if given == '' then return {'invalid', idx} end
+redis.call('HSET', a, 'idx', idx + 1, 'a' .. idx, given .. '|' .. ok .. '|' .. ARGV[4], 'last_given', given,
+           'last_at', ARGV[3])
+local right = tonumber(st[5] or '0')
+if ok == '1' then
+  right = right + 1
+  redis.call('HINCRBY', a, 'right', 1)
+end
+redis.call('EXPIRE', a, ARGV[8])
+if idx + 1 < n then return {'answered', idx + 1} end
+
+local started, points, counted, scores = tonumber(st[3]), right * tonumber(ARGV[9]), 0, KEYS[2]
+if st[4] == '1' and tonumber(ARGV[4]) < tonumber(ARGV[6]) and redis.call('EXISTS', KEYS[6]) == 1
+   and not redis.call('ZSCORE', scores, ARGV[1]) then
+  local fields, parts = {}, {}
+  for i = 0, n - 1 do fields[i + 1] = 'a' .. i end
+  for i, v in ipairs(redis.call('HMGET', a, unpack(fields))) do
+    local g, o, t = string.match(v, '^([^|]*)|([^|]*)|(.*)$')
+    local d = tonumber(t) - started
+    if d < 0 then d = math.ceil(d) else d = math.floor(d) end
+    parts[i] = '["' .. g .. '",' .. o .. ',' .. string.format('%d', d) .. ']'
+  end
+  redis.call('ZADD', scores, points, ARGV[1])
+  redis.call('ZINCRBY', KEYS[3], points, ARGV[1])
+  redis.call('ZINCRBY', KEYS[4], 1, ARGV[1])
+  redis.call('HSET', KEYS[5], ARGV[1],
+             string.format('{"s":%d,"p":%d,"a":[%s]}', math.floor(started), points, table.concat(parts, ',')))
+  counted = 1
+end
+local official, rank = -1, 0
+local mine = redis.call('ZSCORE', scores, ARGV[1])
+if mine then
+  official, rank = tonumber(mine), redis.call('ZCOUNT', scores, '(' .. mine, '+inf') + 1
+end
+local open, streak, offset, stop, ids = {}, 0, 0, false, nil
+for i = 12 + 2 * n, #ARGV do open[ARGV[i]] = true end
+repeat
+  ids = redis.call('ZREVRANGEBYSCORE', KEYS[8], ARGV[3], '-inf', 'LIMIT', offset, 16)
+  for _, sid in ipairs(ids) do
+    if redis.call('ZSCORE', ARGV[11] .. sid, ARGV[1]) then
+      streak = streak + 1
+    elseif not (streak == 0 and open[sid]) then
+      stop = true
+      break
+    end
+  end
+  offset = offset + 16
+until stop or #ids < 16
+local branch = redis.call('HGET', KEYS[7], 'branch') or ''
+redis.call('DEL', a)
+for i = 9, 8 + nends do redis.call('DEL', KEYS[i]) end
+return {'done', n, right, st[3], counted, official, rank, streak, branch}
 """
 
 # Count a completed attempt once: the first one for this user and session wins.
@@ -283,10 +378,13 @@ class SessionTaken(ValueError):
 class Quiz:
     def __init__(self, redis):
         self._redis = redis
-        self._answer = redis.register_script(_ANSWER)
-        self._record = redis.register_script(_RECORD)
-        self._rescore = redis.register_script(_RESCORE)
-        self._delete = redis.register_script(_DELETE)
+        self._answer = register(redis, _ANSWER)
+        self._record = register(redis, _RECORD)
+        self._rescore = register(redis, _RESCORE)
+        self._delete = register(redis, _DELETE)
+        self._step = register(redis, _STEP)
+        self._one_step = one_server(redis)  # a Cluster keeps the attempt and the scores in two slots
+        self._listing: tuple[float, int, list[Session]] | None = None  # sessions(): until when, _saved, them
 
     def correct_key(self, session: Session, tries: int = 5) -> int:
         """Save the session with its corrected answers and re-score every counted attempt by the answers it gave,
@@ -312,6 +410,7 @@ class Quiz:
     # -- sessions -------------------------------------------------------------
     def save_session(self, session: Session) -> None:
         _session_cache.pop(session.id, None)
+        _saved[0] += 1
         pipe = self._redis.pipeline(transaction=True)
         pipe.set(session_key(session.id), session.to_json())
         pipe.zadd(SESSIONS, {session.id: session.opens})
@@ -323,6 +422,7 @@ class Quiz:
         through it is told it is gone at their next answer."""
         taken = self._delete(keys=[session_key(sid), scores_key(sid), evidence_key(sid), SESSIONS, CLOSES], args=[sid])
         _session_cache.pop(sid, None)
+        _saved[0] += 1
         if taken:
             raise SessionTaken(int(taken))
 
@@ -345,12 +445,17 @@ class Quiz:
         return session
 
     def sessions(self) -> list[Session]:
-        """All sessions, oldest first."""
+        """All sessions, oldest first (read now; what an answer needs of them is kept from this read)."""
+        saved = _saved[0]  # a save while this reads leaves what it read stale
         ids = self._redis.zrange(SESSIONS, 0, -1)
         pipe = self._redis.pipeline(transaction=False)
         for sid in ids:
             pipe.get(session_key(sid))
-        return [Session.from_json(raw) for raw in pipe.execute() if raw]
+        sessions = [Session.from_json(raw) for raw in pipe.execute() if raw]
+        until = time.monotonic() + SESSION_CACHE_SECONDS
+        self._listing = (until, saved, sessions)
+        _session_cache.update((s.id, (until, s)) for s in sessions)
+        return sessions
 
     def _load(self, ids: list[str]) -> list[Session]:
         """These sessions, in the order given (one round trip; a session deleted meanwhile left out)."""
@@ -411,14 +516,71 @@ class Quiz:
         pipe.execute()
         return Progress(session.id, 0, now, counted), False
 
-    def answer(self, openid: str, session: Session, raw: str, now: float) -> Outcome:
-        """Answer the question the user's attempt is at."""
+    def answer(self, openid: str, session: Session, raw: str, now: float, ends: tuple[str, ...] = ()) -> Outcome:
+        """Answer the question the user's attempt is at.
+
+        ends: the caller's keys that end with the attempt (deleted, in the same step, when the attempt is
+        finished or gone)."""
+        if not self._one_step:
+            return self._answer_in_steps(openid, session, raw, now, ends)
+        questions, read = session.questions, {}
+        args = [openid, session.id, now, f"{now:.0f}", len(questions), session.closes, DOUBLE_TAP_SECONDS,
+                ATTEMPT_TTL, POINTS_PER_QUESTION, len(ends), scores_key("")]
+        for q in questions:
+            form = (q.kind, len(q.options))
+            if form not in read:
+                read[form] = q.parse(raw) or ""
+            args += [read[form], int(read[form] == q.answer)]
+        if not any(read.values()):  # no question's answer (nor a double send): nothing to write, only to say
+            return self._no_answer(openid, session, ends)
+        args += [s.id for s in self._sessions_kept() if s.is_open(now)]
+        done = self._step(keys=[attempt_key(openid), scores_key(session.id), TOTAL, DONE_COUNT,
+                                evidence_key(session.id), session_key(session.id), _profile_key(openid), SESSIONS,
+                                *ends], args=args)
+        status = done[0]
+        if status == "gone":
+            return Outcome("gone")
+        idx = int(done[1])
+        if status in ("stale", "invalid"):
+            return Outcome(status, question=questions[idx], next_index=idx)
+        if status == "answered":
+            question = questions[idx - 1]
+            return Outcome("answered", question=question, correct=args[12 + 2 * (idx - 1)] == 1, next_index=idx)
+        n, right, started, counted, official, rank, streak_n, branch = done[1:]
+        question = questions[n - 1]
+        outcome = Outcome("answered", question=question, correct=args[12 + 2 * (n - 1)] == 1, next_index=n)
+        seconds = int(float(f"{now:.0f}") - float(started))  # the last answer's time, as kept, less the start
+        outcome.result = Result(session, right * POINTS_PER_QUESTION, right, seconds, bool(counted),
+                                rank if counted else None, streak_n, (official, rank) if official >= 0 else None,
+                                branch)
+        return outcome
+
+    def _no_answer(self, openid: str, session: Session, ends: tuple[str, ...]) -> Outcome:
+        """The outcome of a text that answers no question of session: a read, and no write unless it is gone."""
+        sid, idx = self._redis.hmget(attempt_key(openid), "session", "idx")
+        if sid != session.id or idx is None or int(idx) >= len(session.questions):
+            if ends:
+                self._redis.delete(*ends)
+            return Outcome("gone")
+        return Outcome("invalid", question=session.questions[int(idx)], next_index=int(idx))
+
+    def _sessions_kept(self) -> list[Session]:
+        """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (which are open: the streak)."""
+        if self._listing is None or self._listing[0] <= time.monotonic() or self._listing[1] != _saved[0]:
+            self.sessions()
+        return self._listing[2]
+
+    def _answer_in_steps(self, openid: str, session: Session, raw: str, now: float,
+                         ends: tuple[str, ...]) -> Outcome:
+        """answer() where the attempt and the scores live in two slots: the attempt's script, then the scores'."""
         progress = self.progress(openid)
         if progress is None or progress.session_id != session.id or progress.index >= len(session.questions):
+            if ends:
+                self._redis.delete(*ends)
             return Outcome("gone")
         question = session.questions[progress.index]
         if progress.index and self._double_send(openid, session.questions[progress.index - 1], raw, now):
-            return Outcome("stale", question=question)
+            return Outcome("stale", question=question, next_index=progress.index)
         given = question.parse(raw)
         if given is None:
             return Outcome("invalid", question=question, next_index=progress.index)
@@ -427,10 +589,15 @@ class Quiz:
                                args=[session.id, progress.index, f"{given}|{int(correct)}|{now:.0f}",
                                      int(correct), ATTEMPT_TTL, given, now])
         if new_idx < 0:
-            return Outcome("stale", question=question)
+            current = self.progress(openid)
+            if current is None or current.session_id != session.id or current.index >= len(session.questions):
+                if ends:
+                    self._redis.delete(*ends)
+                return Outcome("gone")
+            return Outcome("stale", question=question, next_index=current.index)
         outcome = Outcome("answered", question=question, correct=correct, next_index=new_idx)
         if new_idx >= len(session.questions):
-            outcome.result = self._finish(openid, session, self.progress(openid), now)
+            outcome.result = self._finish(openid, session, self.progress(openid), now, ends)
         return outcome
 
     def _double_send(self, openid: str, previous: Question, raw: str, now: float) -> bool:
@@ -441,13 +608,15 @@ class Quiz:
             return False
         return previous.parse(raw) == last_given
 
-    def _finish(self, openid: str, session: Session, progress: Progress, now: float) -> Result:
+    def _finish(self, openid: str, session: Session, progress: Progress, now: float,
+                ends: tuple[str, ...] = ()) -> Result:
         counted = self._count(openid, session, progress)
-        self._redis.delete(attempt_key(openid))
+        self._redis.delete(attempt_key(openid), *ends)  # one slot: the user's
         last_answer = progress.answers[-1][2] if progress.answers else now
         rank = self.rank_in_session(session.id, openid) if counted else None
         return Result(session, progress.right * POINTS_PER_QUESTION, progress.right,
-                      int(last_answer - progress.started), counted, rank, self.streak(openid, now))
+                      int(last_answer - progress.started), counted, rank, self.streak(openid, now),
+                      self.result_of(openid, session), self._redis.hget(_profile_key(openid), "branch") or "")
 
     def _count(self, openid: str, session: Session, progress: Progress) -> bool:
         """Record the attempt's score and evidence if it is the one that counts."""

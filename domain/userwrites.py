@@ -24,6 +24,8 @@ import threading
 import weakref
 from contextlib import contextmanager
 
+from domain.scripting import register
+
 # The commands a held write may be; every argument a string.
 ALLOWED = frozenset({"HSET", "HDEL", "DEL", "EXPIRE", "SET", "ZADD", "ZREM"})  # ZADD/ZREM: the search index, one server only
 
@@ -49,7 +51,7 @@ _flushers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _flusher(redis):
     script = _flushers.get(redis)
     if script is None:
-        script = _flushers[redis] = redis.register_script(_FLUSH)
+        script = _flushers[redis] = register(redis, _FLUSH)
     return script
 
 

@@ -116,6 +116,16 @@ class Flow:
         else:
             self._redis.delete(self._key, self._last_key)
 
+    @property
+    def keys(self) -> tuple[str, str]:
+        """The keys end() deletes: for a step whose own script deletes them, in the same step (ended())."""
+        return self._key, self._last_key
+
+    def ended(self) -> None:
+        """The flow's keys were deleted by the step's own script (keys): end it here without writing."""
+        self.name = self.state = None
+        self.data = {}
+
     def forget_expired(self) -> None:
         batch = held(self._openid)
         if batch is not None:

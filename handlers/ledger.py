@@ -8,12 +8,19 @@ message that changes nothing is never claimed: a retry of it is answered
 afresh, and nothing happens twice. A claim left by a crashed process expires
 after `pending_ttl` (a few seconds, within WeChat's retry window): a retry that
 waits on a claim which lapses without a reply gets LAPSED and runs the message.
+
+Entries live on the user's slot (`yb:{u:<openid>}:msg:<MsgId>`), so that the
+claim can ride in the first script the handler runs there (domain/scripting.py).
+Entries in the format before (`yb:msg:<openid>:<MsgId>`) are still read while any
+may exist: a process that finds one at its first message reads both formats
+for as long as such an entry lives (`done_ttl`).
 """
 from __future__ import annotations
 
 import time
 
-from domain.keys import ledger_key
+from domain.keys import ledger_key, legacy_ledger_key
+from domain.scripting import Prefix
 from handlers.message import Incoming
 
 PENDING = "\x00pending"
@@ -22,11 +29,16 @@ NOTHING = "\x00nothing"
 LAPSED = object()  # wait_for_reply: the claim expired with no reply (its process died)
 
 
-def message_key(msg: Incoming) -> str:
+def message_key(msg: Incoming, make=ledger_key) -> str:
     """Dedupe key: sender + MsgId for messages; sender + time + event + key for events."""
     if msg.is_event:
-        return ledger_key(msg.sender, "e", msg.time, msg.event, msg.key)
-    return ledger_key(msg.sender, msg.msg_id or msg.time)
+        return make(msg.sender, "e", msg.time, msg.event, msg.key)
+    return make(msg.sender, msg.msg_id or msg.time)
+
+
+def legacy_message_key(msg: Incoming) -> str:
+    """The message's key in the ledger's format before (see the module's text)."""
+    return message_key(msg, legacy_ledger_key)
 
 
 class MessageLedger:
@@ -34,6 +46,14 @@ class MessageLedger:
         self._redis = redis
         self._done_ttl = done_ttl
         self._pending_ttl = pending_ttl
+        # Entries in the format before live at most done_ttl: a process reads that format too for that long
+        # after it starts (an upgrade restarts the service), one more GET in the first round trip, no scan.
+        self._legacy_until = time.time() + done_ttl + 60
+
+    def reads_legacy(self) -> bool:
+        """Whether entries in the format before may still exist (this process started less than their
+        lifetime ago)."""
+        return self._legacy_until > time.time()
 
     def queue_lookup(self, pipe, msg_key: str) -> None:
         """Queue a read of the message's entry on a caller's pipeline (see answered())."""
@@ -43,12 +63,20 @@ class MessageLedger:
         """Queue claim() on a caller's pipeline; its result is True for the first delivery."""
         pipe.set(msg_key, PENDING, nx=True, ex=self._pending_ttl)
 
+    def claim_prefix(self, msg_key: str, refused):
+        """claim(), as the write a script carries in front of its own (domain/scripting.py)."""
+        return Prefix(msg_key, PENDING, self._pending_ttl, refused)
+
     def claim(self, msg_key: str) -> bool:
         """Claim a message whose earlier claim lapsed; True when this delivery got it."""
         return bool(self._redis.set(msg_key, PENDING, nx=True, ex=self._pending_ttl))
 
     def record(self, msg_key: str, reply: str | None) -> None:
-        self._redis.set(msg_key, NOTHING if reply is None else reply, ex=self._done_ttl)
+        self.queue_record(self._redis, msg_key, reply)
+
+    def queue_record(self, pipe, msg_key: str, reply: str | None) -> None:
+        """record(), on a caller's pipeline."""
+        pipe.set(msg_key, NOTHING if reply is None else reply, ex=self._done_ttl)
 
     def defer(self, msg_key: str) -> None:
         self._redis.set(msg_key, DEFERRED, ex=self._done_ttl)

@@ -31,22 +31,25 @@ def answer(ctx):
     """Check one answer, explain it, then ask the next question or show the result."""
     quiz, now = ctx.quiz, clock.now()
     session = quiz.session(ctx.flow.data["session"])
-    outcome = quiz.answer(ctx.openid, session, ctx.text, now) if session else None
-    if outcome is None or outcome.status == "gone":
+    if session is None:
         ctx.flow.end()
+        return ctx.t("quiz.gone")
+    # One step in the store: the flow ends with the attempt, in the same script (the reply's only write).
+    outcome = quiz.answer(ctx.openid, session, ctx.text, now, ends=ctx.flow.keys)
+    if outcome.status == "gone":
+        ctx.flow.ended()
         return ctx.t("quiz.gone")
     if outcome.status == "invalid":
         invalid = "quiz.invalid_judge" if outcome.question.kind == "judge" else "quiz.invalid"
         return ctx.t(invalid, how=_how(ctx, outcome.question)) + "\n\n" + \
             _question(ctx, session, outcome.next_index)
     if outcome.status == "stale":
-        current = quiz.progress(ctx.openid)
-        return ctx.t("quiz.stale") + "\n\n" + _question(ctx, session, current.index) if current else ctx.t("quiz.gone")
+        return ctx.t("quiz.stale") + "\n\n" + _question(ctx, session, outcome.next_index)
     q = outcome.question
     verdict = ctx.t("quiz.right" if outcome.correct else "quiz.wrong", answer=q.shown_answer(), explain=q.explain)
     if outcome.result is None:
         return verdict + "\n\n" + _question(ctx, session, outcome.next_index)
-    ctx.flow.end()
+    ctx.flow.ended()
     return verdict + "\n\n" + _result(ctx, quiz, outcome.result)
 
 
@@ -170,10 +173,10 @@ def _result(ctx, quiz: Quiz, r) -> str:
     if r.counted:
         text = ctx.t("quiz.result", points=r.points, right=r.right, total=total, duration=_duration(r.seconds),
                      rank=r.rank, streak=r.streak)
-        if not ctx.profiles.get(ctx.openid).branch:
+        if not r.branch:
             text += "\n" + ctx.t("quiz.bind_branch_hint")
     else:
-        mine = quiz.result_of(ctx.openid, r.session)
+        mine = r.official
         official = ctx.t("quiz.official_result", points=mine[0], rank=mine[1]) if mine \
             else ctx.t("quiz.no_official_result")
         text = ctx.t("quiz.result_practice", points=r.points, right=r.right, total=total,

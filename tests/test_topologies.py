@@ -37,6 +37,7 @@ from domain.profiles import Profiles
 from domain.quiz import Quiz
 from tests.helpers import AES_KEY, APPID, TOKEN, WeChat, follower, make_event, make_session
 from tests.redis_topologies import CLI, SERVER, Cluster, SentinelGroup, free_ports, until
+from bot.runtime.writes import READS
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not (SERVER and CLI and os.path.exists(SERVER)),
@@ -616,10 +617,13 @@ def test_the_cli_the_push_rate_limit_and_the_scheduler_use_the_primary_sentinel_
 
 # -- a frozen or dead node costs a message at most about a second --------------------------------------
 def _slot_free_msg_id(cluster: Cluster, openid: str, avoid: set[int]) -> int:
-    """A MsgId whose ledger key lives on none of the ports in avoid."""
+    """A MsgId whose ledger key lives on none of the ports in avoid. The ledger key lives on its user's slot
+    (issue 25): for a user whose own keys live there, any MsgId (their messages touch that node anyway)."""
     from handlers.ledger import message_key
     from handlers.message import Incoming
 
+    if cluster.primary_of(user_key(openid, "x")).port in avoid:
+        return 1
     for msg_id in range(1, 10_000):
         key = message_key(Incoming(sender=openid, recipient="gh", kind="text", time=0, msg_id=str(msg_id)))
         if cluster.primary_of(key).port not in avoid:
@@ -732,3 +736,29 @@ def test_two_schedulers_send_each_push_once_when_the_leader_stops_mid_drain(stor
             stop_service(proc)
     sent = Counter(m["touser"] for m in fake.messages)
     assert sent == Counter(people), [p for p, n in sent.items() if n != 1]
+
+
+# -- issue 25: on a Cluster too, a read-only message writes nothing and the claim rides in the script ----------
+def test_on_a_cluster_help_writes_nothing_and_a_quiz_answer_claims_inside_its_script(tmp_path):
+    from tests.test_one_write import round_trips
+
+    with Cluster(tmp_path / "redis") as cluster:
+        app, client = make_app(cluster.url, tmp_path)
+        wechat = WeChat(app.test_client())
+        make_session(Quiz(client))
+        assert HELP in wechat.send("帮助", "o_cl")  # the day's interaction recorded, after the reply
+        wechat.send("答题", "o_cl")
+        assert "回答正确" in wechat.send("B", "o_cl")
+        until(lambda: all(client.get(k) != "\x00pending" for k in client.scan_iter(match="yb:{u:o_cl}:msg:*")), 5,
+              "the earlier replies recorded")
+        with round_trips() as trips:
+            assert HELP in wechat.send("帮助", "o_cl", 9101)
+        assert all(set(t) <= READS for t in trips), trips  # no claim, no touch: nothing written
+        with round_trips() as trips:
+            reply = wechat.send("ABD", "o_cl", 9102)
+            until(lambda: ["SET"] in trips, 5, "the reply's record")
+        assert "回答正确" in reply
+        record = trips.index(["SET"])
+        writes = [t for t in trips[:record] if not set(t) <= READS]
+        assert writes == [["EVALSHA"]], trips  # the claim rode in the attempt's script (the user's slot)
+        assert client.get("yb:{u:o_cl}:msg:9102") == reply

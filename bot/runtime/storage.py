@@ -93,10 +93,11 @@ def cluster_client(url: str, timeout: float = 1.0, decode: bool = True):
     cluster has promoted a replica the next command reaches it.
     """
     from redis.backoff import NoBackoff
-    from redis.cluster import RedisCluster
     from redis.retry import Retry
 
-    return RedisCluster.from_url(cluster_node_url(url), decode_responses=decode, socket_timeout=timeout,
+    from bot.runtime.writes import TrackingRedisCluster
+
+    return TrackingRedisCluster.from_url(cluster_node_url(url), decode_responses=decode, socket_timeout=timeout,
                                  socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
                                  connection_class=NodeConnection)
 

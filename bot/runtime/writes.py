@@ -18,6 +18,7 @@ from typing import Callable
 
 import redis
 from redis.client import Pipeline
+from redis.cluster import ClusterPipeline, RedisCluster
 
 READS = frozenset({
     "GET", "MGET", "GETRANGE", "STRLEN", "EXISTS", "TTL", "PTTL", "TYPE", "SCAN", "KEYS", "DBSIZE",
@@ -82,3 +83,28 @@ class TrackingPipeline(Pipeline):
     def immediate_execute_command(self, *args, **options):  # commands sent at once while WATCHing
         _noticed(args[0])
         return super().immediate_execute_command(*args, **options)
+
+
+class TrackingRedisCluster(RedisCluster):
+    """RedisCluster that tells an open WriteScope about writes, as TrackingRedis does: a pipeline's
+    commands are noticed as they are queued (before they are sent)."""
+
+    def execute_command(self, *args, **kwargs):
+        _noticed(args[0])
+        return super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction=None, shard_hint=None) -> "TrackingClusterPipeline":
+        base = super().pipeline(transaction, shard_hint)
+        base.__class__ = TrackingClusterPipeline  # the same pipeline, with its commands noticed
+        return base
+
+
+class TrackingClusterPipeline(ClusterPipeline):
+    def execute_command(self, *args, **kwargs):
+        _noticed(args[0])
+        return super().execute_command(*args, **kwargs)
+
+
+def tracks_writes(client) -> bool:
+    """Whether client tells an open WriteScope about writes (so a claim can wait for the first one)."""
+    return isinstance(client, (TrackingRedis, TrackingRedisCluster))

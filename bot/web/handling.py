@@ -3,16 +3,18 @@
 The webhook view calls handle(). One round trip reads what every message
 needs: its ledger entry (is this a retry?), the user's conversation and when
 they were last seen. It writes nothing. A handler about to change something
-first claims the message in the ledger (bot.runtime.writes notices its first write),
-in the same round trip as the follower's touch when one is due; a retry that
-arrives meanwhile waits for the reply instead of running the message again,
-and later retries get the recorded reply. A message that changes nothing
+first claims the message in the ledger: inside its first script, atomically with
+the script's writes, when the script runs on the user's slot (domain/scripting.py),
+else by a SET NX of its own just before its first write (bot.runtime.writes
+notices it); a retry that arrives meanwhile waits for the reply instead of
+running the message again, and later retries get the recorded reply. A message that changes nothing
 (帮助, browsing) writes nothing at all, so with `appendfsync always` it never
 waits for an fsync; a retry of it is simply answered again.
 
 The handler runs on a pool thread. It hands its reply to the waiting request
 as soon as it has one and then records it in the ledger, so the ledger write
-overlaps with the response instead of delaying it. When the request gives up
+overlaps with the response instead of delaying it (the follower's touch, when
+one is due, rides in the same round trip). When the request gives up
 at the budget first, the handler's reply goes out later through the outbox.
 """
 from __future__ import annotations
@@ -21,14 +23,15 @@ import logging
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 
+from domain import scripting
 
-from handlers.ledger import LAPSED, PENDING, message_key
+from handlers.ledger import LAPSED, PENDING, legacy_message_key, message_key
 from bot.ops import logs, metrics
 from bot.wechat.outgoing import published_numbers, safe_text
 from bot.runtime.topology import STORE_ERRORS
-from bot.runtime.writes import TrackingRedis, WriteScope
+from bot.runtime.writes import WriteScope, tracks_writes
 from handlers.message import Incoming
 from handlers.router import Context, Flow
 
@@ -83,29 +86,41 @@ class AlreadyClaimed(BaseException):
 
 
 class Claim:
-    """A message's claim in the ledger, taken just before the handler's first write.
+    """A message's claim in the ledger, taken with or just before the handler's first write.
 
-    Where the client cannot tell writes from reads (a Redis Cluster client), the
-    claim is taken up front, in the first round trip, as it always was.
+    Carried by the handler's first script when it runs on the message's slot (one
+    EVALSHA claims and writes, or refuses and writes nothing); else a SET NX of
+    its own just before the first write. Where the client cannot tell writes from
+    reads (a Redis Cluster client), the claim is taken up front, in the first
+    round trip, as it always was. The follower's touch, when due, is written
+    after the reply, with the ledger's record of it.
     """
 
-    def __init__(self, bot, msg, msg_key: str, touch_due: bool, taken: bool = False):
+    def __init__(self, bot, msg, msg_key: str, touch_due: bool, taken: bool = False, entry_key: str = ""):
         self._bot, self._msg, self.key = bot, msg, msg_key
+        self.entry_key = entry_key or msg_key  # where the entry read was found (an old-format key, maybe)
         self.touch_due = touch_due
         self.taken = taken
+        self.prefix = bot.ledger.claim_prefix(msg_key, self._refused)
+
+    def _refused(self) -> None:
+        raise AlreadyClaimed(self.key)
 
     def take(self) -> None:
-        """Claim the message (and record the interaction, when due) in one round trip, or raise AlreadyClaimed."""
-        pipe = self._bot.redis.pipeline(transaction=False)
-        self._bot.ledger.queue_claim(pipe, self.key)
-        if self.touch_due:
-            self._bot.followers.touch(pipe, self._msg.sender)
-        if not pipe.execute()[0]:
-            raise AlreadyClaimed(self.key)
-        self.taken, self.touch_due = True, False
+        """Claim the message before the handler's first write, or raise AlreadyClaimed."""
+        if not self.prefix.done:  # else the script about to run carries it: it claims, or refuses (AlreadyClaimed)
+            self.prefix.done = True
+            if not self._bot.ledger.claim(self.key):
+                raise AlreadyClaimed(self.key)
+        self.taken = True
 
     def scope(self):
-        return WriteScope(self.take) if not self.taken else nullcontext()
+        if self.taken:
+            return nullcontext()
+        stack = ExitStack()
+        stack.enter_context(WriteScope(self.take))
+        stack.enter_context(scripting.first_write(self.prefix))
+        return stack
 
 
 def handle(bot, msg: Incoming, peer: str = "") -> str | None:
@@ -127,7 +142,7 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
         _account(msg, "", "retry", started, peer)
         return bot.ledger.reply_of(entry)
     if entry is not None:  # claimed by a delivery still running
-        reply = bot.ledger.wait_for_reply(msg_key, bot.settings.reply_budget)
+        reply = bot.ledger.wait_for_reply(claim.entry_key, bot.settings.reply_budget)
         if reply is not LAPSED:
             metrics.RETRIES_DEDUPED.inc()
             _account(msg, "", "retry", started, peer)
@@ -175,19 +190,30 @@ def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
     Returns the message's Claim (not taken yet) and its ledger entry (None: new).
     With a client that cannot track writes, claims up front instead, in the same round trip.
     """
+    legacy = legacy_message_key(msg) if bot.ledger.reads_legacy() else None
     pipe = bot.redis.pipeline(transaction=False)
     flow.queue_load(pipe)
-    if not isinstance(bot.redis, TrackingRedis):
+    if legacy:
+        bot.ledger.queue_lookup(pipe, legacy)
+    if not tracks_writes(bot.redis):
         bot.ledger.queue_claim(pipe, msg_key)
         bot.followers.touch(pipe, msg.sender)
         results = pipe.execute()
         flow.apply(results[:2])
-        return Claim(bot, msg, msg_key, touch_due=False, taken=True), (None if results[2] else PENDING)
+        old = results[2] if legacy else None
+        if old is not None:  # handled, or being handled, under the old-format key: not ours to run
+            if results[-5]:
+                bot.redis.delete(msg_key)
+            return Claim(bot, msg, msg_key, touch_due=False, taken=True, entry_key=legacy), old
+        return Claim(bot, msg, msg_key, touch_due=False, taken=True), (None if results[-5] else PENDING)
     bot.ledger.queue_lookup(pipe, msg_key)
     bot.followers.queue_seen(pipe, msg.sender)
     results = pipe.execute()
     flow.apply(results[:2])
-    return Claim(bot, msg, msg_key, bot.followers.touch_due(results[3:5], time.time())), results[2]
+    entry, entry_key = results[-3], msg_key
+    if entry is None and legacy and results[2] is not None:
+        entry, entry_key = results[2], legacy
+    return Claim(bot, msg, msg_key, bot.followers.touch_due(results[-2:], time.time()), entry_key=entry_key), entry
 
 
 def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, started: float = 0.0,
@@ -214,17 +240,18 @@ def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, starte
         reply, outcome = bot.texts.get("general.error"), "error"
     handoff.handler, handoff.outcome = handler, outcome
     try:
+        pipe = bot.redis.pipeline(transaction=False)  # the record and the touch: one round trip after the reply
         if handoff.deliver(reply):
             if claim.taken:
-                bot.ledger.record(claim.key, reply)
+                bot.ledger.queue_record(pipe, claim.key, reply)
         else:
             bot.ledger.defer(claim.key)
             if reply:
                 bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=claim.key)
             _account(msg, handler, "late" if reply else "late_nothing", started or time.perf_counter(), peer)
         if claim.touch_due:
-            pipe = bot.redis.pipeline(transaction=False)
             bot.followers.touch(pipe, msg.sender)
+        if len(pipe):
             pipe.execute()
     except STORE_ERRORS as exc:
         metrics.REDIS_ERRORS.labels("record").inc()
