@@ -384,7 +384,7 @@ class Quiz:
         self._delete = register(redis, _DELETE)
         self._step = register(redis, _STEP)
         self._one_step = one_server(redis)  # a Cluster keeps the attempt and the scores in two slots
-        self._listing: tuple[float, int, list[Session]] | None = None  # sessions(): until when, _saved, them
+        self._listing: tuple[float, int, list[Session]] | None = None  # not closed: until when, _saved, them
 
     def correct_key(self, session: Session, tries: int = 5) -> int:
         """Save the session with its corrected answers and re-score every counted attempt by the answers it gave,
@@ -445,7 +445,7 @@ class Quiz:
         return session
 
     def sessions(self) -> list[Session]:
-        """All sessions, oldest first (read now; what an answer needs of them is kept from this read)."""
+        """All sessions, oldest first (read now: the console's and the report's list, not the chat's)."""
         saved = _saved[0]  # a save while this reads leaves what it read stale
         ids = self._redis.zrange(SESSIONS, 0, -1)
         pipe = self._redis.pipeline(transaction=False)
@@ -453,8 +453,8 @@ class Quiz:
             pipe.get(session_key(sid))
         sessions = [Session.from_json(raw) for raw in pipe.execute() if raw]
         until = time.monotonic() + SESSION_CACHE_SECONDS
-        self._listing = (until, saved, sessions)
-        _session_cache.update((s.id, (until, s)) for s in sessions)
+        if saved == _saved[0]:
+            _session_cache.update((s.id, (until, s)) for s in sessions)
         return sessions
 
     def _load(self, ids: list[str]) -> list[Session]:
@@ -533,7 +533,7 @@ class Quiz:
             args += [read[form], int(read[form] == q.answer)]
         if not any(read.values()):  # no question's answer (nor a double send): nothing to write, only to say
             return self._no_answer(openid, session, ends)
-        args += [s.id for s in self._sessions_kept() if s.is_open(now)]
+        args += [s.id for s in self._not_closed_kept(now) if s.is_open(now)]
         done = self._step(keys=[attempt_key(openid), scores_key(session.id), TOTAL, DONE_COUNT,
                                 evidence_key(session.id), session_key(session.id), _profile_key(openid), SESSIONS,
                                 *ends], args=args)
@@ -564,10 +564,15 @@ class Quiz:
             return Outcome("gone")
         return Outcome("invalid", question=session.questions[int(idx)], next_index=int(idx))
 
-    def _sessions_kept(self) -> list[Session]:
-        """sessions(), as this process read them at most SESSION_CACHE_SECONDS ago (which are open: the streak)."""
+    def _not_closed_kept(self, now: float) -> list[Session]:
+        """The sessions not closed at `now` (by the CLOSES index, never every session there has been), as this
+        process read them at most SESSION_CACHE_SECONDS ago (which are open: the streak)."""
         if self._listing is None or self._listing[0] <= time.monotonic() or self._listing[1] != _saved[0]:
-            self.sessions()
+            saved = _saved[0]  # a save while this reads leaves what it read stale
+            sessions = self._load(self._redis.zrangebyscore(CLOSES, f"({now}", "+inf"))
+            until = time.monotonic() + SESSION_CACHE_SECONDS
+            self._listing = (until, saved, sessions)
+            _session_cache.update((s.id, (until, s)) for s in sessions)
         return self._listing[2]
 
     def _answer_in_steps(self, openid: str, session: Session, raw: str, now: float,
