@@ -72,8 +72,10 @@ def gunicorn(app: str, workers: int = 2, env: dict | None = None, config: bool =
         proc.wait(30)
 
 
-def _wait_up(url: str, proc) -> None:
-    for _ in range(300):
+def _wait_up(url: str, proc, timeout: float = 180.0) -> None:
+    """Until the server answers (a busy machine boots youthbot's workers slowly), or it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("server exited")
         try:
@@ -142,3 +144,43 @@ def median_of(runs: list[dict]) -> dict:
 
 def fmt(name: str, r: dict) -> str:
     return f"{name:<28} {r['rps']:>9.0f} msg/s   p50 {r['p50']:>6.2f} ms   p99 {r['p99']:>6.2f} ms   errors {r['errors']:.0f}"
+
+
+class ServerCounters:
+    """What a Redis-compatible server did between two snapshots, from its own figures.
+
+    - round trips: `total_reads_processed` (INFO stats, Redis >= 6.0): one read event per request
+      or pipeline a client sends;
+    - commands and write commands: `INFO commandstats` (write: the server's own COMMAND flags);
+    - AOF writes: write syscalls of the process (/proc/<pid>/io `syscw`) less its replies to clients
+      (`total_writes_processed`). Under `appendfsync always` the server fsyncs after each AOF write,
+      so this is the number of fsyncs (concurrent clients' writes in one event-loop turn share one).
+    """
+
+    FIELDS = ("round_trips", "commands", "write_commands", "aof_writes")
+
+    def __init__(self, client):
+        self.client = client
+        self.pid = int(client.info("server")["process_id"])
+        self.writes = {name.lower() for name, spec in client.command().items() if "write" in spec["flags"]}
+
+    def snapshot(self) -> dict:
+        info = self.client.info("all")
+        io = dict(line.split(": ") for line in Path(f"/proc/{self.pid}/io").read_text().splitlines())
+        calls = {k[len("cmdstat_"):]: v["calls"] for k, v in info.items() if k.startswith("cmdstat_")}
+        return {"reads": info["total_reads_processed"], "replies": info["total_writes_processed"],
+                "commands": info["total_commands_processed"], "syscw": int(io["syscw"]), "calls": calls}
+
+    def per_message(self, before: dict, after: dict, messages: int) -> dict:
+        """The figures per message between two snapshots (the snapshots' own INFO calls taken out)."""
+        if messages <= 0:  # nothing measured (a run too short for this case): no figures, not junk
+            return {field: float("nan") for field in self.FIELDS}
+        n = messages
+        own = 1  # the INFO of the second snapshot: one read, one command, one reply
+        writes = sum(after["calls"].get(c, 0) - before["calls"].get(c, 0)
+                     for c in set(after["calls"]) if c.split("|")[0] in self.writes)
+        aof = (after["syscw"] - before["syscw"]) - (after["replies"] - before["replies"])
+        return {"round_trips": (after["reads"] - before["reads"] - own) / n,
+                "commands": (after["commands"] - before["commands"] - own) / n,
+                "write_commands": writes / n, "aof_writes": max(aof, 0) / n}
+

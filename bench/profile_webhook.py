@@ -4,7 +4,11 @@ Calls each WSGI app directly (no HTTP, no gunicorn) with prepared signed
 requests, each with its own MsgId, and prints wall and CPU milliseconds per
 message; with --profile, the top functions by cumulative time.
 
-    python bench/profile_webhook.py [--n 3000] [--profile 帮助|answer|signup|echo]
+    python bench/profile_webhook.py [--n 3000] [--profile 帮助|answer|signup|cancel|checkin|echo] [--inline]
+
+--profile prints the top functions (SORT=tottime for own time) under a CPU-time profiler and
+the CPU per message by area (Flask/Werkzeug, the Redis client, logging, youthbot's own code, ...):
+compare areas within one run, not across runs on a loaded machine.
 """
 from __future__ import annotations
 
@@ -71,7 +75,7 @@ AREAS = [  # (area, what a function's file path contains); the first that matche
     ("logging (log line, JSON)", ("/logging/", "pythonjsonlogger", "/json/")),
     ("metrics (prometheus_client)", ("prometheus_client",)),
     ("Redis client (redis-py, hiredis, sockets)", ("/redis/", "hiredis", "_socket", "socket.py")),
-    ("XML parse (xmltodict, expat)", ("xmltodict", "pyexpat", "expat")),
+    ("XML parse (ElementTree, xmltodict, expat)", ("xmltodict", "pyexpat", "expat", "xml/etree", "elementtree")),
     ("Flask/Werkzeug (request context, routing, response)", ("/flask/", "/werkzeug/", "/urllib/")),
     ("signature (wechatpy, hashlib)", ("wechatpy", "hashlib", "_sha", "hmac")),
     ("thread hand-off (concurrent.futures, threading)", ("concurrent/futures", "threading.py", "_thread")),
@@ -86,13 +90,14 @@ def areas(stats, n: int) -> str:
     """CPU per message by area: each function's own time (tottime), summed by where it lives."""
     sums: dict[str, float] = {}
     total = 0.0
-    def area_of(path, name):
-        where = f"{path}:{name}"
-        return next((a for a, marks in AREAS if any(m in where for m in marks)), "other (stdlib)")
+    def area_of(path, name, default="other (stdlib)"):
+        where = f"{path}:{name}".lower()
+        return next((a for a, marks in AREAS if any(m.lower() in where for m in marks)), default)
 
     for (path, _line, name), (_cc, _nc, tottime, _ct, callers) in stats.stats.items():
         total += tottime
-        if path == "~" and callers:  # a builtin (isinstance, str.lower, ...): counted where it was called from
+        if path == "~" and callers and area_of(path, name, None) is None:
+            # a builtin of no area of its own (isinstance, str.lower, ...): counted where it was called from
             for (cpath, _cl, cname), caller in callers.items():
                 area = area_of(cpath, cname)
                 sums[area] = sums.get(area, 0.0) + caller[2]
@@ -108,7 +113,8 @@ def areas(stats, n: int) -> str:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
-    ap.add_argument("--profile", default="")
+    ap.add_argument("--profile", default="", help="the case to profile: echo, 帮助, answer, signup, cancel, checkin")
+    ap.add_argument("--only", default="", help="comma-separated cases to run (default: all)")
     ap.add_argument("--inline", action="store_true",
                     help="run handlers on the request thread (so that the profile sees them; no reply budget)")
     args = ap.parse_args()
@@ -129,13 +135,25 @@ def main():
 
     os.environ["WECHAT_TOKEN"] = TOKEN
     import echo_app
-    from webhook import seed_quiz, seed_signups
+
+    data_dir = tempfile.mkdtemp(prefix="yb-profile-")
+    sock = embedded_socket(data_dir)
+    try:
+        run_cases(args, sock, data_dir, echo_app)
+    finally:
+        if not args.inline:
+            from bot.web import handling
+
+            handling._executor().shutdown(wait=True)  # the last replies' records, before the server stops
+        stop_embedded(data_dir)
+
+
+def run_cases(args, sock: str, data_dir: str, echo_app) -> None:
+    from webhook import seed_cancels, seed_checkins, seed_quiz, seed_signups
 
     from bot.app import create_app
     from bot.config import Settings
 
-    data_dir = tempfile.mkdtemp(prefix="yb-profile-")
-    sock = embedded_socket(data_dir)
     store = redis.Redis(unix_socket_path=sock, decode_responses=True)
     settings = Settings(wechat_token=TOKEN, redis_url=f"unix://{sock}", data_dir=data_dir, load_demo=False,
                         wechat_aes_key="")
@@ -144,23 +162,23 @@ def main():
     store.config_set("appendfsync", "no")
     seed_quiz(store, redis.Redis(unix_socket_path=sock), ["o_pq"], args.n)
     occ = seed_signups(store, ["o_ps"], args.n)
+    cancel_occ = seed_cancels(store, ["o_pc"], args.n // 2 + 1)
+    _checkin_occ, code = seed_checkins(store, ["o_pi"], args.n // 2 + 1)
     store.config_set("appendfsync", policy)
     cases = [
         ("echo", echo_app.app, lambda i: ("帮助", f"o_e_{i % 500}"), "帮助"),
         ("帮助", app, lambda i: ("帮助", f"o_h_{i % 500}"), "青年大学习"),
         ("answer", app, lambda i: ("A", f"o_pq_{i % 2}_{i // 2}"), "第2题"),
         ("signup", app, lambda i: (f"报名 {occ.number}", f"o_ps_{i % 2}_{i // 2}"), "报名成功"),
+        ("cancel", app, lambda i: (f"取消报名 {cancel_occ.number}", f"o_pc_{i % 2}_{i // 2}"), "已取消"),
+        ("checkin", app, lambda i: (f"签到 {code}", f"o_pi_{i % 2}_{i // 2}"), "签到成功"),
     ]
     print(f"in-process, one message at a time, {args.n} messages each; store appendfsync {policy}")
     for name, wsgi, make, expect in cases:
+        if args.only and name not in args.only.split(","):
+            continue
         wall, cpu = drive(wsgi, environs(make, args.n), expect, args.profile == name)
         print(f"{name:<8} wall {wall:.3f} ms/msg   CPU (this process) {cpu:.3f} ms/msg")
-    if not args.inline:
-        from bot.web import handling
-
-        handling._executor().shutdown(wait=True)  # the last replies' records, before the server stops
-    stop_embedded(data_dir)
-
 
 if __name__ == "__main__":
     main()
