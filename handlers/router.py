@@ -138,6 +138,8 @@ class Router:
     # (text, what it reads as) of the message is_instant() last read, for dispatch() to take rather than read
     # it again; a pure function of the text, so another thread's pair is only a miss, never a wrong answer.
     _last_read: Optional[tuple[str, str]] = field(default=None, repr=False, compare=False)
+    # ((table sizes), the keywords that read as themselves): see read()
+    _as_written: Optional[tuple[tuple[int, int], frozenset]] = field(default=None, repr=False, compare=False)
 
     # -- registration -------------------------------------------------------
     def keyword(self, *words: str):
@@ -241,6 +243,18 @@ class Router:
         last, self._last_read = self._last_read, None  # taken once: the message's text is not kept
         if last is not None and last[0] is text:
             return last[1]
+        return self.read(text)
+
+    def read(self, text: str) -> str:
+        """read_as_command(text) with this router's numbered words; a text that is exactly a keyword which
+        reads as itself (帮助, 谢谢: most messages) is returned at once, without the folding and conversion."""
+        sizes = (len(self.keywords), len(self.numbered_words))  # the tables only grow (_add refuses a change)
+        known = self._as_written
+        if known is None or known[0] != sizes:
+            known = self._as_written = (sizes, frozenset(
+                k for k in self.keywords if read_as_command(k, self.numbered_words) == k))
+        if text in known[1]:
+            return text
         return read_as_command(text, self.numbered_words)
 
     def dispatch_text(self, ctx: Context) -> Optional[str]:
@@ -295,7 +309,7 @@ class Router:
         text = msg.text
         if msg.is_event or text is None or flow.active:
             return False
-        command = read_as_command(text, self.numbered_words)
+        command = self.read(text)
         handler = self.keywords.get(command.lower())
         if not getattr(handler, "instant", False):
             return False
