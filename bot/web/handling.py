@@ -11,7 +11,8 @@ and later retries get the recorded reply. A message that changes nothing
 waits for an fsync; a retry of it is simply answered again.
 
 A handler marked `@instant` (it only fills in a text: 帮助, 谢谢) runs on the request's
-thread. Every other handler runs on a pool thread. It hands its reply to the waiting request
+thread, unless the follower's touch is due (a write, kept off the response's path). Every
+other handler runs on a pool thread. It hands its reply to the waiting request
 as soon as it has one and then records it in the ledger, so the ledger write
 overlaps with the response instead of delaying it. When the request gives up
 at the budget first, the handler's reply goes out later through the outbox.
@@ -139,9 +140,10 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
         log.warning("claim lapsed without a reply; running the message again: user %s", logs.user_ref(msg.sender))
         claim = Claim(bot, msg, msg_key, touch_due=False)
     handoff = Handoff()
-    if bot.router.is_instant(msg, flow):
+    if not claim.touch_due and bot.router.is_instant(msg, flow):
         # A handler that only fills in a text cannot outlast the budget: run it here, without the
-        # hand-off to a pool thread and back (two thread switches, a Future, an Event).
+        # hand-off to a pool thread and back (two thread switches, a Future, an Event). Not when the
+        # follower's touch is due: that write stays on the pool, after the reply, off the response's path.
         _run_and_record(bot, msg, flow, claim, handoff, started, peer)
     else:
         _track(_executor().submit(_run_and_record, bot, msg, flow, claim, handoff, started, peer))
