@@ -308,10 +308,11 @@ def main():
             counted = counters[server]
             snap = counted.snapshot() if counted else None
             result = wrk(url, content, args.connections, seconds, users=users_, prefix=sender)
+            after = counted.settled() if counted else None  # the requests left in flight are done
             n = max(result["requests"], 1)
             result["app_cpu"] = (cpu_seconds(app) - before[0]) * 1000 / n
             result["db_cpu"] = (cpu_seconds(db, only_leader=True) - before[1]) * 1000 / n if db else 0.0
-            per = counted.per_message(snap, counted.snapshot(), result["requests"]) if counted else {}
+            per = counted.per_message(snap, after, result["requests"]) if counted else {}
             for field in ServerCounters.FIELDS:
                 result[field] = per.get(field, 0.0)
             return result
