@@ -113,6 +113,11 @@ class Settings:
     # Logs: "json", "text" or "auto" (text when stderr is a terminal); log_dir also writes JSON files there.
     log_format: str = "auto"
     log_dir: str = ""
+    # The share of residents whose every handled message gets an INFO line (event="message"), 0..1: chosen by
+    # the user's pseudonym, so a sampled resident's messages are all there. Retries, errors, late replies
+    # and messages slower than log_slow_ms are always logged; /metrics counts every message regardless.
+    log_message_sample: float = 0.1
+    log_slow_ms: int = 500
     # Seconds /readyz waits for Redis.
     readyz_timeout: float = 1.0
     # The scheduler's own /metrics (for a machine without a web process): port (0: off) and address.

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from handlers.reading import numbered_word
-from handlers.router import Router
+from handlers.router import Router, instant
 from handlers.spelling import suggest
 from handlers.volunteer import scanned
 
@@ -30,6 +30,7 @@ def farewell(ctx):
 
 @router.keyword("帮助", "菜单", "help", "?", "？", "你好", "您好", "hi", "hello")
 @router.click("HELP")
+@instant
 def help_text(ctx):
     """List what the account can do."""
     return ctx.t("general.help")
@@ -58,18 +59,21 @@ def reminders_on(ctx):
 
 @router.keyword("谢谢", "谢谢你", "多谢", "感谢", "谢了", "thanks", "thank you", "好的", "好", "嗯", "嗯嗯", "ok",
                 "收到", "知道了", "明白了", "👍", "🙏", "[强]", "[抱拳]", "[OK]", "[握手]", "[玫瑰]", "[爱心]")
+@instant
 def thanks(ctx):
     """Thanks and acknowledgements: a short friendly answer."""
     return ctx.t("general.thanks")
 
 
 @router.keyword("在吗", "在不在", "有人吗", "在么")
+@instant
 def greeting(ctx):
     """`在吗`: yes, and what to do."""
     return ctx.t("general.greeting", committee=ctx.bot.settings.committee_name)
 
 
 @router.keyword("人工", "人工客服", "转人工", "客服", "联系", "联系方式", "联系我们", "电话", "工作人员")
+@instant
 def contact(ctx):
     """Who to reach, and when: the committee's contact and office hours (settings)."""
     s = ctx.bot.settings

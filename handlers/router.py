@@ -102,6 +102,13 @@ class Context:
         return self.bot.texts.get(key, **fields)
 
 
+def instant(fn: Handler) -> Handler:
+    """Mark a keyword handler that only fills in a text (no store, no waiting): the webhook runs it on the
+    request's own thread instead of handing it to the pool that keeps the reply budget (bot/web/handling.py)."""
+    fn.instant = True
+    return fn
+
+
 class DuplicateRoute(ValueError):
     """Two handlers claim the same keyword, click key, event or state: an error at start-up."""
 
@@ -129,6 +136,11 @@ class Router:
     fallback_handler: Optional[Handler] = None
     non_text_handler: Optional[Handler] = None
     cancel_words: tuple[str, ...] = ("取消", "退出")
+    # (text, what it reads as) of the message is_instant() last read, for dispatch() to take rather than read
+    # it again; a pure function of the text, so another thread's pair is only a miss, never a wrong answer.
+    _last_read: Optional[tuple[str, str]] = field(default=None, repr=False, compare=False)
+    # ((table sizes), the keywords that read as themselves): see read()
+    _as_written: Optional[tuple[tuple[int, int], frozenset]] = field(default=None, repr=False, compare=False)
 
     # -- registration -------------------------------------------------------
     def keyword(self, *words: str):
@@ -231,8 +243,26 @@ class Router:
         text = msg.text
         if text is None:
             return self._call(self.non_text_handler, ctx) if self.non_text_handler else None
-        ctx.text = read_as_command(text, self.numbered_words)
+        ctx.text = self._read_command(text)
         return self.dispatch_text(ctx)
+
+    def _read_command(self, text: str) -> str:
+        last, self._last_read = self._last_read, None  # taken once: the message's text is not kept
+        if last is not None and last[0] is text:
+            return last[1]
+        return self.read(text)
+
+    def read(self, text: str) -> str:
+        """read_as_command(text) with this router's numbered words; a text that is exactly a keyword which
+        reads as itself (帮助, 谢谢: most messages) is returned at once, without the folding and conversion."""
+        sizes = (len(self.keywords), len(self.numbered_words))  # the tables only grow (_add refuses a change)
+        known = self._as_written
+        if known is None or known[0] != sizes:
+            known = self._as_written = (sizes, frozenset(
+                k for k in self.keywords if read_as_command(k, self.numbered_words) == k))
+        if text in known[1]:
+            return text
+        return read_as_command(text, self.numbered_words)
 
     def dispatch_text(self, ctx: Context) -> Optional[str]:
         flow = ctx.flow.load()
@@ -279,6 +309,19 @@ class Router:
             if waiting:
                 reply = f"{reply}\n\n{waiting}" if reply else waiting
         return reply
+
+    def is_instant(self, msg: Incoming, flow: Flow) -> bool:
+        """Whether msg, from a user in this (loaded) flow, goes to an `instant` keyword handler: a text outside
+        any conversation whose keyword's handler is marked so. Reads nothing; dispatch() does the rest."""
+        text = msg.text
+        if msg.is_event or text is None or flow.active:
+            return False
+        command = self.read(text)
+        handler = self.keywords.get(command.lower())
+        if not getattr(handler, "instant", False):
+            return False
+        self._last_read = (text, command)
+        return True
 
     def match_command(self, ctx: Context) -> Optional[Handler]:
         """The keyword or pattern handler for ctx.text, or None (sets ctx.match for patterns)."""

@@ -92,8 +92,9 @@ def redis_client(redis_url):
 
 @pytest.fixture
 def settings(redis_url, tmp_path):
+    # Every message's log line (tests read them; production samples them, tests/test_log_sampling.py)
     return Settings(wechat_token=TOKEN, wechat_appid=APPID, wechat_aes_key=AES_KEY,
-                    redis_url=redis_url, data_dir=tmp_path, load_demo="0")
+                    redis_url=redis_url, data_dir=tmp_path, load_demo="0", log_message_sample=1.0)
 
 
 @pytest.fixture

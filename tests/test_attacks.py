@@ -126,6 +126,26 @@ def test_an_element_inside_content_is_unreadable_input(wechat, bot):
     assert resp.status_code == 200 and resp.data == b"success"
 
 
+@pytest.mark.parametrize("change", [
+    ("<FromUserName><![CDATA[o_field]]></FromUserName>",
+     "<FromUserName><![CDATA[o_field]]></FromUserName><FromUserName><![CDATA[o_other]]></FromUserName>"),
+    ("<Content><![CDATA[帮助]]></Content>", '<Content lang="zh"><![CDATA[帮助]]></Content>'),
+    ("<xml>", '<xml xmlns="urn:x">'),
+])
+def test_a_field_given_twice_or_with_attributes_or_a_foreign_root_is_unreadable_input(wechat, change):
+    """WeChat's <xml> is flat: a repeated sender, a field with attributes, a namespaced root are no message."""
+    xml = text_xml("o_field", "帮助", msg_id=98)
+    assert change[0] in xml
+    resp = wechat.post(xml.replace(change[0], change[1]))
+    assert resp.status_code == 200 and resp.data == b"success"
+
+
+def test_whitespace_around_a_field_is_trimmed_as_before(wechat):
+    xml = text_xml("o_space", "帮助", msg_id=97).replace("<Content><![CDATA[帮助]]></Content>",
+                                                        "<Content>\n  <![CDATA[帮助]]>\n</Content>")
+    assert "青年大学习" in wechat.reply(wechat.post(xml))
+
+
 # -- 10. a whole mobile number is never echoed -------------------------------------------------------
 @pytest.mark.parametrize("typed", ["搜 13912345678", "类别 13912345678", "订阅岗位 139 1234 5678"])
 def test_a_mobile_number_typed_is_masked_in_the_reply(wechat, typed):

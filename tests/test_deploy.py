@@ -121,7 +121,8 @@ def behind_nginx(tmp_path):
     app_port = free_port()
     app_log = tmp_path / "app.log"
     app = start_serve(tmp_path / "data", app_port, log_path=app_log, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY,
-                      WECHAT_APPID=APPID, PROXY_HOPS=1, LOG_FORMAT="json")
+                      WECHAT_APPID=APPID, PROXY_HOPS=1, LOG_FORMAT="json",
+                      LOG_MESSAGE_SAMPLE=1)  # every message's line: the test reads one
     try:
         with running_nginx(tmp_path / "nginx", app_port) as env:
             yield dict(env, app_log=app_log)

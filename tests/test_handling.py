@@ -173,3 +173,48 @@ def test_every_menu_button_has_a_handler(bot, wechat):
     for i, k in enumerate(keys):
         reply = wechat.event("CLICK", key=k, create_time=1_700_000_000 + i)
         assert reply and "没看懂" not in reply, k
+
+
+def test_a_handler_that_only_fills_in_a_text_runs_on_the_request_thread_the_others_on_the_pool(
+        bot, wechat, test_router, redis_client):
+    """`@instant` keyword handlers (帮助, 谢谢, ...) skip the hand-off to the pool; everything else, and an
+    instant keyword said inside a conversation, still runs on a pool thread under the reply budget."""
+    from handlers.router import instant
+
+    def where(ctx):
+        redis_client.rpush("yb:test:threads", threading.current_thread().name)
+        return "ok"
+
+    test_router.keyword("快")(instant(lambda ctx: where(ctx)))
+    test_router.keyword("慢")(lambda ctx: where(ctx))
+    test_router.state("s.step")(lambda ctx: where(ctx))
+    pipe = redis_client.pipeline()
+    bot.followers.touch(pipe, "o_alice")  # seen a moment ago: no touch due, nothing to write
+    pipe.execute()
+    assert wechat.send("快") == wechat.send("慢") == "ok"
+    here, pool = redis_client.lrange("yb:test:threads", 0, -1)
+    assert here == threading.current_thread().name and pool.startswith("handler")
+
+    assert wechat.send("快", openid="o_first_time") == "ok"  # the touch is due: it goes to the pool, after the reply
+    assert redis_client.lrange("yb:test:threads", 2, -1)[0].startswith("handler")
+
+    from handlers.router import Flow
+    Flow(redis_client, "o_alice", 600).start("s", "s.step")  # inside a conversation: the step answers
+    assert wechat.send("快") == "ok"
+    assert redis_client.lrange("yb:test:threads", 3, -1)[0].startswith("handler")
+
+
+def test_help_and_thanks_are_instant_a_sign_up_is_not(wechat, bot):
+    from handlers.router import Flow
+
+    assert bot.router.is_instant(_text("帮助"), Flow(bot.redis, "o_alice", 60).load())
+    assert bot.router.is_instant(_text("谢谢！"), Flow(bot.redis, "o_alice", 60).load())
+    assert not bot.router.is_instant(_text("报名 3"), Flow(bot.redis, "o_alice", 60).load())
+    assert "青年大学习" in wechat.send("帮助")
+
+
+def _text(content: str):
+    from handlers.message import Incoming
+
+    return Incoming(sender="o_alice", recipient="gh_test", kind="text", time=int(time.time()), msg_id="1",
+                    content=content)

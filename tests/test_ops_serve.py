@@ -191,7 +191,7 @@ def test_gunicorn_lines_are_json_and_log_files_are_private_and_follow_rotation(t
 
     port, out, log_dir = free_port(), tmp_path / "stderr.log", tmp_path / "logs"
     proc = start_serve(tmp_path / "data", port, log_path=out, WECHAT_TOKEN=TOKEN, LOG_FORMAT="json",
-                       LOG_DIR=log_dir)
+                       LOG_DIR=log_dir, LOG_MESSAGE_SAMPLE=1)
     try:
         sim = WeChatSimulator(TOKEN)
         assert "青年大学习" in _send(port, sim, text_xml("o_rot_1", "帮助"))

@@ -100,3 +100,15 @@ def test_a_command_word_mid_flow_is_answered_and_the_flow_waits(say, router):
     say("报名")
     assert say("积分") == "你的积分"
     assert say("小明") == "小明，你的手机号？"
+
+
+def test_a_keyword_sent_as_written_reads_as_the_long_way_does(bot):
+    """Router.read's shortcut (a text that is exactly a keyword reading as itself) answers what
+    read_as_command answers, for every keyword and for texts around them."""
+    from handlers.router import read_as_command
+
+    router = bot.router
+    texts = list(router.keywords) + [w + "。" for w in router.keywords] + [w.upper() for w in router.keywords] + \
+        ["報名 3", "我要报名第三个", "  帮助  ", "帮助！", "幫助", "ＯＫ", "签到 123456", "取消报名 二"]
+    for text in texts:
+        assert router.read(text) == read_as_command(text, router.numbered_words), text

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import redis
 from flask import Blueprint
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from domain.keys import key
@@ -34,6 +35,7 @@ def init_app(app, bot) -> None:
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=s.admin_session_hours),
                       WTF_CSRF_CHECK_DEFAULT=False,  # checked by the console itself; /wechat is signed instead
                       WTF_CSRF_TIME_LIMIT=s.admin_session_hours * 3600)
+    app.session_interface = ConsoleSessions()
     csrf.init_app(app)
     # A new parent each time: tests build many apps, and a registered blueprint cannot take new children.
     bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
@@ -47,6 +49,17 @@ def init_app(app, bot) -> None:
     for section in (auth, dashboard, quizzes, branches, events, hours, jobs, pushes, people, report, staff):
         bp.register_blueprint(section.bp)
     app.register_blueprint(bp)
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """The console's signed cookie session, opened only under SESSION_COOKIE_PATH (/admin), the only
+    paths its cookie is sent to: every other request (each WeChat message) skips deriving the signing
+    key and reading the cookie, and gets Flask's null session (writing to it is an error)."""
+
+    def open_session(self, app, request):
+        if not request.path.startswith(self.get_cookie_path(app)):
+            return None
+        return super().open_session(app, request)
 
 
 def _shared_secret(redis) -> str:

@@ -100,6 +100,16 @@ def user_ref(openid: str) -> str:
     return pseudonyms.user_ref(openid)
 
 
+def sampled(ref: str, share: float) -> bool:
+    """Whether the user with this pseudonym is among the `share` (0..1) whose routine lines are logged.
+
+    Decided by the pseudonym, not by chance per line: a sampled user's messages are all in the log,
+    in order, and the same users are sampled in every process."""
+    if share >= 1:
+        return True
+    return share > 0 and int(ref[:8], 16) < share * 0x100000000
+
+
 class GunicornLogger(GunicornBaseLogger):
     """gunicorn's own lines (start-up, WORKER TIMEOUT, a worker's traceback, signals) as JSON under
     LOG_FORMAT=json (or auto off a terminal), like every other line; also into LOG_DIR's web file.

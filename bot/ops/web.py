@@ -129,10 +129,19 @@ def scheduler_and_token(client, s) -> dict:
     return out
 
 
+_responses: dict[tuple[int, str], object] = {}  # (status, route) -> its counter child, looked up once
+
+
 def count_http_response(status: int) -> None:
     """youthbot_http_responses_total{status, route}: the route's pattern, never the raw path (bounded)."""
     rule = request.url_rule
-    metrics.HTTP_RESPONSES.labels(str(status), rule.rule if rule is not None else "unmatched").inc()
+    labels = (status, rule.rule if rule is not None else "unmatched")
+    counter = _responses.get(labels)
+    if counter is None:
+        counter = metrics.HTTP_RESPONSES.labels(str(status), labels[1])
+        if len(_responses) < 1024:
+            _responses[labels] = counter
+    counter.inc()
 
 
 def register(app, bot) -> None:

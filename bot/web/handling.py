@@ -11,7 +11,9 @@ running the message again, and later retries get the recorded reply. A message t
 (帮助, browsing) writes nothing at all, so with `appendfsync always` it never
 waits for an fsync; a retry of it is simply answered again.
 
-The handler runs on a pool thread. It hands its reply to the waiting request
+A handler marked `@instant` (it only fills in a text: 帮助, 谢谢) runs on the request's
+thread, unless the follower's touch is due (a write, kept off the response's path). Every
+other handler runs on a pool thread. It hands its reply to the waiting request
 as soon as it has one and then records it in the ledger, so the ledger write
 overlaps with the response instead of delaying it (the follower's touch, when
 one is due, rides in the same round trip). When the request gives up
@@ -139,13 +141,13 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
         raise
     if bot.ledger.answered(entry):  # a retry of a message already answered
         metrics.RETRIES_DEDUPED.inc()
-        _account(msg, "", "retry", started, peer)
+        _account(bot, msg, "", "retry", started, peer)
         return bot.ledger.reply_of(entry)
     if entry is not None:  # claimed by a delivery still running
         reply = bot.ledger.wait_for_reply(claim.entry_key, bot.settings.reply_budget)
         if reply is not LAPSED:
             metrics.RETRIES_DEDUPED.inc()
-            _account(msg, "", "retry", started, peer)
+            _account(bot, msg, "", "retry", started, peer)
             return reply
         # The first delivery's claim lapsed with no reply: its process died mid-message
         # (WeChat retries because it got no answer). Run the message here; its first
@@ -153,26 +155,52 @@ def handle(bot, msg: Incoming, peer: str = "") -> str | None:
         log.warning("claim lapsed without a reply; running the message again: user %s", logs.user_ref(msg.sender))
         claim = Claim(bot, msg, msg_key, touch_due=False)
     handoff = Handoff()
-    _track(_executor().submit(_run_and_record, bot, msg, flow, claim, handoff, started, peer))
+    if not claim.touch_due and bot.router.is_instant(msg, flow):
+        # A handler that only fills in a text cannot outlast the budget: run it here, without the
+        # hand-off to a pool thread and back (two thread switches, a Future, an Event). Not when the
+        # follower's touch is due: that write stays on the pool, after the reply, off the response's path.
+        _run_and_record(bot, msg, flow, claim, handoff, started, peer)
+    else:
+        _track(_executor().submit(_run_and_record, bot, msg, flow, claim, handoff, started, peer))
     if handoff.wait(max(0.0, deadline - time.monotonic())):
-        _account(msg, handoff.handler, handoff.outcome, started, peer)
+        _account(bot, msg, handoff.handler, handoff.outcome, started, peer)
         return handoff.reply
     metrics.BUDGET_OVERRUNS.inc()
     log.warning("reply budget exceeded: user %s; the reply will be pushed", logs.user_ref(msg.sender))
     return None
 
 
-def _account(msg, handler: str, outcome: str, started: float, peer: str) -> None:
-    """One log line and the metrics for a handled message: never its text, the user only as a hash."""
+ROUTINE = frozenset({"replied", "nothing"})  # outcomes whose log line is sampled (the rest are always logged)
+_counters: dict[tuple[str, str, str], object] = {}  # (kind, handler, outcome) -> its MESSAGES child
+
+
+def _account(bot, msg, handler: str, outcome: str, started: float, peer: str) -> None:
+    """The metrics for a handled message, and its log line: never its text, the user only as a hash.
+
+    Every message is counted. The INFO line is written for the sampled share of users
+    (LOG_MESSAGE_SAMPLE) and always for a retry, an error, a late reply or a slow message."""
     seconds = time.perf_counter() - started
     kind = msg.kind
     handler = handler or "-"
-    metrics.MESSAGES.labels(kind, handler, outcome).inc()
+    labels = (kind, handler, outcome)
+    counter = _counters.get(labels)
+    if counter is None:
+        counter = metrics.MESSAGES.labels(*labels)
+        if len(_counters) < 1024:  # kind and handler come from a bounded set; the cache stays small anyway
+            _counters[labels] = counter
+    counter.inc()
     if outcome != "retry":
         metrics.HANDLING.labels(kind).observe(seconds)
-    log.info("message %s %s %s %.1f ms", kind, handler, outcome, seconds * 1000,
+    if not log.isEnabledFor(logging.INFO):
+        return
+    settings = bot.settings
+    ms = seconds * 1000
+    ref = logs.user_ref(msg.sender)
+    if outcome in ROUTINE and ms < settings.log_slow_ms and not logs.sampled(ref, settings.log_message_sample):
+        return
+    log.info("message %s %s %s %.1f ms", kind, handler, outcome, ms,
              extra={"event": "message", "kind": kind, "handler": handler, "outcome": outcome,
-                    "latency_ms": round(seconds * 1000, 2), "user": logs.user_ref(msg.sender), "peer": peer})
+                    "latency_ms": round(ms, 2), "user": ref, "peer": peer})
 
 
 def first_keys(msg: Incoming) -> tuple[str, ...]:
@@ -248,7 +276,7 @@ def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, starte
             bot.ledger.defer(claim.key)
             if reply:
                 bot.outbox.enqueue(msg.sender, reply, kind="late_reply", idem_key=claim.key)
-            _account(msg, handler, "late" if reply else "late_nothing", started or time.perf_counter(), peer)
+            _account(bot, msg, handler, "late" if reply else "late_nothing", started or time.perf_counter(), peer)
         if claim.touch_due:
             bot.followers.touch(pipe, msg.sender)
         if len(pipe):
