@@ -401,6 +401,9 @@ def test_the_procfile_binds_loopback_only():
     web = next(line for line in (Path(__file__).parent.parent / "Procfile").read_text().splitlines()
                if line.startswith("web:"))
     assert "-b 127.0.0.1:" in web and "0.0.0.0" not in web
+    console = next(line for line in (Path(__file__).parent.parent / "Procfile").read_text().splitlines()
+                   if line.startswith("console:"))
+    assert "-b 127.0.0.1:" in console and "0.0.0.0" not in console and "nice -n" in console
 
 
 @pytest.mark.parametrize("sid", ["a/b", "a\nb", "a b", "../x"])
