@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -57,28 +56,13 @@ def uploaded(field: str):
         yield path
 
 
-def staged_bot(bot, client):
-    """bot with every service on `client` (a staged client: bot/runtime/staged.py)."""
-    from domain.certificates import Certificates
-    from domain.events import Events
-    from domain.followers import Followers
-    from domain.jobs import Jobs
-    from domain.outbox import Outbox
-    from domain.profiles import Profiles
-    from domain.quiz import Quiz
-
-    return replace(bot, redis=client, outbox=Outbox(client), events=Events(client), jobs=Jobs(client),
-                   quiz=Quiz(client), profiles=Profiles(client), followers=Followers(client),
-                   certificates=Certificates(client))
-
-
 def atomically(bot, work: Callable[[object], T], refused: Callable[[str], T]) -> T:
     """work(bot on a staged client): every change it makes lands at once, or none does (a worker killed
     half way leaves the store as it was). refused(sentence) when it cannot run now."""
     from bot.runtime import staged
 
     try:
-        return staged.run(bot.redis, lambda client: work(staged_bot(bot, client)))
+        return staged.run(bot.redis, lambda client: work(staged.bot_on(bot, client)))
     except staged.Busy:
         return refused(BUSY)
     except staged.Contended:
