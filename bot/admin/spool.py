@@ -27,8 +27,10 @@ CONTENDED = "这份表格涉及的活动或岗位正被频繁修改，未保存�
 UNSUPPORTED = "这次没能保存表格，未保存任何内容：数据库的设置不支持整表保存，请联系系统管理员（详见服务日志）"
 T = TypeVar("T")
 
-# Names the importers can open: the base name only, no control characters, not too long.
+# Names the importers can open: the base name only, no control characters, not too long (in characters, and in
+# UTF-8 bytes: a file system takes 255 bytes, 85 Chinese characters).
 MAX_NAME = 120
+MAX_NAME_BYTES = 200
 
 
 def safe_name(filename: str) -> str:
@@ -39,6 +41,9 @@ def safe_name(filename: str) -> str:
     if len(name) > MAX_NAME:
         stem, dot, suffix = name.rpartition(".")
         name = (stem[:MAX_NAME - len(suffix) - 1] + "." + suffix) if dot and len(suffix) <= 10 else name[:MAX_NAME]
+    while len(name.encode()) > MAX_NAME_BYTES:
+        stem, dot, suffix = name.rpartition(".")
+        name = (stem[:-1] + "." + suffix) if dot and stem and len(suffix) <= 10 else name[:-1]
     return name
 
 
