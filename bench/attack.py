@@ -1,6 +1,6 @@
 """The console and the store under attack (issue 19), repeated. The console: ~250 login and session attempts
 (guessing, a login flood from 30 addresses while WeChat messages are sent, forged, stale and logged-out cookies),
-XSS in every text field of the event form, hostile uploads, and a 350-way mixed load of console pages and WeChat
+XSS in every text field of the event and posting forms, hostile uploads, and a 350-way mixed load of console pages and WeChat
 messages, against `youthbot serve` run as youthbot-web and youthbot-console. The store: damaged backups, and
 restores, backups and console uploads killed with SIGKILL at random moments. Prints what was refused and what
 was lost or leaked (0 expected).
@@ -305,34 +305,40 @@ XSS = '<script>alert("x{i}")</script>"\'><img src=x onerror=alert({i})>'
 
 
 def xss_fields(console: str) -> Counter:
-    """A payload in every text field of the new-event form (and its detail and list pages read back): a payload
-    that comes back unescaped is a leak."""
+    """A payload in every text field of the new-event and new-posting forms (the page answered and the list
+    pages read back): a payload that comes back unescaped is a leak."""
     import re
+
+    from domain import clock
 
     seen = Counter()
     s, token = _session(console)
     s.post(f"{console}/admin/login", data={"name": "admin-bench", "password": PASSWORD, "csrf_token": token},
            allow_redirects=False, timeout=60)
-    form = s.get(f"{console}/admin/events/new", timeout=60).text
-    fields = sorted(set(re.findall(r'<input[^>]*type="text"[^>]*name="([^"]+)"', form)
-                        + re.findall(r'<input[^>]*name="([^"]+)"[^>]*type="text"', form)
-                        + re.findall(r'<textarea[^>]*name="([^"]+)"', form)))
-    from domain import clock
-
     start = clock.local(time.time() + 5 * 86400).strftime("%Y-%m-%dT09:00")
-    base = {"title": "敬老服务", "place": "养老院", "start": start, "end_time": "11:30", "capacity": "5"}
-    for i, name in enumerate(fields):
-        token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(f"{console}/admin/events/new", timeout=60).text
-                          ).group(1)
-        payload = XSS.format(i=i)[:58]
-        resp = s.post(f"{console}/admin/events/new", data={**base, name: payload, "csrf_token": token}, timeout=60)
-        pages = resp.text + s.get(f"{console}/admin/events/", timeout=60).text
-        leaked = "<script>alert" in pages or "<img src=x" in pages
-        stored = "&lt;script&gt;" in pages or "&lt;img" in pages
-        seen[f"field {name}: " + ("LEAKED (unescaped)" if leaked else "stored as text" if stored
-                                 else f"refused or not shown (HTTP {resp.status_code})")] += 1
-        if resp.status_code >= 500:
-            seen[f"field {name}: HTTP {resp.status_code}"] += 1
+    forms = [("/admin/events/new", "/admin/events/",
+              {"title": "敬老服务", "place": "养老院", "start": start, "end_time": "11:30", "capacity": "5"}),
+             ("/admin/jobs/new", "/admin/jobs/",
+              {"employer": "顺达物流", "title": "货车司机", "category": "物流司机", "place": "物流园", "headcount": "2",
+               "contact": "王经理 0724-0000001", "description": "长期稳定。"})]
+    i = 0
+    for path, listing, base in forms:
+        form = s.get(console + path, timeout=60).text
+        fields = sorted(set(re.findall(r'<input[^>]*type="text"[^>]*name="([^"]+)"', form)
+                            + re.findall(r'<input[^>]*name="([^"]+)"[^>]*type="text"', form)
+                            + re.findall(r'<textarea[^>]*name="([^"]+)"', form)))
+        for name in fields:
+            i += 1
+            token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(console + path, timeout=60).text).group(1)
+            payload = XSS.format(i=i)[:58]
+            resp = s.post(console + path, data={**base, name: payload, "csrf_token": token}, timeout=60)
+            pages = resp.text + s.get(console + listing, timeout=60).text
+            leaked = "<script>alert" in pages or "<img src=x" in pages
+            stored = "&lt;script&gt;" in pages or "&lt;img" in pages or "&#34;" in pages
+            seen[f"{path} field {name}: " + ("LEAKED (unescaped)" if leaked else "shown as text" if stored
+                                             else f"refused or not shown (HTTP {resp.status_code})")] += 1
+            if resp.status_code >= 500:
+                seen[f"{path} field {name}: SERVER ERROR {resp.status_code}"] += 1
     return seen
 
 
@@ -437,7 +443,7 @@ def console_runs(url: str, work: Path, data_dir: Path, args) -> Counter:
         print("logins and sessions:")
         part = logins_and_sessions(base_web, base_console, args.logins, budget)
         seen.update(part)
-        print("XSS in the event form's text fields:")
+        print("XSS in the event and posting forms' text fields:")
         part2 = xss_fields(base_console)
         seen.update(part2)
         print("hostile uploads:")
