@@ -509,6 +509,7 @@ def main() -> None:
             print("the console under attack:")
             console = console_runs(url, work, data_dir, args)
             print(f"  console: lost, leaked or late: {console_lost(console)}")
+            args.console_lost = console_lost(console)
             r.flushdb()
         if "store" not in args.parts:
             return
@@ -545,6 +546,8 @@ def main() -> None:
                 + backups.get("left behind after the next backup", 0)
                 + backups.get("snapshot left in the system's temp folder", 0))
         print(f"  lost or left behind: {lost}")
+        if getattr(args, "console_lost", None) is not None:
+            print(f"  console: lost, leaked or late: {args.console_lost}")
     finally:
         if own:
             storage.stop_embedded(data_dir)
