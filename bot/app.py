@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     from bot.ops import logs, web as ops_web
 
     bot = build_bot(settings, redis_client)
-    logs.setup(bot.settings)
+    logs.setup(bot.settings, role=bot.settings.serve_role if bot.settings.serve_role == "console" else "web")
     reading.warm()  # traditional -> simplified tables: at boot, not on a resident's first message
     _clean_after_kills(bot)
     _build_indexes(bot)

@@ -99,7 +99,13 @@ class Settings:
     follows_keep_days: int = 730
     # ... and after this many minutes without a request.
     admin_idle_minutes: int = 120
+    # Password checks (Argon2) running at once on this machine, across every web and console process;
+    # a login past them is answered 429 请稍后再试 at once (docs/security.md, "Logins and the webhook").
+    login_checks: int = 1
     # -- operations (bot/ops) --
+    # Which gunicorn this is: "web" (the webhook) or "console" (youthbot-console, the staff console's own);
+    # names its metrics folder (METRICS_DIR/<role>), its processes' role label and its LOG_DIR file.
+    serve_role: str = "web"
     # Proxies in front of gunicorn whose X-Forwarded-For/-Proto to trust (nginx on the machine: 1).
     proxy_hops: int = 0
     # /metrics: client networks allowed (comma-separated CIDRs), or a bearer token.

@@ -109,7 +109,7 @@ def free_port() -> int:
 
 
 def start_serve(data_dir: Path, port: int, workers: int = 2, app: str | None = None, log_path: Path | None = None,
-                demo: bool = True, **env_extra) -> subprocess.Popen:
+                demo: bool = True, nice: int = 0, **env_extra) -> subprocess.Popen:
     """`youthbot serve` on 127.0.0.1:port with its own DATA_DIR; waits for /healthz (up to 120 s on a busy
     machine). If it does not come up, its whole process group (gunicorn, the embedded Redis) is killed."""
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "LOAD_DEMO", "PUBLIC_URL")}
@@ -118,6 +118,8 @@ def start_serve(data_dir: Path, port: int, workers: int = 2, app: str | None = N
         env["LOAD_DEMO"] = "1"
     env.update({k: str(v) for k, v in env_extra.items()})
     cmd = [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    if nice:  # a unit's Nice=
+        cmd = ["nice", "-n", str(nice), *cmd]
     if app:
         cmd += ["--app", app]
     out = open(log_path, "ab") if log_path else subprocess.PIPE

@@ -401,6 +401,9 @@ def test_the_procfile_binds_loopback_only():
     web = next(line for line in (Path(__file__).parent.parent / "Procfile").read_text().splitlines()
                if line.startswith("web:"))
     assert "-b 127.0.0.1:" in web and "0.0.0.0" not in web
+    console = next(line for line in (Path(__file__).parent.parent / "Procfile").read_text().splitlines()
+                   if line.startswith("console:"))
+    assert "-b 127.0.0.1:" in console and "0.0.0.0" not in console and "nice -n" in console
 
 
 @pytest.mark.parametrize("sid", ["a/b", "a\nb", "a b", "../x"])
@@ -423,7 +426,8 @@ def test_odd_addresses_and_dates_get_words_not_500(console, path):
         "日期" in resp.get_data(as_text=True), (path, resp.status_code)
 
 
-@pytest.mark.parametrize("name", ["..", "a\x00b.xlsx", "x" * 300 + ".xlsx", "../../etc/passwd.xlsx", "\x00"])
+@pytest.mark.parametrize("name", ["..", "a\x00b.xlsx", "x" * 300 + ".xlsx", "../../etc/passwd.xlsx", "\x00",
+                                  "长" * 300 + ".xlsx", "长" * 100 + ".yaml"])
 def test_odd_upload_names_get_words_not_500(console, name):
     resp = _upload(console, "/admin/jobs/upload", name, b"PK\x03\x04 not really", "/admin/jobs/")
     assert resp.status_code == 400 and "<h1>" in resp.get_data(as_text=True), (name, resp.status_code)

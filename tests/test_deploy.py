@@ -35,13 +35,15 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 
 
 def _site_for_test(prefix: Path, https_port: int, http_port: int, upstream_port: int, cert: Path, key: Path,
-                   webroot: Path | None = None) -> str:
+                   webroot: Path | None = None, console_port: int | None = None) -> str:
     site = (DEPLOY / "nginx" / "youthbot.conf").read_text()
     replacements = {
         "root /var/www/letsencrypt;": f"root {webroot or prefix / 'acme'};",
         "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
         "listen 80;": f"listen 127.0.0.1:{http_port};",
         "server 127.0.0.1:8000": f"server 127.0.0.1:{upstream_port}",
+        "server 127.0.0.1:8001": f"server 127.0.0.1:{console_port or upstream_port}",  # one serve: both
+        "zone=youthbot_login:10m": "zone=youthbot_login:1m",
         "/etc/ssl/youthbot/fullchain.pem": str(cert),
         "/etc/ssl/youthbot/privkey.pem": str(key),
         "/var/log/nginx/": f"{prefix}/",
@@ -56,7 +58,7 @@ def _site_for_test(prefix: Path, https_port: int, http_port: int, upstream_port:
 
 
 @contextlib.contextmanager
-def running_nginx(prefix: Path, upstream_port: int, webroot: Path | None = None):
+def running_nginx(prefix: Path, upstream_port: int, webroot: Path | None = None, console_port: int | None = None):
     """Debian's nginx, not as a daemon, with its own prefix, pid and temp paths, serving the shipped site
     (ports and paths rewritten) over TLS with a self-signed certificate; stopped whatever happens."""
     for sub in ("tmp", "logs"):
@@ -64,7 +66,7 @@ def running_nginx(prefix: Path, upstream_port: int, webroot: Path | None = None)
     cert, key = _self_signed(prefix)
     https_port, http_port = free_port(), free_port()
     (prefix / "youthbot.conf").write_text(_site_for_test(prefix / "logs", https_port, http_port, upstream_port, cert,
-                                                         key, webroot))
+                                                         key, webroot, console_port))
     temp = prefix / "tmp"
     user = "user root;" if os.geteuid() == 0 else ""
     (prefix / "nginx.conf").write_text(f"""
@@ -207,7 +209,8 @@ SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 
 
 @pytest.mark.skipif(SYSTEMD_ANALYZE is None, reason="systemd-analyze is not installed")
-@pytest.mark.parametrize("unit", ["youthbot-web.service", "youthbot-scheduler.service", "youthbot-web.socket"])
+@pytest.mark.parametrize("unit", ["youthbot-web.service", "youthbot-scheduler.service", "youthbot-web.socket",
+                                  "youthbot-console.service", "youthbot-console.socket"])
 def test_systemd_units_verify(unit, tmp_path):
     """`systemd-analyze verify`, with the install paths pointed at this checkout's venv and a settings file."""
     import sys

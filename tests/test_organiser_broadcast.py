@@ -2,6 +2,7 @@
 the same preview, reach, confirmation and audit; sent over HTTP to the fake WeChat API; never to anyone else."""
 from __future__ import annotations
 
+import re
 import time
 
 from bot.pushes import broadcasts, tasks
@@ -21,7 +22,8 @@ def test_an_organiser_previews_confirms_and_only_their_events_volunteers_get_it(
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "确认发送给 2 人" in html and "三干渠北门" in html
     assert bot.outbox.pending() == [] and not Audit(bot.redis).search(action="push.broadcast").entries
-    resp = organiser.post(f"/admin/events/{occ.number}/broadcast", {**form, "confirm": "1"},
+    once = re.search(r'name="once" value="([^"]+)"', html).group(1)
+    resp = organiser.post(f"/admin/events/{occ.number}/broadcast", {**form, "confirm": "1", "once": once},
                           token_from=f"/admin/events/{occ.number}")
     assert resp.status_code == 302 and f"/admin/events/{occ.number}/broadcast/" in resp.headers["Location"]
     assert sorted(p["openid"] for p in bot.outbox.pending()) == ["o_in", "o_wait"]
@@ -51,7 +53,11 @@ def test_empty_too_long_cancelled_and_too_many_are_refused_with_the_reason(conso
     url, page = f"/admin/events/{occ.number}/broadcast", f"/admin/events/{occ.number}"
 
     def send(text, confirm="1"):
-        return organiser.post(url, {"text": text, "confirm": confirm}, token_from=page,
+        preview = organiser.post(url, {"text": text}, token_from=page, follow_redirects=True).get_data(as_text=True)
+        once = re.search(r'name="once" value="([^"]+)"', preview)
+        if not once:  # refused at the preview already: what the confirm would say too
+            return preview
+        return organiser.post(url, {"text": text, "confirm": confirm, "once": once.group(1)}, token_from=page,
                               follow_redirects=True).get_data(as_text=True)
 
     assert "请填写要发送的内容" in send("  ")
@@ -64,3 +70,30 @@ def test_empty_too_long_cancelled_and_too_many_are_refused_with_the_reason(conso
     assert "活动已取消" in send("还有一件事")
     refusals = [e.refused for e in Audit(bot.redis).search(action="push.broadcast").entries if e.refused]
     assert len(refusals) == 4 and refusals[0].startswith("活动已取消")
+
+
+def test_a_double_clicked_organiser_broadcast_is_sent_once(console_as, bot):
+    """The admin broadcast's one-time token, on the organiser's own: a second click (or a resent form) shows the
+    broadcast the first one started; nothing goes twice, and it does not count against the day's three."""
+    organiser = console_as("organiser")
+    occ, _ = event_with_volunteers(bot)
+    url, page = f"/admin/events/{occ.number}/broadcast", f"/admin/events/{occ.number}"
+    form = {"text": "集合时间改为八点半。"}
+    preview = organiser.post(url, form, token_from=page).get_data(as_text=True)
+    once = re.search(r'name="once" value="([^"]+)"', preview).group(1)
+    first = organiser.post(url, {**form, "confirm": "1", "once": once}, token_from=page)
+    again = organiser.post(url, {**form, "confirm": "1", "once": once}, token_from=page)
+    assert first.status_code == again.status_code == 302 and again.headers["Location"] == first.headers["Location"]
+    assert f"/admin/events/{occ.number}/broadcast/" in first.headers["Location"]
+    assert len(bot.outbox.pending()) == 2
+    assert "已经开始发送，没有再发一次" in organiser.page(again.headers["Location"])
+    no_token = organiser.post(url, {**form, "confirm": "1"}, token_from=page, follow_redirects=True)
+    assert "请从确认页面发送" in no_token.get_data(as_text=True) and len(bot.outbox.pending()) == 2
+    for i in range(2):  # the day's other two
+        preview = organiser.post(url, {"text": f"第{i + 2}条"}, token_from=page).get_data(as_text=True)
+        organiser.post(url, {"text": f"第{i + 2}条", "confirm": "1",
+                             "once": re.search(r'name="once" value="([^"]+)"', preview).group(1)}, token_from=page)
+    assert len(bot.outbox.pending()) == 3 * 2
+    late = organiser.post(url, {**form, "confirm": "1", "once": once}, token_from=page, follow_redirects=True)
+    assert "已经开始发送，没有再发一次" in late.get_data(as_text=True) and "24小时内" not in late.get_data(as_text=True)
+    assert len(broadcasts.recent(bot.redis)) == 3

@@ -145,7 +145,7 @@ class Staging:
         self.root, self.tmp, self.stack = root, tmp, stack
         self.data = tmp / "var-lib-youthbot"
         self.data.mkdir()
-        self.redis_port, self.app_port = free_port(), free_port()
+        self.redis_port, self.app_port, self.console_port = free_port(), free_port(), free_port()
         self.redis = self._redis()
         self.fake_base, self.fake = self._fake_wechat()
         env_file = tmp / "youthbot.env"
@@ -158,23 +158,33 @@ class Staging:
         paths = {"/opt/youthbot/.venv/bin/youthbot": str(root / ".venv" / "bin" / "youthbot"),
                  "/etc/youthbot/youthbot.env": str(env_file), "DATA_DIR=/var/lib/youthbot": f"DATA_DIR={self.data}",
                  "WorkingDirectory=/opt/youthbot": f"WorkingDirectory={root}",
-                 "127.0.0.1:8000": f"127.0.0.1:{self.app_port}", "--port 8000": f"--port {self.app_port}"}
+                 "127.0.0.1:8000": f"127.0.0.1:{self.app_port}", "--port 8000": f"--port {self.app_port}",
+                 "--port 8001": f"--port {self.console_port}"}
         self.web_unit = _unit("youthbot-web.service", paths, tmp)
         self.scheduler_unit = _unit("youthbot-scheduler.service", paths, tmp)
-        socket_text = (DEPLOY / "systemd" / "youthbot-web.socket").read_text().replace(
-            "127.0.0.1:8000", f"127.0.0.1:{self.app_port}")
-        listen = re.search(r"^ListenStream=(\S+):(\d+)$", socket_text, re.M)
-        backlog = int(re.search(r"^Backlog=(\d+)$", socket_text, re.M).group(1))
-        # what systemd does for youthbot-web.socket: it owns the listening socket and hands it to each start
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((listen.group(1), int(listen.group(2))))
-        self.listener.listen(backlog)
-        stack.callback(self.listener.close)
+        self.console_unit = _unit("youthbot-console.service", paths, tmp)
+        self.listener = self._held_socket("youthbot-web.socket", "127.0.0.1:8000", self.app_port)
+        self.console_listener = self._held_socket("youthbot-console.socket", "127.0.0.1:8001", self.console_port)
         self.web = self.start_web()
+        self.console = self.start_console()  # After=youthbot-web.service
         self.scheduler = self._start(self.scheduler_unit, "scheduler")
         self.webroot = tmp / "var-www-letsencrypt"
-        self.nginx = stack.enter_context(running_nginx(tmp / "nginx", self.app_port, webroot=self.webroot))
+        self.nginx = stack.enter_context(running_nginx(tmp / "nginx", self.app_port, webroot=self.webroot,
+                                                       console_port=self.console_port))
+
+    def _held_socket(self, name: str, shipped: str, port: int) -> socket.socket:
+        """What systemd does for a .socket unit: it owns the listening socket and hands it to each start."""
+        socket_text = (DEPLOY / "systemd" / name).read_text()
+        assert f"ListenStream={shipped}" in socket_text, name
+        socket_text = socket_text.replace(shipped, f"127.0.0.1:{port}")
+        listen = re.search(r"^ListenStream=(\S+):(\d+)$", socket_text, re.M)
+        backlog = int(re.search(r"^Backlog=(\d+)$", socket_text, re.M).group(1))
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((listen.group(1), int(listen.group(2))))
+        listener.listen(backlog)
+        self.stack.callback(listener.close)
+        return listener
 
     def _redis(self) -> redis.Redis:
         folder = self.tmp / "redis"
@@ -202,30 +212,41 @@ class Staging:
         self.stack.callback(server.shutdown)
         return f"http://127.0.0.1:{server.server_port}", state
 
-    def _start(self, unit, name: str, listen: bool = False) -> subprocess.Popen:
-        """The unit's ExecStart, in its WorkingDirectory, with only the environment systemd would give it."""
+    def _start(self, unit, name: str, listener: socket.socket | None = None) -> subprocess.Popen:
+        """The unit's ExecStart, in its WorkingDirectory, with only the environment systemd would give it
+        (and its Nice=)."""
         env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8", **unit.environment}
         cmd = list(unit.exec_start)
         pass_fds = ()
-        if listen:  # socket activation: fd 3, LISTEN_FDS=1, LISTEN_PID = the service's own pid
+        fd = listener.fileno() if listener is not None else None
+        if listener is not None:  # socket activation: fd 3, LISTEN_FDS=1, LISTEN_PID = the service's own pid
             env["LISTEN_FDS"] = "1"
             cmd = ["/bin/sh", "-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', name, *cmd]
-            fd = self.listener.fileno()
             pass_fds = (3,)
 
-            def preexec():
+        def preexec():
+            if fd is not None:
                 os.dup2(fd, 3)
+            if unit.nice:
+                os.nice(unit.nice)
         log = self.tmp / f"{name}.log"
         proc = subprocess.Popen(cmd, cwd=unit.working_directory, env=env, stdout=open(log, "ab"),
                                 stderr=subprocess.STDOUT, start_new_session=True, pass_fds=pass_fds,
-                                preexec_fn=preexec if listen else None)
+                                preexec_fn=preexec)
         self.stack.callback(_stop, proc)
         return proc
 
     def start_web(self) -> subprocess.Popen:
-        proc = self._start(self.web_unit, "web", listen=True)
+        proc = self._start(self.web_unit, "web", self.listener)
         _wait("the web service", lambda: requests.get(f"http://127.0.0.1:{self.app_port}/healthz", timeout=2).ok,
               logs=[self.tmp / "web.log"])
+        return proc
+
+    def start_console(self) -> subprocess.Popen:
+        proc = self._start(self.console_unit, "console", self.console_listener)
+        _wait("the console service",
+              lambda: requests.get(f"http://127.0.0.1:{self.console_port}/healthz", timeout=2).ok,
+              logs=[self.tmp / "console.log"])
         return proc
 
     def post(self, sim, xml: str, timeout: float = 15) -> requests.Response:
@@ -280,6 +301,27 @@ def test_console_login_and_a_page(staging):
     assert events.status_code == 200 and "stagingboss" in events.text
     css = s.get(base + "/admin/static/console.css", timeout=10)
     assert css.status_code == 200 and "{" in css.text
+
+
+def test_the_console_is_its_own_lower_priority_process_and_the_chat_does_not_wait_for_it(staging):
+    """nginx sends /admin to youthbot-console (its own gunicorn, Nice=10): with the console's processes frozen,
+    /admin hangs and WeChat messages are still answered by youthbot-web."""
+    assert os.getpriority(os.PRIO_PROCESS, staging.console.pid) - os.getpriority(os.PRIO_PROCESS, os.getpid()) \
+        == staging.console_unit.nice > 0
+    sim = WeChatSimulator(TOKEN, AES_KEY, APPID)
+    os.killpg(staging.console.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(requests.Timeout):
+            staging.nginx["session"].get(staging.nginx["base"] + "/admin/login", timeout=3)
+        resp = staging.post(sim, text_xml("o_staging_2", "帮助"))
+        assert resp.status_code == 200 and "青年大学习" in sim.reply_text(resp.content)
+    finally:
+        os.killpg(staging.console.pid, signal.SIGCONT)
+    assert staging.nginx["session"].get(staging.nginx["base"] + "/admin/login", timeout=30).status_code == 200
+    # its own metrics (SERVE_ROLE=console): the web's counters are not wiped when it starts, nor mixed with its own
+    console_metrics = requests.get(f"http://127.0.0.1:{staging.console_port}/metrics", timeout=10).text
+    web_metrics = requests.get(f"http://127.0.0.1:{staging.app_port}/metrics", timeout=10).text
+    assert 'role="console"' in console_metrics and 'role="console"' not in web_metrics and 'role="web"' in web_metrics
 
 
 def test_a_certificates_verify_link(staging):
@@ -380,7 +422,7 @@ def test_doctor_reads_the_installed_units_settings(staging):
 def test_every_log_line_is_json_and_names_no_user(staging):
     """LOG_FORMAT=json from the settings file: every line the services wrote (gunicorn's own included) is one
     JSON object, and none holds an openid the tests used."""
-    for name in ("web", "scheduler"):
+    for name in ("web", "console", "scheduler"):
         lines = [line for line in (staging.tmp / f"{name}.log").read_text().splitlines() if line.strip()]
         assert lines, name
         records = [json.loads(line) for line in lines]

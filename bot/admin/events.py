@@ -447,8 +447,13 @@ def broadcast(number):
     label = f"活动：【{occ.number}】{occ.title} {clock.fmt(occ.start, with_weekday=False)}"
     note(f"群发给「{label}」：{text[:200]}")
     back = url_for(".detail", number=number) + "#broadcast"
+    confirm, once = request.form.get("confirm") == "1", request.form.get("once", "")[:64]
+    if confirm and once and (started := broadcasts.once_used(redis, once)) is not None:
+        return _sent_already(number, started)  # a double click: before the day's count, which it is part of
     problem = ""
-    if not text:
+    if confirm and not once:
+        problem = "请从确认页面发送。"
+    elif not text:
         problem = "请填写要发送的内容"
     elif len(text) > broadcasts.MAX_TEXT:
         problem = f"内容最多{broadcasts.MAX_TEXT}字，现在{len(text)}字"
@@ -460,14 +465,26 @@ def broadcast(number):
         flash(problem, "error")
         return redirect(back)
     openids = broadcasts.recipients(redis, segment)
-    if request.form.get("confirm") != "1":
+    if not confirm:
         skip_audit()  # the preview: nothing sent yet
         return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
                                text=text, reach=broadcasts.reach(bot(), openids, now), back=back,
-                               action=url_for(".broadcast", number=number))
+                               action=url_for(".broadcast", number=number), once=broadcasts.new_once())
+    if not broadcasts.claim_once(redis, once):  # two clicks at the same moment: one sends
+        return _sent_already(number, broadcasts.once_used(redis, once) or "")
     bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
+    broadcasts.started_once(redis, once, bid)
     note(f"群发编号 {bid}，共{len(openids)}人")
     return redirect(url_for(".broadcast_progress", number=number, bid=bid))
+
+
+def _sent_already(number: int, bid: str):
+    skip_audit()  # nothing done: the first click's entry says what was sent
+    if bid:
+        flash("这条群发已经开始发送，没有再发一次。")
+        return redirect(url_for(".broadcast_progress", number=number, bid=bid))
+    flash("这条群发正在开始发送，没有再发一次。")
+    return redirect(url_for(".detail", number=number) + "#broadcast")
 
 
 @bp.get("/<int:number>/broadcast/<bid>")

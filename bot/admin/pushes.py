@@ -1,8 +1,6 @@
 """Pushes: what was sent, skipped and failed (with a retry), and broadcasts with preview, reach and progress."""
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from bot.pushes import broadcasts
@@ -12,11 +10,9 @@ from bot.admin.access import bot, gate, note, skip_audit
 from bot.admin.charts import row
 from bot.wechat.outgoing import numbers_in
 from domain import clock
-from domain.keys import key
 from domain.push_kinds import KINDS
 from domain.profiles import mask_name
 
-ONCE_TTL = 24 * 3600  # how long a confirm form's token is remembered
 bp = Blueprint("pushes", __name__, url_prefix="/pushes")
 gate(bp, "admin")
 REASON_NAMES = {"out_of_window": "超出48小时互动窗口且无模板", "unsubscribed": "已取消关注", "opted_out": "已退订提醒"}
@@ -73,7 +69,7 @@ def broadcast():
     if request.form.get("confirm") != "1":
         skip_audit()  # the preview: nothing sent yet
         return render_template("admin/broadcast_preview.html", title="确认群发", segment=segment, label=label,
-                               text=text, reach=broadcasts.reach(bot(), openids, now), once=secrets.token_urlsafe(16),
+                               text=text, reach=broadcasts.reach(bot(), openids, now), once=broadcasts.new_once(),
                                numbers=[f"{n[:3]} {n[3:7]} {n[7:]}" for n in numbers_in(text)])
     # The confirm form carries a token made for it: a second click (or a resent form) finds it taken and shows
     # the broadcast the first one started, instead of sending everything again.
@@ -81,16 +77,15 @@ def broadcast():
     if not once:
         flash("请从确认页面发送。", "error")
         return redirect(url_for(".index") + "#broadcast")
-    claim = key("broadcast", "once", once)
-    if not redis.set(claim, "-", nx=True, ex=ONCE_TTL):
-        bid = redis.get(claim)
-        if bid and bid != "-":
+    if not broadcasts.claim_once(redis, once):
+        bid = broadcasts.once_used(redis, once)
+        if bid:
             flash("这条群发已经开始发送，没有再发一次。")
             return redirect(url_for(".broadcast_progress", bid=bid))
         flash("这条群发正在开始发送，没有再发一次。")
         return redirect(url_for(".index"))
     bid = broadcasts.start(bot(), segment, label, text, g.staff.name, now)
-    redis.set(claim, bid, ex=ONCE_TTL)
+    broadcasts.started_once(redis, once, bid)
     note(f"群发编号 {bid}，共{len(openids)}人")
     return redirect(url_for(".broadcast_progress", bid=bid))
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -28,8 +27,10 @@ CONTENDED = "这份表格涉及的活动或岗位正被频繁修改，未保存�
 UNSUPPORTED = "这次没能保存表格，未保存任何内容：数据库的设置不支持整表保存，请联系系统管理员（详见服务日志）"
 T = TypeVar("T")
 
-# Names the importers can open: the base name only, no control characters, not too long.
+# Names the importers can open: the base name only, no control characters, not too long (in characters, and in
+# UTF-8 bytes: a file system takes 255 bytes, 85 Chinese characters).
 MAX_NAME = 120
+MAX_NAME_BYTES = 200
 
 
 def safe_name(filename: str) -> str:
@@ -40,6 +41,9 @@ def safe_name(filename: str) -> str:
     if len(name) > MAX_NAME:
         stem, dot, suffix = name.rpartition(".")
         name = (stem[:MAX_NAME - len(suffix) - 1] + "." + suffix) if dot and len(suffix) <= 10 else name[:MAX_NAME]
+    while len(name.encode()) > MAX_NAME_BYTES:
+        stem, dot, suffix = name.rpartition(".")
+        name = (stem[:-1] + "." + suffix) if dot and stem and len(suffix) <= 10 else name[:-1]
     return name
 
 
@@ -57,28 +61,13 @@ def uploaded(field: str):
         yield path
 
 
-def staged_bot(bot, client):
-    """bot with every service on `client` (a staged client: bot/runtime/staged.py)."""
-    from domain.certificates import Certificates
-    from domain.events import Events
-    from domain.followers import Followers
-    from domain.jobs import Jobs
-    from domain.outbox import Outbox
-    from domain.profiles import Profiles
-    from domain.quiz import Quiz
-
-    return replace(bot, redis=client, outbox=Outbox(client), events=Events(client), jobs=Jobs(client),
-                   quiz=Quiz(client), profiles=Profiles(client), followers=Followers(client),
-                   certificates=Certificates(client))
-
-
 def atomically(bot, work: Callable[[object], T], refused: Callable[[str], T]) -> T:
     """work(bot on a staged client): every change it makes lands at once, or none does (a worker killed
     half way leaves the store as it was). refused(sentence) when it cannot run now."""
     from bot.runtime import staged
 
     try:
-        return staged.run(bot.redis, lambda client: work(staged_bot(bot, client)))
+        return staged.run(bot.redis, lambda client: work(staged.bot_on(bot, client)))
     except staged.Busy:
         return refused(BUSY)
     except staged.Contended:

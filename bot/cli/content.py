@@ -23,12 +23,30 @@ def content_load(bot, directory):
     if not plan.ok:
         lines = [f"nothing loaded: {len(plan.errors)} problem{'s' if len(plan.errors) > 1 else ''} to fix first"]
         raise click.ClickException("\n".join(lines + [f"  {e}" for e in plan.errors]))
-    report = plan.apply(bot)
+    report = _all_or_nothing(bot, plan)
     click.echo(f"loaded: {report}")
     if not bot.settings.demo_mode and plan.records.get("demo"):
         click.echo(f"skipped demo/ and demo sign-ups: not a demo ({bot.settings.demo_reason})")
     if report.notes:
         click.echo(scheduler_note(bot))
+
+
+def _all_or_nothing(bot, plan):
+    """plan.apply against a staged copy of what it touches, switched into the store in one step
+    (bot/runtime/staged.py, as console uploads are): a load killed at any moment leaves the store wholly
+    before or wholly after it."""
+    from bot.runtime import staged
+
+    try:
+        return staged.run(bot.redis, lambda client: plan.apply(staged.bot_on(bot, client)), wait=60.0)
+    except staged.Busy:
+        raise click.ClickException("nothing loaded: a console upload or another load is being saved; "
+                                   "try again in a minute") from None
+    except staged.Contended:
+        raise click.ClickException("nothing loaded: what the files touch kept changing (residents signing up "
+                                   "meanwhile); try again") from None
+    except staged.StagedError as exc:
+        raise click.ClickException(f"nothing loaded: {exc}") from None
 
 
 @click.group()

@@ -122,6 +122,7 @@ class Unit:
     group: str = ""
     working_directory: str = ""
     exec_start: list[str] = field(default_factory=list)
+    nice: int = 0  # Nice=: the process's CPU priority (the console's is lower than the webhook's)
 
 
 def read_unit(path, root: str | Path = "/") -> Unit:
@@ -163,6 +164,8 @@ def read_unit(path, root: str | Path = "/") -> Unit:
             unit.working_directory = value.lstrip("-")
         elif name == "ExecStart":
             unit.exec_start = shlex.split(value.lstrip("@-:+!"))
+        elif name == "Nice":
+            unit.nice = int(value)
     unit.environment = dict(inline)
     for name, optional in files:
         where = Path(root) / name.lstrip("/") if str(root) != "/" else Path(name)

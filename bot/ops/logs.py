@@ -126,7 +126,7 @@ class GunicornLogger(GunicornBaseLogger):
                 for handler in log.handlers:
                     handler.setFormatter(json_formatter())
         if settings.log_dir:
-            handler = LogFile(settings.log_dir, "web")
+            handler = LogFile(settings.log_dir, "console" if settings.serve_role == "console" else "web")
             handler.setFormatter(json_formatter())
             handler._gunicorn = True  # removed again when gunicorn sets its logging up anew (HUP)
             self.error_log.addHandler(handler)

@@ -99,6 +99,35 @@ def start(bot, segment: str, label: str, text: str, staff: str, now: float | Non
     return bid
 
 
+# -- a confirm form sends once -------------------------------------------------------------------------
+# Each preview carries a token made for it (`new_once`); the confirm that claims it sends, and a second click or a
+# resent form finds it taken and is shown the broadcast the first one started. Admins' and organisers' alike.
+ONCE_TTL = 24 * 3600  # how long a confirm form's token is remembered
+
+
+def once_key(token: str) -> str:
+    return key("broadcast", "once", token)
+
+
+def new_once() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def once_used(redis, token: str) -> str | None:
+    """None while the token is unused; else the id of the broadcast it started ("" while that one starts)."""
+    bid = redis.get(once_key(token))
+    return None if bid is None else ("" if bid == "-" else bid)
+
+
+def claim_once(redis, token: str) -> bool:
+    """Take the token for this confirm (one of any number of simultaneous ones wins)."""
+    return bool(redis.set(once_key(token), "-", nx=True, ex=ONCE_TTL))
+
+
+def started_once(redis, token: str, bid: str) -> None:
+    redis.set(once_key(token), bid, ex=ONCE_TTL)
+
+
 def sent_since(redis, segment: str, since: float) -> int:
     """How many broadcasts went to this segment since `since` (an organiser's daily limit)."""
     bids = redis.zrangebyscore(INDEX, int(since), "+inf")

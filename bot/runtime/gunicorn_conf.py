@@ -26,10 +26,16 @@ accesslog = None
 # gunicorn's own lines as JSON like the rest (LOG_FORMAT), and into LOG_DIR
 logger_class = "bot.ops.logs.GunicornLogger"
 
+
+def _role(name: str) -> str:
+    return name if name in ("web", "console") else "web"
+
+
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     from bot.config import Settings as _Settings
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_Settings.from_env().metrics_path / "web")
+    _settings = _Settings.from_env()  # the web's and the console's gunicorn each their own folder (SERVE_ROLE)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_settings.metrics_path / _role(_settings.serve_role))
 
 
 def _control_socket():

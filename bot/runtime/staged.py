@@ -166,6 +166,23 @@ def run(live, work: Callable[[redis.Redis], T], wait: float = 10.0) -> T:
         _release(live, token)
 
 
+def bot_on(bot, client):
+    """bot with every service on `client` (a staged client), for work written against the services."""
+    from dataclasses import replace
+
+    from domain.certificates import Certificates
+    from domain.events import Events
+    from domain.followers import Followers
+    from domain.jobs import Jobs
+    from domain.outbox import Outbox
+    from domain.profiles import Profiles
+    from domain.quiz import Quiz
+
+    return replace(bot, redis=client, outbox=Outbox(client), events=Events(client), jobs=Jobs(client),
+                   quiz=Quiz(client), profiles=Profiles(client), followers=Followers(client),
+                   certificates=Certificates(client))
+
+
 def _release(live, token: str) -> None:
     try:
         live.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
