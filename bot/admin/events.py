@@ -142,7 +142,7 @@ def _rows() -> list[list[Field]]:
 
 def _form_page(title: str, occ, form, errors=None, status=200):
     return render_template("admin/event_form.html", title=title, form=form, weekdays=WEEKDAYS, occ=occ, kinds=KINDS,
-                           rows=_rows(), errors=errors or {}), status
+                           rows=_rows(), days=DAYS, errors=errors or {}), status
 
 
 class FormErrors(ValueError):
