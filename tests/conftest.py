@@ -38,6 +38,35 @@ def run_log():
     handler.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes():
+    """Staff passwords are still hashed with Argon2id, but with argon2-cffi's cheapest parameters: the production
+    ones cost about half a CPU-second per hash or check, and a console test makes four (the one-time password,
+    the change, the sign-in), which was most of the quick suite's CPU. Tests about the cost itself ask for
+    production_password_hashes."""
+    from argon2 import PasswordHasher, profiles
+
+    from domain import staff
+
+    real = staff._hasher
+    staff._hasher, staff._dummy_hash[:] = PasswordHasher.from_parameters(profiles.CHEAPEST), []
+    yield
+    staff._hasher, staff._dummy_hash[:] = real, []
+
+
+@pytest.fixture
+def production_password_hashes():
+    """The Argon2id parameters the service uses (argon2-cffi's defaults), for this test only."""
+    from argon2 import PasswordHasher
+
+    from domain import staff
+
+    cheap, dummy = staff._hasher, list(staff._dummy_hash)
+    staff._hasher, staff._dummy_hash[:] = PasswordHasher(), []
+    yield
+    staff._hasher, staff._dummy_hash[:] = cheap, dummy
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     """A real Redis server for the run: REDIS_URL, or an embedded one in a temp folder."""

@@ -321,5 +321,18 @@ def samples(text: str) -> dict:
     return out
 
 
+def until(predicate, timeout: float = 10, what: str = ""):
+    """Wait for predicate() to be true (its value returned), polling briefly; fail after timeout seconds.
+    An event-driven wait: it returns as soon as the condition holds, however busy the machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or predicate}")
+        time.sleep(0.01)
+
+
 def value(text: str, name: str, **labels) -> float:
     return sum(v for (n, ls), v in samples(text).items() if n == name and all((k, str(x)) in ls for k, x in labels.items()))

@@ -186,7 +186,7 @@ def _login_from(app, address, name, password):
     return c.login(name, password)
 
 
-def test_unknown_names_cost_what_real_ones_do(app, redis_client):
+def test_unknown_names_cost_what_real_ones_do(app, redis_client, production_password_hashes):
     from tests.helpers import staff_account
 
     staff_account(redis_client, "admin1", "admin")
