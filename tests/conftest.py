@@ -14,7 +14,7 @@ import pytest
 from bot.runtime import storage
 from bot.app import create_app
 from bot.config import Settings
-from tests.helpers import AES_KEY, APPID, TOKEN, Console, WeChat, staff_account
+from tests.helpers import AES_KEY, APPID, SHUTDOWN_POLL, TOKEN, Console, WeChat, staff_account
 
 # Every log of the run lands here as JSON (in-process and in the processes tests start), so that
 # tests/test_zz_log_privacy.py can scan it all for the names and phone numbers the tests used.
@@ -126,7 +126,7 @@ def live_server(app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/wechat"
     server.shutdown()
@@ -157,7 +157,7 @@ def fake_wechat():
 
     state = FakeWeChat()
     server = make_server("127.0.0.1", 0, create_fake_app(state), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", state
     server.shutdown()
 

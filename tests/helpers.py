@@ -24,6 +24,10 @@ from domain.staff import Staff
 
 from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
+# How often a test's HTTP server looks for shutdown: the default half second was paid at the end of every test
+# with a live server or the fake WeChat API.
+SHUTDOWN_POLL = 0.02
+
 TOKEN = "testtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APPID = "wx2c2769f8efd9abc2"

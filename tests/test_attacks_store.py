@@ -19,17 +19,28 @@ from tests import store_attacks as sa
 OLD, NEW = 6000, 9000  # keys in the live store, and in the backup restored over it
 
 
+@pytest.fixture(scope="module")
+def new_store_backup(redis_url, tmp_path_factory):
+    """A backup of a 'new' store (NEW keys), made once for the module (tests only read it), and its fingerprint."""
+    folder = tmp_path_factory.mktemp("new-store")
+    r = sa.raw_client(redis_url)
+    r.flushdb()
+    sa.fill(r, "new", NEW)
+    after = sa.fingerprint(r)
+    archive = bk.backup(redis_url, folder / "new.tar.gz", None, work_root=folder / "data" / "tmp").path
+    r.flushdb()
+    r.close()
+    return archive, after
+
+
 @pytest.fixture
-def stores(redis_client, redis_url, tmp_path):
-    """A backup of a 'new' store (NEW keys) in tmp_path, and the live store holding the 'old' one (OLD keys);
+def stores(redis_client, redis_url, new_store_backup):
+    """A backup of a 'new' store (NEW keys), and the live store holding the 'old' one (OLD keys);
     yields (archive, fingerprint before, fingerprint after)."""
     r = sa.raw_client(redis_url)
     staging = sa.raw_client(redis_url, db=15)
     staging.flushdb()
-    sa.fill(r, "new", NEW)
-    after = sa.fingerprint(r)
-    archive = bk.backup(redis_url, tmp_path / "new.tar.gz", None, work_root=tmp_path / "data" / "tmp").path
-    r.flushdb()
+    archive, after = new_store_backup
     sa.fill(r, "old", OLD)
     before = sa.fingerprint(r)
     try:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SHUTDOWN_POLL
+
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # A test run leaves `git status` clean: screenshots go to a temporary folder unless REFRESH_SCREENSHOTS=1
 # asks to refresh the ones the docs show.
@@ -65,7 +67,7 @@ def site(settings, redis_client, fake_wechat):
     base, state = fake_wechat
     app = create_app(replace(settings, wechat_api_base_url=base + "/cgi-bin/"), redis_client)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True).start()
     yield Site(f"http://127.0.0.1:{server.server_port}", app, state, base)
     server.shutdown()
 
