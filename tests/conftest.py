@@ -39,6 +39,36 @@ def run_log():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_run(tmp_path_factory, pytestconfig):
+    """A safety net under every test's own clean-up: at the end of the run, any process still running whose
+    command line names this run's temporary folders (an embedded Redis daemonised by a `youthbot serve` that a
+    failed test could not stop, a server left by a failed set-up) is killed, and named on stderr so the leak
+    gets fixed where it started."""
+    base = str(tmp_path_factory.getbasetemp())
+    yield
+    import signal
+
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    leaked = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if base in cmdline:
+            leaked.append((int(entry.name), cmdline.strip()))
+    for pid, cmdline in leaked:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            if reporter is not None:
+                reporter.write_line(f"killed a process a test left running: {pid} {cmdline[:200]}", red=True)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashes():
     """Staff passwords are still hashed with Argon2id, but with argon2-cffi's cheapest parameters: the production
     ones cost about half a CPU-second per hash or check, and a console test makes four (the one-time password,
