@@ -10,6 +10,7 @@ import re
 
 from domain import clock
 from domain.events import Events, Occurrence
+from domain.fields import EVENT_FIELDS
 
 _DATE_AND_TIME = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}[ T]+\d{1,2}:\d{2}(:\d{2})?\s*$")
 
@@ -100,8 +101,8 @@ def announce_move(bot, occ: Occurrence, old_start: float) -> int:
     return notify_all(bot.redis, bot.outbox, occ, text, "event_moved")
 
 
-EDITABLE = ("title", "place", "description", "capacity", "requirements", "signup_deadline", "cancel_cutoff", "end",
-            "category")
+# what staff may change on one date (domain/fields.py: editable); a new start is a move (move_event), told to everyone
+EDITABLE = tuple(dict.fromkeys(f.record for f in EVENT_FIELDS if f.editable))
 
 
 def update_event(bot, occ: Occurrence, **changes) -> tuple[Occurrence, list[str]]:

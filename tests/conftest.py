@@ -16,7 +16,7 @@ import pytest
 from bot.runtime import storage
 from bot.app import create_app
 from bot.config import Settings
-from tests.helpers import AES_KEY, APPID, TOKEN, Console, WeChat, staff_account
+from tests.helpers import AES_KEY, APPID, SHUTDOWN_POLL, TOKEN, Console, WeChat, staff_account
 
 # Every log of the run lands here as JSON (in-process and in the processes tests start), so that
 # tests/test_zz_log_privacy.py can scan it all for the names and phone numbers the tests used.
@@ -68,6 +68,35 @@ def no_process_outlives_the_run(tmp_path_factory, pytestconfig):
                 reporter.write_line(f"killed a process a test left running: {pid} {cmdline[:200]}", red=True)
         except ProcessLookupError:
             pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes():
+    """Staff passwords are still hashed with Argon2id, but with argon2-cffi's cheapest parameters: the production
+    ones cost about half a CPU-second per hash or check, and a console test makes four (the one-time password,
+    the change, the sign-in), which was most of the quick suite's CPU. Tests about the cost itself ask for
+    production_password_hashes."""
+    from argon2 import PasswordHasher, profiles
+
+    from domain import staff
+
+    real = staff._hasher
+    staff._hasher, staff._dummy_hash[:] = PasswordHasher.from_parameters(profiles.CHEAPEST), []
+    yield
+    staff._hasher, staff._dummy_hash[:] = real, []
+
+
+@pytest.fixture
+def production_password_hashes():
+    """The Argon2id parameters the service uses (argon2-cffi's defaults), for this test only."""
+    from argon2 import PasswordHasher
+
+    from domain import staff
+
+    cheap, dummy = staff._hasher, list(staff._dummy_hash)
+    staff._hasher, staff._dummy_hash[:] = PasswordHasher(), []
+    yield
+    staff._hasher, staff._dummy_hash[:] = cheap, dummy
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +159,7 @@ def live_server(app):
     from werkzeug.serving import make_server
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}/wechat"
     server.shutdown()
@@ -161,7 +190,7 @@ def fake_wechat():
 
     state = FakeWeChat()
     server = make_server("127.0.0.1", 0, create_fake_app(state), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", state
     server.shutdown()
 

@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from domain import clock
 from domain.events import Events, Occurrence
+from domain.fields import EVENT_FIELDS, POSTING_FIELDS, headers
 from domain.followers import Followers
 from domain.jobs import Posting, default_expiry
 from domain.profiles import Profiles
@@ -23,9 +24,33 @@ from domain.staff import Staff
 
 from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
 
+# How often a test's HTTP server looks for shutdown: the default half second was paid at the end of every test
+# with a live server or the fake WeChat API.
+SHUTDOWN_POLL = 0.02
+
 TOKEN = "testtoken"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APPID = "wx2c2769f8efd9abc2"
+
+# The sheets' header rows, as the templates write them: the declared fields (domain/fields.py), never a copied list.
+EVENT_HEADERS = headers(EVENT_FIELDS)
+POSTING_HEADERS = headers(POSTING_FIELDS)
+
+
+def _row(fields, values: dict) -> list:
+    unknown = set(values) - {f.key for f in fields}
+    assert not unknown, f"not a declared field: {unknown}"
+    return [values.get(f.key, "") for f in fields]
+
+
+def event_row(**values) -> list:
+    """One row of an events sheet under EVENT_HEADERS, from {field key: cell}; the other cells empty."""
+    return _row(EVENT_FIELDS, values)
+
+
+def posting_row(**values) -> list:
+    """One row of a postings sheet under POSTING_HEADERS, from {field key: cell}; the other cells empty."""
+    return _row(POSTING_FIELDS, values)
 
 
 
@@ -300,6 +325,19 @@ def samples(text: str) -> dict:
         for s in family.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
+
+
+def until(predicate, timeout: float = 10, what: str = ""):
+    """Wait for predicate() to be true (its value returned), polling briefly; fail after timeout seconds.
+    An event-driven wait: it returns as soon as the condition holds, however busy the machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what or predicate}")
+        time.sleep(0.01)
 
 
 def value(text: str, name: str, **labels) -> float:

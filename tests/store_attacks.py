@@ -237,23 +237,22 @@ def csrf_of(session, url: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', session.get(url, timeout=30).text).group(1)
 
 
-EVENT_HEADERS = ["编号", "活动名称", "类别", "地点", "开始", "结束", "名额", "报名截止（小时）", "取消截止（小时）", "最低年龄",
-                 "仅限学生", "每周", "持续天数", "项目", "站点", "活动说明", "标签"]
-
-
 def events_sheet(path: Path, n: int, tag: str = "kill") -> Path:
     """An events sheet of n one-off events, ids {tag}-0 .. {tag}-(n-1), on the days ahead."""
     from openpyxl import Workbook
 
     from domain import clock
 
+    from tests.helpers import EVENT_HEADERS, event_row
+
     wb = Workbook()
     ws = wb.active
     ws.append(EVENT_HEADERS)
     for i in range(n):
         when = clock.local(time.time() + (3 + i % 60) * 86400).strftime("%Y-%m-%d")
-        ws.append([f"{tag}-{i}", f"敬老服务 {i}", "敬老", "白石坡社区养老院", f"{when} 09:00", "11:30", 30, 2, 24, "", "",
-                   "", "", "", "", "为老人送水果。", ""])
+        ws.append(event_row(id=f"{tag}-{i}", title=f"敬老服务 {i}", category="敬老", place="白石坡社区养老院",
+                            start=f"{when} 09:00", end="11:30", capacity=30, signup_deadline_hours=2,
+                            cancel_cutoff_hours=24, description="为老人送水果。"))
     wb.save(path)
     return path
 

@@ -12,13 +12,8 @@ from domain.events import Events
 from domain.jobs import Jobs
 from domain.profiles import BRANCHES, Profiles
 from domain.quiz import Quiz
-from tests.helpers import make_event, make_session, posting
-
-EVENT_HEADERS = ["编号", "活动名称", "类别", "地点", "开始", "结束", "名额", "报名截止（小时）", "取消截止（小时）", "最低年龄",
-                 "仅限学生", "每周", "持续天数", "项目", "站点", "活动说明", "标签"]
-JOB_HEADERS = ["编号", "用人单位", "岗位", "类别", "薪资", "工作地点", "学历要求", "经验要求", "招聘人数", "联系方式", "发布日期",
-               "截止日期", "状态", "招聘会", "岗位说明"]
-
+from tests.helpers import EVENT_HEADERS, POSTING_HEADERS as JOB_HEADERS, event_row, make_event, make_session, posting, \
+    posting_row
 
 def day(offset: int) -> str:
     from domain import clock
@@ -39,8 +34,8 @@ def workbook(headers, rows) -> bytes:
 
 
 def job_row(pid):
-    return [pid, "顺达物流", "货车司机", "物流司机", "6000元/月", "物流园", "", "", 2, "王经理 0724-0000001", "today-1", "", "",
-            "", ""]
+    return posting_row(id=pid, employer="顺达物流", title="货车司机", category="物流司机", salary="6000元/月", place="物流园",
+                       headcount=2, contact="王经理 0724-0000001", published="today-1")
 
 
 FORMULA = '=HYPERLINK("http://x.cn/?"&B2&C2,"简历")'
@@ -191,7 +186,7 @@ def _login_from(app, address, name, password):
     return c.login(name, password)
 
 
-def test_unknown_names_cost_what_real_ones_do(app, redis_client):
+def test_unknown_names_cost_what_real_ones_do(app, redis_client, production_password_hashes):
     from tests.helpers import staff_account
 
     staff_account(redis_client, "admin1", "admin")
@@ -334,7 +329,8 @@ def test_an_organisers_sheet_cannot_touch_others_events_or_fairs(console_as, bot
     organiser = console_as("organiser")
     snap = _snapshot(bot.redis)
     for eid in ("elder-care", "job-fair-winter"):
-        row = [eid, "改掉的标题", "敬老", "别处", f"{day(5)} 09:00", "11:30", 1, 2, 24, "", "", "", "", "", "", "说明", ""]
+        row = event_row(id=eid, title="改掉的标题", category="敬老", place="别处", start=f"{day(5)} 09:00", end="11:30",
+                        capacity=1, signup_deadline_hours=2, cancel_cutoff_hours=24, description="说明")
         resp = _upload(organiser, "/admin/events/upload", f"{eid}.xlsx", workbook(EVENT_HEADERS, [row]),
                        "/admin/events/")
         assert resp.status_code == 400 and f"编号 {eid} 是别人负责的活动" in resp.get_data(as_text=True), eid
@@ -512,7 +508,7 @@ def test_a_yaml_file_with_aliases_is_refused_before_it_expands(console, bot):
 
 def test_every_text_field_of_a_sheet_is_bounded(console, bot):
     long_row = job_row("a1")
-    long_row[1] = "某" * 5000  # the employer
+    long_row[JOB_HEADERS.index("用人单位")] = "某" * 5000  # the employer
     snap = _snapshot(bot.redis)
     resp = _upload(console, "/admin/jobs/upload", "岗位.xlsx", workbook(JOB_HEADERS, [long_row]), "/admin/jobs/")
     assert resp.status_code == 400 and "最多60个字，现在5000个字" in resp.get_data(as_text=True)

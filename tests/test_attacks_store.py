@@ -19,17 +19,28 @@ from tests import store_attacks as sa
 OLD, NEW = 6000, 9000  # keys in the live store, and in the backup restored over it
 
 
+@pytest.fixture(scope="module")
+def new_store_backup(redis_url, tmp_path_factory):
+    """A backup of a 'new' store (NEW keys), made once for the module (tests only read it), and its fingerprint."""
+    folder = tmp_path_factory.mktemp("new-store")
+    r = sa.raw_client(redis_url)
+    r.flushdb()
+    sa.fill(r, "new", NEW)
+    after = sa.fingerprint(r)
+    archive = bk.backup(redis_url, folder / "new.tar.gz", None, work_root=folder / "data" / "tmp").path
+    r.flushdb()
+    r.close()
+    return archive, after
+
+
 @pytest.fixture
-def stores(redis_client, redis_url, tmp_path):
-    """A backup of a 'new' store (NEW keys) in tmp_path, and the live store holding the 'old' one (OLD keys);
+def stores(redis_client, redis_url, new_store_backup):
+    """A backup of a 'new' store (NEW keys), and the live store holding the 'old' one (OLD keys);
     yields (archive, fingerprint before, fingerprint after)."""
     r = sa.raw_client(redis_url)
     staging = sa.raw_client(redis_url, db=15)
     staging.flushdb()
-    sa.fill(r, "new", NEW)
-    after = sa.fingerprint(r)
-    archive = bk.backup(redis_url, tmp_path / "new.tar.gz", None, work_root=tmp_path / "data" / "tmp").path
-    r.flushdb()
+    archive, after = new_store_backup
     sa.fill(r, "old", OLD)
     before = sa.fingerprint(r)
     try:
@@ -97,6 +108,7 @@ def test_a_staging_database_holding_something_else_is_not_touched(stores, cli, r
     assert sa.fingerprint(sa.raw_client(redis_url)) == before
 
 
+@pytest.mark.slow  # starts youthbot processes and kills them
 def test_restore_killed_at_any_moment_leaves_the_old_store_or_the_new_one(stores, redis_url, tmp_path):
     archive, before, after = stores
     live, staging = sa.raw_client(redis_url), sa.raw_client(redis_url, db=15)
@@ -131,6 +143,7 @@ def test_restore_killed_at_any_moment_leaves_the_old_store_or_the_new_one(stores
     print("restore kills:", seen, f"(an undisturbed restore took {took:.2f} s)")
 
 
+@pytest.mark.slow  # starts youthbot processes and kills them
 def test_backup_killed_leaves_no_snapshot_behind_and_the_next_one_cleans_up(redis_client, redis_url, tmp_path):
     """The snapshot of a killed backup (every name and phone) is neither left in the system's /tmp nor kept."""
     import tempfile
@@ -190,6 +203,7 @@ def _events_state(r, organiser: str) -> tuple[int, int]:
     return len(ids), len(owned)
 
 
+@pytest.mark.slow  # starts youthbot processes and kills them
 def test_a_worker_killed_mid_upload_leaves_the_sheet_wholly_unsaved_or_wholly_saved(redis_client, redis_url,
                                                                                        tmp_path):
     """An organiser uploads a sheet of ROWS events to the console running in its own process, which is killed
@@ -424,6 +438,7 @@ def test_a_deleted_person_is_found_nowhere_not_in_the_audit_log_the_aof_or_a_lat
 
 
 # -- SIGTERM while handlers run slow: the embedded Redis goes with the service ------------------------------
+@pytest.mark.slow  # starts youthbot processes and kills them
 @pytest.mark.skipif(bool(__import__("os").environ.get("REDIS_URL")), reason="about `youthbot serve`'s embedded Redis")
 def test_sigterm_during_a_slow_handler_stops_the_embedded_redis_too(tmp_path):
     """gunicorn kills a worker still busy past its graceful timeout; the worker's copy of the service lock

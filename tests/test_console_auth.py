@@ -25,10 +25,11 @@ def test_staff_add_prints_a_one_time_password_that_must_be_changed_at_first_logi
     assert Console(app.test_client()).login("wangfang", password).status_code == 401  # the one-time one is gone
 
 
-def test_the_password_is_kept_as_an_argon2_hash(redis_client):
+def test_the_password_is_kept_as_an_argon2_hash(redis_client, production_password_hashes):
     Staff(redis_client).create("li", "jobs")
     stored = redis_client.hget("yb:{staff}:account:li", "hash")
     assert stored.startswith("$argon2id$")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # the service's cost: argon2-cffi's defaults
 
 
 def test_a_wrong_password_says_nothing_about_which_part_was_wrong(app, redis_client):

@@ -8,10 +8,9 @@ from openpyxl import Workbook, load_workbook
 from domain.audit import Audit
 from domain.jobs import Jobs
 from domain.profiles import Profiles
-from tests.helpers import posting
+from tests.helpers import POSTING_HEADERS, posting, posting_row
 
-HEAD = ["编号", "用人单位", "岗位", "类别", "薪资", "工作地点", "学历要求", "经验要求", "招聘人数", "联系方式", "发布日期", "截止日期",
-        "状态", "招聘会", "岗位说明"]
+HEAD = POSTING_HEADERS
 
 
 def sheet(rows) -> io.BytesIO:
@@ -26,8 +25,8 @@ def sheet(rows) -> io.BytesIO:
 
 
 def row(pid, headcount=2, status=""):
-    return [pid, "顺达物流", "货车司机", "物流司机", "6000元/月", "物流园", "", "", headcount, "王经理 0724-0000001",
-            "today-1", "", status, "", ""]
+    return posting_row(id=pid, employer="顺达物流", title="货车司机", category="物流司机", salary="6000元/月", place="物流园",
+                       headcount=headcount, contact="王经理 0724-0000001", published="today-1", status=status)
 
 
 def upload(console, data, name="岗位.xlsx"):

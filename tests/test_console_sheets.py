@@ -15,8 +15,8 @@ from domain.outbox import Outbox
 from domain.profiles import BRANCHES, Profiles
 from domain.staff import Staff
 
-HEADERS = ["编号", "活动名称", "类别", "地点", "开始", "结束", "名额", "报名截止（小时）", "取消截止（小时）", "最低年龄",
-           "仅限学生", "每周", "持续天数", "项目", "站点", "活动说明", "标签"]
+from domain.fields import EVENT_FIELDS, named
+from tests.helpers import EVENT_HEADERS as HEADERS, event_row
 
 
 def day(offset: int) -> str:
@@ -24,18 +24,20 @@ def day(offset: int) -> str:
 
 
 def good_rows():
-    return [["elder-a", "爱驻夕阳 · 敬老服务", "敬老", "白石坡社区养老院", f"{day(5)} 09:00", "11:30", 30, 2, 24, 16, "",
-             "", "", "", "", "为老人送水果、打扫卫生。", "敬老、养老院"],
-            ["tutor-a", "四点半课堂", "四点半课堂", "蓝精灵家园", f"{day(7)} 16:30", "17:30", 6, "", 4, "", "",
-             "一至五", 14, "", "", "一对一辅导作业。", ""]]
+    return [dict(id="elder-a", title="爱驻夕阳 · 敬老服务", category="敬老", place="白石坡社区养老院", start=f"{day(5)} 09:00",
+                 end="11:30", capacity=30, signup_deadline_hours=2, cancel_cutoff_hours=24, min_age=16,
+                 description="为老人送水果、打扫卫生。", tags="敬老、养老院"),
+            dict(id="tutor-a", title="四点半课堂", category="四点半课堂", place="蓝精灵家园", start=f"{day(7)} 16:30",
+                 end="17:30", capacity=6, cancel_cutoff_hours=4, weekdays="一至五", days=14, description="一对一辅导作业。")]
 
 
 def sheet(path, rows, headers=HEADERS):
+    """A sheet of rows: lists under headers, or {field key: cell} under the declared headers."""
     wb = Workbook()
     ws = wb.active
     ws.append(headers)
     for r in rows:
-        ws.append(r)
+        ws.append(event_row(**r) if isinstance(r, dict) else r)
     wb.save(path)
     return path
 
@@ -63,12 +65,14 @@ def test_an_events_sheet_is_loaded_whole_one_off_and_weekly(console, tmp_path, r
 
 def test_every_wrong_row_is_named_in_the_sheets_own_words_and_nothing_is_loaded(console, tmp_path, redis_client):
     rows = good_rows() + [
-        ["bad-1", "", "敬老", "某地", f"{day(3)} 09:00", "11:00", 10] + [""] * 10,  # no title
-        ["bad-2", "护河", "护河", "三干渠", "7月4日", "11:00", 10] + [""] * 10,  # not a date
-        ["bad-3", "洁城", "洁城", "南门", f"{day(3)} 15:00", "14:00", "三十"] + [""] * 10,  # ends before, capacity
-        ["bad-4", "四点半", "四点半课堂", "家园", f"{day(3)} 16:30", "17:30", 5, "", "", "", "也许", "周一、周八"]
-        + [""] * 5,
-        ["elder-a", "重复", "敬老", "某地", f"{day(3)} 09:00", "11:00", 10] + [""] * 10,  # the same 编号 again
+        dict(id="bad-1", category="敬老", place="某地", start=f"{day(3)} 09:00", end="11:00", capacity=10),  # no title
+        dict(id="bad-2", title="护河", category="护河", place="三干渠", start="7月4日", end="11:00", capacity=10),  # not a date
+        dict(id="bad-3", title="洁城", category="洁城", place="南门", start=f"{day(3)} 15:00", end="14:00",
+             capacity="三十"),  # ends before, capacity
+        dict(id="bad-4", title="四点半", category="四点半课堂", place="家园", start=f"{day(3)} 16:30", end="17:30", capacity=5,
+             students_only="也许", weekdays="周一、周八"),
+        dict(id="elder-a", title="重复", category="敬老", place="某地", start=f"{day(3)} 09:00", end="11:00",
+             capacity=10),  # the same 编号 again
     ]
     resp = upload(console, sheet(tmp_path / "活动表.xlsx", rows))
     html = resp.get_data(as_text=True)
@@ -92,7 +96,8 @@ def test_headers_are_matched_as_staff_write_them_and_a_missing_column_is_named(t
     up = sheets.read_events(sheet(tmp_path / "b.xlsx", [["x1", "标题", f"{day(2)} 9:00"]], ["编号", "活动名称", "开始"]))
     assert up.errors == ["b.xlsx：第一行（表头）缺少「地点」「结束」「名额」列；表头应为：" + " ".join(HEADERS)]
     csv = tmp_path / "c.csv"
-    csv.write_text(",".join(HEADERS[:7]) + "\n" + f"x2,敬老,敬老,养老院,{day(2).replace('-', '/')} 09:00,11:00,8\n",
+    columns = [named(EVENT_FIELDS, k).label for k in ("id", "title", "category", "place", "start", "end", "capacity")]
+    csv.write_text(",".join(columns) + "\n" + f"x2,敬老,敬老,养老院,{day(2).replace('-', '/')} 09:00,11:00,8\n",
                    encoding="utf-8-sig")
     up = sheets.read_events(csv)
     assert up.errors == [] and up.records[0].category == "敬老"
@@ -106,13 +111,13 @@ def test_headers_are_matched_as_staff_write_them_and_a_missing_column_is_named(t
 def test_a_reloaded_sheet_updates_its_events_tells_those_signed_up_and_promotes_the_waitlist(
         console, tmp_path, redis_client, bot):
     rows = good_rows()[:1]
-    rows[0][6] = 1
+    rows[0]["capacity"] = 1
     assert upload(console, sheet(tmp_path / "s.xlsx", rows)).status_code == 200
     events = Events(redis_client)
     occ = events.upcoming(0)[0]
     events.sign_up(occ, "o_a")
     events.sign_up(occ, "o_b")  # waitlisted
-    rows[0][4], rows[0][6] = f"{day(5)} 10:00", 2  # an hour later, one more place
+    rows[0]["start"], rows[0]["capacity"] = f"{day(5)} 10:00", 2  # an hour later, one more place
     resp = upload(console, sheet(tmp_path / "s.xlsx", rows))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "将通知" in html and "候补的1人转为正式报名" in html
@@ -120,7 +125,7 @@ def test_a_reloaded_sheet_updates_its_events_tells_those_signed_up_and_promotes_
     assert moved.number == occ.number and moved.start == occ.start + 3600 and events.confirmed(occ.id) == ["o_a", "o_b"]
     told = {(p["openid"], p["kind"]) for p in Outbox(redis_client).pending()}
     assert {("o_a", "event_moved"), ("o_b", "event_moved"), ("o_b", "waitlist_promotion")} <= told
-    rows[0][6] = 1  # fewer places than the two signed up: refused, nothing changed
+    rows[0]["capacity"] = 1  # fewer places than the two signed up: refused, nothing changed
     resp = upload(console, sheet(tmp_path / "s.xlsx", rows))
     assert resp.status_code == 400 and "已有2人报名，名额不能少于2" in resp.get_data(as_text=True)
     assert events.get(occ.id).capacity == 2
@@ -130,10 +135,10 @@ def test_an_organiser_uploads_their_own_events_and_cannot_change_others(console_
     admin, organiser = console_as("admin"), console_as("organiser")
     assert upload(admin, sheet(tmp_path / "admin.xlsx", good_rows()[:1])).status_code == 200
     rows = good_rows()
-    rows[0][1] = "改名"
+    rows[0]["title"] = "改名"
     resp = upload(organiser, sheet(tmp_path / "mine.xlsx", rows))
     assert resp.status_code == 400 and "编号 elder-a 是别人负责的活动" in resp.get_data(as_text=True)
-    rows[0][4] = f"{day(9)} 09:00"  # the same 编号 on another date is still someone else's event
+    rows[0]["start"] = f"{day(9)} 09:00"  # the same 编号 on another date is still someone else's event
     resp = upload(organiser, sheet(tmp_path / "mine.xlsx", rows))
     assert resp.status_code == 400 and "编号 elder-a 是别人负责的活动" in resp.get_data(as_text=True)
     assert len(Events(redis_client).upcoming(0)) == 1
@@ -163,7 +168,7 @@ def test_content_load_takes_event_and_branch_sheets_with_every_error(cli, tmp_pa
     code, out = cli("content", "load", str(content))
     assert code == 0 and "2 branches" in out and "11 events" in out, out
     assert Profiles(redis_client).branches() == [("b1", "街道机关团支部"), ("b2", "白石坡社区团支部")]
-    sheet(content / "events" / "活动.xlsx", good_rows() + [["x", "", "", "", "明天", "", 0] + [""] * 10])
+    sheet(content / "events" / "活动.xlsx", good_rows() + [dict(id="x", start="明天", capacity=0)])
     code, out = cli("content", "load", str(content))
     assert code != 0
     for words in ("活动.xlsx 第4行「活动名称」：没有填写", "活动.xlsx 第4行「地点」：没有填写", "活动.xlsx 第4行「结束」：没有填写"):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from openpyxl import load_workbook
 
 from domain import clock
@@ -112,6 +113,7 @@ def _youthbot(data_dir, *args) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+@pytest.mark.slow  # starts gunicorn
 def test_serve_says_where_the_console_is_and_commands_say_which_store_they_reach(tmp_path):
     """`serve` names the console, how to add the first account and its store; a command run with another
     DATA_DIR than the running service's says so instead of silently working on an empty store."""

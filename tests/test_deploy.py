@@ -137,6 +137,7 @@ def _post(env, sim: WeChatSimulator, xml: str, **headers) -> requests.Response:
     return env["session"].post(env["base"] + "/wechat", params=params, data=body, timeout=10, headers=headers)
 
 
+@pytest.mark.slow  # starts gunicorn and nginx
 def test_signed_messages_through_nginx_over_tls(behind_nginx):
     env = behind_nginx
     plain, safe = WeChatSimulator(TOKEN), WeChatSimulator(TOKEN, AES_KEY, APPID)
@@ -154,6 +155,7 @@ def test_signed_messages_through_nginx_over_tls(behind_nginx):
     assert bad.status_code == 403
 
 
+@pytest.mark.slow  # starts gunicorn and nginx
 def test_nginx_limits_the_body_and_exposes_only_the_public_paths(behind_nginx):
     env = behind_nginx
     sim = WeChatSimulator(TOKEN)
@@ -168,6 +170,7 @@ def test_nginx_limits_the_body_and_exposes_only_the_public_paths(behind_nginx):
     assert redirect.status_code == 301 and redirect.headers["Location"].startswith("https://")
 
 
+@pytest.mark.slow  # starts gunicorn and nginx
 def test_certificate_pages_and_the_acme_challenge_are_served(behind_nginx, tmp_path):
     """/verify/<number> is the page every service record's QR code links to; certbot --webroot writes its
     token under /.well-known/acme-challenge/ and Let's Encrypt fetches it over plain http on port 80."""
@@ -185,6 +188,7 @@ def test_certificate_pages_and_the_acme_challenge_are_served(behind_nginx, tmp_p
     assert requests.get(env["http"] + "/verify/x", allow_redirects=False, timeout=10).status_code == 301
 
 
+@pytest.mark.slow  # starts gunicorn and nginx
 def test_the_app_sees_the_real_client_address_not_a_forged_one(behind_nginx):
     """nginx appends the peer to X-Forwarded-For; with PROXY_HOPS=1 the app trusts that last entry only."""
     import json

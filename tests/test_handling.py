@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from handlers.router import Router
+from tests.helpers import until
 
 
 @pytest.fixture
@@ -106,8 +107,8 @@ def test_handler_past_the_budget_answers_success_and_pushes_the_reply(bot, wecha
     t0 = time.monotonic()
     assert wechat.send("think", msg_id=31) is None
     assert time.monotonic() - t0 < 0.45
-    done.wait(2)
-    time.sleep(0.1)
+    done.wait(10)
+    until(bot.outbox.pending, what="the late reply queued")
     assert [(p["openid"], p["text"], p["kind"]) for p in bot.outbox.pending()] == \
         [("o_alice", "thought it over", "late_reply")]
     assert wechat.send("think", msg_id=31) is None  # WeChat's retry: no second run, no second push

@@ -31,6 +31,7 @@ def _send(port, sim, xml, timeout=10):
     return sim.reply_text(resp.content)
 
 
+@pytest.mark.slow  # starts gunicorn or the scheduler in processes of their own
 @embedded_only
 def test_metrics_add_up_across_gunicorn_workers_and_the_scheduler(tmp_path):
     port = free_port()
@@ -76,6 +77,7 @@ def _slow_serve(tmp_path, port, budget, slow):
                        PYTHONPATH=os.pathsep.join([str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")]))
 
 
+@pytest.mark.slow  # starts gunicorn or the scheduler in processes of their own
 @embedded_only
 def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
     port = free_port()
@@ -91,6 +93,7 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path):
     assert proc.wait(20) == 0
 
 
+@pytest.mark.slow  # starts gunicorn or the scheduler in processes of their own
 @embedded_only
 def test_sigterm_hands_a_late_reply_to_the_outbox(tmp_path):
     from bot.runtime import storage
@@ -135,6 +138,7 @@ def _leader_pid(r) -> int | None:
     return int(value_.split(":")[1]) if value_ else None
 
 
+@pytest.mark.slow  # starts gunicorn or the scheduler in processes of their own
 def test_a_stopped_scheduler_hands_over_to_the_standby_in_seconds(redis_url, redis_client, tmp_path):
     from bot.pushes.scheduler import LEADER_TTL, SEEN
 
@@ -182,6 +186,7 @@ def test_a_scheduler_takes_back_its_own_lock_after_redis_restarted(redis_client)
     assert other.try_acquire()
 
 
+@pytest.mark.slow  # starts gunicorn or the scheduler in processes of their own
 @embedded_only
 def test_gunicorn_lines_are_json_and_log_files_are_private_and_follow_rotation(tmp_path):
     """Under LOG_FORMAT=json every line on stderr is one JSON object, gunicorn's own too (start-up, workers
@@ -216,6 +221,7 @@ def test_gunicorn_lines_are_json_and_log_files_are_private_and_follow_rotation(t
     assert any(r["logger"] == "gunicorn.error" for r in map(json.loads, (log_dir / "youthbot-web.log.1").read_text().splitlines()))
 
 
+@pytest.mark.slow  # starts gunicorn or the scheduler in processes of their own
 def test_a_scheduler_without_a_web_process_serves_its_own_metrics(redis_url, redis_client, tmp_path):
     """SCHEDULER_METRICS_PORT: on a machine with no web process, Prometheus scrapes the scheduler itself."""
     from bot.pushes.scheduler import SEEN

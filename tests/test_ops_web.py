@@ -12,7 +12,7 @@ from bot.runtime import topology
 from bot.pushes.scheduler import SEEN
 from bot.wechat.simulator import text_xml
 from domain.keys import key
-from tests.helpers import samples, value
+from tests.helpers import samples, until, value
 
 
 @pytest.fixture(autouse=True)
@@ -198,8 +198,11 @@ def test_metrics_count_budget_overruns_and_the_late_reply_goes_to_the_outbox(set
     client = app.test_client()
     before = client.get("/metrics").get_data(as_text=True)
     assert WeChat(client).send("慢慢想", openid="o_slow") is None  # `success` at the budget
-    time.sleep(0.6)
-    text = client.get("/metrics").get_data(as_text=True)
+    def counted():
+        text = client.get("/metrics").get_data(as_text=True)
+        return text if value(text, "youthbot_messages_total", handler="test_ops_web.slow_thought", outcome="late") else ""
+
+    text = until(counted, what="the late reply counted")
     assert value(text, "youthbot_reply_budget_overruns_total") - \
         value(before, "youthbot_reply_budget_overruns_total") == 1
     assert value(text, "youthbot_messages_total", handler="test_ops_web.slow_thought", outcome="late") == 1

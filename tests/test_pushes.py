@@ -20,7 +20,7 @@ from bot.wechat.client import SharedTokenClient
 from domain.events import Events, Occurrence
 from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session
-from tests.helpers import follower
+from tests.helpers import follower, until
 
 
 def fail_next(base, times=1, **failure):
@@ -137,7 +137,7 @@ def test_late_reply_from_a_slow_handler_is_pushed(bot, pushing, wechat):
     router.keyword("slow")(lambda ctx: time.sleep(0.3) or "想好了")
     bot.router = router
     assert wechat.send("slow", openid="o_slow") is None
-    time.sleep(0.4)
+    until(bot.outbox.pending, what="the late reply queued")
     assert tasks.drain_outbox(bot, deliverer, time.time()) == {"sent": 1}
     assert [(m["touser"], m["text"]) for m in fake.messages] == [("o_slow", "想好了")]
 

@@ -17,11 +17,14 @@ from domain.audit import Audit
 from domain.events import Events
 from domain.jobs import Jobs
 from domain.quiz import Quiz
+from domain.fields import POSTING_FIELDS, named
 from tests.helpers import posting
 from tests.helpers import make_event, with_profile
 
 SHEET_HEADER = "期号,标题,学习内容,链接,开始,截止,题目,题型,A,B,C,D,答案,解析\n"
-JOB_HEADER = "编号,用人单位,岗位,类别,薪资,工作地点,学历要求,经验要求,招聘人数,联系方式,发布日期,截止日期,状态,招聘会,岗位说明\n"
+JOB_COLUMNS = ("id", "employer", "title", "category", "salary", "place", "education", "experience", "headcount", "contact",
+               "published", "expires", "status", "fair", "description")  # the rows below, in this order
+JOB_HEADER = ",".join(named(POSTING_FIELDS, k).label for k in JOB_COLUMNS) + "\n"
 
 
 def event_file(folder, eid="river", start="today+3 09:00", end="today+3 11:00", **extra):

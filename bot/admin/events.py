@@ -25,7 +25,8 @@ from domain import clock
 from domain.event_report import export_rows
 from domain.events import Occurrence
 from domain.hours import no_shows
-from domain.limits import too_long
+from domain.fields import EVENT_FIELDS, Field, named, on_form
+from domain.limits import EVENT_LIMITS, too_long
 from domain.outcomes import MAX_NOTE, OutcomeError, Outcomes, items_from_rows
 from domain.profiles import mask_name, mask_phone
 from domain.staff import Staff
@@ -94,11 +95,10 @@ def template():
 @bp.route("/new", methods=["GET", "POST"])
 def create():
     """A new event, one-off or weekly; an organiser who creates it runs it."""
-    form = request.form if request.method == "POST" else {"signup_deadline_hours": "2", "cancel_cutoff_hours": "24",
-                                                            "capacity": "20", "repeat_days": "28"}
+    form = request.form if request.method == "POST" else {
+        **{f.input: f"{f.default}" for f in on_form(EVENT_FIELDS) if f.default is not None}, "capacity": "20"}
     if request.method == "GET":
-        return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
-                               kinds=KINDS)
+        return _form_page("新建活动", None, form)
     problems: list[ContentError] = []
     try:
         occurrences = loaders.occurrences_from(_event_data(request.form), Collector(Path("网页表单"), problems))
@@ -109,8 +109,7 @@ def create():
     except FormErrors as exc:
         note(f"新建活动「{request.form.get('title', '').strip()[:60]}」")
         refused(str(exc))
-        return render_template("admin/event_form.html", title="新建活动", form=form, weekdays=WEEKDAYS, occ=None,
-                               kinds=KINDS, errors=exc.errors), 400
+        return _form_page("新建活动", None, form, exc.errors, 400)
     events = bot().events
     saved = [events.save(o) for o in occurrences]
     if g.staff.role == "organiser":
@@ -122,12 +121,28 @@ def create():
 
 
 # -- the form's fields and their errors (shown beside the field, in the field's own label) --------------------
-LABELS = {"title": "活动名称", "place": "地点", "description": "活动说明", "start": "开始", "end_time": "结束（当天）", "capacity": "名额",
-          "signup_deadline_hours": "报名截止", "cancel_cutoff_hours": "取消截止", "min_age": "最低年龄",
-          "weekdays": "每周重复", "repeat_days": "持续天数"}
-CONTENT_FIELDS = {"title": "title", "place": "place", "start": "start", "end": "end_time", "capacity": "capacity",
-                  "signup_deadline_hours": "signup_deadline_hours", "cancel_cutoff_hours": "cancel_cutoff_hours",
+# The fields are the event's (domain/fields.py); the weekly ones (weekdays, days) have their own fieldset.
+FORM_FIELDS = tuple(f for f in on_form(EVENT_FIELDS) if f.record != "recurrence")
+# how the form lays them out: a row each, these side by side; a field not named here gets a row of its own at the end
+LAYOUT = (("title",), ("place",), ("category",), ("description",), ("start", "end", "capacity"),
+          ("signup_deadline_hours", "cancel_cutoff_hours", "min_age"), ("students_only",))
+LABELS = {f.input: f.on_form for f in on_form(EVENT_FIELDS)}
+CONTENT_FIELDS = {**{f.key: f.input for f in on_form(EVENT_FIELDS)},
                   "recurrence.weekdays": "weekdays"}  # the event-file field a check names -> the form's field
+DAYS = named(EVENT_FIELDS, "days")
+
+
+def _rows() -> list[list[Field]]:
+    """The form's fields in the rows the page shows."""
+    by_key = {f.key: f for f in FORM_FIELDS}
+    laid = [[by_key[k] for k in row if k in by_key] for row in LAYOUT]
+    named_in_layout = {k for row in LAYOUT for k in row}
+    return [row for row in laid if row] + [[f] for f in FORM_FIELDS if f.key not in named_in_layout]
+
+
+def _form_page(title: str, occ, form, errors=None, status=200):
+    return render_template("admin/event_form.html", title=title, form=form, weekdays=WEEKDAYS, occ=occ, kinds=KINDS,
+                           rows=_rows(), days=DAYS, errors=errors or {}), status
 
 
 class FormErrors(ValueError):
@@ -162,19 +177,32 @@ class _Fields:
             raise FormErrors(self.errors)
 
 
+def _read_form(form) -> tuple[_Fields, dict]:
+    """Every field of the form read by its kind, in the page's order: {field key: value}; the problems in f.errors."""
+    f, values = _Fields(form), {}
+    for fld in (fld for row in _rows() for fld in row):
+        if fld.text:
+            values[fld.key] = f.text(fld.input, f"请填写{fld.on_form}" if fld.required else "")
+        elif fld.kind == "when":
+            values[fld.key] = f.take(fld.input, _when)
+        elif fld.kind == "time":
+            values[fld.key] = f.take(fld.input, _time)
+        elif fld.kind == "hours":
+            values[fld.key] = f.take(fld.input, lambda t, d=fld.default: _number(t or d))
+        elif fld.kind == "int" and fld.record == fld.key:
+            values[fld.key] = f.take(fld.input, _int if fld.required else lambda t, d=fld.default: (
+                _int(t) if str(t).strip() else d))
+    values["requirements"] = _requirements(f)
+    return f, values
+
+
 def _event_data(form) -> dict:
     """The form as the fields an event file has (the same checks then apply: domain importers)."""
-    f = _Fields(form)
-    title, place = f.text("title", "请填写活动名称"), f.text("place", "请填写地点")
-    start = f.take("start", _when)
-    end_time = f.take("end_time", _time)
-    data = {"title": title, "place": place,
-            "description": form.get("description", "").strip(), "capacity": f.take("capacity", _int),
-            "signup_deadline_hours": f.take("signup_deadline_hours", lambda t: _number(t or 2)),
-            "cancel_cutoff_hours": f.take("cancel_cutoff_hours", lambda t: _number(t or 24)),
-            "requirements": _requirements(f), "category": form.get("category", "").strip()[:20]}
+    f, values = _read_form(form)
+    start, end_time = values.pop("start"), values.pop("end")
+    data = {k: v for k, v in values.items()}
     weekdays = [int(d) for d in form.getlist("weekdays") if d.isdigit() and 1 <= int(d) <= 7]
-    repeat_days = f.take("repeat_days", lambda t: min(_int(t or 28), 366)) if weekdays else 0
+    repeat_days = f.take(DAYS.input, lambda t: min(_int(t or DAYS.default), DAYS.bounds[1])) if weekdays else 0
     f.check()
     data["id"] = f"web-{clock.local(start):%Y%m%d%H%M}-{secrets.token_hex(2)}"
     if weekdays:
@@ -235,8 +263,7 @@ def edit(number):
     """Change one date's details; a new start moves it (with the notice), more places promote the waitlist."""
     occ = _occurrence(number)
     if request.method == "GET":
-        return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=_form_of(occ), kinds=KINDS)
+        return _form_page(f"修改：{occ.title}", occ, _form_of(occ))
     before = _audited(occ)
     note(f"活动 {occ.number}「{occ.title}」{clock.fmt(occ.start, with_weekday=False)}")
     try:
@@ -254,12 +281,10 @@ def edit(number):
                 note(f"类别同时改了其他{len(others)}个日期")
     except FormErrors as exc:
         refused(str(exc))
-        return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=request.form, errors=exc.errors, kinds=KINDS), 400
+        return _form_page(f"修改：{occ.title}", occ, request.form, exc.errors, 400)
     except ValueError as exc:
         refused(str(exc))
-        return render_template("admin/event_form.html", title=f"修改：{occ.title}", occ=occ, weekdays=WEEKDAYS,
-                               form=request.form, errors={"form": str(exc)}, kinds=KINDS), 400
+        return _form_page(f"修改：{occ.title}", occ, request.form, {"form": str(exc)}, 400)
     flash("已保存。" + (f"名额增加，候补的{len(promoted)}人已转为正式报名并会收到通知。" if promoted else ""))
     return redirect(url_for(".detail", number=occ.number))
 
@@ -273,44 +298,42 @@ def _other_dates(occ: Occurrence) -> list[Occurrence]:
 def _audited(occ: Occurrence) -> dict:
     """What the audit log keeps of an occurrence before and after a change (nothing personal)."""
     req = occ.requirements or {}
-    return {"名称": occ.title, "地点": occ.place, "开始": clock.fmt(occ.start, with_weekday=False),
+    return {**{f.audit or f.label: getattr(occ, f.record) or "" for f in FORM_FIELDS if f.text},
+            "开始": clock.fmt(occ.start, with_weekday=False),
             "结束": clock.fmt(occ.end, with_weekday=False), "名额": occ.capacity,
             "报名截止": clock.fmt(occ.signup_deadline, with_weekday=False),
-            "取消截止": clock.fmt(occ.cancel_cutoff, with_weekday=False), "说明": occ.description,
+            "取消截止": clock.fmt(occ.cancel_cutoff, with_weekday=False),
             "最低年龄": req.get("min_age", ""), "仅限学生": "是" if req.get("students_only") else "",
-            "类别": getattr(occ, "category", "") or "", "状态": "已取消" if occ.status == "cancelled" else ""}
+            "状态": "已取消" if occ.status == "cancelled" else ""}
 
 
 def _form_of(occ: Occurrence) -> dict:
-    return {"title": occ.title, "place": occ.place, "description": occ.description, "capacity": occ.capacity,
-            "start": f"{clock.local(occ.start):%Y-%m-%dT%H:%M}", "end_time": f"{clock.local(occ.end):%H:%M}",
-            "signup_deadline_hours": f"{(occ.start - occ.signup_deadline) / 3600:g}",
-            "cancel_cutoff_hours": f"{(occ.start - occ.cancel_cutoff) / 3600:g}",
-            "min_age": (occ.requirements or {}).get("min_age", ""), "category": occ.category,
+    form = {}
+    for f in FORM_FIELDS:
+        value = getattr(occ, f.record)
+        if f.text or (f.kind == "int" and f.record == f.key):
+            form[f.input] = value
+        elif f.kind == "hours":
+            form[f.input] = f"{(occ.start - value) / 3600:g}"
+    return {**form, "start": f"{clock.local(occ.start):%Y-%m-%dT%H:%M}", "end_time": f"{clock.local(occ.end):%H:%M}",
+            "min_age": (occ.requirements or {}).get("min_age", ""),
             "students_only": (occ.requirements or {}).get("students_only", False)}
 
 
 def _changes(occ: Occurrence, form) -> tuple[dict, float | None]:
     """What the edit form changes, as update_event's arguments, and the new start."""
-    f = _Fields(form)
-    title, place = f.text("title", "请填写活动名称"), f.text("place", "请填写地点")
-    start = f.take("start", _when)
-    end_time = f.take("end_time", _time)
-    capacity = f.take("capacity", _int)
-    signup = f.take("signup_deadline_hours", lambda t: _number(t or 2))
-    cancel = f.take("cancel_cutoff_hours", lambda t: _number(t or 24))
-    requirements = _requirements(f)
-    for name in ("title", "place", "description"):
-        problem = too_long(name, form.get(name, "").strip())
+    f, values = _read_form(form)
+    for fld in FORM_FIELDS:
+        problem = too_long(fld.key, values[fld.key], EVENT_LIMITS) if fld.text else ""
         if problem:
-            f.errors.setdefault(name, problem)
+            f.errors.setdefault(fld.input, problem)
     f.check()
+    start, end_time = values.pop("start"), values.pop("end")
     end = clock.parse_when(f"{clock.local(start):%Y-%m-%d} {end_time}")
     if end <= start:
         raise FormErrors({"end_time": f"{end_time}不晚于开始时间{clock.local(start):%H:%M}"})
-    return {"title": title, "place": place, "description": form.get("description", "").strip(),
-            "capacity": capacity, "requirements": requirements, "category": form.get("category", "").strip()[:20],
-            "end": end, "signup_deadline": start - signup * 3600, "cancel_cutoff": start - cancel * 3600}, start
+    hours = {fld.record: start - values.pop(fld.key) * 3600 for fld in FORM_FIELDS if fld.kind == "hours"}
+    return {**values, **hours, "end": end}, start
 
 
 # -- one event -------------------------------------------------------------------------------

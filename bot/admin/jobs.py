@@ -17,9 +17,10 @@ from bot.admin.access import audit, bot, gate, note, note_upload, refused, send_
 from bot.admin import spool
 from bot.admin.spool import uploaded
 from bot.admin.charts import row
-from bot.importers import loaders, uploads
+from bot.importers import uploads
 from domain import clock
 from domain.job_report import OUTCOME_NAMES, export_rows
+from domain.fields import POSTING_FIELDS, examples, headers, on_form
 from domain.jobs import OUTCOMES, Posting
 from domain.profiles import mask_name, mask_phone
 
@@ -56,20 +57,14 @@ def upload():
     return index(result, 400 if result.errors else 200)
 
 
-POSTING_FIELDS = ("employer", "title", "category", "salary", "place", "education", "experience", "headcount",
-                  "contact", "expires", "description")
-JOB_HEADERS = list({field: header for header, field in reversed(loaders.JOB_COLUMNS.items())}.values())[::-1]
-# the sheet's Chinese headers, the first one listed for each field (the others are variants the upload accepts)
+FORM_FIELDS = on_form(POSTING_FIELDS)  # the posting's fields (domain/fields.py) that the form asks for
+JOB_HEADERS = headers(POSTING_FIELDS)  # the sheet's Chinese headers (each field's label; its aliases are accepted too)
 
 
 @bp.get("/template.xlsx")
 def template():
     """An empty postings sheet with the upload's columns and one example row."""
-    example = {"编号": "sd-driver-1", "用人单位": "顺达物流", "岗位": "货车司机", "类别": "物流司机", "薪资": "6000-8000元/月",
-               "工作地点": "物流园", "学历要求": "不限", "经验要求": "B2驾照，驾龄2年", "招聘人数": 2,
-               "联系方式": "王经理 0724-0000001", "发布日期": "", "截止日期": "", "状态": "招聘中", "招聘会": "",
-               "岗位说明": "长期稳定，五险一金。"}
-    return send_table("岗位表模板.xlsx", JOB_HEADERS, [[example[h] for h in JOB_HEADERS]])
+    return send_table("岗位表模板.xlsx", JOB_HEADERS, examples(POSTING_FIELDS, clock.local(clock.now()).year))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -77,12 +72,13 @@ def create():
     """One posting from a form: written as a one-row postings sheet and loaded exactly as an upload is (same checks)."""
     categories = sorted({p.category for p in bot().jobs.all()})
     if request.method == "GET":
-        return render_template("admin/posting_form.html", title="发布岗位", form={f: "" for f in POSTING_FIELDS},
-                               categories=categories)
-    form = {f: request.form.get(f, "").strip()[:500] for f in POSTING_FIELDS}
+        return render_template("admin/posting_form.html", title="发布岗位", form={f.input: "" for f in FORM_FIELDS},
+                               fields=FORM_FIELDS, categories=categories)
+    # each value kept whole up to one past its limit, so the load's check says it is too long
+    form = {f.input: request.form.get(f.input, "").strip()[:(f.limit or 500) + 1] for f in FORM_FIELDS}
     pid = f"web-{clock.local(clock.now()):%Y%m%d%H%M%S}-{secrets.token_hex(2)}"
     note(f"岗位「{form['employer']} · {form['title']}」")
-    row = {"编号": pid, **{h: form.get(f, "") for h, f in loaders.JOB_COLUMNS.items() if f in POSTING_FIELDS}}
+    row = {"编号": pid, **{f.label: form[f.input] for f in FORM_FIELDS}}
     with tempfile.TemporaryDirectory(prefix="youthbot-posting-") as folder:
         path = Path(folder) / "岗位表单.csv"
         with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -93,8 +89,8 @@ def create():
     if result.errors:
         problems = "；".join(re.sub(r"^岗位表单\.csv\s*(第\d+行)?", "", e) for e in result.errors)
         refused(problems)
-        return render_template("admin/posting_form.html", title="发布岗位", form=form, categories=categories,
-                               error=problems), 400
+        return render_template("admin/posting_form.html", title="发布岗位", form=form, fields=FORM_FIELDS,
+                               categories=categories, error=problems), 400
     p = bot().jobs.get(pid)
     note(f"编号 {p.number}", {"岗位": ("", f"{p.employer} · {p.title}"), "名额": ("", p.headcount)})
     flash(f"已发布「{p.title}」（编号 {p.number}），居民发「岗位」即可看到。")

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from bot.importers.files import Collector, ContentError, plain_number, read_sheet, read_yaml, require
+from bot.importers.files import Collector, ContentError, header_key, plain_number, read_sheet, read_yaml, require
 from domain import clock
 from domain.events import Occurrence
 from domain.jobs import Posting, default_expiry
-from domain.limits import long_fields
+from domain.fields import EVENT_FIELDS, POSTING_FIELDS, required
+from domain.limits import EVENT_LIMITS, POSTING_LIMITS, long_fields
 from domain.quiz import KINDS, LETTERS, Question, Session, parse_answer
 
 KIND_NAMES = {"单选": "single", "单选题": "single", "多选": "multi", "多选题": "multi",
@@ -213,44 +214,55 @@ def parse_events(path: Path, errors: list) -> list:
 def occurrences_from(data: dict, c: Collector, kind: str = "volunteer", where: str = "") -> list[Occurrence]:
     """One occurrence for a dated event; one per matching day for a recurring one (problems into c)."""
     path = c.path
-    for f, problem in long_fields(data):
+    for f, problem in long_fields(data, EVENT_LIMITS):
         c.add(where + f, problem)
-    eid = c.check(require, data, path, "id", column=where + "id")
-    title = c.check(require, data, path, "title", column=where + "title")
-    place = c.check(require, data, path, "place", column=where + "place")
-    capacity = c.check(require, data, path, "capacity", int, column=where + "capacity")
-    if capacity is not None and capacity < 1:
-        c.add(where + "capacity", "至少为1")
+    # the event's fields (domain/fields.py): the required ones must be there, text is stripped, numbers bounded
+    text = {f.key: str(data.get(f.key) or "").strip() for f in EVENT_FIELDS if f.text}
+    for f in EVENT_FIELDS:
+        if f.required and f.text:
+            text[f.key] = c.check(require, data, path, f.key, column=where + f.key)
+    numbers = {}
+    for f in EVENT_FIELDS:
+        if f.kind != "int" or f.record in ("requirements", "recurrence"):
+            continue
+        given = f.required or data.get(f.key) not in (None, "")
+        numbers[f.key] = c.check(require, data, path, f.key, int, column=where + f.key) if given else f.default
+        if numbers[f.key] is not None and f.bounds and numbers[f.key] < f.bounds[0]:
+            c.add(where + f.key, f"至少为{f.bounds[0]:g}")
     req = data.get("requirements") or {}
     if not isinstance(req, dict) or set(req) - {"min_age", "students_only"}:
         c.add(where + "requirements", "只认 min_age 和 students_only")
     hours = {}
-    for f, default in (("signup_deadline_hours", 2), ("cancel_cutoff_hours", 24)):
+    for f in EVENT_FIELDS:
+        if f.kind != "hours":
+            continue
         try:
-            hours[f] = float(data.get(f, default))
+            hours[f] = float(data.get(f.key, f.default))
         except (TypeError, ValueError):
-            c.add(where + f, f"应当是小时数，现在是「{data.get(f)}」")
+            c.add(where + f.key, f"应当是小时数，现在是「{data.get(f.key)}」")
     if data.get("recurrence"):
         spans = c.check(_recurring_spans, data, path, where) or []
     else:
         start = c.check(when, data, path, "start", column=where + "start")
         end = c.check(when, data, path, "end", column=where + "end")
         spans = [(start, end)] if start is not None and end is not None else []
+    if not text["category"] and kind == "job_fair":
+        text["category"] = "招聘会"
     out = []
     for start, end in spans:
         if end <= start:
             c.add(where + "end", "结束时间要晚于开始时间")
             continue
-        if None in (eid, title, place, capacity) or len(hours) < 2:
-            continue
+        if None in text.values() or None in numbers.values() or len(hours) < sum(f.kind == "hours" for f in EVENT_FIELDS):
+            continue  # (each problem was said above)
+        eid = text["id"]
         out.append(Occurrence(
-            id=f"{eid}@{clock.local(start):%Y%m%d}", event_id=eid, title=title,
-            description=str(data.get("description") or "").strip(), place=place, start=start, end=end,
-            capacity=capacity, signup_deadline=start - hours["signup_deadline_hours"] * 3600,
-            cancel_cutoff=start - hours["cancel_cutoff_hours"] * 3600,
-            requirements=req if isinstance(req, dict) else {}, tags=list(data.get("tags") or []), kind=kind,
-            category=str(data.get("category") or ("招聘会" if kind == "job_fair" else "")).strip(),
-            programme=str(data.get("programme") or "").strip(), site=str(data.get("site") or "").strip()))
+            **{f.record: text[f.key] for f in EVENT_FIELDS if f.text and f.key != "id"},
+            **{f.record: numbers[f.key] for f in EVENT_FIELDS if f.key in numbers},
+            **{f.record: start - h * 3600 for f, h in hours.items()},
+            id=f"{eid}@{clock.local(start):%Y%m%d}", event_id=eid, start=start, end=end,
+            **{f.record: list(data.get(f.key) or []) for f in EVENT_FIELDS if f.kind == "words"},
+            requirements=req if isinstance(req, dict) else {}, kind=kind))
     return out
 
 
@@ -274,15 +286,10 @@ def _recurring_spans(data: dict, path: Path, where: str = "") -> list[tuple[floa
 
 
 # -- job postings ------------------------------------------------------------------
-JOB_COLUMNS = {"编号": "id", "岗位编号": "id", "用人单位": "employer", "单位": "employer", "单位名称": "employer",
-               "岗位": "title", "岗位名称": "title", "职位": "title", "类别": "category", "岗位类别": "category",
-               "薪资": "salary", "工资": "salary", "薪酬": "salary", "工作地点": "place", "地点": "place",
-               "学历要求": "education", "学历": "education", "经验要求": "experience", "经验": "experience",
-               "招聘人数": "headcount", "人数": "headcount", "名额": "headcount",
-               "联系方式": "contact", "联系电话": "contact", "联系人": "contact",
-               "发布日期": "published", "发布时间": "published", "截止日期": "expires", "截止时间": "expires",
-               "状态": "status", "招聘会": "fair", "岗位说明": "description", "说明": "description"}
-JOB_REQUIRED = ("id", "employer", "title", "category", "contact")
+# The postings sheet's columns are the posting's fields (domain/fields.py): header (the label and its aliases, as
+# files.header_key reads them) -> field; a YAML file's postings use the keys.
+JOB_COLUMNS = {header_key(h): f.key for f in POSTING_FIELDS for h in f.headers}
+JOB_REQUIRED = required(POSTING_FIELDS)
 JOB_STATUSES = {"open": "open", "filled": "filled", "expired": "expired", "招聘中": "open", "已招满": "filled",
                 "已过期": "expired", "": "open"}
 
@@ -297,7 +304,7 @@ def parse_jobs(path: Path, errors: list) -> list:
             return []
         missing = [f for f in JOB_REQUIRED if f not in sheet.headers]
         for f in missing:
-            c.add(next(h for h, v in JOB_COLUMNS.items() if v == f), "表格里缺少这一列", 1)
+            c.add(next(x.label for x in POSTING_FIELDS if x.key == f), "表格里缺少这一列", 1)
         if missing:
             return []
         rows, fair_id, column = sheet.rows, "", sheet.column
@@ -328,16 +335,18 @@ def posting_from(raw: dict, c: Collector, row: int | None, fair_id: str, column=
     path = c.path
     name = column or (lambda f: f"postings[{raw.get('id', '?')}].{f}")
     before = len(c.errors)
-    for f, problem in long_fields(raw):
+    for f, problem in long_fields(raw, POSTING_LIMITS):
         c.add(name(f), problem, row)
     for f in JOB_REQUIRED:
         if not str(raw.get(f) or "").strip():
             c.add(name(f), "没有填", row)
-    try:
-        headcount = int(plain_number(raw.get("headcount") or 1))
-    except (TypeError, ValueError):
-        c.add(name("headcount"), f"应当是整数，现在是「{raw.get('headcount')}」", row)
-        headcount = 0
+    numbers = {}
+    for f in POSTING_FIELDS:
+        if f.kind == "int":
+            try:
+                numbers[f.key] = int(plain_number(raw.get(f.key) or f.default))
+            except (TypeError, ValueError):
+                c.add(name(f.key), f"应当是整数，现在是「{raw.get(f.key)}」", row)
     published = c.check(when, raw, path, "published", row, name("published")) if raw.get("published") else clock.now()
     expires = c.check(when, raw, path, "expires", row, name("expires")) if raw.get("expires") \
         else default_expiry(published or clock.now())
@@ -346,11 +355,9 @@ def posting_from(raw: dict, c: Collector, row: int | None, fair_id: str, column=
         c.add(name("status"), f"「{raw.get('status')}」不是状态：写 招聘中、已招满 或 已过期", row)
     if len(c.errors) > before:
         return None
-    text = {f: str(raw.get(f) or "").strip() for f in ("salary", "place", "education", "experience", "description")}
-    return Posting(str(raw["id"]).strip(), str(raw["employer"]).strip(), str(raw["title"]).strip(),
-                   str(raw["category"]).strip(), text["salary"] or "面议", text["place"], text["education"] or "不限",
-                   text["experience"] or "不限", headcount, str(raw["contact"]).strip(), published, expires, status,
-                   str(raw.get("fair") or fair_id), text["description"])
+    text = {f.record: str(raw.get(f.key) or "").strip() or (f.default or "") for f in POSTING_FIELDS if f.text}
+    text["fair"] = str(raw.get("fair") or fair_id)
+    return Posting(**text, **numbers, published=published, expires=expires, status=status)
 
 
 # -- demo members and their past quiz results -----------------------------------------

@@ -13,6 +13,8 @@ Events sheet, one event a row (a weekly one: the first date in 开始, the weekd
 
     编号 活动名称 类别 地点 开始 结束 名额 报名截止（小时） 取消截止（小时） 最低年龄 仅限学生 每周 持续天数 项目 站点 活动说明 标签
 
+(the event's fields, declared once in domain/fields.py: headers, aliases, required, limits, the template's examples).
+
 Branches sheet: 编号 名称.
 """
 from __future__ import annotations
@@ -23,8 +25,10 @@ from datetime import date, datetime, time as dtime
 from pathlib import Path
 
 from bot.importers import loaders
-from bot.importers.files import Collector, ContentError, plain_number, read_rows, sheet_rows
-from domain import clock
+from bot.importers.files import Collector, ContentError, header_key, plain_number, read_rows, sheet_rows
+from domain import clock, fields
+from domain.fields import EVENT_FIELDS
+from domain.limits import EVENT_LIMITS, too_long
 from domain.events import Events, Occurrence
 from domain.profiles import BranchError, Profiles, branch_id, branch_name
 
@@ -33,32 +37,16 @@ WEEKDAY_CHARS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "�
 YES, NO = {"是", "仅限", "限", "y", "yes", "true", "1", "√", "✓"}, {"", "否", "不限", "n", "no", "false", "0", "×"}
 
 
-# header (as files.header_key reads it) -> field; the first header listed for a field is the one the template uses
-EVENT_COLUMNS = {
-    "编号": "id", "活动编号": "id",
-    "活动名称": "title", "名称": "title", "标题": "title",
-    "类别": "category", "活动类别": "category",
-    "地点": "place", "活动地点": "place",
-    "开始": "start", "开始时间": "start",
-    "结束": "end", "结束时间": "end",
-    "名额": "capacity", "人数": "capacity",
-    "报名截止小时": "signup_deadline_hours", "报名截止": "signup_deadline_hours",
-    "取消截止小时": "cancel_cutoff_hours", "取消截止": "cancel_cutoff_hours",
-    "最低年龄": "min_age",
-    "仅限学生": "students_only", "仅限在校学生": "students_only",
-    "每周": "weekdays", "每周重复": "weekdays",
-    "持续天数": "days",
-    "项目": "programme", "站点": "site",
-    "活动说明": "description", "说明": "description",
-    "标签": "tags",
-}
-EVENT_TEMPLATE = ["编号", "活动名称", "类别", "地点", "开始", "结束", "名额", "报名截止（小时）", "取消截止（小时）",
-                  "最低年龄", "仅限学生", "每周", "持续天数", "项目", "站点", "活动说明", "标签"]
-EVENT_REQUIRED = ("id", "title", "place", "start", "end", "capacity")
+# The events sheet's columns are the event's fields (domain/fields.py): header (as files.header_key reads it, the
+# label and its aliases) -> field; the template writes each field's label, in the table's order.
+EVENT_COLUMNS = {header_key(h): f.key for f in EVENT_FIELDS for h in f.headers}
+EVENT_TEMPLATE = fields.headers(EVENT_FIELDS)
+EVENT_REQUIRED = fields.required(EVENT_FIELDS)
 BRANCH_COLUMNS = {"编号": "id", "支部编号": "id", "名称": "name", "支部名称": "name", "支部": "name"}
 BRANCH_TEMPLATE = ["编号", "名称"]
-HEADER_OF = {"id": "编号", "title": "活动名称", "place": "地点", "start": "开始", "end": "结束", "capacity": "名额",
-             "name": "名称"}
+BRANCH_REQUIRED = ("id", "name")
+HEADER_OF = {**{f.key: f.label for f in EVENT_FIELDS}, "name": "名称"}
+FIELD = {f.key: f for f in EVENT_FIELDS}
 
 
 @dataclass
@@ -93,7 +81,8 @@ class _Sheet:
         return f"{self.path.name}" + (f" 第{row}行" if row else "") + (f"「{header}」" if header else "")
 
 
-def _read(path: Path, columns: dict[str, str], template: list[str], errors: list[str]) -> _Sheet | None:
+def _read(path: Path, columns: dict[str, str], template: list[str], required: tuple[str, ...],
+          errors: list[str]) -> _Sheet | None:
     """The sheet's rows as fields, or None (with the reason in errors) when it cannot be read at all."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
@@ -105,9 +94,7 @@ def _read(path: Path, columns: dict[str, str], template: list[str], errors: list
         errors.append(str(exc))
         return None
     rows, headers = sheet_rows(raw, columns)
-    missing = [HEADER_OF[f] for f in columns.values() if f in HEADER_OF and f not in headers
-               and f in (EVENT_REQUIRED if columns is EVENT_COLUMNS else ("id", "name"))]
-    missing = list(dict.fromkeys(missing))
+    missing = [HEADER_OF[f] for f in required if f not in headers]
     if missing:
         errors.append(f"{path.name}：第一行（表头）缺少「{'」「'.join(missing)}」列；表头应为：{' '.join(template)}")
         return None
@@ -200,28 +187,28 @@ def _event_data(sheet: _Sheet, row_no: int, row: dict, errors: list[str]) -> dic
             errors.append(problem_at(fld)("没有填写"))
     if len(errors) > before:
         return None
-    data: dict = {"id": _text(row["id"]), "title": _text(row["title"]), "place": _text(row["place"]),
-                  "category": _text(row.get("category")), "programme": _text(row.get("programme")),
-                  "site": _text(row.get("site")), "description": _text(row.get("description")),
-                  "tags": [t for t in re.split(r"[、,，;；\s]+", _text(row.get("tags"))) if t]}
+    data: dict = {f.key: _text(row.get(f.key)) for f in EVENT_FIELDS if f.text}
+    data.update({f.key: [t for t in re.split(r"[、,，;；\s]+", _text(row.get(f.key))) if t]
+                 for f in EVENT_FIELDS if f.kind == "words"})
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", data["id"]):
         errors.append(problem_at("id")(f"“{data['id']}”只能用字母、数字、- _ .，最多40个字符"))
-    for fld, most in (("title", 60), ("place", 60), ("category", 20), ("description", 1000)):
-        if len(data[fld]) > most:
-            errors.append(problem_at(fld)(f"最多{most}个字，现在{len(data[fld])}个字"))
-    checks = [("capacity", lambda: _number(row["capacity"], int, 1, 10000, problem_at("capacity")))]
-    for fld, default in (("signup_deadline_hours", 2), ("cancel_cutoff_hours", 24)):
-        checks.append((fld, lambda fld=fld, default=default: _number(
-            row.get(fld) if _text(row.get(fld)) else default, float, 0, 24 * 60, problem_at(fld))))
-    for fld, call in checks:
+    for f in EVENT_FIELDS:
+        if f.key != "id" and f.key in data and (long := too_long(f.key, data[f.key], EVENT_LIMITS)):
+            errors.append(problem_at(f.key)(long))
+    for f in EVENT_FIELDS:  # the plain numbers (min_age and days go into requirements and recurrence, below)
+        if f.kind not in ("int", "hours") or f.record in ("requirements", "recurrence"):
+            continue
+        given = row.get(f.key) if _text(row.get(f.key)) else f.default
+        if given is None:  # not required (those were checked above) and left empty
+            continue
         try:
-            data[fld] = call()
+            data[f.key] = _number(given, int if f.kind == "int" else float, *(f.bounds or (0, 10**9)), problem_at(f.key))
         except ValueError as exc:
             errors.append(str(exc))
     requirements = {}
     if _text(row.get("min_age")):
         try:
-            requirements["min_age"] = _number(row["min_age"], int, 1, 100, problem_at("min_age"))
+            requirements["min_age"] = _number(row["min_age"], int, *FIELD["min_age"].bounds, problem_at("min_age"))
         except ValueError as exc:
             errors.append(str(exc))
     students = _text(row.get("students_only")).lower()
@@ -252,7 +239,8 @@ def _event_data(sheet: _Sheet, row_no: int, row: dict, errors: list[str]) -> dic
             errors.append(problem_at("weekdays")(f"“{exc}”不是星期几：写成 一、三、五 或 周一至周五"))
             weekdays = []
         try:
-            days = _number(row.get("days") if _text(row.get("days")) else 28, int, 1, 366, problem_at("days"))
+            days = _number(row.get("days") if _text(row.get("days")) else FIELD["days"].default, int,
+                           *FIELD["days"].bounds, problem_at("days"))
         except ValueError as exc:
             errors.append(str(exc))
             days = 0
@@ -275,7 +263,7 @@ def read_events(path: Path, redis=None, may_change=None) -> SheetUpload:
     refuses rows that would change someone else's event.
     """
     up = SheetUpload()
-    sheet = _read(path, EVENT_COLUMNS, EVENT_TEMPLATE, up.errors)
+    sheet = _read(path, EVENT_COLUMNS, EVENT_TEMPLATE, EVENT_REQUIRED, up.errors)
     if sheet is None:
         return up
     seen: dict[str, int] = {}
@@ -347,7 +335,7 @@ def load_events(bot, path: Path, may_change=None) -> SheetUpload:
 def read_branches(path: Path, redis=None) -> SheetUpload:
     """(id, name) pairs from a branches sheet, with every problem; names are checked against the stored ones."""
     up = SheetUpload()
-    sheet = _read(path, BRANCH_COLUMNS, BRANCH_TEMPLATE, up.errors)
+    sheet = _read(path, BRANCH_COLUMNS, BRANCH_TEMPLATE, BRANCH_REQUIRED, up.errors)
     if sheet is None:
         return up
     stored = Profiles(redis).branches() if redis is not None else []
@@ -430,13 +418,7 @@ def load_branches_file(bot, path: Path) -> int:
 
 def template_rows() -> dict[str, tuple[list[str], list[list]]]:
     """The upload pages' Excel templates: headers and example rows."""
-    today = date.today()
     return {
-        "events": (EVENT_TEMPLATE, [
-            ["elder-0704", "爱驻夕阳 · 关爱老人志愿服务", "敬老", "白石坡社区养老院", f"{today.year}-07-04 09:00", "11:30",
-             30, 2, 24, 16, "", "", "", "", "", "为老人送水果、打扫卫生、陪老人聊天。", "敬老、养老院"],
-            ["tutoring-july", "四点半课堂 · 作业辅导", "四点半课堂", "社区“蓝精灵家园”", f"{today.year}-07-06 16:30",
-             "17:30", 6, 2, 4, 16, "", "一至五", 28, "", "", "工作日下午一对一辅导作业。", ""],
-        ]),
+        "events": (EVENT_TEMPLATE, fields.examples(EVENT_FIELDS, date.today().year)),
         "branches": (BRANCH_TEMPLATE, [["b1", "街道机关团支部"], ["b6", "新建社区团支部"]]),
     }

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SHUTDOWN_POLL
+
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # A test run leaves `git status` clean: screenshots go to a temporary folder unless REFRESH_SCREENSHOTS=1
 # asks to refresh the ones the docs show.
@@ -21,6 +23,15 @@ SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if o
 
 if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
     pytest.skip("chromium and chromium-driver are not installed", allow_module_level=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every browser test starts (or shares) a real Chromium: slow, left out of `pytest -m "not slow"`."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +67,7 @@ def site(settings, redis_client, fake_wechat):
     base, state = fake_wechat
     app = create_app(replace(settings, wechat_api_base_url=base + "/cgi-bin/"), redis_client)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL,), daemon=True).start()
     yield Site(f"http://127.0.0.1:{server.server_port}", app, state, base)
     server.shutdown()
 
