@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 
 from domain.keys import ledger_key, legacy_ledger_key
-from domain.scripting import Prefix
+from domain.scripting import Prefix, one_server
 from handlers.message import Incoming
 
 PENDING = "\x00pending"
@@ -48,7 +48,9 @@ class MessageLedger:
         self._pending_ttl = pending_ttl
         # Entries in the format before live at most done_ttl: a process reads that format too for that long
         # after it starts (an upgrade restarts the service), one more GET in the first round trip, no scan.
-        self._legacy_until = time.time() + done_ttl + 60
+        # Not on a Redis Cluster: there the old key lives in another slot than the user's, so reading it would
+        # make every message wait on a second node (a frozen one stalls users whose own keys are healthy).
+        self._legacy_until = time.time() + done_ttl + 60 if one_server(redis) else 0.0
 
     def reads_legacy(self) -> bool:
         """Whether entries in the format before may still exist (this process started less than their
