@@ -379,15 +379,18 @@ def test_the_month_so_far_through_the_webhook_chat_and_cli(bot, wechat, pushing,
     """Follows, a quiz answered in chat, a check-in with the organiser's code, an outcome from the CLI, a push."""
     deliverer, fake = pushing
     now = time.time()
+    # the history stays inside today's Beijing day, whatever the hour the suite runs (just after midnight, an
+    # hour ago is yesterday and the report of "today" rightly leaves it out)
+    midnight = clock.local(now).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
     bot.redis.hset(BRANCHES, mapping={"b1": "一支部"})
     Profiles(bot.redis).set_branch("o_alice", "b1")
     quiz = Quiz(bot.redis)
-    s = Session("now", "本周学习", "学习内容", now - 3600, now + 86400, [Question("题", "judge", [], "T")])
+    s = Session("now", "本周学习", "学习内容", max(now - 3600, midnight), now + 86400, [Question("题", "judge", [], "T")])
     quiz.save_session(s)
     events = Events(bot.redis)
     occ = events.save(Occurrence(id="river@now", event_id="river", title="护河", description="", place="三干渠",
-                                 start=now - 1800, end=now + 1800, capacity=5, signup_deadline=now - 7200,
-                                 cancel_cutoff=now - 86400, category="护河"))
+                                 start=max(now - 1800, midnight), end=now + 1800, capacity=5,
+                                 signup_deadline=now - 7200, cancel_cutoff=now - 86400, category="护河"))
     events.sign_up(occ, "o_alice")
     wechat.event("subscribe", openid="o_alice")
     wechat.event("subscribe", openid="o_bob")
