@@ -11,6 +11,9 @@ from pathlib import Path
 
 import yaml
 
+# libyaml's parser when PyYAML was built with it (the wheels are): the texts were 40 % of building the app
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class Texts:
     def __init__(self, entries: dict[str, str]):
@@ -20,7 +23,7 @@ class Texts:
     def load(cls, texts_dir: Path) -> "Texts":
         entries: dict[str, str] = {}
         for path in sorted(Path(texts_dir).glob("*.yaml")):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
             _flatten(path.stem, data, entries)
         return cls(entries)
 

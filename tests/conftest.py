@@ -23,6 +23,12 @@ from tests.helpers import AES_KEY, APPID, SHUTDOWN_POLL, TOKEN, Console, WeChat,
 os.environ.setdefault("LOG_DIR", tempfile.mkdtemp(prefix="youthbot-test-logs-"))
 
 
+def pytest_configure(config):
+    if os.environ.get("REDIS_URL") and config.getoption("numprocesses", None):  # pytest -n 2 (pytest-xdist)
+        raise pytest.UsageError("REDIS_URL is one server that every test flushes: pytest-xdist's workers would "
+                                "flush each other's data. Run the tests against REDIS_URL without -n.")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def run_log():
     """In-process log records of the whole run, as JSON lines in LOG_DIR."""

@@ -14,6 +14,7 @@ from domain.profiles import BRANCHES, Profiles
 from domain.quiz import Quiz
 from tests.helpers import EVENT_HEADERS, POSTING_HEADERS as JOB_HEADERS, event_row, make_event, make_session, posting, \
     posting_row
+from tests.helpers import demo_loaded
 
 def day(offset: int) -> str:
     from domain import clock
@@ -351,9 +352,8 @@ def test_uploads_outside_a_role_are_refused_and_change_nothing(console_as, bot, 
 
 @pytest.fixture
 def world_with_demo(bot):
-    from bot import importers
 
-    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     return bot
 
 

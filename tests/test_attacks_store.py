@@ -279,6 +279,7 @@ def _loaded(r, tag: str) -> int:
     return sum(1 for m in r.zrange(INDEX, 0, -1) if m.startswith(f"{tag}-"))
 
 
+@pytest.mark.slow  # starts `youthbot content load` processes and kills them, ~10 s
 def test_content_load_killed_at_any_moment_leaves_the_store_wholly_before_or_after(redis_client, redis_url, tmp_path):
     """`youthbot content load DIR` (an events sheet of ROWS events) killed with SIGKILL: while it stages (observed),
     then at moments spread over an undisturbed load's time. Each time the store holds none of the folder (and
@@ -370,6 +371,7 @@ def _served(redis, openid: str, name: str, phone: str) -> None:
     events.record_attendance(occ, openid, occ.start, occ.end)
 
 
+@pytest.mark.slow  # rewrites the AOF and makes a backup, ~13 s
 def test_a_deleted_person_is_found_nowhere_not_in_the_audit_log_the_aof_or_a_later_backup(
         console, redis_client, redis_url, wechat, bot, tmp_path):
     from bot.pushes import tasks

@@ -17,6 +17,7 @@ from domain.profiles import Profiles
 from domain.quiz import Question, Quiz, Session
 from tests.helpers import make_session
 from tests.helpers import make_event, with_profile
+from tests.helpers import demo_loaded
 
 
 def load_folders(bot, tmp_path, *folders):
@@ -356,7 +357,7 @@ def test_deleting_my_data_takes_my_name_off_my_service_records(bot, wechat, clie
 @pytest.mark.slow
 def test_in_the_demo_a_chat_user_who_picks_a_branch_gets_the_quiz_reminder(bot, wechat, pushing):
     deliverer, fake = pushing
-    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     before = tasks.quiz_reminders(bot, deliverer, time.time())
     assert "sent" not in before  # the made-up members do not follow the account: nobody is reached
     assert "请选择你所在的团支部" in wechat.send("支部", openid="o_demo_user_0001")

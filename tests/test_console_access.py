@@ -7,12 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from bot import importers
-
 from bot.pushes import broadcasts
 from domain.events import Events
 from domain.profiles import Profiles
 from domain.staff import Staff
+from tests.helpers import demo_loaded
 
 ALL, ADMIN, EVENTS, JOBS = {"admin", "organiser", "jobs"}, {"admin"}, {"admin", "organiser"}, {"admin", "jobs"}
 PAGES = {  # GET endpoint -> roles that may open it
@@ -58,7 +57,7 @@ EXPORTS = [e for e in PAGES if e.endswith(("export", "export_missing", "template
 def world(app, bot, fake_wechat, console_as):
     """Demo content, one person, one broadcast, an event run by the organiser; a client per role."""
     bot.settings = replace(bot.settings, wechat_api_base_url=fake_wechat[0] + "/cgi-bin/")
-    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     Profiles(bot.redis).save_contact("o_person", "张小明", "13800138000")
     clients = {role: console_as(role) for role in ("admin", "organiser", "jobs")}
     occ = Events(bot.redis).upcoming(time.time())[0]

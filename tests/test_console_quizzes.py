@@ -6,10 +6,10 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from bot import importers as content
 from domain.audit import Audit
 from domain.quiz import Quiz
 from tests.helpers import quiz_bank_file as bank, upload_bank as upload
+from tests.helpers import demo_loaded
 
 HEAD = ["期号", "标题", "学习内容", "链接", "开始", "截止", "题目", "题型", "A", "B", "C", "D", "答案", "解析"]
 
@@ -24,7 +24,7 @@ GOOD = ["w20", "第20期", "学习内容", "", "today-1 08:00", "today+6 08:00",
 
 @pytest.fixture
 def demo(bot):
-    content.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     return bot
 
 

@@ -18,6 +18,7 @@ from domain.profiles import Profiles
 from domain.quiz import Quiz
 from domain.staff import Staff
 from tests.helpers import make_morning_event as make_event
+from tests.helpers import demo_loaded
 
 
 def test_an_event_under_way_is_listed_as_in_progress_not_ended(console, bot):
@@ -93,9 +94,8 @@ def test_the_not_done_list_masks_names_and_gives_something_to_chase_by(console, 
 
 
 def test_demo_members_on_the_not_done_list_are_found_on_people(console, bot):
-    from bot import importers as content
 
-    content.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     quiz = Quiz(bot.redis)
     s = quiz.last_closed(clock.now()) or quiz.open_session(clock.now())
     page = console.page(f"/admin/quizzes/{s.id}")
@@ -144,9 +144,8 @@ def test_the_login_page_sends_staff_to_an_admin_not_to_a_terminal(client):
 def test_demo_quiz_history_keeps_anniversaries_on_their_dates(console, bot):
     """五四 landed on 7月28日: the demo's past sessions are relative to the day it is loaded; the ones about a day
     of the year keep that day (the latest one whose week is over), whenever the demo is loaded."""
-    from bot import importers as content
 
-    content.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     quiz = Quiz(bot.redis)
     for sid, (month, day) in {"h08": (5, 4), "h01": (3, 5), "h17": (8, 1)}.items():
         s = quiz.session(sid)

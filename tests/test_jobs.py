@@ -5,12 +5,12 @@ import time
 
 import pytest
 
-from bot import importers as content
 
 from bot.pushes import tasks
 from domain.jobs import Jobs
 from domain.profiles import Profiles
 from tests.helpers import posting, with_profile
+from tests.helpers import demo_loaded
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def interested(wechat, posting, openid="o_alice"):
 
 
 def test_demo_fair_has_20_open_postings_and_some_expired_and_filled(bot):
-    content.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     j, now = Jobs(bot.redis), time.time()
     states = [p.state(now) for p in j.all()]
     assert states.count("open") >= 20 and "expired" in states and "filled" in states

@@ -27,6 +27,7 @@ from domain.outcomes import OutcomeError, Outcomes, Programme, parse_items
 from domain.profiles import BRANCHES, Profiles
 from domain.push_log import record_history
 from domain.quiz import Question, Quiz, Session
+from tests.helpers import demo_loaded
 
 H1 = Period.of_days(date(2026, 1, 1), date(2026, 6, 30))
 AFTER_H1 = clock.parse_when("2026-07-10 12:00")  # when the H1 report is made
@@ -471,10 +472,9 @@ def test_the_report_files_hold_no_personal_data_so_downloads_are_not_audited(h1,
 
 @pytest.mark.slow  # loads the whole demo
 def test_the_demo_half_year_gives_a_full_report_and_pushes_to_nobody_made_up(bot, cli, tmp_path):
-    from bot import importers
     from domain.followers import ACTIVE
 
-    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     h = compute(bot.redis, Period.parse("today-180", "today"))
     # 17 weekly sessions relative to today, and the 9 about a day of the year on that day (the latest whose week is
     # over: content/quizzes/00-history.csv) when it falls in the half year

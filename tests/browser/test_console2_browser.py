@@ -9,6 +9,7 @@ from selenium.webdriver.common.by import By
 
 from domain import clock
 from tests.browser.test_console_browser import signed_in
+from tests.helpers import demo_loaded
 
 
 def _day(days_from_today: int) -> str:
@@ -25,10 +26,9 @@ def _period(browser, first: str, last: str):
 def test_open_the_report_for_a_period_see_its_figures_and_download_the_word_file(browser):
     from docx import Document
 
-    from bot import importers
 
     bot = browser.site.bot
-    importers.load_dir(bot, bot.settings.content_dir, demo=True)  # the demo: a whole past half year
+    demo_loaded(bot)  # the demo: a whole past half year
     signed_in(browser)
     browser.click("工作总结")
     assert browser.path().startswith("/admin/report/")

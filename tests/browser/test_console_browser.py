@@ -8,6 +8,7 @@ import requests
 from selenium.webdriver.common.by import By
 
 from tests.helpers import STAFF_PASSWORD, staff_account
+from tests.helpers import demo_loaded
 
 
 def test_log_in_and_change_the_first_password(browser, cli):
@@ -162,13 +163,12 @@ def test_an_organiser_is_refused_the_jobs_pages(browser):
 def test_record_a_hire_and_broadcast_a_notice(browser):
     from selenium.webdriver.support.ui import Select
 
-    from bot import importers
     from domain.followers import Followers
     from domain.jobs import Jobs
     from domain.profiles import Profiles
 
     bot = browser.site.bot
-    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     jobs = Jobs(bot.redis)
     p = jobs.by_number(1)
     Profiles(bot.redis).save_contact("o_a", "张小明", "13800138000")
@@ -195,10 +195,9 @@ def test_record_a_hire_and_broadcast_a_notice(browser):
 
 
 def test_screenshots_of_the_other_pages(browser):
-    from bot import importers
 
     bot = browser.site.bot
-    importers.load_dir(bot, bot.settings.content_dir, demo=True)
+    demo_loaded(bot)
     signed_in(browser, "admin")
     for path, name in (("/admin/quizzes/", "quizzes"), ("/admin/events/", "events"), ("/admin/pushes/", "pushes"),
                        ("/admin/people/?q=1380", "people"), ("/admin/staff/", "staff")):
