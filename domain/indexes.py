@@ -24,13 +24,14 @@ WAIT = 300.0  # seconds a process waits for another one's build before building 
 
 def _steps() -> dict[str, tuple[int, Callable]]:
     """step -> (version, build(redis, cursor) -> next cursor, 0 when done)."""
-    from domain import jobs, outbox, profiles, quiz
+    from domain import jobs, ledger_index, outbox, profiles, quiz
 
     return {
         "people": (1, profiles.build_index),  # names, phone numbers, who may be due for retention
         "outbox": (1, outbox.build_index),  # queued and failed pushes by person
         "quiz": (1, quiz.build_index),  # when each session closes: the open ones without reading all
         "jobs": (1, jobs.build_index),  # live postings by deadline
+        "ledger": (1, ledger_index.build_index),  # a person's message-ledger entries (deletion reads them)
     }
 
 

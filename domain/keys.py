@@ -1,7 +1,7 @@
 """Redis key names: every key lives under "yb:".
 
 Keys that one atomic step touches share a hash tag ("{...}") so that a Redis
-Cluster keeps them in one slot. The full list is in README.md ("Redis keys").
+Cluster keeps them in one slot. The full list is in docs/development.md ("Redis keys").
 """
 from __future__ import annotations
 
@@ -26,9 +26,3 @@ def legacy_ledger_key(openid: str, *parts: object) -> str:
     """The ledger key before it was user-tagged: "yb:msg:<openid>:<MsgId>". Still read and deleted until
     the last ones written expire (they lived `dedupe_ttl`, 10 minutes)."""
     return key("msg", openid, *parts)
-
-
-def ledger_patterns(openid: str) -> tuple[str, str]:
-    """SCAN patterns matching every ledger key of openid, both formats (glob characters in it escaped)."""
-    escaped = "".join("\\" + ch if ch in "*?[]\\" else ch for ch in openid)
-    return user_key(escaped, "msg", "*"), key("msg", escaped, "*")

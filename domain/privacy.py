@@ -27,11 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
+from domain import ledger_index
 from domain.audit import Audit, person_ref
 from domain.certificates import Certificates
 from domain.events import Events, Occurrence
 from domain.jobs import Jobs
-from domain.keys import key, ledger_patterns, user_key
+from domain.keys import key, user_key
 from domain.outbox import Outbox
 from domain.push_log import forget_texts
 from domain.profiles import DUE, Profiles
@@ -72,20 +73,21 @@ def forget_person(redis, openid: str, now: float) -> Forgotten:
 
 
 def _scrub_ledger(redis, openid: str) -> None:
-    """Delete the replies kept for WeChat's retries (they may quote a name or a number).
+    """Delete the replies kept for WeChat's retries (they may quote a name or a number), found by the person's
+    ledger index (domain/ledger_index.py), not by scanning the keyspace.
 
     Markers (a claim in flight, "answered nothing") start with a NUL byte and hold no text: kept."""
-    keys = [k for pattern in ledger_patterns(openid) for k in redis.scan_iter(match=pattern, count=1000)]
-    if not keys:
-        return
-    pipe = redis.pipeline(transaction=False)  # the keys are in many slots: no MGET on a cluster
-    for k in keys:
-        pipe.get(k)
-    values = pipe.execute()
-    for k, v in zip(keys, values):
-        if v is not None and not v.startswith("\x00"):
-            pipe.delete(k)
-    pipe.execute()
+    keys = ledger_index.entries(redis, openid)
+    if keys:
+        pipe = redis.pipeline(transaction=False)  # the keys are in many slots: no MGET on a cluster
+        for k in keys:
+            pipe.get(k)
+        values = pipe.execute()
+        for k, v in zip(keys, values):
+            if v is not None and not v.startswith("\x00"):
+                pipe.delete(k)
+        pipe.execute()
+    redis.delete(ledger_index.index_key(openid))
 
 
 def expired_contacts(redis, now: float) -> Iterator[str]:

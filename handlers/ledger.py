@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 
+from domain import ledger_index
 from domain.keys import ledger_key, legacy_ledger_key
 from domain.scripting import Prefix, one_server
 from handlers.message import Incoming
@@ -73,12 +74,16 @@ class MessageLedger:
         """Claim a message whose earlier claim lapsed; True when this delivery got it."""
         return bool(self._redis.set(msg_key, PENDING, nx=True, ex=self._pending_ttl))
 
-    def record(self, msg_key: str, reply: str | None) -> None:
-        self.queue_record(self._redis, msg_key, reply)
+    def record(self, msg_key: str, reply: str | None, openid: str) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        self.queue_record(pipe, msg_key, reply, openid)
+        pipe.execute()
 
-    def queue_record(self, pipe, msg_key: str, reply: str | None) -> None:
-        """record(), on a caller's pipeline."""
+    def queue_record(self, pipe, msg_key: str, reply: str | None, openid: str) -> None:
+        """record(), on a caller's pipeline. A reply's text is indexed under its person (openid), for deletion."""
         pipe.set(msg_key, NOTHING if reply is None else reply, ex=self._done_ttl)
+        if reply is not None:
+            ledger_index.queue_add(pipe, openid, msg_key, self._done_ttl)
 
     def defer(self, msg_key: str) -> None:
         self._redis.set(msg_key, DEFERRED, ex=self._done_ttl)

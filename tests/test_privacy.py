@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import time
 
+from domain import indexes, ledger_index
 from domain.jobs import Jobs
+from domain.keys import ledger_key
 from domain.privacy import RETENTION_SECONDS, forget_person
 from domain.profiles import Profiles
 from tests.helpers import posting
@@ -15,17 +17,56 @@ def _forget_through_chat(wechat, openid):
     return wechat.send("确认删除", openid)
 
 
-def test_deletion_scrubs_the_message_ledger(wechat, bot):
+def _scans(redis) -> int:
+    stats = redis.info("commandstats")
+    return sum(stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("scan", "keys"))
+
+
+def test_deletion_scrubs_the_message_ledger_without_a_scan(wechat, bot):
     with_profile(bot, "o_led", name="王小红", phone="13912345678")
+    with_profile(bot, "o_other", name="李四", phone="13900001111")
     wechat.send("搜 13912345678", "o_led")  # read-only: answered, and nothing kept in the ledger
     # a message that changed something keeps its reply for WeChat's retries, as the profile step's does
-    bot.ledger.record("yb:msg:o_led:777", "✅ 已记录：王小红，139****5678。")
-    ledger = list(bot.redis.scan_iter(match="yb:msg:o_led:*"))
-    assert ledger  # there was something to scrub
+    bot.ledger.record(ledger_key("o_led", 777), "✅ 已记录：王小红，139****5678。", "o_led")
+    bot.ledger.record(ledger_key("o_led", 778), None, "o_led")  # answered nothing: a marker, no text
+    bot.ledger.record(ledger_key("o_other", 779), "✅ 已记录：李四。", "o_other")
+    assert ledger_index.entries(bot.redis, "o_led") == [ledger_key("o_led", 777)]
+    scans = _scans(bot.redis)
     _forget_through_chat(wechat, "o_led")
-    left = [bot.redis.get(k) for k in bot.redis.scan_iter(match="yb:msg:o_led:*")]
+    assert _scans(bot.redis) == scans  # found by the person's index, not by reading the keyspace
+    left = [bot.redis.get(k) for k in bot.redis.scan_iter(match="yb:{u:o_led}:msg:*")]
     assert not any("王小红" in (v or "") or "5678" in (v or "") for v in left)
-    assert len(left) <= 2  # at most the two messages of the deletion itself (no personal data)
+    assert bot.redis.get(ledger_key("o_led", 778)) is not None  # the marker stays
+    assert len(left) <= 3  # the marker and at most the two messages of the deletion itself (no personal data)
+    assert bot.redis.get(ledger_key("o_other", 779)) == "✅ 已记录：李四。"  # someone else's entry is theirs
+
+
+def test_a_ledger_written_before_the_index_is_indexed_once_and_scrubbed(wechat, bot):
+    """Entries an earlier version wrote (no index; some in the key format before) are found by the index build
+    that start-up runs (domain/indexes.py), and deleted with the person."""
+    with_profile(bot, "o_old", name="王小红", phone="13912345678")
+    bot.redis.set("yb:msg:o_old:501", "✅ 已记录：王小红。", ex=600)  # the format before
+    bot.redis.set(ledger_key("o_old", 502), "✅ 已报名：王小红", ex=600)  # the format now, but no index
+    bot.redis.set(ledger_key("o_old", 503), "\x00nothing", ex=600)
+    bot.redis.hdel(indexes.DONE, "ledger")
+    assert "ledger" in indexes.ensure(bot.redis)
+    assert sorted(ledger_index.entries(bot.redis, "o_old")) == sorted(
+        ["yb:msg:o_old:501", ledger_key("o_old", 502), ledger_key("o_old", 503)])
+    assert 0 < bot.redis.ttl(ledger_index.index_key("o_old")) <= 600
+    _forget_through_chat(wechat, "o_old")
+    assert not bot.redis.exists("yb:msg:o_old:501", ledger_key("o_old", 502))
+    assert bot.redis.exists(ledger_key("o_old", 503))  # a marker holds no text
+
+
+def test_the_ledger_index_holds_only_entries_that_may_exist(bot):
+    """Each recorded reply drops what has expired: the index of a chatty person stays the size of the ledger."""
+    for n in range(5):
+        bot.ledger.queue_record(bot.redis, ledger_key("o_chatty", n), f"回复{n}", "o_chatty")
+    idx = ledger_index.index_key("o_chatty")
+    bot.redis.zadd(idx, {ledger_key("o_chatty", "gone"): time.time() - 1})  # an entry that expired
+    assert ledger_key("o_chatty", "gone") not in ledger_index.entries(bot.redis, "o_chatty")
+    bot.ledger.record(ledger_key("o_chatty", 9), "回复9", "o_chatty")
+    assert bot.redis.zcard(idx) == 6 and 0 < bot.redis.ttl(idx) <= bot.settings.dedupe_ttl
 
 
 def test_deletion_drops_the_persons_pending_pushes(wechat, bot):

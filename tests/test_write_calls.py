@@ -4,7 +4,7 @@ Every message goes through the webhook, signed as WeChat signs it. What the serv
 test server is read two ways: MONITOR lists each command a client sent (commands a script runs inside
 the server are listed as the script's, client "lua", and not counted as calls), and INFO commandstats
 gives the deltas of script calls and transactions. The message ledger's own claim and reply record
-(`yb:msg:...`, bot/web/handling.py) are not the handler's and are left out; the follower touch is not
+(`yb:{u:<openid>}:msg:...` and its index entry, bot/web/handling.py) are not the handler's and are left out; the follower touch is not
 due (each user sends a first message before the measured one).
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 import pytest
 
 from bot.runtime.writes import READS
+from domain import ledger_index
 from domain.events import Events
 from domain.jobs import Jobs, interest_key
 from domain.keys import ledger_key, user_key
@@ -73,8 +74,9 @@ def send(wechat, redis_client, text: str, openid: str) -> tuple[str, list[list[s
             if command["client_type"] != "lua":
                 sent.append(command["command"].split(" "))
     after = _stats(redis_client)
+    ledger = {entry, ledger_index.index_key(openid)}  # the entry, and its place in the person's ledger index
     writes = [c for c in sent if c[0].upper() not in READS | {"ECHO", "HELLO", "CLIENT"}
-              and not (len(c) > 1 and c[1] in (entry, f'"{entry}"'))]
+              and not (len(c) > 1 and c[1].strip('"') in ledger)]
     deltas = {name: after.get(name, 0) - before.get(name, 0) for name in ("evalsha", "eval", "exec", "multi")}
     return reply, writes, deltas
 

@@ -271,7 +271,7 @@ def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, starte
         pipe = bot.redis.pipeline(transaction=False)  # the record and the touch: one round trip after the reply
         if handoff.deliver(reply):
             if claim.taken:
-                bot.ledger.queue_record(pipe, claim.key, reply)
+                bot.ledger.queue_record(pipe, claim.key, reply, msg.sender)
         else:
             bot.ledger.defer(claim.key)
             if reply:
