@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 from domain.keys import key, user_key
+from domain.keyscan import scan_step
 
 _NEW_PREFIX, _NEW_MARK = "yb:{u:", "}:msg:"
 _OLD_PREFIX = key("msg", "")  # "yb:msg:"
@@ -73,17 +74,4 @@ def _index(redis, names: list[str]) -> None:
 
 def build_index(redis, cursor: int, batch: int = 500) -> int:
     """Index one batch of the ledger entries a store holds (both key formats); the next SCAN cursor, 0 when done."""
-    patterns = (user_key("*", "msg", "*"), key("msg", "*"))
-    if hasattr(redis, "get_primaries"):  # a cluster client: scan_iter walks every primary
-        for pattern in patterns:
-            names = []
-            for name in redis.scan_iter(match=pattern, count=batch):
-                names.append(name)
-                if len(names) == batch:
-                    _index(redis, names)
-                    names = []
-            _index(redis, names)
-        return 0
-    cursor, names = redis.scan(cursor, match="yb:*msg:*", count=batch)
-    _index(redis, names)
-    return int(cursor)
+    return scan_step(redis, cursor, "yb:*msg:*", batch, _index)  # both formats; _index keeps the ledger's keys

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from domain.keys import key, user_key
+from domain.keyscan import scan_step
 from domain.userwrites import held, one_server
 
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -413,19 +414,7 @@ def build_index(redis, cursor: int, batch: int = 500) -> int:
     """Index one batch of the profiles a store holds (SCAN from cursor); return the next cursor (0: done).
     Run by domain/indexes.py once for a store written before the index existed; running it again adds nothing.
     On a Redis Cluster (a cursor per node) it indexes them all in one call."""
-    pattern = user_key("*", "profile")
-    if hasattr(redis, "get_primaries"):  # a cluster client: scan_iter walks every primary
-        keys = []
-        for k in redis.scan_iter(match=pattern, count=batch):
-            keys.append(k)
-            if len(keys) == batch:
-                _index_profiles(redis, keys)
-                keys = []
-        _index_profiles(redis, keys)
-        return 0
-    cursor, keys = redis.scan(cursor, match=pattern, count=batch)
-    _index_profiles(redis, keys)
-    return int(cursor)
+    return scan_step(redis, cursor, user_key("*", "profile"), batch, _index_profiles)
 
 
 def _index_profiles(redis, keys: list[str]) -> None:
