@@ -381,8 +381,9 @@ class Events:
         return self._redis.hget(occ_key(occ_id, "meta"), "code")
 
     # -- sign-up and cancellation -------------------------------------------------
-    def check(self, occ: Occurrence, openid: str, profile, now: float) -> Refusal | None:
-        """Why openid may not sign up for occ now, or None when they may."""
+    def check(self, occ: Occurrence, openid: str, profile, now: float,
+              upcoming: list[str] | None = None) -> Refusal | None:
+        """Why openid may not sign up for occ now, or None when they may (`upcoming`: see mine())."""
         if occ.status == "cancelled":
             return Refusal("cancelled")
         if occ.start <= now:
@@ -395,7 +396,7 @@ class Events:
             return Refusal("requirement_age", str(req["min_age"]))
         if req.get("students_only") and profile.student is False:
             return Refusal("requirement_student")
-        for other in self.mine(openid, now):
+        for other in self.mine(openid, now, upcoming):
             if other.id != occ.id and other.overlaps(occ):
                 return Refusal("overlap", other.title)
         return None
@@ -463,24 +464,35 @@ class Events:
         pipe = self._redis.pipeline(transaction=False)
         pipe.zrank(occ_key(occ_id, "confirmed"), openid)
         pipe.zrank(occ_key(occ_id, "waitlist"), openid)
-        confirmed, waiting = pipe.execute()
-        if confirmed is not None:
-            return Place.CONFIRMED, confirmed + 1
-        if waiting is not None:
-            return Place.WAITLISTED, waiting + 1
-        return Place.NONE, 0
+        return _place(*pipe.execute())
 
-    def mine(self, openid: str, now: float) -> list[Occurrence]:
-        """The user's upcoming occurrences where they hold a place or a waitlist position."""
-        ids = self._redis.zrangebyscore(user_key(openid, "signups"), now, "+inf")
+    def before_sign_up(self, occ_id: str, openid: str, now: float,
+                       profiles) -> tuple[tuple[Place, int], object, list[str]]:
+        """What a sign-up reads before its write, in one round trip: status_of(), the person's profile (through
+        `profiles`, domain/profiles.py) and the ids of their upcoming sign-ups (for check(..., upcoming=))."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrank(occ_key(occ_id, "confirmed"), openid)
+        pipe.zrank(occ_key(occ_id, "waitlist"), openid)
+        pipe.zrangebyscore(user_key(openid, "signups"), now, "+inf")
+        profile_of = profiles.queue_get(pipe, openid)
+        confirmed, waiting, upcoming, stored = pipe.execute()
+        return _place(confirmed, waiting), profile_of(stored), upcoming
+
+    def mine(self, openid: str, now: float, upcoming: list[str] | None = None) -> list[Occurrence]:
+        """The user's upcoming occurrences where they hold a place or a waitlist position (`upcoming`: the ids of
+        their sign-ups index from now on, when read already)."""
+        ids = self._redis.zrangebyscore(user_key(openid, "signups"), now, "+inf") if upcoming is None else upcoming
         if not ids:
             return []
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = self._redis.pipeline(transaction=False)  # the places and the occurrences: one round trip
         for occ_id in ids:  # the index may hold a stale entry (see sign_up): check the places themselves
             pipe.zscore(occ_key(occ_id, "confirmed"), openid)
             pipe.zscore(occ_key(occ_id, "waitlist"), openid)
-        held = pipe.execute()
-        return [occ for i, occ in enumerate(self.get_many(ids))
+        for occ_id in ids:
+            pipe.hmget(occ_key(occ_id, "meta"), "data", "status")
+        rows = pipe.execute()
+        held, occs = rows[:2 * len(ids)], [_occurrence(*row) for row in rows[2 * len(ids):]]
+        return [occ for i, occ in enumerate(occs)
                 if occ and occ.status == "open" and (held[2 * i] is not None or held[2 * i + 1] is not None)]
 
     def confirmed(self, occ_id: str) -> list[str]:
@@ -678,6 +690,15 @@ class Events:
         done = [(occ, self.cancel(occ, openid)[1]) for occ in self.mine(openid, now)]
         self._redis.delete(user_key(openid, "signups"))
         return done
+
+
+def _place(confirmed: int | None, waiting: int | None) -> tuple[Place, int]:
+    """(CONFIRMED, place) | (WAITLISTED, position) | (NONE, 0), from the two ZRANKs."""
+    if confirmed is not None:
+        return Place.CONFIRMED, confirmed + 1
+    if waiting is not None:
+        return Place.WAITLISTED, waiting + 1
+    return Place.NONE, 0
 
 
 def _occurrence(data: str | None, status: str | None) -> Occurrence | None:

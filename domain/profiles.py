@@ -13,6 +13,8 @@ between the two leaves an entry that find() checks against the profile and drops
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import re
 import time
 from dataclasses import dataclass
@@ -183,6 +185,13 @@ class Profiles:
 
     def get(self, openid: str) -> Profile:
         return _profile(openid, _with_held(openid, self._redis.hgetall(user_key(openid, "profile"))))
+
+    @staticmethod
+    def queue_get(pipe, openid: str) -> Callable[[dict], Profile]:
+        """get() on a caller's pipeline (one round trip with the caller's other reads): queues the read and
+        returns what turns its result into the Profile."""
+        pipe.hgetall(user_key(openid, "profile"))
+        return lambda stored: _profile(openid, _with_held(openid, stored))
 
     def _hset(self, openid: str, values: dict) -> None:
         """Write profile fields; within a message, held for its one write call (domain/userwrites.py)."""

@@ -73,11 +73,10 @@ def signup_continue(ctx, number: int, code: str = ""):
         return ctx.t("volunteer.no_such_event", number=number)
     fields = dict(title=occ.title, number=occ.number, when=clock.fmt(occ.start), place=occ.place,
                   deadline=clock.fmt(occ.signup_deadline), cutoff=_hours_before(occ))
-    status, position = events.status_of(occ.id, ctx.openid)
+    (status, position), profile, upcoming = events.before_sign_up(occ.id, ctx.openid, now, ctx.profiles)
     if status != "none":
         return ctx.t(f"volunteer.already_{status}", position=position, **fields)
-    profile = ctx.profiles.get(ctx.openid)
-    refusal = events.check(occ, ctx.openid, profile, now)
+    refusal = events.check(occ, ctx.openid, profile, now, upcoming)
     if refusal and not refusal.reason.startswith("requirement"):
         return ctx.t(f"volunteer.refused_{refusal.reason}", detail=refusal.detail, **fields)
     needs = {"contact"} | ({"birth_year"} if occ.requirements.get("min_age") else set()) | \

@@ -17,7 +17,7 @@ from bot.runtime.writes import READS
 from bot.wechat.simulator import WeChatSimulator, text_xml
 from domain import scripting
 from domain.quiz import Quiz
-from tests.helpers import TOKEN, make_session, post_signed
+from tests.helpers import TOKEN, make_event, make_session, post_signed, with_profile
 
 SETUP = {"CLIENT", "HELLO", "AUTH", "SELECT"}  # a new connection's handshake, not the message's
 
@@ -263,3 +263,30 @@ def test_the_one_step_streak_reads_past_a_page_of_sessions(quiz):
         quiz.answer("o_long", current, text, now + 10 * (i + 1))
     result = quiz.answer("o_long", current, "对", now + 30).result
     assert result.streak == 21 == quiz.streak("o_long", now + 30) and result.counted and result.rank == 1
+
+
+
+def test_a_sign_up_reads_in_four_round_trips_and_writes_in_one(wechat, bot, redis_client):
+    """The message's read; the event by its number (its id, then the event); the person's place, profile and
+    upcoming sign-ups together (and, when there are some, their places and events together); then the sign-up's
+    one script, which carries the claim."""
+    from domain.events import Events
+
+    events = Events(bot.redis)
+    first, second = make_event(events, "park", starts_in=5 * 86400), make_event(events, "river", capacity=5)
+    for openid in ("o_warm", "o_rt"):
+        with_profile(bot, openid)
+    assert "报名成功" in wechat.send(f"报名 {second.number}", "o_warm")  # the server has the scripts now
+    wechat.send("帮助", "o_rt")
+    together = ["ZRANK", "ZRANK", "ZRANGEBYSCORE", "HGETALL"]
+
+    reply, reply_path, after, _ = _measure(wechat, redis_client, f"报名 {first.number}", 7201)
+    assert "报名成功" in reply, reply
+    assert [t for t in reply_path[1:3]] == [["HGET"], ["HMGET"]] and reply_path[3] == together, reply_path
+    assert len(reply_path) == 5 and set(reply_path[0]) <= READS and reply_path[4] == ["EVALSHA"], reply_path
+    assert after == [RECORD]
+
+    reply, reply_path, after, _ = _measure(wechat, redis_client, f"报名 {second.number}", 7202)
+    assert "报名成功" in reply, reply  # the first one's place and event read, in one round trip: no overlap
+    assert reply_path[3] == together and reply_path[4] == ["ZSCORE", "ZSCORE", "HMGET"], reply_path
+    assert len(reply_path) == 6 and reply_path[5] == ["EVALSHA"] and after == [RECORD], reply_path
