@@ -156,12 +156,18 @@ class ServerCounters:
     stops are done by the server too (settled() waits for them), so a run of n requests overstates each
     figure by at most connections / n (0.4 % for 8,000 requests; a 1-second smoke run is far off).
 
-    - AOF writes: write syscalls of the process (/proc/<pid>/io `syscw`) less its replies to clients
-      (`total_writes_processed`). Under `appendfsync always` the server fsyncs after each AOF write,
-      so this is the number of fsyncs (concurrent clients' writes in one event-loop turn share one).
+    - AOF writes: write syscalls of the server's threads (/proc/<pid>/task/*/io `syscw`) less its replies to
+      clients (`total_writes_processed`). Under `appendfsync always` the server fsyncs after each AOF write,
+      so this is the number of fsyncs (concurrent clients' writes in one event-loop turn share one). Per
+      thread, not the process's /proc/<pid>/io: the kernel adds a reaped child's writes to its parent's, and
+      every RDB snapshot (the embedded server's `save 15 1000` under load: one every 15 s or so) and AOF
+      rewrite is a child writing the whole store, which showed as 3-4 "fsyncs" per message in whichever run
+      it ended (a sign-up at 5.5 in one run, 2.0 in the next).
+    - expired keys (`expired_keys`, INFO stats): each is a DEL the server writes to the AOF on its own;
+      forks (`total_forks`): RDB snapshots and AOF rewrites started meanwhile (their CPU is the child's).
     """
 
-    FIELDS = ("round_trips", "commands", "write_commands", "aof_writes")
+    FIELDS = ("round_trips", "commands", "write_commands", "aof_writes", "expired", "forks")
 
     def __init__(self, client):
         self.client = client
@@ -172,11 +178,17 @@ class ServerCounters:
     def snapshot(self) -> dict:
         self.taken += 1
         info = self.client.info("all")
-        io = dict(line.split(": ") for line in Path(f"/proc/{self.pid}/io").read_text().splitlines())
+        syscw = 0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():  # the server's own threads (see the class)
+            try:
+                io = dict(line.split(": ") for line in (task / "io").read_text().splitlines())
+            except OSError:  # a thread that ended meanwhile
+                continue
+            syscw += int(io["syscw"])
         calls = {k[len("cmdstat_"):]: v["calls"] for k, v in info.items() if k.startswith("cmdstat_")}
         return {"reads": info["total_reads_processed"], "replies": info["total_writes_processed"],
-                "commands": info["total_commands_processed"], "syscw": int(io["syscw"]), "calls": calls,
-                "own": self.taken}
+                "commands": info["total_commands_processed"], "syscw": syscw, "calls": calls,
+                "expired": info.get("expired_keys", 0), "forks": info.get("total_forks", 0), "own": self.taken}
 
     def settled(self, quiet: float = 0.1, timeout: float = 15.0) -> dict:
         """A snapshot once the server has read nothing new for `quiet` seconds: the requests wrk left in
@@ -203,5 +215,6 @@ class ServerCounters:
         aof = (after["syscw"] - before["syscw"]) - (after["replies"] - before["replies"])
         return {"round_trips": (after["reads"] - before["reads"] - own) / n,
                 "commands": (after["commands"] - before["commands"] - own) / n,
-                "write_commands": writes / n, "aof_writes": max(aof, 0) / n}
+                "write_commands": writes / n, "aof_writes": max(aof, 0) / n,
+                "expired": (after["expired"] - before["expired"]) / n, "forks": after["forks"] - before["forks"]}
 
