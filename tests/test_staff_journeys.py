@@ -19,7 +19,7 @@ from domain.jobs import Jobs
 from domain.quiz import Quiz
 from domain.fields import POSTING_FIELDS, named
 from tests.helpers import posting
-from tests.helpers import make_event, with_profile
+from tests.helpers import make_event, make_morning_event, with_profile
 
 SHEET_HEADER = "期号,标题,学习内容,链接,开始,截止,题目,题型,A,B,C,D,答案,解析\n"
 JOB_COLUMNS = ("id", "employer", "title", "category", "salary", "place", "education", "experience", "headcount", "contact",
@@ -306,7 +306,7 @@ def test_quiz_list_events_list_past_and_jobs_list(bot, cli):
 
 def test_staff_fix_the_attendance_of_a_volunteer_who_forgot_to_check_out(bot, cli, wechat):
     events = Events(bot.redis)
-    occ = make_event(events, starts_in=-3 * 3600, hours=2)
+    occ = make_morning_event(events, starts_in=-86400, hours=2)  # yesterday 09-11: the times typed stay in one day
     with_profile(bot, "o_alice")
     events.sign_up(occ, "o_alice")
     came = clock.local(occ.start - 60).strftime("%H:%M")
