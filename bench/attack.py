@@ -462,18 +462,15 @@ def console_runs(url: str, work: Path, data_dir: Path, args) -> Counter:
 
 
 def _stop_group(proc) -> None:
+    """The process group stopped as the tests stop theirs (tests.helpers.stop): SIGTERM, then SIGKILL."""
     import signal
 
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    from tests.helpers import stop
+
     try:
-        proc.wait(60)
-    except Exception:  # noqa: BLE001
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        stop(proc, timeout=60)
+    except Exception:  # noqa: BLE001  (it did not stop in time)
+        stop(proc, signal.SIGKILL)
 
 
 def console_lost(seen: Counter) -> int:
