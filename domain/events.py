@@ -337,13 +337,13 @@ class Events:
                 return
 
     def get(self, occ_id: str) -> Occurrence | None:
-        return _occurrence(*self._redis.hmget(occ_key(occ_id, "meta"), "data", "status"))
+        return _occurrence(*_read_occurrence(self._redis, occ_id))
 
     def get_many(self, occ_ids: list[str]) -> list[Occurrence | None]:
         """Several occurrences in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         for occ_id in occ_ids:
-            pipe.hmget(occ_key(occ_id, "meta"), "data", "status")
+            _read_occurrence(pipe, occ_id)
         return [_occurrence(*row) for row in pipe.execute()]
 
     def by_number(self, number: int | str) -> Occurrence | None:
@@ -489,7 +489,7 @@ class Events:
             pipe.zscore(occ_key(occ_id, "confirmed"), openid)
             pipe.zscore(occ_key(occ_id, "waitlist"), openid)
         for occ_id in ids:
-            pipe.hmget(occ_key(occ_id, "meta"), "data", "status")
+            _read_occurrence(pipe, occ_id)
         rows = pipe.execute()
         held, occs = rows[:2 * len(ids)], [_occurrence(*row) for row in rows[2 * len(ids):]]
         return [occ for i, occ in enumerate(occs)
@@ -575,7 +575,7 @@ class Events:
         if not occ_id:
             return "bad_code", None
         pipe = self._redis.pipeline(transaction=False)
-        pipe.hmget(occ_key(occ_id, "meta"), "data", "status")
+        _read_occurrence(pipe, occ_id)
         pipe.zscore(occ_key(occ_id, "confirmed"), openid)
         pipe.hexists(occ_key(occ_id, "checkin"), openid)
         meta, confirmed, arrived = pipe.execute()
@@ -699,6 +699,11 @@ def _place(confirmed: int | None, waiting: int | None) -> tuple[Place, int]:
     if waiting is not None:
         return Place.WAITLISTED, waiting + 1
     return Place.NONE, 0
+
+
+def _read_occurrence(client, occ_id: str):
+    """The read _occurrence() turns into an Occurrence, on a client or queued on a pipeline."""
+    return client.hmget(occ_key(occ_id, "meta"), "data", "status")
 
 
 def _occurrence(data: str | None, status: str | None) -> Occurrence | None:

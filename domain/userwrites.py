@@ -97,6 +97,20 @@ def held(openid: str) -> UserWrites | None:
     return batch if batch is not None and batch.openid == openid else None
 
 
+def send(redis, openid: str, *ops: tuple) -> None:
+    """Write ops, each (command, key, *args), to openid's own keys: held for the message's one write call while
+    a holder is open for openid (holding()), else sent at once, in one round trip."""
+    batch = held(openid)
+    if batch is not None:
+        for op in ops:
+            batch.add(*op)
+        return
+    pipe = redis.pipeline(transaction=False)
+    for op in ops:
+        pipe.execute_command(*op)
+    pipe.execute()
+
+
 def take_for(redis, openid: str) -> tuple[list[str], str]:
     """The held writes of openid to run inside a script that may touch their keys: (keys, commands).
 

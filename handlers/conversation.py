@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from domain.keys import user_key
-from domain.userwrites import held
+from domain.userwrites import send
 
 FLOW_MEMORY_SECONDS = 24 * 3600  # how long an expired flow is remembered, to explain it
 
@@ -109,12 +109,7 @@ class Flow:
     def end(self) -> None:
         self.name = self.state = None
         self.data = {}
-        batch = held(self._openid)
-        if batch is not None:
-            batch.add("DEL", self._key)
-            batch.add("DEL", self._last_key)
-        else:
-            self._redis.delete(self._key, self._last_key)
+        send(self._redis, self._openid, ("DEL", self._key), ("DEL", self._last_key))
 
     @property
     def keys(self) -> tuple[str, str]:
@@ -127,24 +122,13 @@ class Flow:
         self.data = {}
 
     def forget_expired(self) -> None:
-        batch = held(self._openid)
-        if batch is not None:
-            batch.add("DEL", self._last_key)
-        else:
-            self._redis.delete(self._last_key)
+        send(self._redis, self._openid, ("DEL", self._last_key))
 
     def _save(self) -> None:
-        data = json.dumps(self.data, ensure_ascii=False)
-        batch = held(self._openid)
-        if batch is not None:
-            batch.add("HSET", self._key, "name", self.name, "state", self.state, "data", data)
-            batch.add("EXPIRE", self._key, self._ttl)
-            batch.add("SET", self._last_key, self.name, "EX", FLOW_MEMORY_SECONDS)
-            return
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hset(self._key, mapping={"name": self.name, "state": self.state, "data": data})
-        pipe.expire(self._key, self._ttl)
-        pipe.set(self._last_key, self.name, ex=FLOW_MEMORY_SECONDS)
-        pipe.execute()
+        send(self._redis, self._openid,
+             ("HSET", self._key, "name", self.name, "state", self.state,
+              "data", json.dumps(self.data, ensure_ascii=False)),
+             ("EXPIRE", self._key, self._ttl),
+             ("SET", self._last_key, self.name, "EX", FLOW_MEMORY_SECONDS))
 
 
