@@ -31,6 +31,10 @@ return 0
 """
 
 
+def seen_key(idem_key: str) -> str:
+    return key("{outbox}", "seen", idem_key)  # set while an item with that idempotency key may not be queued again
+
+
 def queued_of_key(openid: str) -> str:
     return key("{outbox}", "queued_of", openid)  # set: the items queued for openid, as queued (a deletion finds them)
 
@@ -53,7 +57,7 @@ class Prepared:
     expires: float | None = None
 
     queue = QUEUE
-    seen_prefix = key("{outbox}", "seen", "")
+    seen_prefix = seen_key("")
     queued_of_prefix = queued_of_key("")
 
     @property
@@ -78,9 +82,9 @@ class Outbox:
         """Queue a text for openid once per idem_key; return False if it was queued before.
         `expires`: when it stops making sense (a promotion: the event's start), for retries."""
         item = self.item(openid, text, kind, idem_key, expires)
-        seen = key("{outbox}", "seen", idem_key)
         payload = json.dumps(item, ensure_ascii=False)
-        return bool(self._enqueue_once(keys=[seen, QUEUE, queued_of_key(openid)], args=[self._seen_ttl, payload]))
+        return bool(self._enqueue_once(keys=[seen_key(idem_key), QUEUE, queued_of_key(openid)],
+                                       args=[self._seen_ttl, payload]))
 
     @property
     def seen_ttl(self) -> int:

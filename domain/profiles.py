@@ -246,14 +246,15 @@ class Profiles:
         name = values.get("name", old_name or "")
         phone = values.get("phone", old_phone or "")
         consent = values.get("consent_at", int(old_consent or 0) or consent_at or 0)
+        replaced = (old_name if old_name and old_name != name else "",  # the entries to clear after the profile
+                    old_phone if old_phone and old_phone != phone else "")
         if batch is not None and consent_at is None and not cleared and one_server(self._redis):
             hold = _Held(batch)
             _index_ops(hold, openid, name, phone, add=True)
             if name or phone or consent:
                 batch.add("ZADD", DUE, "GT", int(consent or time.time()), openid)
             self._hset(openid, values)
-            _index_ops(hold, openid, old_name if old_name and old_name != name else "",
-                       old_phone if old_phone and old_phone != phone else "", add=False)
+            _index_ops(hold, openid, *replaced, add=False)
             return
         pipe = self._redis.pipeline(transaction=False)
         _index_ops(pipe, openid, name, phone, add=True)
@@ -272,8 +273,7 @@ class Profiles:
                 tx.hdel(k, *cleared)
             tx.execute()
         stale = self._redis.pipeline(transaction=False)
-        _index_ops(stale, openid, old_name if old_name and old_name != name else "",
-                   old_phone if old_phone and old_phone != phone else "", add=False)
+        _index_ops(stale, openid, *replaced, add=False)
         stale.execute()
 
     def find(self, query: str, limit: int = 50) -> list[Profile]:

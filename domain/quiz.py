@@ -447,11 +447,7 @@ class Quiz:
     def sessions(self) -> list[Session]:
         """All sessions, oldest first (read now: the console's and the report's list, not the chat's)."""
         saved = _saved[0]  # a save while this reads leaves what it read stale
-        ids = self._redis.zrange(SESSIONS, 0, -1)
-        pipe = self._redis.pipeline(transaction=False)
-        for sid in ids:
-            pipe.get(session_key(sid))
-        sessions = [Session.from_json(raw) for raw in pipe.execute() if raw]
+        sessions = self._load(self._redis.zrange(SESSIONS, 0, -1))
         until = time.monotonic() + SESSION_CACHE_SECONDS
         if saved == _saved[0]:
             _session_cache.update((s.id, (until, s)) for s in sessions)
@@ -559,10 +555,14 @@ class Quiz:
         """The outcome of a text that answers no question of session: a read, and no write unless it is gone."""
         sid, idx = self._redis.hmget(attempt_key(openid), "session", "idx")
         if sid != session.id or idx is None or int(idx) >= len(session.questions):
-            if ends:
-                self._redis.delete(*ends)
-            return Outcome("gone")
+            return self._gone(ends)
         return Outcome("invalid", question=session.questions[int(idx)], next_index=int(idx))
+
+    def _gone(self, ends: tuple[str, ...]) -> Outcome:
+        """The attempt is finished or gone: the caller's keys that end with it go too."""
+        if ends:
+            self._redis.delete(*ends)
+        return Outcome("gone")
 
     def _not_closed_kept(self, now: float) -> list[Session]:
         """The sessions not closed at `now` (by the CLOSES index, never every session there has been), as this
@@ -580,9 +580,7 @@ class Quiz:
         """answer() where the attempt and the scores live in two slots: the attempt's script, then the scores'."""
         progress = self.progress(openid)
         if progress is None or progress.session_id != session.id or progress.index >= len(session.questions):
-            if ends:
-                self._redis.delete(*ends)
-            return Outcome("gone")
+            return self._gone(ends)
         question = session.questions[progress.index]
         if progress.index and self._double_send(openid, session.questions[progress.index - 1], raw, now):
             return Outcome("stale", question=question, next_index=progress.index)
@@ -596,9 +594,7 @@ class Quiz:
         if new_idx < 0:
             current = self.progress(openid)
             if current is None or current.session_id != session.id or current.index >= len(session.questions):
-                if ends:
-                    self._redis.delete(*ends)
-                return Outcome("gone")
+                return self._gone(ends)
             return Outcome("stale", question=question, next_index=current.index)
         outcome = Outcome("answered", question=question, correct=correct, next_index=new_idx)
         if new_idx >= len(session.questions):
