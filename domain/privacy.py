@@ -105,7 +105,8 @@ def expired_contacts(redis, now: float) -> Iterator[str]:
         start += _BATCH
         if len(page) < _BATCH:
             break
-    for openids in _batches(candidates, _BATCH):
+    for at in range(0, len(candidates), _BATCH):
+        openids = candidates[at:at + _BATCH]
         pipe = redis.pipeline(transaction=False)
         for openid in openids:
             pipe.hmget(user_key(openid, "profile"), "consent_at", "phone", "name")
@@ -129,14 +130,3 @@ def expired_contacts(redis, now: float) -> Iterator[str]:
             if gone:
                 fix.zrem(DUE, *gone)
             fix.execute()
-
-
-def _batches(items, size: int):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

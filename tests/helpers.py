@@ -260,20 +260,29 @@ def served(redis, openid="o_vol", name="王小红", phone="13800138001"):
 QUIZ_BANK_HEADERS = ["期号", "标题", "学习内容", "链接", "开始", "截止", "题目", "题型", "A", "B", "C", "D", "答案", "解析"]
 
 
-def quiz_bank_file(rows: list[list]):
-    """A question bank workbook (an in-memory file) with the upload's headers and these rows."""
+def workbook(headers: list, rows, path: Path | None = None):
+    """A sheet of a header row and rows, as staff upload one: saved at path (returned), or an in-memory file
+    read from its start."""
     import io
 
     from openpyxl import Workbook
 
     wb = Workbook()
-    wb.active.append(QUIZ_BANK_HEADERS)
+    wb.active.append(headers)
     for r in rows:
         wb.active.append(r)
+    if path is not None:
+        wb.save(path)
+        return path
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)
     return buf
+
+
+def quiz_bank_file(rows: list[list]):
+    """A question bank workbook (an in-memory file) with the upload's headers and these rows."""
+    return workbook(QUIZ_BANK_HEADERS, rows)
 
 
 def upload_bank(console, data, name="题库.xlsx"):

@@ -14,6 +14,7 @@ from domain.profiles import BRANCHES, Profiles
 from domain.quiz import Quiz
 from tests.helpers import EVENT_HEADERS, POSTING_HEADERS as JOB_HEADERS, event_row, make_event, make_session, posting, \
     posting_row
+from tests import helpers
 from tests.helpers import demo_loaded
 
 def day(offset: int) -> str:
@@ -23,15 +24,7 @@ def day(offset: int) -> str:
 
 
 def workbook(headers, rows) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.active.append(headers)
-    for r in rows:
-        wb.active.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return helpers.workbook(headers, rows).getvalue()
 
 
 def job_row(pid):

@@ -3,26 +3,19 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from domain.audit import Audit
 from domain.jobs import Jobs
 from domain.profiles import Profiles
 from tests.helpers import POSTING_HEADERS, posting, posting_row
-from tests.helpers import demo_loaded
+from tests.helpers import demo_loaded, workbook
 
 HEAD = POSTING_HEADERS
 
 
 def sheet(rows) -> io.BytesIO:
-    wb = Workbook()
-    wb.active.append(HEAD)
-    for r in rows:
-        wb.active.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    return buf
+    return workbook(HEAD, rows)
 
 
 def row(pid, headcount=2, status=""):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from bot.importers import sheets
 from domain import clock
@@ -16,7 +16,7 @@ from domain.profiles import BRANCHES, Profiles
 from domain.staff import Staff
 
 from domain.fields import EVENT_FIELDS, named
-from tests.helpers import EVENT_HEADERS as HEADERS, event_row
+from tests.helpers import EVENT_HEADERS as HEADERS, event_row, workbook
 
 
 def day(offset: int) -> str:
@@ -33,13 +33,7 @@ def good_rows():
 
 def sheet(path, rows, headers=HEADERS):
     """A sheet of rows: lists under headers, or {field key: cell} under the declared headers."""
-    wb = Workbook()
-    ws = wb.active
-    ws.append(headers)
-    for r in rows:
-        ws.append(event_row(**r) if isinstance(r, dict) else r)
-    wb.save(path)
-    return path
+    return workbook(headers, [event_row(**r) if isinstance(r, dict) else r for r in rows], path)
 
 
 def upload(console, path, url="/admin/events/upload", token_from="/admin/events/"):

@@ -15,6 +15,7 @@ from domain.event_changes import EDITABLE
 from domain.events import Events
 from domain.fields import EVENT_FIELDS, POSTING_FIELDS, on_form
 from domain.jobs import Jobs
+from tests import helpers
 from tests.helpers import EVENT_HEADERS, POSTING_HEADERS, event_row, posting_row
 
 TEXT = [f for f in EVENT_FIELDS if f.text and f.key != "id"]
@@ -30,12 +31,7 @@ def base(**values) -> dict:
 
 
 def workbook(path: Path, headers: list, rows: list) -> Path:
-    wb = Workbook()
-    wb.active.append(headers)
-    for r in rows:
-        wb.active.append(r)
-    wb.save(path)
-    return path
+    return helpers.workbook(headers, rows, path)
 
 
 def test_the_templates_write_the_declared_fields_and_load_as_they_are(console_as, redis_client):
