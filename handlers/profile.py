@@ -33,7 +33,7 @@ _TRAILING_MARKS = re.compile(r"[\s.,!?;:~、。，！？；：～…]+$")
 def ensure_profile(ctx, needs: set[str], then: str, restart: str, profile=None, **args) -> str | None:
     """Return None when the profile has what `needs` asks ("contact", "name", "birth_year", "student"),
     else start the profile flow and return its first question. Pass the profile if it was read already."""
-    steps = _missing(profile or ctx.profiles.get(ctx.openid), needs)
+    steps = missing(profile or ctx.profiles.get(ctx.openid), needs)
     if not steps:
         return None
     flow = ctx.flow.load()
@@ -61,7 +61,8 @@ def _remember(ctx, flow, steps: list[str], then: str, restart: str, args: dict) 
                  all="、".join(f"「{x}」" for x in [flow.data["restart"]] + [q["restart"] for q in queued]))
 
 
-def _missing(profile, needs: set[str]) -> list[str]:
+def missing(profile, needs: set[str]) -> list[str]:
+    """The questions ensure_profile() would ask for `needs` (none: the profile has it all)."""
     steps = []
     if "contact" in needs and not profile.has_contact:
         steps += ["profile.consent", "profile.name", "profile.phone"]

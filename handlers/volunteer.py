@@ -8,7 +8,7 @@ from domain.profiles import mask_phone
 from handlers.conversation import Conversation, accepts
 from handlers.router import Router
 from handlers.notices import promotion
-from handlers.profile import ensure_profile
+from handlers.profile import ensure_profile, missing
 
 router = Router()
 
@@ -76,11 +76,14 @@ def signup_continue(ctx, number: int, code: str = ""):
     (status, position), profile, upcoming = events.before_sign_up(occ.id, ctx.openid, now, ctx.profiles)
     if status != "none":
         return ctx.t(f"volunteer.already_{status}", position=position, **fields)
-    refusal = events.check(occ, ctx.openid, profile, now, upcoming)
-    if refusal and not refusal.reason.startswith("requirement"):
-        return ctx.t(f"volunteer.refused_{refusal.reason}", detail=refusal.detail, **fields)
     needs = {"contact"} | ({"birth_year"} if occ.requirements.get("min_age") else set()) | \
         ({"student"} if occ.requirements.get("students_only") else set())
+    # An overlap is refused here only before questions would be asked; otherwise the sign-up itself refuses it
+    # (events.sign_up checks it atomically with the booking), and reading the other sign-ups here too was a
+    # round trip done twice.
+    refusal = events.check(occ, ctx.openid, profile, now, upcoming if missing(profile, needs) else [])
+    if refusal and not refusal.reason.startswith("requirement"):
+        return ctx.t(f"volunteer.refused_{refusal.reason}", detail=refusal.detail, **fields)
     asked = ensure_profile(ctx, needs, then="signup", restart=f"报名 {occ.number}", profile=profile,
                            number=occ.number, **({"code": code} if code else {}))
     if asked:

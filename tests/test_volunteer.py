@@ -103,6 +103,17 @@ def test_clear_reasons_for_refusals(wechat, events, bot):
     assert "报名 3" in wechat.send("报名")
 
 
+def test_an_overlap_is_refused_before_any_question_is_asked(wechat, events, bot):
+    """Someone holding a place (signed up by staff) but without contact details asks for an event at the same
+    time: told of the clash at once, not asked to agree to the notice first."""
+    first = make_event(events, "first", starts_in=7 * 86400)
+    overlapping = make_event(events, "overlap", starts_in=7 * 86400 + 3600)
+    events.sign_up(first, "o_new")
+    reply = wechat.send(f"报名 {overlapping.number}", "o_new")
+    assert "时间冲突" in reply and first.title in reply and "同意" not in reply
+    assert events.status_of(overlapping.id, "o_new")[0] == "none"
+
+
 def test_requirements_ask_birth_year_once(wechat, events, bot):
     with_profile(bot, "o_alice")
     occ = make_event(events, requirements={"min_age": 16})
