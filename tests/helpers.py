@@ -350,6 +350,15 @@ def until(predicate, timeout: float = 10, what: str = ""):
         time.sleep(0.01)
 
 
+def settled(timeout: float = 10) -> None:
+    """Wait until the handlers of the messages sent so far have finished: a message's ledger record and its
+    "last seen" are written after its reply went out, on the handler's thread."""
+    from bot.web import handling
+
+    _, running = handling.drain(timeout)
+    assert not running, f"{running} handlers still running after {timeout} s"
+
+
 def value(text: str, name: str, **labels) -> float:
     return sum(v for (n, ls), v in samples(text).items() if n == name and all((k, str(x)) in ls for k, x in labels.items()))
 

