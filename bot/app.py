@@ -6,6 +6,7 @@ from pathlib import Path
 
 import redis
 from flask import Flask, request
+from werkzeug.routing import Rule
 
 from bot import admin, importers
 from bot.config import Settings
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
         except STORE_ERRORS as exc:  # a worker (re)booting while Redis (a Cluster node) is down must still boot
             logging.getLogger(__name__).warning("demo content not checked, redis unavailable: %s", exc)
     app = Flask(__name__)
+    app.url_rule_class = LazyBuildRule
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     if bot.settings.proxy_hops > 0:  # behind nginx: trust its X-Forwarded-For/-Proto, that many hops
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -44,6 +46,27 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     ops_web.register(app, bot)  # /healthz, /readyz, /metrics
     app.after_request(_security_headers)
     return app
+
+
+class LazyBuildRule(Rule):
+    """A URL rule whose url_for() builders are compiled on the first url_for(), not when the rule is added.
+
+    Werkzeug compiles two Python functions per rule as it is added (generated source, compile(), exec): 16 of
+    the 25 ms an app build took with the console's 76 rules, paid by every worker boot, every CLI command that
+    builds the app and every test. Most rules are never built into a link in a process's life (a webhook worker
+    builds none). Matching is not affected: it is compiled separately, as before. Where werkzeug has no
+    `_compile_builder` (a version after 3.1), the rule is werkzeug's own."""
+
+    if hasattr(Rule, "_compile_builder"):
+        def _compile_builder(self, append_unknown: bool = True):
+            compile_now = super()._compile_builder
+            compiled: list = []
+
+            def build(rule, **values):
+                if not compiled:
+                    compiled.append(compile_now(append_unknown).__get__(rule, None))
+                return compiled[0](**values)
+            return build
 
 
 def _build_indexes(bot) -> None:

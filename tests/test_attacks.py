@@ -208,7 +208,7 @@ def test_a_retry_after_a_crash_runs_the_message(redis_client, settings):
     sender = WeChat(app.test_client())
     xml = text_xml("o_crash", "帮助", msg_id=5151)
     # The first delivery's process claimed the message and was killed: only its claim is left.
-    redis_client.set(message_key(parse_incoming(xml.encode())), PENDING, ex=1)
+    redis_client.set(message_key(parse_incoming(xml.encode())), PENDING, px=150)
     reply = sender.reply(sender.post(xml))  # WeChat's retry
     assert reply and "青年大学习" in reply
     assert "青年大学习" in sender.reply(sender.post(xml))  # and the next retry gets the same reply

@@ -15,7 +15,7 @@ from domain.quiz import Quiz
 from tests.helpers import EVENT_HEADERS, POSTING_HEADERS as JOB_HEADERS, event_row, make_event, make_session, posting, \
     posting_row
 from tests import helpers
-from tests.helpers import demo_loaded
+from tests.helpers import demo_loaded, dump_all
 
 def day(offset: int) -> str:
     from domain import clock
@@ -287,7 +287,7 @@ SESSION_KEYS = ("yb:{staff}:session", "yb:{staff}:failures", "yb:{staff}:known",
 def _snapshot(redis):
     """The whole store but the console's own session and login records and the audit log (which records the
     refusal): a refused request changes nothing else."""
-    return {k: redis.dump(k) for k in redis.scan_iter("*") if not k.startswith(SESSION_KEYS)}
+    return dump_all(redis, skip=SESSION_KEYS)
 
 
 def _upload(console, url, name, data: bytes, token_from):

@@ -188,7 +188,7 @@ def test_an_entry_in_the_ledgers_old_format_is_still_honoured(redis_client, sett
     from tests.helpers import WeChat
 
     redis_client.set("yb:msg:o_old:5150", "✅ 报名成功（旧版本的回复）", ex=600)
-    redis_client.set("yb:msg:o_old:5151", "\x00pending", ex=1)  # in flight on an old worker that died
+    redis_client.set("yb:msg:o_old:5151", "\x00pending", px=150)  # in flight on an old worker that died
     wechat = WeChat(create_app(settings, redis_client).test_client())
     assert wechat.send("报名 1", "o_old", 5150) == "✅ 报名成功（旧版本的回复）"
     assert "青年大学习" in wechat.send("帮助", "o_old", 5151)  # its claim lapsed: the retry runs it
