@@ -45,6 +45,9 @@ def ensure(redis, say: Callable[[str], None] | None = None) -> list[str]:
     todo = missing(redis)
     if not todo:
         return []
+    if redis.dbsize() == 0:  # a new store: no record to index, each index grows with the writes from now on
+        redis.hset(DONE, mapping={name: version for name, (version, _) in _steps().items()})
+        return []
     token = f"{time.time()}"
     deadline = time.monotonic() + WAIT
     while not redis.set(LOCK, token, nx=True, ex=LOCK_TTL):

@@ -15,16 +15,26 @@ import yaml
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_parsed: dict[str, tuple[tuple, dict[str, str]]] = {}  # texts_dir -> (its files' names, mtimes and sizes, entries)
+
+
 class Texts:
     def __init__(self, entries: dict[str, str]):
         self._entries = entries
 
     @classmethod
     def load(cls, texts_dir: Path) -> "Texts":
+        """The texts of texts_dir; parsed again only when a file there was added, removed or changed."""
+        paths = sorted(Path(texts_dir).glob("*.yaml"))
+        stamp = tuple((p.name, st.st_mtime_ns, st.st_size) for p in paths for st in [p.stat()])
+        cached = _parsed.get(str(texts_dir))
+        if cached is not None and cached[0] == stamp:
+            return cls(cached[1])
         entries: dict[str, str] = {}
-        for path in sorted(Path(texts_dir).glob("*.yaml")):
+        for path in paths:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
             _flatten(path.stem, data, entries)
+        _parsed[str(texts_dir)] = (stamp, entries)  # never changed after this: Texts only reads it
         return cls(entries)
 
     def get(self, key: str, **fields) -> str:

@@ -316,6 +316,24 @@ def test_charts_find_a_chinese_font_and_miss_no_glyph(h1):
     assert all(png.startswith(b"\x89PNG") for _, png in charts.values())
 
 
+def test_the_same_figures_are_drawn_once_and_other_figures_again(h1, monkeypatch):
+    """The report page and the Word file asked for after it show the same charts: drawn once."""
+    from bot.report import charts
+
+    report = make(h1.redis, H1, h1.settings.content_dir, now=AFTER_H1)
+    drawn = []
+    real = charts._png
+    monkeypatch.setattr(charts, "_png", lambda fig: drawn.append(fig) or real(fig))
+    charts._drawn.cache_clear()
+    first = charts.all_charts(report.figures, report.words["charts"])
+    assert len(drawn) == 3
+    assert charts.all_charts(report.figures, report.words["charts"]) == first and len(drawn) == 3
+    h1.redis.delete(*h1.redis.keys("yb:{quiz}:*"))  # other figures: the study chart changes
+    other = make(h1.redis, H1, h1.settings.content_dir, now=AFTER_H1)
+    again = charts.all_charts(other.figures, other.words["charts"])
+    assert len(drawn) > 3 and again != first
+
+
 RENDERING = pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftoppm"),
                                reason="LibreOffice and poppler-utils are not installed")
 
