@@ -30,6 +30,29 @@ def test_retry_after_first_finished_gets_the_same_reply_and_runs_once(wechat, te
     assert wechat.send("count", msg_id=778) == "call 2"
 
 
+def test_on_a_client_that_cannot_track_writes_each_message_is_claimed_up_front_and_runs_once(settings, redis_client):
+    """A plain redis-py client (no write tracking, bot/runtime/writes.py): the claim goes in the first round trip;
+    a retry gets the first reply, an entry of the ledger's old format is honoured, the interaction is recorded."""
+    import redis
+
+    from bot.app import create_app
+    from tests.helpers import WeChat
+
+    plain = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    app = create_app(settings, plain)
+    bot = app.extensions["youthbot"]
+    bot.router = router = Router()
+    router.keyword("count")(lambda ctx: f"call {ctx.redis.incr(COUNTER)}")
+    wechat = WeChat(app.test_client())
+    assert [wechat.send("count", "o_plain", 9001) for _ in range(3)] == ["call 1"] * 3
+    assert wechat.send("count", "o_plain", 9002) == "call 2" and redis_client.get(COUNTER) == "2"
+    redis_client.set("yb:msg:o_plain:9003", "kept by the version before", ex=600)
+    assert wechat.send("count", "o_plain", 9003) == "kept by the version before"
+    settled()
+    assert redis_client.get(COUNTER) == "2" and bot.followers.last_seen("o_plain")
+    plain.close()
+
+
 def test_same_msgid_from_two_users_are_two_messages(wechat, test_router):
     test_router.keyword("who")(lambda ctx: ctx.openid)
     assert wechat.send("who", openid="o_a", msg_id=5) == "o_a"

@@ -221,27 +221,33 @@ def _read(bot, msg, msg_key: str, flow: Flow) -> tuple[Claim, str | None]:
     legacy = legacy_message_key(msg) if bot.ledger.reads_legacy() else None
     pipe = bot.redis.pipeline(transaction=False)
     flow.queue_load(pipe)
+    flow_at = (0, len(pipe))  # where each part's results are: the parts queue as many commands as they need
+    legacy_at = len(pipe)
     if legacy:
         bot.ledger.queue_lookup(pipe, legacy)
+    entry_at = len(pipe)
     if not tracks_writes(bot.redis):
         bot.ledger.queue_claim(pipe, msg_key)
         bot.followers.touch(pipe, msg.sender)
         results = pipe.execute()
-        flow.apply(results[:2])
-        old = results[2] if legacy else None
+        flow.apply(results[slice(*flow_at)])
+        claimed = results[entry_at]
+        old = results[legacy_at] if legacy else None
         if old is not None:  # handled, or being handled, under the old-format key: not ours to run
-            if results[-5]:
+            if claimed:
                 bot.redis.delete(msg_key)
             return Claim(bot, msg, msg_key, touch_due=False, taken=True, entry_key=legacy), old
-        return Claim(bot, msg, msg_key, touch_due=False, taken=True), (None if results[-5] else PENDING)
+        return Claim(bot, msg, msg_key, touch_due=False, taken=True), (None if claimed else PENDING)
     bot.ledger.queue_lookup(pipe, msg_key)
+    seen_at = len(pipe)
     bot.followers.queue_seen(pipe, msg.sender)
     results = pipe.execute()
-    flow.apply(results[:2])
-    entry, entry_key = results[-3], msg_key
-    if entry is None and legacy and results[2] is not None:
-        entry, entry_key = results[2], legacy
-    return Claim(bot, msg, msg_key, bot.followers.touch_due(results[-2:], time.time()), entry_key=entry_key), entry
+    flow.apply(results[slice(*flow_at)])
+    entry, entry_key = results[entry_at], msg_key
+    if entry is None and legacy and results[legacy_at] is not None:
+        entry, entry_key = results[legacy_at], legacy
+    touch_due = bot.followers.touch_due(results[seen_at:], time.time())
+    return Claim(bot, msg, msg_key, touch_due, entry_key=entry_key), entry
 
 
 def _run_and_record(bot, msg, flow: Flow, claim: Claim, handoff: Handoff, started: float = 0.0,
