@@ -281,6 +281,20 @@ class SentinelGroup(Topology):
                     return False
         return True
 
+    def failover(self, timeout: float = 30) -> None:
+        """Ask a sentinel for a failover; while it still finishes the last one (it reconfigures the replicas,
+        the old primary included, after electing) it answers INPROG: asked again until it takes it."""
+        def asked() -> bool:
+            with self.sentinels[0].client(1) as c:
+                try:
+                    c.execute_command("SENTINEL", "FAILOVER", self.SERVICE)
+                    return True
+                except redis.ResponseError as exc:
+                    if "INPROG" not in str(exc):
+                        raise
+                    return False
+        until(asked, timeout, "a sentinel takes the failover (the last one finished)")
+
     def current_primary(self) -> Server:
         with self.sentinels[0].client(1) as c:
             _host, port = c.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.SERVICE)

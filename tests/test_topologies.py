@@ -514,8 +514,7 @@ def run_faults(store, client, occ, users, port, threads: int = 4):
         else:
             old = store.current_primary()
             _wait_replica_synced(store)
-            with store.sentinels[0].client() as c:
-                c.execute_command("SENTINEL", "FAILOVER", store.SERVICE)
+            store.failover()
             until(lambda: store.current_primary() is not old, 30, "the sentinel failover")
         load.wait_normal(time.monotonic(), count=10)
         results["failover"] = {**load.figures(t0, time.monotonic()), "normal_again_after_s": _settle_time(load, t0)}
@@ -600,8 +599,7 @@ def test_the_cli_the_push_rate_limit_and_the_scheduler_use_the_primary_sentinel_
         # after a failover the same clients write to the new primary
         client.set("yb:before", "1")  # a pooled connection to the primary about to be demoted
         old = group.primary
-        with group.sentinels[0].client() as c:
-            c.execute_command("SENTINEL", "FAILOVER", group.SERVICE)
+        group.failover()
         until(lambda: group.current_primary() is not old, 30, "the failover")
         new = group.current_primary()
         with old.client() as c:  # the sentinels make the old primary a replica of the new one
