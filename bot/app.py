@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.runtime.services import Bot, build_bot  # noqa: F401  (Bot, build_bot: the services; re-exported for callers of bot.app)
 from bot.runtime.topology import STORE_ERRORS
 from bot.web import verify
-from bot.web.webhook import bp
+from bot.web.webhook import WebhookFirst, bp
 from handlers import reading
 
 
@@ -34,13 +34,14 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     app = Flask(__name__)
     app.url_rule_class = LazyBuildRule
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
+    app.extensions["youthbot"] = bot
+    app.wsgi_app = WebhookFirst(app.wsgi_app, bot, app.extensions, _finish_webhook, ops_web.store_unavailable)
+    app.register_blueprint(bp)
     if bot.settings.proxy_hops > 0:  # behind nginx: trust its X-Forwarded-For/-Proto, that many hops
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = bot.settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.extensions["youthbot"] = bot
-    app.register_blueprint(bp)
     app.register_blueprint(verify.bp)
     admin.init_app(app, bot)
     ops_web.register(app, bot)  # /healthz, /readyz, /metrics
@@ -108,16 +109,27 @@ _SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options"
                      ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"))
 
 
-def _security_headers(response):
-    """Headers on every answer; pages that may show personal data (the console, /verify) are never cached.
-
-    A header the view set itself is kept (one pass over the response's few headers, not one per header:
+def _add_security_headers(h) -> None:
+    """A header the view set itself is kept (one pass over the response's few headers, not one per header:
     this runs for every WeChat message)."""
-    h = response.headers
     present = {name.lower() for name in h.keys()}
     for name, value in _SECURITY_HEADERS:
         if name.lower() not in present:
             h.add(name, value)
+
+
+def _finish_webhook(response, route: str):
+    """What the app's after-request hooks do, for the messages WebhookFirst answers without Flask."""
+    from bot.ops.web import count_http_response
+
+    count_http_response(response.status_code, route)
+    _add_security_headers(response.headers)
+    return response
+
+
+def _security_headers(response):
+    """Headers on every answer; pages that may show personal data (the console, /verify) are never cached."""
+    _add_security_headers(response.headers)
     if request.path.startswith(("/admin", "/verify")) and request.endpoint != "admin.static":
-        h["Cache-Control"] = "no-store"
+        response.headers["Cache-Control"] = "no-store"
     return response

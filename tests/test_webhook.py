@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import time
 
+import flask
+
 from bot.wechat.simulator import sign, text_xml
 from tests.helpers import TOKEN
 
@@ -177,3 +179,36 @@ def test_settings_from_env_coerce_each_kind(monkeypatch):
     s = Settings.from_env(wechat_token="t")
     assert (s.reply_budget, s.cs_per_window, s.demo_mode, s.data_dir, s.wechat_token) == \
         (2.5, 3, False, Path("/tmp/yb"), "t")
+
+
+# -- messages are answered before Flask's request machinery (bot/web/webhook.py, WebhookFirst) ----------------
+def test_messages_skip_flasks_hooks_and_keep_the_answers_headers(app, wechat):
+    """A POST to /wechat never reaches Flask's before-request hooks (the GET URL check and the console do), and
+    its answers carry what the app's after-request hooks gave them: the security headers, no Cache-Control."""
+    seen = []
+    app.before_request(lambda: seen.append(flask.request.path))
+    replied = wechat.post(text_xml("o_fast", "帮助"))
+    nothing = wechat.post("<xml><ToUserName>gh</ToUserName></xml>")  # unreadable: `success`
+    ts = str(int(time.time()))
+    refused = wechat.client.post("/wechat", query_string={"signature": "0" * 40, "timestamp": ts, "nonce": "1"},
+                                 data=text_xml("o_fast", "帮助"))
+    assert [r.status_code for r in (replied, nothing, refused)] == [200, 200, 403]
+    assert "青年大学习" in wechat.reply(replied) and nothing.data == b"success"
+    for resp in (replied, nothing, refused):
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        assert resp.headers["X-Content-Type-Options"] == "nosniff" and "Cache-Control" not in resp.headers
+    assert replied.mimetype == "application/xml" and seen == []
+    wechat.client.get("/wechat", query_string={"echostr": "x"})
+    assert seen == ["/wechat"]
+
+
+def test_a_bug_in_a_handler_is_a_logged_500_with_the_headers_not_a_crash(app, wechat, monkeypatch, caplog):
+    from bot.web import handling
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(handling, "handle", broken)
+    resp = wechat.post(text_xml("o_bug", "帮助"))
+    assert resp.status_code == 500 and resp.headers["X-Frame-Options"] == "DENY"
+    assert any(r.exc_info and "a bug" in str(r.exc_info[1]) for r in caplog.records)

@@ -132,10 +132,12 @@ def scheduler_and_token(client, s) -> dict:
 _responses: dict[tuple[int, str], object] = {}  # (status, route) -> its counter child, looked up once
 
 
-def count_http_response(status: int) -> None:
+def count_http_response(status: int, route: str | None = None) -> None:
     """youthbot_http_responses_total{status, route}: the route's pattern, never the raw path (bounded)."""
-    rule = request.url_rule
-    labels = (status, rule.rule if rule is not None else "unmatched")
+    if route is None:
+        rule = request.url_rule
+        route = rule.rule if rule is not None else "unmatched"
+    labels = (status, route)
     counter = _responses.get(labels)
     if counter is None:
         counter = metrics.HTTP_RESPONSES.labels(str(status), labels[1])
@@ -156,6 +158,11 @@ def register(app, bot) -> None:
     @app.errorhandler(redis.RedisError)
     @app.errorhandler(RedisClusterException)  # no Cluster node answers the slot map: not a RedisError
     def redis_down(exc):
-        metrics.REDIS_ERRORS.labels("request").inc()
-        log.error("redis error in %s: %s", request.path, exc.__class__.__name__)
-        return jsonify(error="store unavailable"), 503
+        return store_unavailable(exc, request.path)
+
+
+def store_unavailable(exc: Exception, path: str) -> Response:
+    """A Redis error that escaped a view: 503 (WeChat retries), counted and logged without a traceback."""
+    metrics.REDIS_ERRORS.labels("request").inc()
+    log.error("redis error in %s: %s", path, exc.__class__.__name__)
+    return Response(json.dumps({"error": "store unavailable"}), status=503, mimetype="application/json")
