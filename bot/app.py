@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     app.url_rule_class = LazyBuildRule
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     app.extensions["youthbot"] = bot
-    app.wsgi_app = WebhookFirst(app.wsgi_app, bot, app.extensions, _finish_webhook, ops_web.store_unavailable)
+    app.wsgi_app = WebhookFirst(app.wsgi_app, bot, app.extensions, _SECURITY_HEADERS, ops_web.count_http_response,
+                                ops_web.store_unavailable)
     app.register_blueprint(bp)
     if bot.settings.proxy_hops > 0:  # behind nginx: trust its X-Forwarded-For/-Proto, that many hops
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -116,15 +117,6 @@ def _add_security_headers(h) -> None:
     for name, value in _SECURITY_HEADERS:
         if name.lower() not in present:
             h.add(name, value)
-
-
-def _finish_webhook(response, route: str):
-    """What the app's after-request hooks do, for the messages WebhookFirst answers without Flask."""
-    from bot.ops.web import count_http_response
-
-    count_http_response(response.status_code, route)
-    _add_security_headers(response.headers)
-    return response
 
 
 def _security_headers(response):

@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, abort
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import WeChatSigner
 
@@ -48,7 +48,8 @@ def verify():
 def receive():
     """The route as the console's permission table and url_for know it; WeChat's messages are answered by
     WebhookFirst below before Flask sees them (an app without it, e.g. one a test builds by hand, lands here)."""
-    return answer(current_app.extensions["youthbot"], request, breaker_of(current_app.extensions))
+    body, mimetype = answer(current_app.extensions["youthbot"], request, breaker_of(current_app.extensions))
+    return current_app.response_class(body, mimetype=mimetype)
 
 
 def breaker_of(extensions: dict) -> "StoreBreaker":
@@ -59,36 +60,50 @@ class WebhookFirst:
     """WSGI: POST /wechat answered here, everything else passed to the Flask app.
 
     A message needs none of Flask's request machinery (URL matching, the app and request contexts, the
-    session, CSRF, before- and after-request hooks): 0.26 of the 0.44 ms of CPU `帮助` took in one process
-    was Flask and Werkzeug around the message. What the hooks did for /wechat is done here: `finish` (the app's
-    security headers and the response counter), a store error answered 503 and counted as Flask's handler
-    does, and an HTTP error (403, 413) answered as Werkzeug answers it."""
+    session, CSRF, before- and after-request hooks) nor a Response object for its reply: 0.26 of the 0.44 ms
+    of CPU `帮助` took in one process was Flask and Werkzeug around the message. What the app's hooks did for
+    /wechat is done here: its security headers (`headers`) and the response counter (`count`); a store error is
+    answered 503 and counted as the app's handler does (`store_unavailable`), an HTTP error (403, 413) as
+    Werkzeug answers it, a bug 500 with its traceback logged, as Flask would."""
 
-    def __init__(self, app_wsgi, bot, extensions: dict, finish, store_unavailable):
+    ROUTE = "/wechat"
+
+    def __init__(self, app_wsgi, bot, extensions: dict, headers, count, store_unavailable):
         self.app_wsgi, self.bot, self.extensions = app_wsgi, bot, extensions
-        self.finish, self.store_unavailable = finish, store_unavailable
+        self.headers, self.count, self.store_unavailable = tuple(headers), count, store_unavailable
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") != "/wechat" or environ.get("REQUEST_METHOD") != "POST":
+        if environ.get("PATH_INFO") != self.ROUTE or environ.get("REQUEST_METHOD") != "POST":
             return self.app_wsgi(environ, start_response)
         req = Request(environ)
         req.max_content_length = self.bot.settings.max_body_bytes
         try:
-            response = answer(self.bot, req, breaker_of(self.extensions))
+            body, mimetype = answer(self.bot, req, breaker_of(self.extensions))
         except HTTPException as exc:
-            response = exc.get_response(environ)
+            return self._send(exc.get_response(environ), environ, start_response)
         except topology.STORE_ERRORS as exc:
-            response = self.store_unavailable(exc, "/wechat")
+            return self._send(self.store_unavailable(exc, self.ROUTE), environ, start_response)
         except Exception:  # a bug: logged with its traceback and answered 500, as Flask would
             log.exception("Exception on /wechat [POST]")
-            response = InternalServerError().get_response(environ)
-        if isinstance(response, str):
-            response = Response(response, mimetype="text/html")  # `success`, as Flask would send a returned str
-        return self.finish(response, "/wechat")(environ, start_response)
+            return self._send(InternalServerError().get_response(environ), environ, start_response)
+        data = body.encode("utf-8")
+        start_response("200 OK", [("Content-Type", f"{mimetype}; charset=utf-8"), ("Content-Length", str(len(data))),
+                                  *self.headers])
+        self.count(200, self.ROUTE)
+        return [data]
+
+    def _send(self, response, environ, start_response):
+        present = {name.lower() for name in response.headers.keys()}
+        for name, value in self.headers:
+            if name.lower() not in present:
+                response.headers.add(name, value)
+        self.count(response.status_code, self.ROUTE)
+        return response(environ, start_response)
 
 
 def answer(bot, req, breaker: "StoreBreaker"):
-    """The reply to one message: XML, or `success` (no reply); 403/413 for requests that are not WeChat's."""
+    """(body, mimetype) of the answer to one message: its reply's XML, or `success` (no reply). Requests that
+    are not WeChat's raise 403 or 413 (werkzeug's HTTPException)."""
     settings = bot.settings
     if (req.content_length or 0) > settings.max_body_bytes:
         abort(413)
@@ -103,7 +118,7 @@ def answer(bot, req, breaker: "StoreBreaker"):
         msg = parse_incoming(_decrypt(bot, body, req) if encrypted else body)
     except BadMessage as exc:
         log.info("unreadable message answered with success: %s", exc)
-        return NOTHING
+        return NOTHING, "text/html"
     nodes = topology.nodes_of_keys(bot.redis, handling.first_keys(msg))
     if breaker.is_open(nodes):
         reply = bot.texts.get("general.unavailable")
@@ -118,11 +133,11 @@ def answer(bot, req, breaker: "StoreBreaker"):
             breaker.trip(failed if failed and nodes else None)
             reply = bot.texts.get("general.unavailable")
     if reply is None:
-        return NOTHING
+        return NOTHING, "text/html"  # what Flask sent for a view's returned string
     xml = reply_xml(msg.sender, msg.recipient, reply)
     if encrypted:
         xml = bot.crypto.encrypt_message(xml, req.args.get("nonce", ""), str(int(time.time())))
-    return Response(xml, mimetype="application/xml")
+    return xml, "application/xml"
 
 
 class StoreBreaker:
