@@ -12,7 +12,7 @@ import pytest
 
 from bot.ops import backup as bk
 from bot.wechat.simulator import WeChatSimulator, event_xml, text_xml
-from tests.helpers import TOKEN, post_signed
+from tests.helpers import TOKEN, post_signed, until
 
 
 def describe(client) -> dict:
@@ -173,11 +173,11 @@ def test_a_backup_under_load_restores_to_one_instant_of_the_store(redis_client, 
     for t in writers + [traffic]:
         t.start()
     try:
-        time.sleep(0.5)
+        until(lambda: all(done), what="every writer has written")
         at_start = sum(done)
         result = bk.backup(redis_url, tmp_path / "load.tar.gz", bot.settings.content_dir)
         during = sum(done) - at_start
-        time.sleep(0.2)
+        until(lambda: sum(done) > at_start + during, what="the writers write on after the backup")
     finally:
         stop.set()
         for t in writers + [traffic]:
