@@ -180,6 +180,7 @@ def _login_from(app, address, name, password):
     return c.login(name, password)
 
 
+@pytest.mark.slow  # ten sign-ins at the service's Argon2 cost: 2 s
 def test_unknown_names_cost_what_real_ones_do(app, redis_client, production_password_hashes):
     from tests.helpers import staff_account
 

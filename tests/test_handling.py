@@ -121,17 +121,18 @@ def test_event_retries_dedupe_on_sender_time_and_event(wechat, test_router, redi
 
 def test_handler_past_the_budget_answers_success_and_pushes_the_reply(bot, wechat, test_router):
     bot.settings = replace(bot.settings, reply_budget=0.2)
-    done = threading.Event()
+    answered, done = threading.Event(), threading.Event()
 
     @test_router.keyword("think")
     def think(ctx):
-        time.sleep(0.5)
+        answered.wait(10)  # still thinking when WeChat got its `success`
         done.set()
         return "thought it over"
 
     t0 = time.monotonic()
     assert wechat.send("think", msg_id=31) is None
     assert time.monotonic() - t0 < 0.45
+    answered.set()
     done.wait(10)
     until(bot.outbox.pending, what="the late reply queued")
     assert [(p["openid"], p["text"], p["kind"]) for p in bot.outbox.pending()] == \

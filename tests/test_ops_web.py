@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import replace
 
@@ -189,15 +190,17 @@ def test_metrics_count_budget_overruns_and_the_late_reply_goes_to_the_outbox(set
     from tests.helpers import WeChat
 
     app = create_app(replace(settings, reply_budget=0.1), redis_client)
+    answered = threading.Event()
 
     @app.extensions["youthbot"].router.keyword("慢慢想")
     def slow_thought(ctx):
-        time.sleep(0.4)
+        answered.wait(10)  # still thinking when WeChat got its `success`
         return "想好了"
 
     client = app.test_client()
     before = client.get("/metrics").get_data(as_text=True)
     assert WeChat(client).send("慢慢想", openid="o_slow") is None  # `success` at the budget
+    answered.set()
     def counted():
         text = client.get("/metrics").get_data(as_text=True)
         return text if value(text, "youthbot_messages_total", handler="test_ops_web.slow_thought", outcome="late") else ""

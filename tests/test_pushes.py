@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 
@@ -133,10 +134,12 @@ def test_late_reply_from_a_slow_handler_is_pushed(bot, pushing, wechat):
 
     deliverer, fake = pushing
     bot.settings = replace(bot.settings, reply_budget=0.1)
+    answered = threading.Event()
     router = Router()
-    router.keyword("slow")(lambda ctx: time.sleep(0.3) or "想好了")
+    router.keyword("slow")(lambda ctx: answered.wait(10) and "想好了")  # still thinking at the budget
     bot.router = router
     assert wechat.send("slow", openid="o_slow") is None
+    answered.set()
     until(bot.outbox.pending, what="the late reply queued")
     assert tasks.drain_outbox(bot, deliverer, time.time()) == {"sent": 1}
     assert [(m["touser"], m["text"]) for m in fake.messages] == [("o_slow", "想好了")]
