@@ -35,8 +35,8 @@ def create_app(settings: Settings | None = None, redis_client=None) -> Flask:
     app.url_rule_class = LazyBuildRule
     app.config["MAX_CONTENT_LENGTH"] = bot.settings.max_body_bytes
     app.extensions["youthbot"] = bot
-    app.wsgi_app = WebhookFirst(app.wsgi_app, bot, app.extensions, _SECURITY_HEADERS, ops_web.count_http_response,
-                                ops_web.store_unavailable)
+    app.wsgi_app = WebhookFirst(app.wsgi_app, bot, app.extensions, _add_security_headers,
+                                ops_web.count_http_response, ops_web.store_unavailable)
     app.register_blueprint(bp)
     if bot.settings.proxy_hops > 0:  # behind nginx: trust its X-Forwarded-For/-Proto, that many hops
         from werkzeug.middleware.proxy_fix import ProxyFix

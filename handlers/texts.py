@@ -11,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
-# libyaml's parser when PyYAML was built with it (the wheels are): the texts were 40 % of building the app
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser when PyYAML was built with it (its wheels are), the safe constructor either way: the texts were
+# 40 % of building the app with the pure-Python one. The staff's YAML files are read with it too (bot/importers).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 _parsed: dict[str, tuple[tuple, dict[str, str]]] = {}  # texts_dir -> (its files' names, mtimes and sizes, entries)
@@ -32,7 +33,7 @@ class Texts:
             return cls(cached[1])
         entries: dict[str, str] = {}
         for path in paths:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
             _flatten(path.stem, data, entries)
         _parsed[str(texts_dir)] = (stamp, entries)  # never changed after this: Texts only reads it
         return cls(entries)

@@ -367,13 +367,25 @@ def value(text: str, name: str, **labels) -> float:
 _DEMO_SNAPSHOTS: dict = {}
 
 
-def dump_all(redis, skip: tuple = ()) -> dict:
-    """Every key's DUMP payload (names starting with one of `skip` left out), in one round trip."""
-    names = sorted(n for n in redis.scan_iter(count=1000) if not (skip and n.startswith(skip)))
-    pipe = redis.pipeline(transaction=False)
-    for name in names:
-        pipe.dump(name)
-    return dict(zip(names, pipe.execute()))
+def dump_all(redis, skip: tuple = (), ttl: bool = False) -> dict:
+    """Every key's DUMP payload (names starting with one of `skip` left out), 2,000 keys a round trip; with ttl,
+    (payload, its PTTL) for each. A key gone between the SCAN and its DUMP is left out."""
+    names = sorted(n for n in redis.scan_iter(count=5000) if not (skip and n.startswith(skip)))
+    out = {}
+    for at in range(0, len(names), 2000):
+        part = names[at:at + 2000]
+        pipe = redis.pipeline(transaction=False)
+        for name in part:
+            pipe.dump(name)
+            if ttl:
+                pipe.pttl(name)
+        res = pipe.execute()
+        step = 2 if ttl else 1
+        for i, name in enumerate(part):
+            payload = res[step * i]
+            if payload is not None:
+                out[name] = (payload, res[step * i + 1]) if ttl else payload
+    return out
 
 
 def demo_loaded(bot):
@@ -407,16 +419,11 @@ def demo_loaded(bot):
             return report
         taken = time.time()
         report = importers.load_dir(bot, bot.settings.content_dir, demo=True)
-        after = dump_all(binary)
-        changed = [n for n, payload in after.items() if before.get(n) != payload]
-        pipe = binary.pipeline(transaction=False)
-        for name in changed:
-            pipe.pttl(name)
-        ttls = pipe.execute()
+        after = dump_all(binary, ttl=True)
+        written = {n: (payload, ttl) for n, (payload, ttl) in after.items() if before.get(n) != payload}
         if not set(before) - set(after):  # the load deleted nothing: what it wrote is the whole difference
             # a key the load changed (not only created) must hold the same before a reuse
-            _DEMO_SNAPSHOTS[key] = (taken, {n: (after[n], t) for n, t in zip(changed, ttls)}, report,
-                                    {n: before[n] for n in changed if n in before})
+            _DEMO_SNAPSHOTS[key] = (taken, written, report, {n: before[n] for n in written if n in before})
         return report
     finally:
         binary.close()

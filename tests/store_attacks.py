@@ -43,19 +43,9 @@ def fill(r: redis.Redis, tag: str, n: int, staff: int = 3) -> None:
 
 def fingerprint(r: redis.Redis) -> dict[bytes, tuple[bytes, bool]]:
     """Every key: (its DUMP payload, whether it expires)."""
-    keys = list(r.scan_iter(count=5000))
-    out = {}
-    for at in range(0, len(keys), 2000):
-        part = keys[at:at + 2000]
-        pipe = r.pipeline(transaction=False)
-        for k in part:
-            pipe.dump(k)
-            pipe.pttl(k)
-        res = pipe.execute()
-        for i, k in enumerate(part):
-            if res[2 * i] is not None:
-                out[k] = (res[2 * i], res[2 * i + 1] >= 0)
-    return out
+    from tests.helpers import dump_all
+
+    return {k: (payload, pttl >= 0) for k, (payload, pttl) in dump_all(r, ttl=True).items()}
 
 
 def which_state(now: dict, before: dict, after: dict) -> str:

@@ -8,8 +8,7 @@ from openpyxl import load_workbook
 from domain.audit import Audit
 from domain.jobs import Jobs
 from domain.profiles import Profiles
-from tests.helpers import POSTING_HEADERS, posting, posting_row
-from tests.helpers import demo_loaded, workbook
+from tests.helpers import POSTING_HEADERS, demo_loaded, posting, posting_row, workbook
 
 HEAD = POSTING_HEADERS
 
@@ -56,7 +55,6 @@ def test_interest_list_is_masked_outcomes_recorded_and_the_export_audited(consol
 
 
 def test_the_jobs_page_shows_fair_figures(console, bot):
-
     demo_loaded(bot)
     html = console.page("/admin/jobs/")
     assert "街道服务企业用工和居民就业对接会" in html and "各类别" in html and "货车司机" in html

@@ -6,7 +6,7 @@ import io
 import time
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from bot.importers import loaders, sheets
 from bot.importers.files import Collector
@@ -15,8 +15,7 @@ from domain.event_changes import EDITABLE
 from domain.events import Events
 from domain.fields import EVENT_FIELDS, POSTING_FIELDS, on_form
 from domain.jobs import Jobs
-from tests import helpers
-from tests.helpers import EVENT_HEADERS, POSTING_HEADERS, event_row, posting_row
+from tests.helpers import EVENT_HEADERS, POSTING_HEADERS, event_row, posting_row, workbook
 
 TEXT = [f for f in EVENT_FIELDS if f.text and f.key != "id"]
 
@@ -28,10 +27,6 @@ def day(offset: int) -> str:
 def base(**values) -> dict:
     return {"id": "f1", "title": "敬老服务", "place": "养老院", "start": f"{day(3)} 09:00", "end": "11:00", "capacity": 5,
             **values}
-
-
-def workbook(path: Path, headers: list, rows: list) -> Path:
-    return helpers.workbook(headers, rows, path)
 
 
 def test_the_templates_write_the_declared_fields_and_load_as_they_are(console_as, redis_client):
@@ -46,7 +41,7 @@ def test_the_templates_write_the_declared_fields_and_load_as_they_are(console_as
 
 def test_every_text_field_of_an_event_lands_from_a_sheet_a_yaml_file_and_the_form(console, tmp_path, redis_client):
     values = {f.key: f"{f.label}的值"[: f.limit] for f in TEXT}
-    up = sheets.read_events(workbook(tmp_path / "a.xlsx", EVENT_HEADERS, [event_row(**base(**values))]))
+    up = sheets.read_events(workbook(EVENT_HEADERS, [event_row(**base(**values))], tmp_path / "a.xlsx"))
     assert up.errors == []
     assert {f.key: getattr(up.records[0], f.record) for f in TEXT} == values
     problems: list = []
@@ -71,20 +66,15 @@ def test_the_forms_ask_for_every_declared_field_under_its_label(console_as):
 
 def test_each_declared_limit_is_said_in_the_sheets_words(tmp_path):
     for f in (f for f in TEXT if f.limit and f.kind != "words"):
-        up = sheets.read_events(workbook(tmp_path / "a.xlsx", EVENT_HEADERS,
-                                         [event_row(**base(**{f.key: "长" * (f.limit + 1)}))]))
+        up = sheets.read_events(workbook(EVENT_HEADERS, [event_row(**base(**{f.key: "长" * (f.limit + 1)}))],
+                                         tmp_path / "a.xlsx"))
         assert f"a.xlsx 第2行「{f.label}」：最多{f.limit}个字，现在{f.limit + 1}个字" in up.errors, (f.key, up.errors)
 
 
 def test_a_posting_field_left_empty_takes_its_declared_default(console_as, redis_client):
     liaison = console_as("jobs")
     row = posting_row(id="p1", employer="顺达物流", title="货车司机", category="物流司机", contact="王经理")
-    buf = io.BytesIO()
-    wb = Workbook()
-    wb.active.append(POSTING_HEADERS)
-    wb.active.append(row)
-    wb.save(buf)
-    resp = liaison.post("/admin/jobs/upload", {"sheet": (io.BytesIO(buf.getvalue()), "岗位.xlsx")},
+    resp = liaison.post("/admin/jobs/upload", {"sheet": (workbook(POSTING_HEADERS, [row]), "岗位.xlsx")},
                         token_from="/admin/jobs/", content_type="multipart/form-data")
     assert resp.status_code == 200
     p = Jobs(redis_client).get("p1")

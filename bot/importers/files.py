@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from handlers.texts import SAFE_LOADER
+
 
 class ContentError(ValueError):
     """One problem in a content file, and where it is."""
@@ -94,16 +96,13 @@ def _expanded_size(root) -> int:
     return size(root) if root is not None else 0
 
 
-# libyaml's parser where PyYAML was built with it (its wheels are): content/jobs/winter-fair.yaml (7.8 KB) reads in
-# 1.7 ms, 12 ms with the pure-Python parser (which read it twice, once to measure it). Same safe constructor.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def read_yaml(path: Path) -> dict:
     """Read one YAML record file; a syntax error names the file and line."""
     try:
-        loader = _LOADER(Path(path).read_text(encoding="utf-8"))
-        try:  # parsed once: the node tree is measured, then built
+        # libyaml (handlers/texts.py), parsed once: the node tree is measured, then built. content/jobs/winter-fair.yaml
+        # (7.8 KB) reads in 1.7 ms; 12 ms with the pure-Python parser, which read it twice.
+        loader = SAFE_LOADER(Path(path).read_text(encoding="utf-8"))
+        try:
             root = loader.get_single_node()
             if _expanded_size(root) > MAX_YAML_NODES:
                 # aliases repeat parts of the file: a few hundred bytes can stand for megabytes ("billion laughs")

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError, abort
+from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import WeChatSigner
@@ -64,13 +65,17 @@ class WebhookFirst:
     of CPU `帮助` took in one process was Flask and Werkzeug around the message. What the app's hooks did for
     /wechat is done here: its security headers (`headers`) and the response counter (`count`); a store error is
     answered 503 and counted as the app's handler does (`store_unavailable`), an HTTP error (403, 413) as
-    Werkzeug answers it, a bug 500 with its traceback logged, as Flask would."""
+    Werkzeug answers it, a bug 500 with its traceback logged, as Flask would. `add_headers(headers)` is the
+    app's own (bot/app.py), applied once here to the replies' header list."""
 
     ROUTE = "/wechat"
 
-    def __init__(self, app_wsgi, bot, extensions: dict, headers, count, store_unavailable):
+    def __init__(self, app_wsgi, bot, extensions: dict, add_headers, count, store_unavailable):
         self.app_wsgi, self.bot, self.extensions = app_wsgi, bot, extensions
-        self.headers, self.count, self.store_unavailable = tuple(headers), count, store_unavailable
+        self.add_headers, self.count, self.store_unavailable = add_headers, count, store_unavailable
+        added = Headers()
+        add_headers(added)
+        self.headers = added.to_wsgi_list()  # every reply's: built once
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != self.ROUTE or environ.get("REQUEST_METHOD") != "POST":
@@ -93,10 +98,7 @@ class WebhookFirst:
         return [data]
 
     def _send(self, response, environ, start_response):
-        present = {name.lower() for name in response.headers.keys()}
-        for name, value in self.headers:
-            if name.lower() not in present:
-                response.headers.add(name, value)
+        self.add_headers(response.headers)
         self.count(response.status_code, self.ROUTE)
         return response(environ, start_response)
 
